@@ -1,0 +1,35 @@
+# Two commands do everything (see README):
+#   make report   build every trailblazer report on the bundled data
+#   make test     run the whole test suite (unit, integration, notebooks under nbval)
+# Both create .venv and install the package into it first if needed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test lint bench clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(PY) -m linkage report --all
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check linkage tests benchmarks
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf reports/*/ .pytest_cache
