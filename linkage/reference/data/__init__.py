@@ -1,0 +1,1 @@
+"""Package data: reference CSVs (see docs/reference_data.md)."""

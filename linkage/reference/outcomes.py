@@ -1,0 +1,329 @@
+"""police.uk crime types and outcome categories, their history, and the court/out-of-court vocabulary.
+
+Everything here is plain data plus a few vectorised helpers. Sources: data.police.uk "About" and
+changelog pages, summarised in docs/reference_data.md (crime-type history, the June 2014 outcome
+relabelling, the "last outcome" rule).
+
+Decisions (documented in docs/reference_data.md):
+
+* ``Public disorder and weapons`` (Sep 2011 - Apr 2013) has no one-to-one forward mapping: it was split
+  into ``Public order`` and ``Possession of weapons``. It maps to ``Public order`` (the larger share) and
+  :func:`crime_type_is_coarse` flags such rows so analyses can drop or pool them.
+* Likewise ``Other theft`` before May 2013 still contained bicycle theft and theft from the person, and
+  ``Other crime`` before Sep 2011 contained criminal damage, drugs, shoplifting and more; both keep their
+  name and are flagged coarse for those months.
+* ``No further action at this time`` (before June 2014) maps to ``Investigation complete; no suspect
+  identified``; ``Offender sentenced as part of another case`` maps to ``Offender otherwise dealt with``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from linkage.errors import LinkageError
+
+logger = logging.getLogger(__name__)
+
+CRIME_TYPES: tuple[str, ...] = (
+    "Anti-social behaviour",
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other crime",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
+)
+"""The 14 police.uk crime categories in use since May 2013."""
+
+LEGACY_CRIME_TYPES: dict[str, str] = {
+    # Dec 2010 - Aug 2011 (six categories) and Sep 2011 - Apr 2013 (eleven categories).
+    "Violent crime": "Violence and sexual offences",
+    "Public disorder and weapons": "Public order",  # no one-to-one mapping: flagged coarse
+    "Anti-social behaviour": "Anti-social behaviour",
+    "Burglary": "Burglary",
+    "Robbery": "Robbery",
+    "Vehicle crime": "Vehicle crime",
+    "Other crime": "Other crime",
+    "Criminal damage and arson": "Criminal damage and arson",
+    "Drugs": "Drugs",
+    "Other theft": "Other theft",
+    "Shoplifting": "Shoplifting",
+}
+"""Every pre-May-2013 category name -> its current name."""
+
+SIX_CATEGORY_END = pd.Timestamp("2011-08-01")
+"""Last month of the six-category scheme."""
+ELEVEN_CATEGORY_END = pd.Timestamp("2013-04-01")
+"""Last month of the eleven-category scheme."""
+OUTCOME_RELABEL_MONTH = pd.Timestamp("2014-06-01")
+"""First month with the current outcome labels."""
+
+POLICE_OUTCOMES: tuple[str, ...] = (
+    "Investigation complete; no suspect identified",
+    "Under investigation",
+    "Status update unavailable",
+    "Unable to prosecute suspect",
+    "Formal action is not in the public interest",
+    "Further investigation is not in the public interest",
+    "Further action is not in the public interest",
+    "Action to be taken by another organisation",
+    "Local resolution",
+    "Offender given a caution",
+    "Offender given a drugs possession warning",
+    "Offender given penalty notice",
+    "Suspect charged",
+    "Suspect charged as part of another case",
+)
+COURT_OUTCOMES: tuple[str, ...] = (
+    "Awaiting court outcome",
+    "Court result unavailable",
+    "Court case unable to proceed",
+    "Defendant found not guilty",
+    "Defendant sent to Crown Court",
+    "Offender sent to prison",
+    "Offender given suspended prison sentence",
+    "Offender given community sentence",
+    "Offender fined",
+    "Offender given conditional discharge",
+    "Offender given absolute discharge",
+    "Offender ordered to pay compensation",
+    "Offender deprived of property",
+    "Offender otherwise dealt with",
+)
+OUTCOME_CATEGORIES: tuple[str, ...] = POLICE_OUTCOMES + COURT_OUTCOMES
+"""Every current police.uk outcome string (police stage, then court stage)."""
+
+LEGACY_OUTCOME_LABELS: dict[str, str] = {
+    "Offender imprisoned": "Offender sent to prison",
+    "Offender given community penalty": "Offender given community sentence",
+    "Suspect found not guilty": "Defendant found not guilty",
+    "Offender required to pay compensation": "Offender ordered to pay compensation",
+    "Suspect sent to Crown Court": "Defendant sent to Crown Court",
+    "Offender sentenced as part of another case": "Offender otherwise dealt with",
+    "No further action at this time": "Investigation complete; no suspect identified",
+}
+"""Outcome labels used before June 2014 -> current label."""
+
+OUTCOME_STAGE: dict[str, str] = {
+    **dict.fromkeys(POLICE_OUTCOMES, "police"),
+    **dict.fromkeys(COURT_OUTCOMES, "court"),
+}
+"""Current outcome label -> ``'police'`` or ``'court'``."""
+
+# The "last outcome" hierarchy: a later stage beats an earlier one, whatever the order of the rows.
+# 0 open; 1 no information; 2 police closed the case without a disposal; 3 out-of-court disposal;
+# 4 charged; 5 awaiting court; 6 court stage without a final result; 7 final court result.
+_RANK_GROUPS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (0, ("Under investigation",)),
+    (1, ("Status update unavailable",)),
+    (
+        2,
+        (
+            "Investigation complete; no suspect identified",
+            "Unable to prosecute suspect",
+            "Formal action is not in the public interest",
+            "Further investigation is not in the public interest",
+            "Further action is not in the public interest",
+            "Action to be taken by another organisation",
+        ),
+    ),
+    (
+        3,
+        (
+            "Local resolution",
+            "Offender given a caution",
+            "Offender given a drugs possession warning",
+            "Offender given penalty notice",
+        ),
+    ),
+    (4, ("Suspect charged", "Suspect charged as part of another case")),
+    (5, ("Awaiting court outcome",)),
+    (6, ("Court result unavailable", "Defendant sent to Crown Court")),
+    (
+        7,
+        (
+            "Court case unable to proceed",
+            "Defendant found not guilty",
+            "Offender sent to prison",
+            "Offender given suspended prison sentence",
+            "Offender given community sentence",
+            "Offender fined",
+            "Offender given conditional discharge",
+            "Offender given absolute discharge",
+            "Offender ordered to pay compensation",
+            "Offender deprived of property",
+            "Offender otherwise dealt with",
+        ),
+    ),
+)
+OUTCOME_RANK: dict[str, int] = {label: rank for rank, labels in _RANK_GROUPS for label in labels}
+"""Current outcome label -> rank in the "last outcome" hierarchy (higher wins)."""
+
+# Court vocabulary of the synthetic world and the linkage.
+VERDICTS: tuple[str, ...] = (
+    "guilty",
+    "guilty plea",
+    "not guilty",
+    "dismissed",
+    "withdrawn",
+    "sent to Crown Court",
+)
+DISPOSALS: tuple[str, ...] = (
+    "immediate custody",
+    "suspended sentence",
+    "community order",
+    "fine",
+    "conditional discharge",
+    "absolute discharge",
+    "compensation",
+    "otherwise dealt with",
+)
+DISPOSAL_LABELS: dict[str, str] = {
+    "immediate custody": "Offender sent to prison",
+    "suspended sentence": "Offender given suspended prison sentence",
+    "community order": "Offender given community sentence",
+    "fine": "Offender fined",
+    "conditional discharge": "Offender given conditional discharge",
+    "absolute discharge": "Offender given absolute discharge",
+    "compensation": "Offender ordered to pay compensation",
+    "otherwise dealt with": "Offender otherwise dealt with",
+}
+"""Court disposal (sentence) -> police.uk outcome label."""
+VERDICT_LABELS: dict[str, str] = {
+    "not guilty": "Defendant found not guilty",
+    "dismissed": "Defendant found not guilty",
+    "withdrawn": "Court case unable to proceed",
+    "sent to Crown Court": "Defendant sent to Crown Court",
+}
+"""Verdicts that decide the label on their own (no disposal) -> police.uk outcome label."""
+CONVICTING_VERDICTS: tuple[str, ...] = ("guilty", "guilty plea")
+
+CAUTION_TYPES: tuple[str, ...] = (
+    "adult simple caution",
+    "youth caution",
+    "adult conditional caution",
+    "youth conditional caution",
+)
+CAUTION_LABEL = "Offender given a caution"
+PND_STATUSES: tuple[str, ...] = ("paid", "unpaid", "court hearing requested", "registered fine", "cancelled")
+PND_LABEL = "Offender given penalty notice"
+
+
+def _norm(values: pd.Series) -> pd.Series:
+    """Lower-case, trim and collapse internal whitespace; blanks become NA."""
+    text = values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+    return text.mask(text == "")
+
+
+def _lookup(values: pd.Series, table: dict[str, str]) -> pd.Series:
+    keyed = {" ".join(k.split()).lower(): v for k, v in table.items()}
+    out = _norm(values).map(keyed)
+    return out.astype("string")
+
+
+_CRIME_TYPE_TABLE: dict[str, str] = {
+    **LEGACY_CRIME_TYPES,
+    **{c: c for c in CRIME_TYPES},
+    # Spellings seen in reference files (e.g. CrimeCatMappings.csv); case is handled by _norm.
+    "Anti social behaviour": "Anti-social behaviour",
+    "Antisocial behaviour": "Anti-social behaviour",
+    "Criminal damage & arson": "Criminal damage and arson",
+    "Violence & sexual offences": "Violence and sexual offences",
+}
+_OUTCOME_TABLE: dict[str, str] = {**LEGACY_OUTCOME_LABELS, **{o: o for o in OUTCOME_CATEGORIES}}
+
+
+def canonical_crime_type(values: pd.Series) -> pd.Series:
+    """Map crime-type strings (any vintage, any case/spacing) to the 14 current names; unknown -> NA."""
+    return _lookup(pd.Series(values), _CRIME_TYPE_TABLE)
+
+
+def canonical_outcome(values: pd.Series) -> pd.Series:
+    """Map outcome strings (current or pre-June-2014, any case/spacing) to current labels; unknown -> NA."""
+    return _lookup(pd.Series(values), _OUTCOME_TABLE)
+
+
+def crime_type_is_coarse(original: pd.Series, month: pd.Series) -> pd.Series:
+    """True where the original category is coarser than its canonical one in that month.
+
+    ``Public disorder and weapons`` always; ``Other theft`` up to Apr 2013; ``Other crime`` up to Aug 2011.
+    """
+    text = _norm(pd.Series(original))
+    when = pd.to_datetime(pd.Series(month, index=text.index))
+    coarse = (
+        (text == "public disorder and weapons")
+        | ((text == "other theft") & (when <= ELEVEN_CATEGORY_END))
+        | ((text == "other crime") & (when <= SIX_CATEGORY_END))
+    )
+    return coarse.fillna(False).astype(bool)
+
+
+def outcome_rank(values: pd.Series) -> pd.Series:
+    """Rank of each outcome in the last-outcome hierarchy (legacy labels accepted); unknown -> NA."""
+    return canonical_outcome(values).map(OUTCOME_RANK).astype("Int8")
+
+
+def final_outcome(labels: Iterable[str | None]) -> str | None:
+    """The police.uk "last outcome" of one crime from its outcome labels.
+
+    The highest rank in :data:`OUTCOME_RANK` wins; ties go to the label given last (pass labels in
+    date order). Legacy labels are translated; blanks and unknown labels are ignored. Returns ``None``
+    when no label is known.
+    """
+    series = pd.Series(list(labels), dtype="object")
+    if series.empty:
+        return None
+    canon = canonical_outcome(series)
+    ranks = canon.map(OUTCOME_RANK)
+    if ranks.isna().all():
+        return None
+    best = ranks.max()
+    return str(canon[ranks == best].iloc[-1])
+
+
+def court_outcome_label(verdict: pd.Series, disposal: pd.Series) -> pd.Series:
+    """police.uk outcome label of court rows from verdict and disposal (vectorised).
+
+    Convictions (``guilty``, ``guilty plea``) take the disposal's label; other verdicts decide the
+    label on their own. A conviction without a known disposal, or an unknown verdict, gives NA.
+    """
+    verdict = pd.Series(verdict)
+    disposal = pd.Series(disposal, index=verdict.index)
+    v = _norm(verdict)
+    d = _norm(disposal)
+    by_verdict = v.map({k.lower(): val for k, val in VERDICT_LABELS.items()})
+    by_disposal = d.map(DISPOSAL_LABELS)
+    convicted = v.isin(CONVICTING_VERDICTS)
+    out = pd.Series(np.where(convicted, by_disposal, by_verdict), index=verdict.index)
+    return out.astype("string")
+
+
+def caution_outcome_label(caution_type: pd.Series) -> pd.Series:
+    """``Offender given a caution`` for every known caution type; unknown -> NA."""
+    return _lookup(pd.Series(caution_type), dict.fromkeys(CAUTION_TYPES, CAUTION_LABEL))
+
+
+def pnd_outcome_label(status: pd.Series) -> pd.Series:
+    """``Offender given penalty notice`` for every known penalty notice status; unknown -> NA."""
+    return _lookup(pd.Series(status), dict.fromkeys(PND_STATUSES, PND_LABEL))
+
+
+def _check() -> None:
+    if len(CRIME_TYPES) != 14 or len(set(OUTCOME_CATEGORIES)) != len(OUTCOME_CATEGORIES):
+        raise LinkageError("reference tables are inconsistent")
+    if set(OUTCOME_RANK) != set(OUTCOME_CATEGORIES):
+        raise LinkageError(f"OUTCOME_RANK misses {set(OUTCOME_CATEGORIES) - set(OUTCOME_RANK)}")
+
+
+_check()
