@@ -1,0 +1,147 @@
+"""Justice comparisons on hand-made pair-aligned frames; every expected level is worked out by hand
+from the comparison's definition (and, for offences, from linkage/reference/data/cjs_offences.csv)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.errors import LinkageError
+from linkage.justice.comparisons import (
+    CrimeRefComparison,
+    DirectionalDate,
+    ForceComparison,
+    OffenceCompatibility,
+    PlaceDistance,
+    PncComparison,
+    normalise_pnc,
+)
+
+
+def _pairs(left: dict, right: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.DataFrame(left), pd.DataFrame(right)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("2019/0012345Z", "2019/0012345Z", 0),  # identical
+        ("2019/12345z", " 2019/0012345Z ", 0),  # case, spaces, leading zeros
+        ("19/0012345Z", "2019/12345Z", 1),  # same year, serial and check, short vs long form
+        ("19/0012345Z", "19/0012346Z", 2),  # different serial
+        ("2019/0012345Z", "2018/0012345Z", 2),  # different year
+        ("2019/0012345Z", "1919/0012345Z", 2),  # both long forms: different century is a different ID
+        ("2019/0012345Z", None, -1),
+        ("", "2019/0012345Z", -1),
+        ("not a pnc", "2019/0012345Z", -1),  # unparseable is missing, not disagreement
+    ],
+)
+def test_pnc_levels(a, b, level):
+    left, right = _pairs({"pnc_id": [a]}, {"pnc_id": [b]})
+    assert PncComparison().levels(left, right).tolist() == [level]
+
+
+def test_normalise_pnc_fields():
+    parsed = normalise_pnc(pd.Series(["19/12A", "2019/0000012a", None]))
+    assert parsed["key"].tolist()[:2] == ["19/0000012A", "19/0000012A"]
+    assert parsed["form"].tolist()[:2] == ["short", "long"]
+    assert pd.isna(parsed["key"].iloc[2])
+
+
+def test_directional_date_levels():
+    # typical 14, long 90, tolerance 3 (penalty notice style windows)
+    comp = DirectionalDate("issue_date", "committed_date", typical_days=14, long_days=90, tolerance_days=3)
+    offence = pd.to_datetime(["2020-01-10"] * 7 + [None])
+    issued = pd.to_datetime(
+        [
+            "2020-01-10",  # lag 0 -> typical
+            "2020-01-07",  # lag -3 -> within tolerance -> typical
+            "2020-01-06",  # lag -4 -> before offence
+            "2020-01-24",  # lag 14 -> typical (inclusive)
+            "2020-01-25",  # lag 15 -> long window
+            "2020-04-09",  # lag 90 -> long window (inclusive)
+            "2020-04-10",  # lag 91 -> beyond
+            "2020-01-10",  # offence missing
+        ]
+    )
+    left, right = _pairs({"committed_date": offence}, {"issue_date": issued})
+    assert comp.levels(left, right).tolist() == [0, 0, 2, 0, 1, 1, 3, -1]
+    assert comp.lag_days(left, right)[:3].tolist() == [0.0, -3.0, -4.0]
+
+
+def test_directional_date_rejects_bad_windows():
+    with pytest.raises(LinkageError, match="long_days"):
+        DirectionalDate("a", "b", typical_days=30, long_days=10)
+
+
+def test_offence_compatibility_levels():
+    # From cjs_offences.csv: OF61047 -> 8N, CJ88039 -> 105A (both Violence against the person),
+    # PU86005 -> 9A (Public order; compatible with violence), TH68018 -> 34B (Robbery).
+    left = pd.DataFrame({"offence_code": ["8N", "8N", "8N", "58D", "34B", "8N", None]})
+    right = pd.DataFrame(
+        {"offence_code_cjs": ["OF61047", "CJ88039", "PU86005", "OF61047", "TH68018", None, "OF61047"]}
+    )
+    comp = OffenceCompatibility("offence_code", "offence_code_cjs", kind="cjs")
+    assert comp.levels(left, right).tolist() == [0, 1, 2, 3, 0, -1, -1]
+
+
+def test_offence_compatibility_pnd():
+    # pnd_offences.csv: "Retail theft under £100" -> 46 (Shoplifting, Theft offences)
+    left = pd.DataFrame({"offence_code": ["46", "49", "58D"]})
+    right = pd.DataFrame({"pnd_offence": ["Retail theft under £100"] * 3})
+    comp = OffenceCompatibility("offence_code", "pnd_offence", kind="pnd")
+    # 46 same offence; 49 Other theft is the same group; 58D criminal damage is incompatible.
+    assert comp.levels(left, right).tolist() == [0, 1, 3]
+
+
+def test_place_distance_levels():
+    # Points in central London, EPSG:4326. 0.001 deg latitude is about 111 m; 0.01 about 1.1 km.
+    base_lon, base_lat = -0.0900, 51.5150
+    left = pd.DataFrame({"longitude": [base_lon] * 5, "latitude": [base_lat] * 5})
+    right = pd.DataFrame(
+        {
+            "longitude": [base_lon, base_lon, base_lon, base_lon, np.nan],
+            "latitude": [base_lat + 0.001, base_lat + 0.01, base_lat + 0.05, base_lat + 0.2, base_lat],
+        }
+    )
+    comp = PlaceDistance(thresholds_m=(300, 1500, 8000))
+    dist = comp.distance_m(left, right)
+    assert dist[0] == pytest.approx(111, rel=0.02)
+    assert comp.levels(left, right).tolist() == [0, 1, 2, 3, -1]
+
+
+def test_force_comparison():
+    left = pd.DataFrame(
+        {"force": ["Cumbria Constabulary", "Cumbria Constabulary", "Cumbria Constabulary", None]}
+    )
+    right = pd.DataFrame(
+        {"force": ["cumbria constabulary ", "Lancashire Constabulary", "Kent Police", "Kent Police"]}
+    )
+    assert ForceComparison().levels(left, right).tolist() == [0, 1, 1, -1]
+    comp = ForceComparison(neighbours={"Cumbria Constabulary": ["Lancashire Constabulary"]})
+    assert comp.levels(left, right).tolist() == [0, 1, 2, -1]
+
+
+def test_crime_ref_levels():
+    left = pd.DataFrame(
+        {"crime_ref": ["CU/2020/001234", "CU2020001234", "CU2020001234", "CU2020001234", "X1", "A"]}
+    )
+    right = pd.DataFrame(
+        {
+            "crime_ref": [
+                "cu-2020-001234",  # exact after normalising
+                "CU2020002134",  # adjacent digits transposed (12 -> 21)
+                "CU2020001299",  # two substitutions
+                "CU2020987654",  # different
+                "",  # absent
+                None,
+            ]
+        }
+    )
+    assert CrimeRefComparison().levels(left, right).tolist() == [0, 1, 1, 2, -1, -1]
+
+
+def test_pair_alignment_is_checked():
+    with pytest.raises(LinkageError, match="pair-aligned"):
+        PncComparison().levels(pd.DataFrame({"pnc_id": ["a"]}), pd.DataFrame({"pnc_id": ["a", "b"]}))

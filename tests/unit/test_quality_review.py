@@ -1,0 +1,106 @@
+"""Clerical review workflow: sampling, reading labels back, and the stratified estimates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.errors import DataContractError, LinkageError
+from linkage.quality import (
+    assign_strata,
+    draw_review_sample,
+    estimate_from_review,
+    read_review,
+    write_review_sample,
+)
+
+
+def _candidates() -> pd.DataFrame:
+    """60 pairs: weights -12..17.5 in steps of 0.5; linked when weight >= 5; true match when weight >= 3
+    (so 10 unlinked true matches with weight 3..4.5 lower recall) except at weights 5 and 6 (false links)."""
+    w = np.arange(-12.0, 18.0, 0.5)
+    truth = (w >= 3) & ~np.isin(w, [5.0, 6.0])
+    return pd.DataFrame(
+        {
+            "source": "cautions",
+            "record_id": [f"c{i}" for i in range(len(w))],
+            "force": "Testshire Police",
+            "crime_ref": [f"R{i}" for i in range(len(w))],
+            "suspect_ref": "1",
+            "match_weight": w,
+            "match_probability": 1 / (1 + 2.0**-w),
+            "linked": w >= 5,
+            "l_surname": "Smith",
+            "r_surname": np.where(truth, "Smith", "Jones"),
+            "is_match": truth,
+        }
+    )
+
+
+def _label(sample: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
+    truth = cand.set_index("record_id")["is_match"]
+    return sample.assign(reviewer_label=np.where(sample["record_id"].map(truth), "Y", "N"))
+
+
+def test_strata_bands():
+    st = assign_strata(
+        pd.DataFrame({"match_weight": [-20.0, 0.0, 7.0], "linked": [False, False, True]}), [-5, 0, 5]
+    )
+    assert st["stratum"].tolist() == ["unlinked [-inf, -5.0)", "unlinked [0.0, 5.0)", "linked [5.0, inf)"]
+
+
+def test_sample_is_deterministic_and_side_by_side(tmp_path):
+    cand = _candidates()
+    a = draw_review_sample(cand, 12, seed=3)
+    b = draw_review_sample(cand, 12, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 12
+    assert {"crime_surname", "outcome_surname", "reviewer_label", "sampling_fraction"} <= set(a.columns)
+    assert (a["reviewer_label"] == "").all()
+    # Every stratum that holds pairs is sampled (8 strata with default edges here, 12 draws).
+    assert a["stratum"].nunique() == assign_strata(cand)["stratum"].nunique()
+    path = write_review_sample(a, tmp_path / "review.csv")
+    with pytest.raises(DataContractError, match="line 2"):
+        read_review(path)  # unlabelled
+
+
+def test_full_census_estimates_equal_truth(tmp_path):
+    cand = _candidates()
+    sample = _label(draw_review_sample(cand, len(cand), seed=0), cand)
+    path = write_review_sample(sample, tmp_path / "review.csv")
+    review = read_review(path)
+    est = estimate_from_review(review, cand)
+    # By hand: linked pairs weight 5..17.5 -> 26 pairs, of which 2 false -> precision 24/26.
+    # True matches: weights 3..17.5 (30 values) minus 2 -> 28; linked true 24 -> recall 24/28.
+    assert est.precision == pytest.approx(24 / 26)
+    assert est.recall == pytest.approx(24 / 28)
+    assert est.precision_interval[0] <= est.precision <= est.precision_interval[1]
+    assert est.n_reviewed == len(cand)
+
+
+def test_subsample_estimate_reweights_strata():
+    cand = _candidates()
+    sample = _label(draw_review_sample(cand, 24, seed=1), cand)
+    est = estimate_from_review(sample, cand)
+    # Each stratum's rate times its size: strata sizes are unequal, so the unweighted share differs.
+    table = est.strata.set_index("stratum")
+    assert table["N"].sum() == len(cand)
+    assert table["n"].sum() == 24
+    assert 0.0 <= est.recall_interval[0] <= est.recall <= est.recall_interval[1] <= 1.0
+
+
+def test_read_review_names_bad_rows(tmp_path):
+    cand = _candidates()
+    sample = _label(draw_review_sample(cand, 5, seed=0), cand)
+    sample.loc[3, "reviewer_label"] = "maybe"
+    sample.loc[1, "reviewer_label"] = " y "  # accepted: case and spaces ignored
+    path = write_review_sample(sample, tmp_path / "r.csv")
+    with pytest.raises(DataContractError, match=r"line 5 \('maybe'\)") as err:
+        read_review(path)
+    assert err.value.row == 5
+
+
+def test_bad_n():
+    with pytest.raises(LinkageError, match="n must be"):
+        draw_review_sample(_candidates(), 0)
