@@ -18,22 +18,8 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
+from linkage.engine import Comparison
 from linkage.errors import LinkageError
-
-try:  # the engine's base class; a minimal stand-in keeps this module importable on its own
-    from linkage.engine import Comparison
-except ImportError:  # pragma: no cover - only while the engine is absent
-
-    class Comparison:  # type: ignore[no-redef]
-        """Minimal stand-in for ``linkage.engine.Comparison``."""
-
-        name: str = ""
-        level_labels: tuple[str, ...] = ()
-        tf_column: str | None = None
-
-        def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-            raise NotImplementedError
-
 
 logger = logging.getLogger(__name__)
 
@@ -107,29 +93,33 @@ class PncComparison(Comparison):
         self.column = column
         self.name = name
         self.tf_column = None
+        self.columns = (column,)
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
         _check_aligned(left, right, self.name)
+        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions; each side is parsed once per record."""
         _check_columns(left, [self.column], "left", self.name)
         _check_columns(right, [self.column], "right", self.name)
         a = normalise_pnc(left[self.column].reset_index(drop=True))
         b = normalise_pnc(right[self.column].reset_index(drop=True))
-        missing = (a["key"].isna() | b["key"].isna()).to_numpy()
-        exact = (a["canonical"] == b["canonical"]).fillna(False).to_numpy(bool)
-        other_form = (a["form"] != b["form"]).fillna(False).to_numpy(bool)
-        same_key = (a["key"] == b["key"]).fillna(False).to_numpy(bool) & other_form
-        out = np.full(len(a), 2, dtype=np.int8)
-        out[same_key] = 1
-        out[exact] = 0
+        key_codes, _ = pd.factorize(pd.concat([a["key"], b["key"]], ignore_index=True), use_na_sentinel=True)
+        ka, kb = key_codes[: len(a)][left_pos], key_codes[len(a) :][right_pos]
+        long_a = (a["form"] == "long").fillna(False).to_numpy(bool)[left_pos]
+        long_b = (b["form"] == "long").fillna(False).to_numpy(bool)[right_pos]
+        canon_codes, _ = pd.factorize(pd.concat([a["canonical"], b["canonical"]], ignore_index=True))
+        ca, cb = canon_codes[: len(a)][left_pos], canon_codes[len(a) :][right_pos]
+        missing = (ka < 0) | (kb < 0)
+        out = np.full(len(ka), 2, dtype=np.int8)
+        out[(ka == kb) & (long_a != long_b)] = 1
+        out[ca == cb] = 0
         out[missing] = _MISSING
         return out
 
 
 # ------------------------------------------------------------------------------------ directional time
-def _as_datetime(values: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values, errors="coerce").to_numpy("datetime64[ns]")
-
-
 class DirectionalDate(Comparison):
     """Outcome date against the offence date, in the direction of time.
 
@@ -167,29 +157,42 @@ class DirectionalDate(Comparison):
         self.tolerance_days = tolerance_days
         self.name = name
         self.tf_column = None
+        self.columns = (outcome_column, offence_column)
 
     def lag_days(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        """Outcome minus offence in days (float, NaN when either is missing).
+        """Outcome minus offence in days for pair-aligned frames (NaN when either is missing).
 
         The offence date is looked up on whichever side holds ``offence_column`` (normally the crime, left),
         the outcome date on the side holding ``outcome_column`` (normally the outcome record, right).
         """
         _check_aligned(left, right, self.name)
-        outcome = self._pick(left, right, self.outcome_column)
-        offence = self._pick(left, right, self.offence_column)
-        delta = (_as_datetime(outcome) - _as_datetime(offence)).astype("timedelta64[s]").astype("float64")
-        delta[np.isnat(_as_datetime(outcome)) | np.isnat(_as_datetime(offence))] = np.nan
-        return delta / 86400.0
+        n = np.arange(len(left))
+        return self._lag(left, right, n, n)
 
-    def _pick(self, left: pd.DataFrame, right: pd.DataFrame, column: str) -> pd.Series:
+    def _lag(self, left, right, left_pos, right_pos) -> np.ndarray:
+        outcome = self._days(left, right, self.outcome_column, left_pos, right_pos)
+        offence = self._days(left, right, self.offence_column, left_pos, right_pos)
+        return outcome - offence
+
+    def _days(self, left, right, column, left_pos, right_pos) -> np.ndarray:
         if column in right.columns:
-            return right[column]
-        if column in left.columns:
-            return left[column]
-        raise LinkageError(f"{self.name}: neither frame has column {column!r}")
+            values, pos = right[column], right_pos
+        elif column in left.columns:
+            values, pos = left[column], left_pos
+        else:
+            raise LinkageError(f"{self.name}: neither frame has column {column!r}")
+        dt = pd.to_datetime(values, errors="coerce").to_numpy("datetime64[D]")
+        days = dt.astype("int64").astype("float64")
+        days[np.isnat(dt)] = np.nan
+        return days[pos]
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        lag = self.lag_days(left, right)
+        _check_aligned(left, right, self.name)
+        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions; dates are converted once per record."""
+        lag = self._lag(left, right, left_pos, right_pos)
         out = np.full(len(lag), 3, dtype=np.int8)
         out[lag <= self.long_days] = 1
         out[(lag >= -self.tolerance_days) & (lag <= self.typical_days)] = 0
@@ -216,36 +219,37 @@ class OffenceCompatibility(Comparison):
         self.kind = kind
         self.name = name
         self.tf_column = None
+        self.columns = (ho_column, other_column)
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        _check_aligned(left, right, self.name)
+        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions; the crosswalk runs once per distinct code pair."""
         from linkage.reference import offence_relation
 
-        _check_aligned(left, right, self.name)
         _check_columns(left, [self.ho_column], "left", self.name)
         _check_columns(right, [self.other_column], "right", self.name)
-        # The crosswalk is looked up once per distinct (HO, other) pair, then broadcast back.
-        codes = pd.DataFrame(
-            {
-                "ho": left[self.ho_column].astype("string").to_numpy(),
-                "other": right[self.other_column].astype("string").to_numpy(),
-            }
-        )
-        uniq, inverse = _unique_pairs(codes)
-        rel = np.asarray(
-            offence_relation(uniq["ho"].to_numpy(object), uniq["other"].to_numpy(object), kind=self.kind),
-            dtype=np.int8,
-        )
+        lc, l_uniq = pd.factorize(left[self.ho_column].astype("string").str.strip(), use_na_sentinel=True)
+        rc, r_uniq = pd.factorize(right[self.other_column].astype("string").str.strip(), use_na_sentinel=True)
+        a, b = lc[left_pos], rc[right_pos]
+        missing = (a < 0) | (b < 0)
+        key = np.where(missing, -1, a.astype(np.int64) * max(len(r_uniq), 1) + b)
+        inverse, uniq = pd.factorize(key)
+        ok = uniq >= 0
+        rel = np.full(len(uniq), _MISSING, dtype=np.int8)
+        if ok.any():
+            ua, ub = uniq[ok] // max(len(r_uniq), 1), uniq[ok] % max(len(r_uniq), 1)
+            rel[ok] = np.asarray(
+                offence_relation(
+                    pd.Series(np.asarray(l_uniq, dtype=object)[ua], dtype="string"),
+                    pd.Series(np.asarray(r_uniq, dtype=object)[ub], dtype="object"),
+                    kind=self.kind,
+                ),
+                dtype=np.int8,
+            )
         return rel[inverse]
-
-
-def _unique_pairs(codes: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Distinct rows of a two-column frame of codes and, per input row, the index of its distinct row."""
-    joined = codes.iloc[:, 0].fillna("\x00") + "\x1f" + codes.iloc[:, 1].fillna("\x00")
-    inverse, uniq = pd.factorize(joined, sort=False)
-    parts = pd.Series(uniq, dtype="string").str.split("\x1f", n=1, expand=True, regex=False)
-    frame = pd.DataFrame({codes.columns[0]: parts[0], codes.columns[1]: parts[1]})
-    frame = frame.mask(frame == "\x00")
-    return frame, np.asarray(inverse)
 
 
 # ------------------------------------------------------------------------------------------- place
@@ -285,29 +289,34 @@ class PlaceDistance(Comparison):
         self.name = name
         self.tf_column = None
         self.level_labels = tuple(f"within {t:g} m" for t in th) + ("further",)
+        self.columns = tuple(dict.fromkeys((*left_lonlat, *right_lonlat)))
 
     def distance_m(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        """Euclidean distance in metres on EPSG:27700; NaN where a coordinate is missing."""
+        """Euclidean distance in metres on EPSG:27700 for pair-aligned frames (NaN if a point is missing)."""
         _check_aligned(left, right, self.name)
+        n = np.arange(len(left))
+        return self._distance(left, right, n, n)
+
+    def _distance(self, left, right, left_pos, right_pos) -> np.ndarray:
         _check_columns(left, list(self.left_lonlat), "left", self.name)
         _check_columns(right, list(self.right_lonlat), "right", self.name)
-        lx, ly = _to_bng(
-            pd.to_numeric(left[self.left_lonlat[0]], errors="coerce").to_numpy(float),
-            pd.to_numeric(left[self.left_lonlat[1]], errors="coerce").to_numpy(float),
-        )
+        lx, ly = _to_bng(*(pd.to_numeric(left[c], errors="coerce").to_numpy(float) for c in self.left_lonlat))
         rx, ry = _to_bng(
-            pd.to_numeric(right[self.right_lonlat[0]], errors="coerce").to_numpy(float),
-            pd.to_numeric(right[self.right_lonlat[1]], errors="coerce").to_numpy(float),
+            *(pd.to_numeric(right[c], errors="coerce").to_numpy(float) for c in self.right_lonlat)
         )
-        dist = np.hypot(np.asarray(lx) - np.asarray(rx), np.asarray(ly) - np.asarray(ry))
+        lx, ly, rx, ry = (np.asarray(v, dtype=float) for v in (lx, ly, rx, ry))
+        dist = np.hypot(lx[left_pos] - rx[right_pos], ly[left_pos] - ry[right_pos])
         dist[~np.isfinite(dist)] = np.nan
         return dist
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        dist = self.distance_m(left, right)
-        out = np.full(len(dist), len(self.thresholds_m), dtype=np.int8)
-        for level, limit in reversed(list(enumerate(self.thresholds_m))):
-            out[dist <= limit] = level
+        _check_aligned(left, right, self.name)
+        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions; coordinates are projected once per record."""
+        dist = self._distance(left, right, left_pos, right_pos)
+        out = np.searchsorted(np.asarray(self.thresholds_m), dist, side="left").astype(np.int8)
         out[np.isnan(dist)] = _MISSING
         return out
 
@@ -333,23 +342,33 @@ class ForceComparison(Comparison):
             if self.neighbours
             else ("same force", "different force")
         )
+        self.columns = tuple(dict.fromkeys((left_column, right_column)))
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
         _check_aligned(left, right, self.name)
+        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions (codes per distinct force name)."""
         _check_columns(left, [self.left_column], "left", self.name)
         _check_columns(right, [self.right_column], "right", self.name)
         a = _clean_text(left[self.left_column])
         b = _clean_text(right[self.right_column])
-        missing = (a.isna() | b.isna()).to_numpy()
-        same = (a == b).fillna(False).to_numpy(bool)
-        out = np.full(len(a), len(self.level_labels) - 1, dtype=np.int8)
+        codes, uniq = pd.factorize(pd.concat([a, b], ignore_index=True), use_na_sentinel=True)
+        ca, cb = codes[: len(a)][left_pos], codes[len(a) :][right_pos]
+        out = np.full(len(ca), len(self.level_labels) - 1, dtype=np.int8)
         if self.neighbours:
-            pairs = {(k.casefold(), n.casefold()) for k, vs in self.neighbours.items() for n in vs}
-            pairs |= {(n, k) for k, n in pairs}
-            key = pd.Series(list(zip(a.fillna(""), b.fillna(""), strict=True)))
-            out[key.isin(pairs).to_numpy()] = 1
-        out[same] = 0
-        out[missing] = _MISSING
+            names = [str(u) for u in uniq]
+            index = {n: i for i, n in enumerate(names)}
+            near = np.zeros((len(names) + 1, len(names) + 1), dtype=bool)
+            for k, vs in self.neighbours.items():
+                for v in vs:
+                    i, j = index.get(k.strip().casefold()), index.get(v.strip().casefold())
+                    if i is not None and j is not None:
+                        near[i, j] = near[j, i] = True
+            out[near[ca, cb]] = 1
+        out[ca == cb] = 0
+        out[(ca < 0) | (cb < 0)] = _MISSING
         return out
 
 
@@ -385,20 +404,33 @@ class CrimeRefComparison(Comparison):
         self.max_edits = max_edits
         self.name = name
         self.tf_column = None
+        self.columns = tuple(dict.fromkeys((left_column, right_column)))
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
         _check_aligned(left, right, self.name)
+        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions; edit distances run once per distinct pair of refs."""
         _check_columns(left, [self.left_column], "left", self.name)
         _check_columns(right, [self.right_column], "right", self.name)
         a = normalise_crime_ref(left[self.left_column])
         b = normalise_crime_ref(right[self.right_column])
-        missing = (a.isna() | b.isna()).to_numpy()
-        aa = a.fillna("").to_list()
-        bb = b.fillna("").to_list()
-        lev = process.cpdist(aa, bb, scorer=Levenshtein.distance, workers=1)
-        osa = process.cpdist(aa, bb, scorer=OSA.distance, workers=1)
-        out = np.full(len(a), 2, dtype=np.int8)
-        out[(lev <= self.max_edits) | (osa <= 1)] = 1
-        out[lev == 0] = 0
-        out[missing] = _MISSING
-        return out
+        codes, uniq = pd.factorize(pd.concat([a, b], ignore_index=True), use_na_sentinel=True)
+        strings = np.asarray([str(u) for u in uniq], dtype=object)
+        ca, cb = codes[: len(a)][left_pos], codes[len(a) :][right_pos]
+        missing = (ca < 0) | (cb < 0)
+        n = max(len(strings), 1)
+        key = np.where(missing, -1, ca.astype(np.int64) * n + cb)
+        inverse, ukey = pd.factorize(key)
+        ok = ukey >= 0
+        lev = np.full(len(ukey), _MISSING, dtype=np.int8)
+        if ok.any():
+            ua, ub = strings[ukey[ok] // n].tolist(), strings[ukey[ok] % n].tolist()
+            dist = process.cpdist(ua, ub, scorer=Levenshtein.distance, workers=1)
+            osa = process.cpdist(ua, ub, scorer=OSA.distance, workers=1)
+            level = np.full(len(ua), 2, dtype=np.int8)
+            level[(dist <= self.max_edits) | (osa <= 1)] = 1
+            level[dist == 0] = 0
+            lev[ok] = level
+        return lev[inverse]

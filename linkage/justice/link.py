@@ -1,0 +1,664 @@
+"""Link outcome records (cautions, penalty notices, court outcome lines) to crime-suspects.
+
+The left side is one row per crime and suspect (crimes joined to their suspects within force); the right
+side is each outcome source in turn. Per source:
+
+1. **Index**: the union of blocking rules chosen for high recall (PNC ID, date of birth, surname soundex
+   and birth year, initials within force, and for cautions the hand-typed crime reference).
+2. **Compare**: names and date of birth (engine comparisons, with nicknames and term frequencies), PNC ID,
+   offence compatibility through the crosswalk, offence date, the directional outcome lag, place
+   (penalty notices) and crime reference (cautions).
+3. **Deterministic rules** mark pairs that are links on their face (e.g. PNC ID exact, offence compatible,
+   outcome within the typical window after the offence).
+4. **Model**: Fellegi-Sunter with m and u estimated by EM scores every pair.
+5. **Constraints**: each outcome record links to at most one crime-suspect and each crime-suspect takes
+   at most one record of a source (so one court case's lines spread over different crimes); conflicts
+   are resolved by an optimal assignment on match weight (rule links first), per connected component.
+
+Every link records the rule that made it (``rule:<name>``) or ``model``, its match weight and probability.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from tqdm.auto import tqdm
+
+from linkage.engine import (
+    Comparison,
+    DateComparison,
+    DateWindow,
+    LinkageModel,
+    PersonNameComparison,
+    Soundex,
+    Substr,
+    Year,
+    block_on,
+)
+from linkage.engine.blocking import BlockingRule
+from linkage.errors import DataContractError, LinkageError
+from linkage.justice.comparisons import (
+    CrimeRefComparison,
+    DirectionalDate,
+    ForceComparison,
+    OffenceCompatibility,
+    PlaceDistance,
+    PncComparison,
+    normalise_crime_ref,
+    normalise_pnc,
+)
+from linkage.justice.settings import LinkSettings, SourceSettings
+from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DeterministicRule",
+    "LinkResult",
+    "SourceSpec",
+    "build_left",
+    "build_right",
+    "link_outcomes",
+    "resolve_conflicts",
+    "source_spec",
+]
+
+_OUTCOME_DATE = {
+    "cautions": "caution_date",
+    "penalty_notices": "issue_date",
+    "court_outcomes": "hearing_date",
+}
+_OFFENCE = {
+    "cautions": "offence_code_cjs",
+    "penalty_notices": "pnd_offence",
+    "court_outcomes": "offence_code_cjs",
+}
+_KIND = {"cautions": "cjs", "penalty_notices": "pnd", "court_outcomes": "cjs"}
+_RULE_BONUS = 1000.0  # added to a rule link's score in the assignment: rules beat any model-only pair
+
+LINK_COLUMNS = [
+    "source",
+    "record_id",
+    "force",
+    "crime_ref",
+    "suspect_ref",
+    "outcome_date",
+    "outcome_label",
+    "match_weight",
+    "match_probability",
+    "rule",
+]
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+@cache
+def nickname_map() -> dict[str, str]:
+    """Nickname or spelling variant -> canonical forename (casefolded), from the synthetic world's table
+    (``linkage.synth.people.nickname_table``); each canonical forename maps to itself."""
+    from linkage.synth.people import nickname_table
+
+    table = nickname_table()
+    out: dict[str, str] = {}
+    for forename, variant in zip(table["forename"], table["variant"], strict=True):
+        f, v = str(forename).strip().casefold(), str(variant).strip().casefold()
+        out.setdefault(v, f)
+        out.setdefault(f, f)
+    return out
+
+
+def _check_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    if name not in tables:
+        raise LinkageError(f"tables lacks {name!r}; has {sorted(tables)}")
+    frame = tables[name]
+    missing = [c for c in EXTRACTS[name].names if c not in frame.columns]
+    if missing:
+        raise DataContractError(name, f"missing column(s) {missing}")
+    return frame
+
+
+def _text(values: pd.Series) -> pd.Series:
+    out = values.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _person_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Derived person fields shared by both sides: first forename, PNC key, DOB key, sex (U -> missing)."""
+    out = pd.DataFrame(index=frame.index)
+    fore = _text(frame["forename"])
+    out["forename"] = fore
+    out["forename1"] = fore.str.split(n=1).str[0]
+    out["surname"] = _text(frame["surname"])
+    out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
+    out["dob_key"] = out["date_of_birth"].dt.strftime("%Y%m%d")
+    sex = _text(frame["sex"]).str.upper()
+    out["sex"] = sex.mask(~sex.isin(["M", "F"]))
+    out["pnc_id"] = _text(frame["pnc_id"])
+    out["pnc_key"] = normalise_pnc(frame["pnc_id"])["key"].to_numpy()
+    return out
+
+
+def build_left(crimes: pd.DataFrame, suspects: pd.DataFrame) -> pd.DataFrame:
+    """One row per crime-suspect: crimes joined to their suspects on (force, crime_ref), with derived
+    keys. Crimes without suspects have no row (nothing to link an outcome to)."""
+    crime_cols = [
+        "force",
+        "crime_ref",
+        "offence_code",
+        "crime_type",
+        "committed_date",
+        "recorded_date",
+        "longitude",
+        "latitude",
+        "lsoa_code",
+    ]
+    c = crimes[crime_cols].copy()
+    s = suspects[
+        ["force", "crime_ref", "suspect_ref", "forename", "surname", "date_of_birth", "sex", "pnc_id"]
+    ]
+    s = s.copy()
+    for frame in (c, s):
+        frame["force"] = _text(frame["force"])
+        frame["crime_ref"] = _text(frame["crime_ref"])
+    s["suspect_ref"] = s["suspect_ref"].astype("string")
+    left = s.merge(c, on=["force", "crime_ref"], how="inner", validate="many_to_one")
+    unmatched = len(s) - len(left)
+    if unmatched:
+        logger.warning("%d suspect rows name a crime not in the crimes table; left out", unmatched)
+    left = left.sort_values(["force", "crime_ref", "suspect_ref"], kind="mergesort").reset_index(drop=True)
+    keys = _person_keys(left)
+    for col in keys.columns:
+        left[col] = keys[col]
+    left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
+    left["recorded_date"] = pd.to_datetime(left["recorded_date"], errors="coerce")
+    left["offence_code"] = _text(left["offence_code"])
+    left["crime_ref_key"] = normalise_crime_ref(left["crime_ref"]).to_numpy()
+    left.index.name = "left"
+    return left
+
+
+def record_ids(source: str, table: pd.DataFrame) -> pd.Series:
+    """The truth ``record_id`` of each row: caution_id, pnd_id, or ``case_id:offence_seq``."""
+    if source == "cautions":
+        return table["caution_id"].astype("string")
+    if source == "penalty_notices":
+        return table["pnd_id"].astype("string")
+    if source == "court_outcomes":
+        return table["case_id"].astype("string") + ":" + table["offence_seq"].astype("string")
+    raise LinkageError(f"source must be one of {list(OUTCOME_SOURCES)}, got {source!r}")
+
+
+def outcome_labels(source: str, table: pd.DataFrame) -> pd.Series:
+    """police.uk outcome label of each record (via linkage.reference.outcomes)."""
+    from linkage.reference import caution_outcome_label, court_outcome_label, pnd_outcome_label
+
+    if source == "cautions":
+        return caution_outcome_label(table["caution_type"])
+    if source == "penalty_notices":
+        return pnd_outcome_label(table["status"])
+    return court_outcome_label(table["verdict"], table["disposal"])
+
+
+def build_right(source: str, table: pd.DataFrame) -> pd.DataFrame:
+    """One outcome source in the common right-hand form: record_id, force, person keys, ``off_code``,
+    offence_date, outcome_date, outcome_label, and per source crime_ref_key / longitude, latitude /
+    case_id."""
+    right = pd.DataFrame(index=table.index)
+    right["source"] = source
+    right["record_id"] = record_ids(source, table).to_numpy()
+    right["force"] = _text(table["force"])
+    keys = _person_keys(table)
+    for col in keys.columns:
+        right[col] = keys[col]
+    right["off_code"] = _text(table[_OFFENCE[source]])
+    right["offence_date"] = pd.to_datetime(table["offence_date"], errors="coerce")
+    right["outcome_date"] = pd.to_datetime(table[_OUTCOME_DATE[source]], errors="coerce")
+    right["outcome_label"] = outcome_labels(source, table).to_numpy()
+    if source == "cautions":
+        right["crime_ref_key"] = normalise_crime_ref(table["crime_ref"]).to_numpy()
+    if source == "penalty_notices":
+        right["longitude"] = pd.to_numeric(table["longitude"], errors="coerce")
+        right["latitude"] = pd.to_numeric(table["latitude"], errors="coerce")
+    if source == "court_outcomes":
+        right["case_id"] = table["case_id"].astype("string")
+    if right["record_id"].duplicated().any():
+        dup = right.loc[right["record_id"].duplicated(), "record_id"].iloc[0]
+        raise DataContractError(source, f"duplicate record id {dup!r}")
+    right = right.reset_index(drop=True)
+    right.index.name = "right"
+    return right
+
+
+# ---------------------------------------------------------------------------------------------- spec
+@dataclass(frozen=True)
+class DeterministicRule:
+    """A pair is a link on its face when every named comparison is at one of the allowed levels."""
+
+    name: str
+    require: Mapping[str, tuple[int, ...]]
+
+    def matches(self, levels: pd.DataFrame) -> np.ndarray:
+        """Boolean per row of the level frame."""
+        ok = np.ones(len(levels), dtype=bool)
+        for comp, allowed in self.require.items():
+            if comp not in levels.columns:
+                raise LinkageError(
+                    f"rule {self.name!r} names comparison {comp!r}, not in {list(levels.columns)}"
+                )
+            ok &= np.isin(levels[comp].to_numpy(), np.asarray(allowed))
+        return ok
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """How one outcome source is linked: comparisons, blocking rules and deterministic rules."""
+
+    source: str
+    comparisons: tuple[Comparison, ...]
+    blocking_rules: tuple[BlockingRule, ...]
+    rules: tuple[DeterministicRule, ...] = field(default_factory=tuple)
+
+
+def _pnc_serial(frame: pd.DataFrame) -> pd.Series:
+    return frame["pnc_key"]
+
+
+def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
+    """The default spec of ``source`` with the lag windows of ``settings``."""
+    if source not in OUTCOME_SOURCES:
+        raise LinkageError(f"source must be one of {list(OUTCOME_SOURCES)}, got {source!r}")
+    comparisons: list[Comparison] = [
+        PersonNameComparison("forename1", "surname", nicknames=nickname_map(), name="name"),
+        DateComparison("date_of_birth", name="dob"),
+        PncComparison("pnc_id", name="pnc_id"),
+        OffenceCompatibility("offence_code", "off_code", kind=_KIND[source], name="offence"),
+        DateWindow("committed_date", "offence_date", windows=(0, 3, 14, 60), name="offence_date"),
+        DirectionalDate(
+            "outcome_date",
+            "committed_date",
+            typical_days=settings.typical_days,
+            long_days=settings.long_days,
+            tolerance_days=settings.tolerance_days,
+            name="outcome_lag",
+        ),
+        ForceComparison(name="force"),
+    ]
+    blocking = [
+        block_on("pnc_key", name="pnc"),
+        block_on("dob_key", name="dob"),
+        block_on(Soundex("surname"), Year("date_of_birth"), name="surname_soundex+birth_year"),
+        block_on(
+            Substr("forename1", 0, 1),
+            Substr("surname", 0, 1),
+            "force",
+            Year("date_of_birth"),
+            name="initials+force+birth_year",
+        ),
+    ]
+    rules = [
+        DeterministicRule(
+            "pnc+offence+window",
+            {"pnc_id": (0, 1), "offence": (0, 1, 2), "outcome_lag": (0,), "offence_date": (0, 1, 2)},
+        ),
+    ]
+    if source == "cautions":
+        comparisons.append(CrimeRefComparison("crime_ref_key", "crime_ref_key", name="crime_ref"))
+        blocking.append(block_on("crime_ref_key", name="crime_ref"))
+        rules.append(
+            DeterministicRule(
+                "crime_ref+name+dob", {"crime_ref": (0,), "name": (0, 1, 2, 3), "dob": (0, 1, 2)}
+            )
+        )
+    if source == "penalty_notices":
+        comparisons.append(PlaceDistance(name="place", thresholds_m=(300.0, 1500.0, 8000.0)))
+    return SourceSpec(source, tuple(comparisons), tuple(blocking), tuple(rules) if settings.rules else ())
+
+
+# ---------------------------------------------------------------------------------------------- constraints
+def resolve_conflicts(left_pos: np.ndarray, right_pos: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Boolean mask of the pairs kept by a maximum-score one-to-one assignment.
+
+    Pairs form a bipartite graph (left rows, right rows); each connected component is solved with
+    ``scipy.optimize.linear_sum_assignment`` maximising the total score, so a conflict goes to the
+    assignment with the best total, never to whichever pair came first. Scores must be positive.
+    Components with one pair (the vast majority) are kept without solving.
+    """
+    left_pos = np.asarray(left_pos, dtype=np.int64)
+    right_pos = np.asarray(right_pos, dtype=np.int64)
+    score = np.asarray(score, dtype=float)
+    n = len(score)
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    if (score <= 0).any() or not np.isfinite(score).all():
+        raise LinkageError("resolve_conflicts: scores must be finite and positive")
+    lc, l_inv = np.unique(left_pos, return_inverse=True)
+    rc, r_inv = np.unique(right_pos, return_inverse=True)
+    n_l = len(lc)
+    graph = coo_matrix((np.ones(n), (l_inv, n_l + r_inv)), shape=(n_l + len(rc), n_l + len(rc)))
+    _, comp_of_node = connected_components(graph, directed=False)
+    comp = comp_of_node[l_inv]
+    sizes = np.bincount(comp)
+    single = sizes[comp] == 1
+    keep[single] = True
+    multi = np.flatnonzero(~single)
+    if len(multi) == 0:
+        return keep
+    order = multi[np.argsort(comp[multi], kind="stable")]
+    comps = comp[order]
+    bounds = np.flatnonzero(np.diff(comps)) + 1
+    for group in np.split(order, bounds):
+        li, l_local = np.unique(l_inv[group], return_inverse=True)
+        ri, r_local = np.unique(r_inv[group], return_inverse=True)
+        matrix = np.zeros((len(li), len(ri)))
+        matrix[l_local, r_local] = score[group]
+        rows, cols = linear_sum_assignment(matrix, maximize=True)
+        chosen = matrix[rows, cols] > 0
+        lookup = {(a, b): g for a, b, g in zip(l_local, r_local, group, strict=True)}
+        for a, b in zip(rows[chosen], cols[chosen], strict=True):
+            keep[lookup[(a, b)]] = True
+    return keep
+
+
+# ---------------------------------------------------------------------------------------------- result
+@dataclass
+class LinkResult:
+    """The linked result.
+
+    ``links``: one row per linked outcome record (source, record_id, force, crime_ref, suspect_ref,
+    outcome_date, outcome_label, match_weight, match_probability, rule). ``candidates``: every scored
+    pair (ids, levels, ``bf_*``, weight, probability, rule, ``linked``, and both records' fields as
+    ``l_*``/``r_*`` for clerical review). ``models``: the fitted :class:`~linkage.engine.LinkageModel`
+    per source. ``crime_outcomes``: one row per crime with its final outcome by the police.uk hierarchy.
+    ``unlinked``: outcome records with no link. ``blocking``: per source the candidate pairs first made
+    by each blocking rule.
+    """
+
+    links: pd.DataFrame
+    candidates: pd.DataFrame
+    models: dict[str, LinkageModel]
+    crime_outcomes: pd.DataFrame
+    unlinked: pd.DataFrame
+    blocking: pd.DataFrame
+    crimes: pd.DataFrame = field(repr=False)
+
+    def to_police_uk_outcomes(self, lsoa_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """A police.uk-style outcomes file: one row per linked outcome record, in the published header.
+
+        ``Crime ID`` is a 64-hex SHA-256 of force and crime reference (opaque, stable); ``Month`` is the
+        outcome month; coordinates and LSOA are the crime's police.uk map point (never an exact location);
+        ``Location`` is ``On or near <location>`` when the crimes table has a ``location`` column,
+        ``No location`` when the crime has no map point, else blank. ``lsoa_names`` maps LSOA code to name.
+        """
+        import hashlib
+
+        crimes = self.crimes
+        cols = ["force", "crime_ref", "longitude", "latitude", "lsoa_code"]
+        if "location" in crimes.columns:
+            cols.append("location")
+        merged = self.links.merge(crimes[cols], on=["force", "crime_ref"], how="left", validate="many_to_one")
+        merged = merged.sort_values(
+            ["outcome_date", "force", "crime_ref", "source", "record_id"], kind="mergesort"
+        )
+        crime_id = [
+            hashlib.sha256(f"{f}|{c}".encode()).hexdigest()
+            for f, c in zip(merged["force"], merged["crime_ref"], strict=True)
+        ]
+        has_point = merged["longitude"].notna() & merged["latitude"].notna()
+        if "location" in merged.columns:
+            loc = merged["location"].astype("string")
+            location = loc.where(loc.str.lower().str.startswith("on or near"), "On or near " + loc)
+        else:
+            location = pd.Series("", index=merged.index, dtype="string")
+        location = location.where(has_point, "No location")
+        lsoa = merged["lsoa_code"].astype("string")
+        names = (
+            lsoa.map(dict(lsoa_names)) if lsoa_names else pd.Series(pd.NA, index=merged.index, dtype="string")
+        )
+        return pd.DataFrame(
+            {
+                "Crime ID": crime_id,
+                "Month": pd.to_datetime(merged["outcome_date"]).dt.strftime("%Y-%m").to_numpy(),
+                "Reported by": merged["force"].to_numpy(),
+                "Falls within": merged["force"].to_numpy(),
+                "Longitude": merged["longitude"].to_numpy(),
+                "Latitude": merged["latitude"].to_numpy(),
+                "Location": location.to_numpy(),
+                "LSOA code": lsoa.to_numpy(),
+                "LSOA name": names.to_numpy(),
+                "Outcome type": merged["outcome_label"].to_numpy(),
+            }
+        ).reset_index(drop=True)
+
+
+def crime_outcome_table(crimes: pd.DataFrame, suspects: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """One row per crime: its fields, n_suspects, n_outcome_records and the final outcome.
+
+    The final outcome follows :func:`linkage.reference.final_outcome`: the highest rank in the police.uk
+    hierarchy wins, ties go to the later outcome date (then source and record id for determinism).
+    """
+    from linkage.reference import outcome_rank
+
+    base_cols = [
+        "force",
+        "crime_ref",
+        "crime_type",
+        "offence_code",
+        "committed_date",
+        "recorded_date",
+        "lsoa_code",
+        "longitude",
+        "latitude",
+    ]
+    out = crimes[base_cols].copy()
+    out["force"] = _text(out["force"])
+    out["crime_ref"] = _text(out["crime_ref"])
+    key = ["force", "crime_ref"]
+    sus = suspects.assign(force=_text(suspects["force"]), crime_ref=_text(suspects["crime_ref"]))
+    n_sus = sus.groupby(key).size().rename("n_suspects")
+    n_links = links.groupby(key).size().rename("n_outcome_records")
+    out = out.merge(n_sus, on=key, how="left").merge(n_links, on=key, how="left")
+    out["n_suspects"] = out["n_suspects"].fillna(0).astype(int)
+    out["n_outcome_records"] = out["n_outcome_records"].fillna(0).astype(int)
+    ranked = links.assign(_rank=outcome_rank(links["outcome_label"]).astype("float").to_numpy())
+    ranked = ranked[ranked["_rank"].notna()]
+    ranked = ranked.sort_values([*key, "_rank", "outcome_date", "source", "record_id"], kind="mergesort")
+    final = ranked.drop_duplicates(key, keep="last")[[*key, "outcome_label", "outcome_date", "source"]]
+    final = final.rename(
+        columns={
+            "outcome_label": "final_outcome",
+            "outcome_date": "final_outcome_date",
+            "source": "final_outcome_source",
+        }
+    )
+    out = out.merge(final, on=key, how="left")
+    out["final_outcome"] = out["final_outcome"].astype("string")
+    out["final_outcome_source"] = out["final_outcome_source"].astype("string")
+    return out.sort_values(key, kind="mergesort").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------- driver
+_REVIEW_FIELDS = ["forename", "surname", "date_of_birth", "sex", "pnc_id"]
+
+
+def _link_source(
+    source: str,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    settings: SourceSettings,
+    step: Callable[[str], None],
+) -> tuple[pd.DataFrame, LinkageModel, pd.Series]:
+    spec = source_spec(source, settings)
+    model = LinkageModel(list(spec.comparisons), list(spec.blocking_rules))
+    step(f"{source}: blocking")
+    by_rule = model.candidate_pairs_by_rule(left, right)
+    pairs = by_rule.index
+    step(f"{source}: comparing {len(pairs):,} pairs")
+    levels = model.compare(pairs, left, right)
+    step(f"{source}: EM")
+    model.fit_em(levels, max_iter=settings.max_em_iterations)
+    pred = model.predict(levels)
+    lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
+    rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
+    rule = np.full(len(pairs), "", dtype=object)
+    for r in reversed(spec.rules):  # first rule listed wins the label
+        rule[r.matches(levels)] = f"rule:{r.name}"
+    is_rule = rule != ""
+    weight = pred["match_weight"].to_numpy(float)
+    prob = pred["match_probability"].to_numpy(float)
+    threshold_w = float(np.log2(settings.threshold) - np.log2(1 - settings.threshold))
+    eligible = is_rule | (prob >= settings.threshold)
+    # Score for the assignment: weight above the threshold (positive), rule pairs lifted above all others.
+    score = (
+        np.where(is_rule, _RULE_BONUS + np.maximum(weight - threshold_w, 0.0), weight - threshold_w) + 1e-3
+    )
+    step(f"{source}: constraints")
+    idx = np.flatnonzero(eligible)
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[idx] = resolve_conflicts(lpos[idx], rpos[idx], score[idx])
+    rule = np.where(is_rule, rule, np.where(keep, "model", ""))
+    cand = pd.DataFrame(
+        {
+            "source": source,
+            "record_id": right["record_id"].to_numpy()[rpos],
+            "force": left["force"].to_numpy()[lpos],
+            "crime_ref": left["crime_ref"].to_numpy()[lpos],
+            "suspect_ref": left["suspect_ref"].to_numpy()[lpos],
+            "left_pos": lpos,
+            "right_pos": rpos,
+            "blocking_rule": by_rule.astype(str).to_numpy(),
+        }
+    )
+    for c in model.names:
+        cand[f"level_{c}"] = levels[c].to_numpy()
+    for c in pred.columns:
+        cand[c] = pred[c].to_numpy()
+    cand["rule"] = rule
+    cand["linked"] = keep
+    for f in _REVIEW_FIELDS:
+        cand[f"l_{f}"] = left[f].to_numpy()[lpos]
+        cand[f"r_{f}"] = right[f].to_numpy()[rpos]
+    cand["l_offence"] = left["offence_code"].to_numpy()[lpos]
+    cand["r_offence"] = right["off_code"].to_numpy()[rpos]
+    cand["l_date"] = left["committed_date"].to_numpy()[lpos]
+    cand["r_date"] = right["offence_date"].to_numpy()[rpos]
+    cand["r_outcome_date"] = right["outcome_date"].to_numpy()[rpos]
+    cand["r_outcome_label"] = right["outcome_label"].to_numpy()[rpos]
+    logger.info(
+        "%s: %d records, %d candidate pairs, %d rule pairs, %d links",
+        source,
+        len(right),
+        len(pairs),
+        int(is_rule.sum()),
+        int(keep.sum()),
+    )
+    return cand, model, by_rule.value_counts(sort=False)
+
+
+def link_outcomes(
+    tables: Mapping[str, pd.DataFrame],
+    settings: LinkSettings | None = None,
+    progress: bool = False,
+    sources: Sequence[str] | None = None,
+) -> LinkResult:
+    """Link each outcome source in ``tables`` to the crime-suspects of ``tables['crimes']`` and
+    ``tables['suspects']`` (contract column names), and build the crime-level result.
+
+    ``sources`` defaults to every outcome source present. ``progress`` shows tqdm bars on the long steps.
+    """
+    settings = settings or LinkSettings()
+    crimes = _check_table(tables, "crimes")
+    suspects = _check_table(tables, "suspects")
+    chosen = [s for s in OUTCOME_SOURCES if s in tables] if sources is None else list(sources)
+    bad = [s for s in chosen if s not in OUTCOME_SOURCES]
+    if bad:
+        raise LinkageError(f"sources must be among {list(OUTCOME_SOURCES)}, got {bad}")
+    left = build_left(crimes, suspects)
+    steps_per_source = 5
+    bar = tqdm(total=steps_per_source * len(chosen) + 1, desc="linking", unit="step", disable=not progress)
+
+    def step(text: str) -> None:
+        bar.set_postfix_str(text, refresh=False)
+        bar.update(1)
+
+    cands, models, blocking, links, unlinked = [], {}, [], [], []
+    try:
+        for source in chosen:
+            table = _check_table(tables, source)
+            right = build_right(source, table)
+            step(f"{source}: prepared {len(right):,} records")
+            if len(right) == 0 or len(left) == 0:
+                logger.warning(
+                    "%s: nothing to link (%d records, %d crime-suspects)", source, len(right), len(left)
+                )
+                bar.update(steps_per_source - 1)
+                unlinked.append(right)
+                continue
+            cand, model, by_rule = _link_source(source, left, right, settings.for_source(source), step)
+            cands.append(cand)
+            models[source] = model
+            blocking.append(
+                by_rule.rename("pairs")
+                .reset_index()
+                .rename(columns={"index": "blocking_rule"})
+                .assign(source=source)
+            )
+            linked = cand[cand["linked"]]
+            rec = right.iloc[linked["right_pos"].to_numpy()]
+            links.append(
+                pd.DataFrame(
+                    {
+                        "source": source,
+                        "record_id": linked["record_id"].to_numpy(),
+                        "force": linked["force"].to_numpy(),
+                        "crime_ref": linked["crime_ref"].to_numpy(),
+                        "suspect_ref": linked["suspect_ref"].to_numpy(),
+                        "outcome_date": rec["outcome_date"].to_numpy(),
+                        "outcome_label": rec["outcome_label"].to_numpy(),
+                        "match_weight": linked["match_weight"].to_numpy(),
+                        "match_probability": linked["match_probability"].to_numpy(),
+                        "rule": linked["rule"].to_numpy(),
+                    }
+                )
+            )
+            unlinked.append(right[~right["record_id"].isin(linked["record_id"])])
+        step("crime outcomes")
+    finally:
+        bar.close()
+    links_df = (
+        (pd.concat(links, ignore_index=True) if links else pd.DataFrame(columns=LINK_COLUMNS))
+        .sort_values(["source", "record_id"], kind="mergesort")
+        .reset_index(drop=True)
+    )
+    links_df["outcome_label"] = links_df["outcome_label"].astype("string")
+    cand_df = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame()
+    unlinked_df = pd.concat(unlinked, ignore_index=True) if unlinked else pd.DataFrame()
+    if len(unlinked_df):
+        keep_cols = [
+            "source",
+            "record_id",
+            "force",
+            "offence_date",
+            "outcome_date",
+            "outcome_label",
+            "off_code",
+        ]
+        unlinked_df = unlinked_df[keep_cols].rename(columns={"off_code": "offence"}).reset_index(drop=True)
+    crime_outcomes = crime_outcome_table(crimes, suspects, links_df)
+    blocking_df = pd.concat(blocking, ignore_index=True) if blocking else pd.DataFrame()
+    return LinkResult(
+        links=links_df,
+        candidates=cand_df,
+        models=models,
+        crime_outcomes=crime_outcomes,
+        unlinked=unlinked_df,
+        blocking=blocking_df,
+        crimes=crimes.assign(force=_text(crimes["force"]), crime_ref=_text(crimes["crime_ref"])),
+    )

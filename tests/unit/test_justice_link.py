@@ -1,0 +1,259 @@
+"""The justice linker on a small hand-made world (expected links chosen by construction, noted inline),
+plus the optimal conflict resolution and the crime-level result, each checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.errors import ConfigError, LinkageError
+from linkage.justice import LinkSettings, link_outcomes, resolve_conflicts
+from linkage.justice.link import build_left, crime_outcome_table
+
+F = "Testshire Police"
+D = pd.Timestamp
+
+
+def _world() -> dict[str, pd.DataFrame]:
+    crimes = pd.DataFrame(
+        {
+            "crime_ref": ["C1", "C2", "C3", "C4", "C5", "C6", "C7"],
+            "force": F,
+            "offence_code": ["8N", "46", "58D", "34B", "46", "49", "49"],
+            "crime_type": [
+                "Violence and sexual offences",
+                "Shoplifting",
+                "Criminal damage and arson",
+                "Robbery",
+                "Shoplifting",
+                "Other theft",
+                "Other theft",
+            ],
+            "committed_date": pd.to_datetime(
+                [
+                    "2020-01-10",
+                    "2020-03-01",
+                    "2020-02-01",
+                    "2020-04-01",
+                    "2020-05-05",
+                    "2020-06-01",
+                    "2020-04-20",
+                ]
+            ),
+            "recorded_date": pd.to_datetime(
+                [
+                    "2020-01-11",
+                    "2020-03-01",
+                    "2020-02-02",
+                    "2020-04-01",
+                    "2020-05-05",
+                    "2020-06-02",
+                    "2020-04-21",
+                ]
+            ),
+            "longitude": [-0.09, -0.091, -0.092, -0.093, -0.094, np.nan, -0.095],
+            "latitude": [51.515, 51.516, 51.517, 51.518, 51.519, np.nan, 51.52],
+            "lsoa_code": ["E01000001"] * 5 + [None, "E01000002"],
+        }
+    )
+    people = {
+        "A": ("John", "Smith", "1990-05-03", "M", "2008/0012345Z"),
+        "B": ("Mary", "Jones", "1985-07-21", "F", None),
+        "P": ("Peter", "Brown", "1995-11-30", "M", "2012/0543210K"),
+        "Q": ("Paul", "Green", "1993-02-14", "M", "2011/0222222B"),
+        "W": ("Alan", "White", "1970-01-09", "M", None),
+    }
+    rows = [("C1", "1", "A"), ("C2", "1", "A"), ("C3", "1", "B"), ("C4", "1", "P"), ("C4", "2", "Q"),
+            ("C5", "1", "W"), ("C7", "1", "P")]  # fmt: skip
+    suspects = pd.DataFrame(
+        [
+            {
+                "crime_ref": c,
+                "force": F,
+                "suspect_ref": s,
+                "forename": people[p][0],
+                "surname": people[p][1],
+                "date_of_birth": D(people[p][2]),
+                "sex": people[p][3],
+                "pnc_id": people[p][4],
+                "postcode": None,
+            }
+            for c, s, p in rows
+        ]  # fmt: skip
+    )
+    cautions = pd.DataFrame(
+        {
+            # k1: A for C1, PNC in short form, offence recorded as ABH (8N); k2: B for C3, crime_ref typed.
+            "caution_id": ["k1", "k2"],
+            "force": F,
+            "forename": ["Jon", "Mary"],
+            "surname": ["Smith", "Jones"],
+            "date_of_birth": pd.to_datetime(["1990-05-03", "1985-07-21"]),
+            "sex": ["M", "F"],
+            "pnc_id": ["08/12345Z", None],
+            "offence_code_cjs": ["OF61047", "CD71001"],
+            "offence_date": pd.to_datetime(["2020-01-10", "2020-02-01"]),
+            "caution_date": pd.to_datetime(["2020-02-01", "2020-03-15"]),
+            "caution_type": ["adult simple caution", "adult conditional caution"],
+            "crime_ref": [None, "C3"],
+        }
+    )
+    pnds = pd.DataFrame(
+        {
+            # n1: A for C2 (shoplifting, on the day, near the crime point); n2: W for C5.
+            "pnd_id": ["n1", "n2"],
+            "force": F,
+            "forename": ["John", "Alan"],
+            "surname": ["Smith", "White"],
+            "date_of_birth": pd.to_datetime(["1990-05-03", "1970-01-09"]),
+            "sex": ["M", "M"],
+            "pnc_id": [None, None],
+            "pnd_offence": ["Retail theft under £100", "Retail theft under £100"],
+            "offence_date": pd.to_datetime(["2020-03-01", "2020-05-05"]),
+            "issue_date": pd.to_datetime(["2020-03-01", "2020-05-05"]),
+            "longitude": [-0.0911, -0.0941],
+            "latitude": [51.5161, 51.5191],
+            "status": ["paid", "unpaid"],
+        }
+    )
+    court = pd.DataFrame(
+        {
+            # case X: P, line 1 robbery (C4), line 2 theft (C7). case Y: Q, robbery (C4, suspect 2).
+            "case_id": ["X", "X", "Y"],
+            "offence_seq": ["1", "2", "1"],
+            "court": "Testshire Magistrates' Court",
+            "force": F,
+            "forename": ["Peter", "Peter", "Paul"],
+            "surname": ["Brown", "Brown", "Green"],
+            "date_of_birth": pd.to_datetime(["1995-11-30", "1995-11-30", "1993-02-14"]),
+            "sex": "M",
+            "pnc_id": ["2012/0543210K", "2012/0543210K", "11/0222222B"],
+            "offence_code_cjs": ["TH68018", "TH68001", "TH68018"],
+            "offence_date": pd.to_datetime(["2020-04-01", "2020-04-20", "2020-04-01"]),
+            "hearing_date": pd.to_datetime(["2020-09-01", "2020-09-01", "2020-10-01"]),
+            "verdict": ["guilty plea", "guilty plea", "not guilty"],
+            "disposal": ["immediate custody", "fine", None],
+            "tic": [None, None, None],
+        }
+    )
+    return {"crimes": crimes, "suspects": suspects, "cautions": cautions, "penalty_notices": pnds,
+            "court_outcomes": court}  # fmt: skip
+
+
+def test_build_left_one_row_per_crime_suspect():
+    w = _world()
+    left = build_left(w["crimes"], w["suspects"])
+    assert len(left) == 7  # 7 suspect rows; C6 has no suspect
+    assert left.loc[left["crime_ref"] == "C4", "suspect_ref"].tolist() == ["1", "2"]
+    assert left["pnc_key"].iloc[0] == "08/0012345Z"
+
+
+def test_link_small_world():
+    w = _world()
+    res = link_outcomes(w)
+    got = {(r.source, r.record_id): (r.crime_ref, r.suspect_ref) for r in res.links.itertuples()}
+    expected = {
+        ("cautions", "k1"): ("C1", "1"),
+        ("cautions", "k2"): ("C3", "1"),
+        ("penalty_notices", "n1"): ("C2", "1"),
+        ("penalty_notices", "n2"): ("C5", "1"),
+        ("court_outcomes", "X:1"): ("C4", "1"),
+        ("court_outcomes", "X:2"): ("C7", "1"),
+        ("court_outcomes", "Y:1"): ("C4", "2"),
+    }
+    assert got == expected
+    rules = res.links.set_index("record_id")["rule"]
+    # k1: PNC same serial in the other form + same offence + caution 22 days after -> the PNC rule.
+    assert rules["k1"] == "rule:pnc+offence+window"
+    # k2: crime_ref exact, name and DOB exact -> the crime_ref rule.
+    assert rules["k2"] == "rule:crime_ref+name+dob"
+    assert set(res.models) == {"cautions", "penalty_notices", "court_outcomes"}
+    assert res.unlinked.empty
+    co = res.crime_outcomes.set_index("crime_ref")
+    assert len(co) == 7  # one row per crime, C6 included
+    # C4: prison (rank 7, suspect 1) and not guilty (rank 7, suspect 2, later date) -> the later one.
+    assert co.loc["C4", "final_outcome"] == "Defendant found not guilty"
+    assert co.loc["C4", "n_suspects"] == 2 and co.loc["C4", "n_outcome_records"] == 2
+    assert co.loc["C1", "final_outcome"] == "Offender given a caution"
+    assert pd.isna(co.loc["C6", "final_outcome"])
+    cand = res.candidates
+    assert {"l_surname", "r_surname", "match_weight", "linked"} <= set(cand.columns)
+
+
+def test_police_uk_outcomes_file():
+    res = link_outcomes(_world())
+    out = res.to_police_uk_outcomes(lsoa_names={"E01000001": "Testshire 001A"})
+    assert list(out.columns) == [
+        "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+        "LSOA code", "LSOA name", "Outcome type",
+    ]  # fmt: skip
+    assert len(out) == 7
+    assert out["Crime ID"].str.fullmatch(r"[0-9a-f]{64}").all()
+    first = out.iloc[0]  # earliest outcome: caution k1, 2020-02-01, crime C1
+    assert first["Month"] == "2020-02" and first["Outcome type"] == "Offender given a caution"
+    assert first["LSOA name"] == "Testshire 001A"
+
+
+@pytest.mark.parametrize(
+    ("lp", "rp", "score", "keep"),
+    [
+        # Greedy by score would take (0,0)=5 alone (total 5); the optimum is (0,1)+(1,0) = 8.
+        ([0, 0, 1], [0, 1, 0], [5.0, 4.0, 4.0], [False, True, True]),
+        # Two independent components, one a single pair; the other a 2x1 conflict won by the higher score.
+        ([0, 1, 2], [0, 1, 1], [1.0, 2.0, 3.0], [True, False, True]),
+        # Order of input does not matter: same as the first case, rows reversed.
+        ([1, 0, 0], [0, 1, 0], [4.0, 4.0, 5.0], [True, True, False]),
+    ],
+)
+def test_resolve_conflicts_by_hand(lp, rp, score, keep):
+    assert resolve_conflicts(np.array(lp), np.array(rp), np.array(score)).tolist() == keep
+
+
+def test_resolve_conflicts_rejects_non_positive():
+    with pytest.raises(LinkageError, match="positive"):
+        resolve_conflicts(np.array([0]), np.array([0]), np.array([0.0]))
+
+
+def test_crime_outcome_ties_go_to_later_date():
+    crimes = _world()["crimes"].iloc[:1]
+    links = pd.DataFrame(
+        {
+            "source": ["cautions", "penalty_notices"],
+            "record_id": ["a", "b"],
+            "force": F,
+            "crime_ref": "C1",
+            "suspect_ref": ["1", "2"],
+            # Both rank 3 (out-of-court disposals): the later one is the last outcome.
+            "outcome_date": pd.to_datetime(["2020-03-01", "2020-02-01"]),
+            "outcome_label": ["Offender given a caution", "Offender given penalty notice"],
+        }
+    )
+    out = crime_outcome_table(crimes, _world()["suspects"], links)
+    assert out.loc[0, "final_outcome"] == "Offender given a caution"
+    assert out.loc[0, "final_outcome_source"] == "cautions"
+
+
+def test_settings_from_dict_collects_every_problem():
+    with pytest.raises(ConfigError) as err:
+        LinkSettings.from_dict(
+            {
+                "sources": {
+                    "cautions": {"threshold": 1.5, "long_days": 10, "typical_days": 20},
+                    "parking": {},
+                    "court_outcomes": {"rules": "yes", "colour": 1},
+                },
+                "seed": -1,
+            }
+        )
+    text = str(err.value)
+    assert len(err.value.problems) == 6
+    for needle in ("threshold", "long_days", "parking", "rules", "colour", "seed"):
+        assert needle in text
+
+
+def test_settings_round_trip():
+    s = LinkSettings.from_dict({"sources": {"penalty_notices": {"threshold": 0.8, "typical_days": 7}}})
+    assert s.for_source("penalty_notices").threshold == 0.8
+    assert s.for_source("penalty_notices").long_days == 120  # default kept
+    assert LinkSettings.from_dict(s.to_dict()) == s
