@@ -96,7 +96,9 @@ EXTRACTS: dict[str, TableContract] = {
             Column("offence_date", "date"),
             Column("caution_date", "date"),
             Column("caution_type", description="adult caution, youth caution, conditional caution, ..."),
-            Column("crime_ref", required=False, description="hand-typed crime reference: often blank or wrong"),
+            Column(
+                "crime_ref", required=False, description="hand-typed crime reference: often blank or wrong"
+            ),
         ),
     ),
     "penalty_notices": TableContract(
@@ -108,7 +110,9 @@ EXTRACTS: dict[str, TableContract] = {
             Column("force"),
             *_PERSON,
             _PNC,
-            Column("pnd_offence", description="penalty notice offence label (see reference/pnd_offences.csv)"),
+            Column(
+                "pnd_offence", description="penalty notice offence label (see reference/pnd_offences.csv)"
+            ),
             Column("offence_date", "date"),
             Column("issue_date", "date"),
             Column("longitude", "float", required=False),
@@ -130,7 +134,9 @@ EXTRACTS: dict[str, TableContract] = {
             Column("offence_code_cjs"),
             Column("offence_date", "date"),
             Column("hearing_date", "date"),
-            Column("verdict", description="guilty, not guilty, guilty plea, withdrawn, sent to Crown Court, ..."),
+            Column(
+                "verdict", description="guilty, not guilty, guilty plea, withdrawn, sent to Crown Court, ..."
+            ),
             Column("disposal", required=False, description="sentence; blank when not convicted"),
             Column("tic", required=False, description="'Y' when the offence was taken into consideration"),
         ),

@@ -1,0 +1,451 @@
+"""Read data.police.uk street, outcomes and stop-and-search files of every vintage into canonical tables.
+
+``read_police_uk(path)`` takes one CSV, a month folder, an archive tree (``YYYY-MM/`` folders) or a
+``.zip`` of any of these. The kind of each file is detected from its header (not its name). Every row
+is either accepted into the canonical table of its kind or quarantined with a reason; the summary
+accounts for every row read. Canonical forms and rules are documented in docs/data_dictionary.md.
+
+Canonical street columns (:data:`STREET_COLUMNS`)::
+
+    crime_id, month, reported_by, falls_within, longitude, latitude, easting, northing, location,
+    lsoa_code, lsoa_name, crime_type, crime_type_original, crime_type_coarse, last_outcome,
+    last_outcome_original, context, vintage, source_file, source_row
+
+Canonical outcomes columns (:data:`OUTCOMES_COLUMNS`)::
+
+    crime_id, month, reported_by, falls_within, longitude, latitude, easting, northing, location,
+    lsoa_code, lsoa_name, outcome_type, outcome_type_original, vintage, source_file, source_row
+
+Vintages handled: 2010-12 to 2012 files with British National Grid ``Easting``/``Northing`` and no
+``Crime ID`` (converted to WGS84, originals kept); the six-category (to Aug 2011), eleven-category (Sep
+2011 - Apr 2013) and fourteen-category (May 2013 on) crime types; outcome labels before and after the
+June 2014 relabelling.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from linkage.errors import DataContractError, LinkageError
+from linkage.reference.outcomes import (
+    ELEVEN_CATEGORY_END,
+    OUTCOME_RELABEL_MONTH,
+    SIX_CATEGORY_END,
+    canonical_crime_type,
+    canonical_outcome,
+    crime_type_is_coarse,
+)
+from linkage.sources import _common as c
+
+logger = logging.getLogger(__name__)
+
+KINDS: tuple[str, ...] = ("street", "outcomes", "stop-and-search")
+
+# Original header -> canonical name, for street and outcomes files.
+_CRIME_HEADER = {
+    "Crime ID": "crime_id",
+    "Month": "month",
+    "Reported by": "reported_by",
+    "Falls within": "falls_within",
+    "Longitude": "longitude",
+    "Latitude": "latitude",
+    "Easting": "easting",
+    "Northing": "northing",
+    "Location": "location",
+    "LSOA code": "lsoa_code",
+    "LSOA name": "lsoa_name",
+}
+STREET_HEADER = {
+    **_CRIME_HEADER,
+    "Crime type": "crime_type_original",
+    "Last outcome category": "last_outcome_original",
+    "Context": "context",
+}
+OUTCOMES_HEADER = {**_CRIME_HEADER, "Outcome type": "outcome_type_original"}
+STOP_AND_SEARCH_HEADER = {
+    "Type": "type",
+    "Date": "date",
+    "Part of a policing operation": "part_of_a_policing_operation",
+    "Policing operation": "policing_operation",
+    "Latitude": "latitude",
+    "Longitude": "longitude",
+    "Gender": "gender",
+    "Age range": "age_range",
+    "Self-defined ethnicity": "self_defined_ethnicity",
+    "Officer-defined ethnicity": "officer_defined_ethnicity",
+    "Legislation": "legislation",
+    "Object of search": "object_of_search",
+    "Outcome": "outcome",
+    "Outcome linked to object of search": "outcome_linked_to_object_of_search",
+    "Removal of more than just outer clothing": "removal_of_more_than_just_outer_clothing",
+}
+_HEADERS = {"street": STREET_HEADER, "outcomes": OUTCOMES_HEADER, "stop-and-search": STOP_AND_SEARCH_HEADER}
+_REQUIRED = {
+    "street": {"Month", "Reported by", "Falls within", "Location", "Crime type"},
+    "outcomes": {"Month", "Reported by", "Falls within", "Location", "Outcome type"},
+    "stop-and-search": {"Type", "Date", "Latitude", "Longitude"},
+}
+
+STREET_COLUMNS: tuple[str, ...] = (
+    "crime_id",
+    "month",
+    "reported_by",
+    "falls_within",
+    "longitude",
+    "latitude",
+    "easting",
+    "northing",
+    "location",
+    "lsoa_code",
+    "lsoa_name",
+    "crime_type",
+    "crime_type_original",
+    "crime_type_coarse",
+    "last_outcome",
+    "last_outcome_original",
+    "context",
+    "vintage",
+    "source_file",
+    "source_row",
+)
+OUTCOMES_COLUMNS: tuple[str, ...] = (
+    "crime_id",
+    "month",
+    "reported_by",
+    "falls_within",
+    "longitude",
+    "latitude",
+    "easting",
+    "northing",
+    "location",
+    "lsoa_code",
+    "lsoa_name",
+    "outcome_type",
+    "outcome_type_original",
+    "vintage",
+    "source_file",
+    "source_row",
+)
+STOP_AND_SEARCH_COLUMNS: tuple[str, ...] = (
+    *STOP_AND_SEARCH_HEADER.values(),
+    "force",
+    "source_file",
+    "source_row",
+)
+SEARCH_TYPES: tuple[str, ...] = ("Person search", "Vehicle search", "Person and Vehicle search")
+_CRIME_ID = re.compile(r"[0-9a-fA-F]{64}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding and reading files
+
+
+def _collect(path: Path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every CSV under ``path``: a file, a folder tree or a zip; sorted by name."""
+    if path.is_dir():
+        files = sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"), key=str)
+        found: list[tuple[str, bytes]] = []
+        for p in files:
+            found.append((str(p), p.read_bytes()))
+        for z in sorted((p for p in path.rglob("*.zip") if p.is_file()), key=str):
+            found.extend(_collect(z))
+        if not found:
+            raise DataContractError(path, "no CSV files found in folder")
+        return found
+    if not path.exists():
+        raise DataContractError(path, "no such file or folder")
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = sorted(
+                    n for n in archive.namelist() if n.lower().endswith(".csv") and not n.endswith("/")
+                )
+                if not names:
+                    raise DataContractError(path, "zip archive holds no CSV files")
+                return [(f"{path}!{n}", archive.read(n)) for n in names]
+        except zipfile.BadZipFile as exc:
+            raise DataContractError(path, "not a zip archive") from exc
+    return [(str(path), path.read_bytes())]
+
+
+def detect_kind(columns: list[str], name: str) -> str:
+    """Kind of a police.uk file from its header; raises DataContractError if none fits."""
+    cols = set(columns)
+    if "Crime type" in cols:
+        kind = "street"
+    elif "Outcome type" in cols:
+        kind = "outcomes"
+    elif {"Type", "Date"} <= cols or "Object of search" in cols:
+        kind = "stop-and-search"
+    else:
+        raise DataContractError(
+            name, f"header {columns} matches no police.uk file kind (street, outcomes, stop-and-search)"
+        )
+    unknown = [col for col in columns if col not in _HEADERS[kind]]
+    missing = sorted(_REQUIRED[kind] - cols)
+    if unknown or missing:
+        raise DataContractError(
+            name, f"wrong header for a {kind} file: missing {missing}, unexpected {unknown}"
+        )
+    if kind != "stop-and-search":
+        has_wgs = {"Longitude", "Latitude"} <= cols
+        has_bng = {"Easting", "Northing"} <= cols
+        if not (has_wgs or has_bng):
+            raise DataContractError(
+                name, f"wrong header for a {kind} file: no Longitude/Latitude or Easting/Northing"
+            )
+    return kind
+
+
+# --------------------------------------------------------------------------------------------------
+# Canonical forms
+
+
+def _text(raw: pd.DataFrame, column: str) -> pd.Series:
+    """Trimmed text of ``column`` (blank -> NA); all NA if the column is absent."""
+    if column not in raw.columns:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    text = raw[column].astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _original(raw: pd.DataFrame, column: str) -> pd.Series:
+    """The published string as is (blank -> NA)."""
+    if column not in raw.columns:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    text = raw[column].astype("string")
+    return text.mask(text.str.strip() == "")
+
+
+def _coordinates(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
+    """longitude, latitude (WGS84) and easting, northing (BNG) with coordinate checks recorded."""
+    lon, lon_bad = c.to_float(_text(raw, "Longitude"))
+    lat, lat_bad = c.to_float(_text(raw, "Latitude"))
+    east, east_bad = c.to_float(_text(raw, "Easting"))
+    north, north_bad = c.to_float(_text(raw, "Northing"))
+    for bad, col in (
+        (lon_bad, "Longitude"),
+        (lat_bad, "Latitude"),
+        (east_bad, "Easting"),
+        (north_bad, "Northing"),
+    ):
+        rej.add(bad, c.R_COORDS_BAD, col, _original(raw, col))
+    rej.add(lon.isna() != lat.isna(), c.R_COORDS_BAD, "Longitude", _original(raw, "Longitude"))
+    rej.add(east.isna() != north.isna(), c.R_COORDS_BAD, "Easting", _original(raw, "Easting"))
+    # BNG -> WGS84 where only the grid reference is given.
+    grid = east.notna() & north.notna() & lon.isna() & lat.isna()
+    in_grid = east.between(*c.BNG_EASTING) & north.between(*c.BNG_NORTHING)
+    rej.add(grid & ~in_grid, c.R_COORDS_UK, "Easting", _original(raw, "Easting"))
+    convert = grid & in_grid
+    if convert.any():
+        points = gpd.GeoSeries.from_xy(east[convert], north[convert], crs="EPSG:27700").to_crs("EPSG:4326")
+        lon = lon.copy()
+        lat = lat.copy()
+        lon[convert] = points.x.to_numpy()
+        lat[convert] = points.y.to_numpy()
+    rej.add(c.outside_uk(lon, lat), c.R_COORDS_UK, "Longitude", _original(raw, "Longitude"))
+    return pd.DataFrame({"longitude": lon, "latitude": lat, "easting": east, "northing": north})
+
+
+def _month(raw: pd.DataFrame, rej: c.Rejections) -> pd.Series:
+    text = _text(raw, "Month")
+    month = pd.to_datetime(text, format="%Y-%m", errors="coerce")
+    rej.add(month.isna(), c.R_MONTH, "Month", _original(raw, "Month"))
+    return month.astype("datetime64[ns]")
+
+
+def _crime_common(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
+    """Columns shared by street and outcomes files, with their checks."""
+    month = _month(raw, rej)
+    reported_by = _text(raw, "Reported by")
+    falls_within = _text(raw, "Falls within")
+    rej.add(reported_by.isna(), c.R_MISSING, "Reported by", None)
+    rej.add(falls_within.isna(), c.R_MISSING, "Falls within", None)
+    coords = _coordinates(raw, rej)
+    crime_id = _text(raw, "Crime ID")
+    bad_id = crime_id.notna() & ~crime_id.fillna("").str.fullmatch(_CRIME_ID)
+    rej.add(bad_id, c.R_CRIME_ID, "Crime ID", _original(raw, "Crime ID"))
+    return pd.DataFrame(
+        {
+            "crime_id": crime_id.str.lower(),
+            "month": month,
+            "reported_by": reported_by,
+            "falls_within": falls_within,
+            **{k: coords[k] for k in ("longitude", "latitude", "easting", "northing")},
+            "location": _text(raw, "Location"),
+            "lsoa_code": _text(raw, "LSOA code"),
+            "lsoa_name": _text(raw, "LSOA name"),
+        }
+    )
+
+
+def _flag_duplicates(frame: pd.DataFrame, rej: c.Rejections, data_cols: list[str], *, key: bool) -> None:
+    """Quarantine later copies among rows with a Crime ID: exact copies, then (if ``key``) reused IDs."""
+    has_id = frame["crime_id"].notna().to_numpy()
+    live = has_id & ~rej.rejected
+    exact = np.zeros(len(frame), dtype=bool)
+    exact[live] = frame.loc[live, data_cols].duplicated(keep="first").to_numpy()
+    rej.add(exact, c.R_EXACT_DUP, "Crime ID", frame["crime_id"])
+    if key:
+        live = has_id & ~rej.rejected
+        dup = np.zeros(len(frame), dtype=bool)
+        dup[live] = frame.loc[live, "crime_id"].duplicated(keep="first").to_numpy()
+        rej.add(dup, c.R_DUP_KEY, "Crime ID", frame["crime_id"])
+
+
+def _street(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
+    out = _crime_common(raw, rej)
+    crime_type_original = _original(raw, "Crime type")
+    crime_type = canonical_crime_type(crime_type_original)
+    rej.add(crime_type.isna(), c.R_CRIME_TYPE, "Crime type", crime_type_original)
+    outcome_original = _original(raw, "Last outcome category")
+    outcome = canonical_outcome(outcome_original)
+    rej.add(outcome_original.notna() & outcome.isna(), c.R_OUTCOME, "Last outcome category", outcome_original)
+    month = out["month"]
+    vintage = np.select(
+        [month <= SIX_CATEGORY_END, month <= ELEVEN_CATEGORY_END, month.notna()],
+        ["six-category", "eleven-category", "fourteen-category"],
+        default=None,
+    )
+    out = out.assign(
+        crime_type=crime_type,
+        crime_type_original=crime_type_original,
+        crime_type_coarse=crime_type_is_coarse(crime_type_original, month),
+        last_outcome=outcome,
+        last_outcome_original=outcome_original,
+        context=_original(raw, "Context"),
+        vintage=pd.Series(vintage, index=out.index, dtype="string"),
+    )
+    data_cols = [col for col in STREET_COLUMNS if col not in ("source_file", "source_row")]
+    _flag_duplicates(out, rej, data_cols, key=True)
+    return out
+
+
+def _outcomes(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
+    out = _crime_common(raw, rej)
+    original = _original(raw, "Outcome type")
+    outcome = canonical_outcome(original)
+    rej.add(outcome.isna(), c.R_OUTCOME, "Outcome type", original)
+    month = out["month"]
+    vintage = np.select(
+        [month < OUTCOME_RELABEL_MONTH, month.notna()],
+        ["pre-June-2014 labels", "current labels"],
+        default=None,
+    )
+    out = out.assign(
+        outcome_type=outcome,
+        outcome_type_original=original,
+        vintage=pd.Series(vintage, index=out.index, dtype="string"),
+    )
+    data_cols = [col for col in OUTCOMES_COLUMNS if col not in ("source_file", "source_row")]
+    _flag_duplicates(out, rej, data_cols, key=False)
+    return out
+
+
+_FORCE_FROM_NAME = re.compile(r"\d{4}-\d{2}-(?P<force>.+)-stop-and-search\.csv$", re.IGNORECASE)
+
+
+def _stop_and_search(raw: pd.DataFrame, rej: c.Rejections, source: pd.Series) -> pd.DataFrame:
+    date_text = _text(raw, "Date")
+    date = pd.to_datetime(date_text, format="ISO8601", utc=True, errors="coerce")
+    rej.add(date.isna(), c.R_DATE, "Date", _original(raw, "Date"))
+    coords = _coordinates(raw, rej)
+    search_type = _text(raw, "Type")
+    rej.add(~search_type.isin(SEARCH_TYPES).fillna(False), c.R_CATEGORY, "Type", _original(raw, "Type"))
+    out = pd.DataFrame({name: _text(raw, col) for col, name in STOP_AND_SEARCH_HEADER.items()})
+    out["date"] = date
+    out["longitude"] = coords["longitude"]
+    out["latitude"] = coords["latitude"]
+    truth = {"true": True, "false": False}
+    for col in (
+        "part_of_a_policing_operation",
+        "outcome_linked_to_object_of_search",
+        "removal_of_more_than_just_outer_clothing",
+    ):
+        out[col] = out[col].str.lower().map(truth).astype("boolean")
+    base = source.str.rsplit("/", n=1).str[-1].str.rsplit("!", n=1).str[-1]
+    out["force"] = base.str.extract(_FORCE_FROM_NAME)["force"].astype("string")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Public entry point
+
+
+def read_police_uk(
+    path: str | os.PathLike[str],
+    *,
+    kind: str | None = None,
+    quarantine_dir: str | os.PathLike[str] | None = None,
+) -> c.LoadResult:
+    """Load police.uk files under ``path`` into canonical tables, quarantining bad rows.
+
+    ``kind`` (``street``, ``outcomes`` or ``stop-and-search``) restricts a folder or zip to files of
+    that kind; a single file of another kind is an error. A file that cannot be read at all raises
+    :class:`~linkage.errors.DataContractError`. With ``quarantine_dir`` each file's quarantined rows are
+    also written to ``<quarantine_dir>/<file>.quarantine.csv``.
+    """
+    if kind is not None and kind not in KINDS:
+        raise LinkageError(f"kind must be one of {KINDS} or None, got {kind!r}")
+    root = Path(path)
+    entries = _collect(root)
+    by_kind: dict[str, list[pd.DataFrame]] = {}
+    file_rows = []
+    for name, data in entries:
+        raw = c.read_csv_text(data, name)
+        file_kind = detect_kind(list(raw.columns), name)
+        if kind is not None and file_kind != kind:
+            if len(entries) == 1:
+                raise DataContractError(name, f"is a {file_kind} file, not {kind}")
+            logger.info("skipping %s: %s file, not %s", name, file_kind, kind)
+            continue
+        raw.insert(0, "__source_row", np.arange(2, len(raw) + 2, dtype="int64"))
+        raw.insert(0, "__source_file", name)
+        by_kind.setdefault(file_kind, []).append(raw)
+        file_rows.append({"file": name, "kind": file_kind, "rows_read": len(raw)})
+    if not file_rows:
+        raise DataContractError(root, f"no {kind} files found")
+
+    tables: dict[str, pd.DataFrame] = {}
+    quarantines = []
+    for file_kind in [k for k in KINDS if k in by_kind]:
+        raw = pd.concat(by_kind[file_kind], ignore_index=True).fillna("")
+        meta = pd.DataFrame(
+            {
+                "source_file": raw.pop("__source_file"),
+                "source_row": raw.pop("__source_row"),
+                "kind": file_kind,
+            }
+        )
+        rej = c.Rejections(len(raw))
+        if file_kind == "street":
+            canon, columns = _street(raw, rej), STREET_COLUMNS
+        elif file_kind == "outcomes":
+            canon, columns = _outcomes(raw, rej), OUTCOMES_COLUMNS
+        else:
+            canon, columns = (
+                _stop_and_search(raw, rej, meta["source_file"].astype("string")),
+                STOP_AND_SEARCH_COLUMNS,
+            )
+        canon["source_file"] = meta["source_file"].astype("string")
+        canon["source_row"] = meta["source_row"].astype("int64")
+        keep = ~rej.rejected
+        tables[file_kind] = canon.loc[keep, list(columns)].reset_index(drop=True)
+        quarantines.append(c.build_quarantine(raw, rej, meta))
+        logger.info("%s: %d rows accepted, %d quarantined", file_kind, keep.sum(), (~keep).sum())
+
+    quarantined = pd.concat(quarantines, ignore_index=True) if quarantines else c.empty_quarantine()
+    summary = c.summarise(pd.DataFrame(file_rows), quarantined)
+    if quarantine_dir is not None and len(quarantined):
+        c.write_quarantine_dir(quarantined, quarantine_dir)
+    return c.LoadResult(
+        tables=tables, quarantined=quarantined, summary=summary, files=[r["file"] for r in file_rows]
+    )
