@@ -257,3 +257,43 @@ def test_settings_round_trip():
     assert s.for_source("penalty_notices").threshold == 0.8
     assert s.for_source("penalty_notices").long_days == 120  # default kept
     assert LinkSettings.from_dict(s.to_dict()) == s
+
+
+def test_link_command_writes_outputs_deterministically(tmp_path):
+    from linkage.cli import main
+
+    w = _world()
+    data = tmp_path / "world" / "restricted"
+    data.mkdir(parents=True)
+    for name, frame in w.items():
+        frame.to_csv(data / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    truth = pd.DataFrame(
+        {
+            "source": ["cautions", "cautions", "penalty_notices", "penalty_notices"] + ["court_outcomes"] * 3,
+            "record_id": ["k1", "k2", "n1", "n2", "X:1", "X:2", "Y:1"],
+            "crime_ref": ["C1", "C3", "C2", "C5", "C4", "C7", "C4"],
+            "force": F,
+            "suspect_ref": ["1", "1", "1", "1", "1", "1", "2"],
+        }
+    )
+    truth.to_csv(data / "truth.csv", index=False)
+    outs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert (
+            main(["link", "--data", str(tmp_path / "world"), "--out", str(out), "--truth", "--no-progress"])
+            == 0
+        )
+        outs.append(out)
+    for name in ("links.csv", "crime_outcomes.csv", "quality_by_source.csv", "models/cautions.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    quality = pd.read_csv(outs[0] / "quality_by_source.csv").set_index("source")
+    assert quality.loc["all", "f1"] == 1.0  # every link of the hand-made world is right (see above)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("linkage:\n  sources:\n    cautions: {threshold: 2}\n")
+    assert (
+        main(
+            ["link", "--data", str(tmp_path / "world"), "--out", str(tmp_path / "c"), "--settings", str(bad)]
+        )
+        == 2
+    )

@@ -1,0 +1,163 @@
+"""``linkage link``: link outcome records to crimes from a data folder and write the linked result.
+
+Input: a folder written by ``SyntheticWorld.write`` or real extracts, holding ``crimes``, ``suspects``
+and any of ``cautions``, ``penalty_notices``, ``court_outcomes`` (and ``truth`` for synthetic data) as
+``<kind>.parquet`` or ``<kind>.csv``, in ``restricted/`` or at the top level.
+
+Output (a user-chosen folder; it holds personal data, so never ``reports/``): ``links.csv``,
+``crime_outcomes.csv``, ``unlinked.csv``, ``candidates.parquet``, ``blocking.csv``,
+``models/<source>.json``, ``run.json`` (input hashes, settings, version) and, with ``--truth``,
+``quality_by_source.csv``, ``quality_by_subgroup.csv``, ``threshold_sweep.csv``, ``precision_recall.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+from linkage import __version__
+from linkage._io import file_sha256, write_csv, write_parquet, write_text, write_with
+from linkage.errors import ConfigError, DataContractError
+from linkage.justice.link import link_outcomes
+from linkage.justice.settings import LinkSettings
+from linkage.sources.contracts import OUTCOME_SOURCES
+
+logger = logging.getLogger(__name__)
+
+_KINDS = ("crimes", "suspects", *OUTCOME_SOURCES, "truth")
+
+
+def find_extracts(folder: Path) -> dict[str, Path]:
+    """``kind -> file`` for every extract found in ``folder/restricted`` or ``folder`` (Parquet first)."""
+    if not folder.is_dir():
+        raise DataContractError(folder, "no such folder")
+    found: dict[str, Path] = {}
+    for kind in _KINDS:
+        for base in (folder / "restricted", folder):
+            for suffix in (".parquet", ".csv"):
+                path = base / f"{kind}{suffix}"
+                if kind not in found and path.is_file():
+                    found[kind] = path
+    for kind in ("crimes", "suspects"):
+        if kind not in found:
+            raise DataContractError(
+                folder, f"no {kind}.parquet or {kind}.csv in {folder}/restricted or {folder}"
+            )
+    if not any(k in found for k in OUTCOME_SOURCES):
+        raise DataContractError(folder, f"no outcome extract ({', '.join(OUTCOME_SOURCES)}) found")
+    return found
+
+
+def load_tables(files: dict[str, Path], progress: bool = False) -> dict[str, pd.DataFrame]:
+    """Load and validate each extract (``linkage.sources.read_extract``); quarantined rows are logged."""
+    from linkage.sources import read_extract
+
+    tables = {}
+    for kind, path in tqdm(files.items(), desc="loading", unit="file", disable=not progress):
+        result = read_extract(kind, path)
+        if result.summary.quarantined:
+            logger.warning("%s: %d row(s) quarantined", path, result.summary.quarantined)
+        tables[kind] = result.tables[kind]
+    return tables
+
+
+def read_settings(path: Path | None) -> LinkSettings:
+    """Link settings from a YAML file (a ``linkage:`` block of a trailblazer YAML, or the block itself)."""
+    if path is None:
+        return LinkSettings()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(path, [f"cannot read settings YAML: {exc}"]) from exc
+    if isinstance(data, dict) and "linkage" in data:
+        data = data["linkage"]
+    return LinkSettings.from_dict(data, source=path)
+
+
+def run_link(args: argparse.Namespace) -> int:
+    """Run the linkage and write every output; returns 0."""
+    from linkage.quality import by_subgroup, evaluate, precision_recall_chart, threshold_sweep
+
+    started = time.perf_counter()
+    data, out = Path(args.data), Path(args.out)
+    settings = read_settings(Path(args.settings) if args.settings else None)
+    progress = not args.no_progress
+    files = find_extracts(data)
+    if args.truth and "truth" not in files:
+        raise DataContractError(data, "--truth given but no truth.parquet or truth.csv found")
+    tables = load_tables(files, progress=progress)
+    result = link_outcomes(tables, settings=settings, progress=progress)
+    with tqdm(total=6, desc="writing", unit="file", disable=not progress) as bar:
+        write_csv(out / "links.csv", result.links, date_format="%Y-%m-%d")
+        write_csv(out / "crime_outcomes.csv", result.crime_outcomes, date_format="%Y-%m-%d")
+        write_csv(out / "unlinked.csv", result.unlinked, date_format="%Y-%m-%d")
+        write_csv(out / "blocking.csv", result.blocking)
+        bar.update(4)
+        write_parquet(out / "candidates.parquet", result.candidates)
+        for source, model in result.models.items():
+            model.save_parameters(out / "models" / f"{source}.json")
+        bar.update(2)
+    if args.truth:
+        truth = tables["truth"]
+        report = evaluate(result.links, truth)
+        write_csv(out / "quality_by_source.csv", report.table.reset_index())
+        write_csv(out / "quality_by_subgroup.csv", by_subgroup(result.links, truth, tables))
+        sweep = threshold_sweep(result.candidates, truth)
+        write_csv(out / "threshold_sweep.csv", sweep)
+
+        def _chart(tmp: Path) -> None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            ax = precision_recall_chart(sweep)
+            ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+            plt.close(ax.figure)
+
+        write_with(out / "precision_recall.png", _chart)
+        logger.info("quality against truth:\n%s", report.to_markdown())
+    settings_json = json.dumps(settings.to_dict(), sort_keys=True)
+    manifest = {
+        "command": "linkage link",
+        "version": __version__,
+        "inputs": {kind: {"path": str(p), "sha256": file_sha256(p)} for kind, p in sorted(files.items())},
+        "settings": settings.to_dict(),
+        "settings_sha256": hashlib.sha256(settings_json.encode()).hexdigest(),
+        "n_links": len(result.links),
+        "n_unlinked": len(result.unlinked),
+        "n_candidates": len(result.candidates),
+    }
+    write_text(out / "run.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    logger.info(
+        "linked %d of %d outcome records in %.1f s; outputs in %s",
+        len(result.links),
+        len(result.links) + len(result.unlinked),
+        time.perf_counter() - started,
+        out,
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``linkage link``."""
+    p = subparsers.add_parser(
+        "link",
+        help="link cautions, penalty notices and court outcomes to crimes and suspects",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, help="folder with the extracts (restricted/*.parquet|csv)")
+    p.add_argument("--out", required=True, help="output folder (holds personal data: not reports/)")
+    p.add_argument("--settings", help="YAML with link settings (or a trailblazer YAML with a linkage: block)")
+    p.add_argument("--truth", action="store_true", help="evaluate against truth.parquet|csv (synthetic data)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=run_link)
