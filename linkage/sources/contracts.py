@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from linkage.reference.outcomes import CAUTION_TYPES, DISPOSALS, PND_STATUSES, VERDICTS
+
 
 @dataclass(frozen=True)
 class Column:
@@ -23,6 +25,7 @@ class Column:
     kind: str = "str"
     required: bool = True  # must be non-blank on every row
     description: str = ""
+    values: tuple[str, ...] = ()  # allowed values (compared case-insensitively); empty = any
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ EXTRACTS: dict[str, TableContract] = {
             Column("offence_code_cjs", description="CJS offence code, e.g. TH68010"),
             Column("offence_date", "date"),
             Column("caution_date", "date"),
-            Column("caution_type", description="adult caution, youth caution, conditional caution, ..."),
+            Column("caution_type", description="one of reference.CAUTION_TYPES", values=CAUTION_TYPES),
             Column(
                 "crime_ref", required=False, description="hand-typed crime reference: often blank or wrong"
             ),
@@ -111,13 +114,14 @@ EXTRACTS: dict[str, TableContract] = {
             *_PERSON,
             _PNC,
             Column(
-                "pnd_offence", description="penalty notice offence label (see reference/pnd_offences.csv)"
+                "pnd_offence",
+                description="penalty notice offence label (linkage/reference/data/pnd_offences.csv)",
             ),
             Column("offence_date", "date"),
             Column("issue_date", "date"),
             Column("longitude", "float", required=False),
             Column("latitude", "float", required=False),
-            Column("status", description="paid, unpaid, court hearing requested, registered fine, cancelled"),
+            Column("status", description="one of reference.PND_STATUSES", values=PND_STATUSES),
         ),
     ),
     "court_outcomes": TableContract(
@@ -134,10 +138,13 @@ EXTRACTS: dict[str, TableContract] = {
             Column("offence_code_cjs"),
             Column("offence_date", "date"),
             Column("hearing_date", "date"),
+            Column("verdict", description="one of reference.VERDICTS", values=VERDICTS),
             Column(
-                "verdict", description="guilty, not guilty, guilty plea, withdrawn, sent to Crown Court, ..."
+                "disposal",
+                required=False,
+                description="sentence, one of reference.DISPOSALS; blank when not convicted",
+                values=DISPOSALS,
             ),
-            Column("disposal", required=False, description="sentence; blank when not convicted"),
             Column("tic", required=False, description="'Y' when the offence was taken into consideration"),
         ),
     ),
@@ -146,7 +153,11 @@ EXTRACTS: dict[str, TableContract] = {
         key=("source", "record_id"),
         description="Synthetic data only: which crime and suspect each outcome record belongs to.",
         columns=(
-            Column("source", description="cautions, penalty_notices or court_outcomes"),
+            Column(
+                "source",
+                description="cautions, penalty_notices or court_outcomes",
+                values=("cautions", "penalty_notices", "court_outcomes"),
+            ),
             Column("record_id", description="caution_id, pnd_id or case_id:offence_seq"),
             Column("crime_ref"),
             Column("force"),

@@ -3,7 +3,8 @@
 File-level problems (missing file, empty, not CSV/Parquet, missing contract columns) raise
 :class:`~linkage.errors.DataContractError`. Row-level problems send the row to quarantine with the first
 failing reason, checked in this order: missing required value, unparseable date, bad sex value,
-unparseable number, coordinates outside the UK, unknown crime type (``crimes`` only), duplicate key.
+unparseable number, unknown category (a value outside a column's allowed ``values``), coordinates
+outside the UK, unknown crime type (``crimes`` only), duplicate key.
 Columns beyond the contract are kept as text.
 """
 
@@ -86,6 +87,12 @@ def _validate(raw: pd.DataFrame, contract: TableContract) -> tuple[pd.DataFrame,
             numbers, bad = c.to_float(text)
             rej.add(bad, c.R_NUMBER, column.name, raw[column.name])
             typed[column.name] = numbers
+    for column in contract.columns:
+        if column.values:
+            text = typed[column.name]
+            allowed = {v.lower() for v in column.values}
+            bad = text.notna() & ~text.str.lower().isin(allowed).fillna(False)
+            rej.add(bad, c.R_CATEGORY, column.name, raw[column.name])
     names = contract.names
     if "longitude" in names and "latitude" in names:
         lon, lat = typed["longitude"], typed["latitude"]

@@ -78,3 +78,24 @@ def test_every_contract_has_a_unique_key_of_its_own_columns():
     for contract in EXTRACTS.values():
         assert set(contract.key) <= set(contract.names)
         assert len(set(contract.names)) == len(contract.names)
+
+
+def test_vocabulary_columns_quarantine_unknown_values(tmp_path):
+    header = ",".join(EXTRACTS["court_outcomes"].names)
+    person = "Alex,Example,1990-05-17,M,"
+    court = "Carlisle Magistrates,Cumbria Constabulary"
+    dates = "2024-01-03,2024-03-01"
+    rows = [
+        f"C1,1,{court},{person},TH68010,{dates},guilty plea,fine,",
+        f"C1,2,{court},{person},TH68022,{dates},Sent to Crown Court,,",
+        f"C2,1,{court},{person},TH68010,{dates},acquitted,,",
+        f"C3,1,{court},{person},TH68010,{dates},guilty,birching,",
+    ]
+    path = tmp_path / "court.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    result = read_extract("court_outcomes", path)
+    # row 3's verdict differs only in case from "sent to Crown Court": accepted
+    assert result.accepted["case_id"].tolist() == ["C1", "C1"]
+    q = result.quarantined.set_index("source_row")
+    assert q["reason"].to_dict() == {4: "unknown category", 5: "unknown category"}
+    assert q["column"].to_dict() == {4: "verdict", 5: "disposal"}
