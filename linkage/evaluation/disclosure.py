@@ -1,0 +1,485 @@
+"""Statistical disclosure control for published count tables.
+
+Every count table that leaves the workbench goes through :func:`protect_counts`:
+
+1. **Primary suppression**: person-based cells below ``threshold`` (default 10) are withheld.
+   Zero cells are published unless ``suppress_zeros`` is set (a structural zero discloses nothing
+   about a person; set it when zeros themselves are sensitive).
+2. **Secondary (complementary) suppression**: further cells are withheld until no suppressed cell
+   can be recovered exactly from the published cells, row totals, column totals and grand total.
+   Recoverability is checked by linear programming (:func:`audit_suppression`, scipy ``linprog``):
+   for each suppressed cell we solve for its smallest and largest value consistent with every
+   published figure and non-negativity; a cell whose range is narrower than one unit is exposed.
+3. **Rounding**: every published count (cells and totals) is rounded to the nearest ``rounding_base``
+   (halves rounded up). Totals are rounded independently, so rows need not add up exactly.
+
+Each step is written to a disclosure log (which table, which cell, what was done and why) that the
+report publishes. The log never records an original value.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from linkage.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DisclosureSettings",
+    "ProtectedTable",
+    "audit_suppression",
+    "protect_counts",
+    "protect_rates",
+    "round_to_base",
+    "LOG_COLUMNS",
+]
+
+LOG_COLUMNS = ["table", "row", "column", "action", "reason"]
+TOTAL = "Total"
+
+
+@dataclass(frozen=True)
+class DisclosureSettings:
+    """Disclosure-control parameters (from the ``disclosure:`` block of a trailblazer config)."""
+
+    threshold: int = 10
+    rounding_base: int = 5
+    suppress_zeros: bool = False
+    secondary: bool = True
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ConfigError("DisclosureSettings", problems)
+
+    def problems(self) -> list[str]:
+        """Every problem with these settings, each naming the field and value."""
+        out = []
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
+            out.append(f"disclosure.threshold: must be a whole number >= 1, got {self.threshold!r}")
+        if (
+            isinstance(self.rounding_base, bool)
+            or not isinstance(self.rounding_base, int)
+            or self.rounding_base < 1
+        ):
+            out.append(f"disclosure.rounding_base: must be a whole number >= 1, got {self.rounding_base!r}")
+        for name in ("suppress_zeros", "secondary"):
+            if not isinstance(getattr(self, name), bool):
+                out.append(f"disclosure.{name}: must be true or false, got {getattr(self, name)!r}")
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> DisclosureSettings:
+        """Build from a config mapping; unknown keys are a :class:`ConfigError`."""
+        data = dict(data or {})
+        known = {"threshold", "rounding_base", "suppress_zeros", "secondary"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError("DisclosureSettings", [f"disclosure.{k}: unknown field" for k in unknown])
+        return cls(**data)
+
+
+@dataclass
+class ProtectedTable:
+    """A count table after disclosure control.
+
+    ``table`` holds the published values (rounded; suppressed cells are ``<NA>``) including a
+    ``Total`` row and column when totals were asked for; ``suppressed`` is a boolean frame of the same
+    shape; ``log`` lists what was changed (columns :data:`LOG_COLUMNS`).
+    """
+
+    name: str
+    table: pd.DataFrame
+    suppressed: pd.DataFrame
+    log: pd.DataFrame
+
+    def display(self, marker: str = "[c]") -> pd.DataFrame:
+        """The table as strings, suppressed cells shown as ``marker`` (the ONS convention)."""
+        shown = self.table.astype("object").where(~self.suppressed, marker)
+        return shown.map(lambda v: marker if v is pd.NA else (f"{int(v):,}" if v != marker else v))
+
+
+def round_to_base(values: np.ndarray | pd.Series | int, base: int) -> np.ndarray:
+    """Round to the nearest multiple of ``base`` with halves rounded up (e.g. base 5: 12 -> 10, 13 -> 15)."""
+    if base < 1:
+        raise ValueError(f"base must be >= 1, got {base!r}")
+    arr = np.asarray(values, dtype=float)
+    return (np.floor(arr / base + 0.5) * base).astype(np.int64)
+
+
+def _bounds(
+    cells: np.ndarray,
+    cell_hidden: np.ndarray,
+    row_tot_hidden: np.ndarray,
+    col_tot_hidden: np.ndarray,
+    grand_hidden: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of every hidden interior cell consistent with all published figures.
+
+    Unknowns: hidden interior cells, hidden row totals, hidden column totals, hidden grand total.
+    Constraints: each row sums to its total, each column sums to its total, the row totals sum to the
+    grand total, everything is non-negative.
+    """
+    n_rows, n_cols = cells.shape
+    row_tot = cells.sum(axis=1)
+    col_tot = cells.sum(axis=0)
+    grand = cells.sum()
+    index: dict[tuple, int] = {}
+    for i, j in zip(*np.nonzero(cell_hidden), strict=True):
+        index[("c", int(i), int(j))] = len(index)
+    for i in np.nonzero(row_tot_hidden)[0]:
+        index[("r", int(i))] = len(index)
+    for j in np.nonzero(col_tot_hidden)[0]:
+        index[("k", int(j))] = len(index)
+    if grand_hidden:
+        index[("g",)] = len(index)
+    n_var = len(index)
+    A: list[np.ndarray] = []
+    b: list[float] = []
+
+    def add(terms: list[tuple[tuple, float]], const: float) -> None:
+        row = np.zeros(n_var)
+        rhs = -const
+        for key, coef in terms:
+            if key in index:
+                row[index[key]] += coef
+        A.append(row)
+        b.append(rhs)
+
+    for i in range(n_rows):
+        terms: list[tuple[tuple, float]] = [(("c", i, j), 1.0) for j in range(n_cols) if cell_hidden[i, j]]
+        known = float(cells[i, ~cell_hidden[i]].sum())
+        if row_tot_hidden[i]:
+            terms.append((("r", i), -1.0))
+            add(terms, known)
+        else:
+            add(terms, known - row_tot[i])
+    for j in range(n_cols):
+        terms = [(("c", i, j), 1.0) for i in range(n_rows) if cell_hidden[i, j]]
+        known = float(cells[~cell_hidden[:, j], j].sum())
+        if col_tot_hidden[j]:
+            terms.append((("k", j), -1.0))
+            add(terms, known)
+        else:
+            add(terms, known - col_tot[j])
+    terms = [(("r", i), 1.0) for i in range(n_rows) if row_tot_hidden[i]]
+    known = float(row_tot[~row_tot_hidden].sum())
+    if grand_hidden:
+        terms.append((("g",), -1.0))
+        add(terms, known)
+    else:
+        add(terms, known - grand)
+
+    lo = np.full(cells.shape, np.nan)
+    hi = np.full(cells.shape, np.nan)
+    A_eq = np.vstack(A) if A else None
+    b_eq = np.asarray(b) if b else None
+    for (kind, *pos), k in index.items():
+        if kind != "c":
+            continue
+        c = np.zeros(n_var)
+        c[k] = 1.0
+        res_min = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        res_max = linprog(-c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        i, j = pos
+        lo[i, j] = res_min.fun if res_min.status == 0 else np.nan
+        hi[i, j] = -res_max.fun if res_max.status == 0 else np.inf
+    return lo, hi
+
+
+def audit_suppression(
+    cells: pd.DataFrame | np.ndarray,
+    hidden: pd.DataFrame | np.ndarray,
+    *,
+    row_totals_hidden: np.ndarray | None = None,
+    col_totals_hidden: np.ndarray | None = None,
+    grand_hidden: bool = False,
+) -> pd.DataFrame:
+    """Feasible range of every hidden cell given the published cells and totals (an intruder's view).
+
+    Returns one row per hidden cell: ``row``, ``column``, ``lower``, ``upper``, ``exposed``
+    (``upper - lower < 1``: the cell could be recovered exactly).
+    """
+    values = np.asarray(cells, dtype=float)
+    mask = np.asarray(hidden, dtype=bool)
+    rth = np.zeros(values.shape[0], bool) if row_totals_hidden is None else np.asarray(row_totals_hidden)
+    cth = np.zeros(values.shape[1], bool) if col_totals_hidden is None else np.asarray(col_totals_hidden)
+    lo, hi = _bounds(values, mask, rth, cth, grand_hidden)
+    rows, cols = np.nonzero(mask)
+    row_labels = list(cells.index) if isinstance(cells, pd.DataFrame) else list(range(values.shape[0]))
+    col_labels = list(cells.columns) if isinstance(cells, pd.DataFrame) else list(range(values.shape[1]))
+    out = pd.DataFrame(
+        {
+            "row": [row_labels[i] for i in rows],
+            "column": [col_labels[j] for j in cols],
+            "lower": lo[rows, cols],
+            "upper": hi[rows, cols],
+        }
+    )
+    out["exposed"] = (out["upper"] - out["lower"]) < 1 - 1e-9
+    return out
+
+
+def _primary(values: np.ndarray, settings: DisclosureSettings) -> np.ndarray:
+    small = values < settings.threshold
+    if not settings.suppress_zeros:
+        small &= values > 0
+    return small
+
+
+def _pick_complement(values: np.ndarray, hidden: np.ndarray, i: int | None, j: int | None) -> tuple | None:
+    """Smallest published non-zero cell in row ``i`` (or column ``j``), preferring lines already hiding."""
+    cand = []
+    n_rows, n_cols = values.shape
+    line = [(i, jj) for jj in range(n_cols)] if i is not None else [(ii, j) for ii in range(n_rows)]
+    for a, b in line:
+        if hidden[a, b] or values[a, b] <= 0:
+            continue
+        # Prefer a partner whose other line already has suppression (closes a cycle sooner).
+        other_has = hidden[:, b].any() if i is not None else hidden[a, :].any()
+        cand.append((0 if other_has else 1, values[a, b], a, b))
+    if not cand:
+        return None
+    cand.sort()
+    return cand[0][2], cand[0][3]
+
+
+def protect_counts(
+    table: pd.DataFrame,
+    settings: DisclosureSettings | None = None,
+    *,
+    name: str = "table",
+    totals: bool = True,
+) -> ProtectedTable:
+    """Apply primary suppression, secondary suppression and rounding to a table of counts.
+
+    ``table`` holds non-negative whole-number counts (rows x columns, e.g. crime type x outcome).
+    With ``totals`` a ``Total`` row and column are added (and protected like any cell).
+    """
+    settings = settings or DisclosureSettings()
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a DataFrame, got {type(table).__name__}")
+    values = table.fillna(0).to_numpy(dtype=float)
+    if (values < 0).any() or not np.allclose(values, np.round(values)):
+        raise ValueError(f"table {name!r}: counts must be non-negative whole numbers")
+    n_rows, n_cols = values.shape
+    log: list[dict[str, Any]] = []
+    hidden = _primary(values, settings)
+    row_tot = values.sum(axis=1)
+    col_tot = values.sum(axis=0)
+    grand = values.sum()
+    rth = _primary(row_tot, settings) if totals else np.ones(n_rows, bool)
+    cth = _primary(col_tot, settings) if totals else np.ones(n_cols, bool)
+    gh = bool(_primary(np.array([grand]), settings)[0]) if totals else True
+    for i, j in zip(*np.nonzero(hidden), strict=True):
+        log.append(
+            _log(
+                name,
+                table.index[i],
+                table.columns[j],
+                "primary suppression",
+                f"count below threshold {settings.threshold}",
+            )
+        )
+    if totals:
+        for i in np.nonzero(rth)[0]:
+            log.append(
+                _log(
+                    name,
+                    table.index[i],
+                    TOTAL,
+                    "primary suppression",
+                    f"row total below threshold {settings.threshold}",
+                )
+            )
+        for j in np.nonzero(cth)[0]:
+            log.append(
+                _log(
+                    name,
+                    TOTAL,
+                    table.columns[j],
+                    "primary suppression",
+                    f"column total below threshold {settings.threshold}",
+                )
+            )
+
+    if settings.secondary and hidden.any() and totals:
+        # Pass 1: the classic rule - no row or column (with a published total) hides exactly one cell.
+        changed = True
+        while changed:
+            changed = False
+            for i in range(n_rows):
+                if not rth[i] and hidden[i].sum() == 1:
+                    pick = _pick_complement(values, hidden, i, None)
+                    if pick:
+                        hidden[pick] = True
+                        changed = True
+                        log.append(
+                            _log(
+                                name,
+                                table.index[pick[0]],
+                                table.columns[pick[1]],
+                                "secondary suppression",
+                                f"protects a suppressed cell in row {table.index[i]!r}",
+                            )
+                        )
+            for j in range(n_cols):
+                if not cth[j] and hidden[:, j].sum() == 1:
+                    pick = _pick_complement(values, hidden, None, j)
+                    if pick:
+                        hidden[pick] = True
+                        changed = True
+                        log.append(
+                            _log(
+                                name,
+                                table.index[pick[0]],
+                                table.columns[pick[1]],
+                                "secondary suppression",
+                                f"protects a suppressed cell in column {table.columns[j]!r}",
+                            )
+                        )
+        # Pass 2: audit by linear programming; widen suppression until nothing is exactly recoverable.
+        for _ in range(n_rows * n_cols):
+            audit = audit_suppression(
+                values, hidden, row_totals_hidden=rth, col_totals_hidden=cth, grand_hidden=gh
+            )
+            exposed = audit[audit["exposed"]]
+            if exposed.empty:
+                break
+            r, c = int(exposed.iloc[0]["row"]), int(exposed.iloc[0]["column"])
+            pick = _pick_complement(values, hidden, r, None) or _pick_complement(values, hidden, None, c)
+            if pick is None:  # nothing left to hide in that row or column: hide the totals instead
+                rth[r] = True
+                log.append(
+                    _log(
+                        name,
+                        table.index[r],
+                        TOTAL,
+                        "secondary suppression",
+                        "no complementary cell available; total withheld",
+                    )
+                )
+                continue
+            hidden[pick] = True
+            log.append(
+                _log(
+                    name,
+                    table.index[pick[0]],
+                    table.columns[pick[1]],
+                    "secondary suppression",
+                    "suppressed cell was recoverable from totals (linear-programming audit)",
+                )
+            )
+
+    base = settings.rounding_base
+    out = table.copy().astype("Int64")
+    out.loc[:, :] = round_to_base(values, base).astype("int64")
+    out = out.astype("Int64")
+    if totals:
+        out[TOTAL] = pd.array(round_to_base(row_tot, base), dtype="Int64")
+        total_row = list(round_to_base(col_tot, base)) + [int(round_to_base(grand, base))]
+        out.loc[TOTAL] = pd.array(total_row, dtype="Int64")
+        mask = np.zeros((n_rows + 1, n_cols + 1), bool)
+        mask[:n_rows, :n_cols] = hidden
+        mask[:n_rows, n_cols] = rth
+        mask[n_rows, :n_cols] = cth
+        mask[n_rows, n_cols] = gh
+    else:
+        mask = hidden.copy()
+    suppressed = pd.DataFrame(mask, index=out.index, columns=out.columns)
+    out = out.mask(suppressed)
+    published_raw = np.concatenate([values[~hidden]]) if base > 1 else np.array([])
+    n_changed = int((round_to_base(published_raw, base) != published_raw).sum()) if base > 1 else 0
+    if base > 1:
+        log.append(
+            _log(
+                name,
+                "all",
+                "all",
+                "rounded",
+                f"published counts rounded to the nearest {base}; {n_changed} cell(s) changed",
+            )
+        )
+    logger.debug("%s: %d cell(s) suppressed", name, int(mask.sum()))
+    return ProtectedTable(
+        name=name, table=out, suppressed=suppressed, log=pd.DataFrame(log, columns=LOG_COLUMNS)
+    )
+
+
+def _log(table: str, row: object, column: object, action: str, reason: str) -> dict[str, Any]:
+    return {"table": table, "row": str(row), "column": str(column), "action": action, "reason": reason}
+
+
+def protect_rates(
+    rates: pd.DataFrame,
+    settings: DisclosureSettings | None = None,
+    *,
+    name: str = "rates",
+    count: str = "count",
+    n: str = "n",
+    value_columns: tuple[str, ...] = ("rate", "lower", "upper"),
+    extra_mask: np.ndarray | pd.Series | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Suppress rates whose numerator or its complement is under the threshold; round the counts.
+
+    A rate ``count / n`` with ``count < threshold`` (or ``n - count < threshold``) would let a reader
+    recover a small person-based count, so the rate, its interval and the counts are withheld.
+    Published counts are rounded to the base; the rate itself is computed from unrounded counts.
+    Returns ``(published, log)``.
+    """
+    settings = settings or DisclosureSettings()
+    for col in (count, n):
+        if col not in rates.columns:
+            raise KeyError(f"{name}: column {col!r} not in rates (columns: {list(rates.columns)})")
+    out = rates.copy()
+    k = out[count].to_numpy(dtype=float)
+    total = out[n].to_numpy(dtype=float)
+    small_k = (k < settings.threshold) & ((k > 0) | settings.suppress_zeros)
+    small_rest = ((total - k) < settings.threshold) & (((total - k) > 0) | settings.suppress_zeros)
+    small_n = total < settings.threshold
+    secondary = np.zeros(len(out), bool) if extra_mask is None else np.asarray(extra_mask, dtype=bool)
+    if secondary.shape != k.shape:
+        raise ValueError(f"{name}: extra_mask has {secondary.shape[0]} rows, rates has {len(out)}")
+    hide = small_k | small_rest | small_n | secondary
+    keys = [c for c in out.columns if c not in (count, n, *value_columns)]
+    log = []
+    for idx in np.nonzero(hide)[0]:
+        label = " / ".join(str(out.iloc[idx][c]) for c in keys) if keys else str(out.index[idx])
+        if small_n[idx] or small_k[idx] or small_rest[idx]:
+            action = "primary suppression"
+            reason = (
+                f"denominator below threshold {settings.threshold}"
+                if small_n[idx]
+                else f"numerator below threshold {settings.threshold}"
+                if small_k[idx]
+                else f"complement (n - count) below threshold {settings.threshold}"
+            )
+        else:
+            action, reason = "secondary suppression", "cell suppressed in the matching count table"
+        log.append(_log(name, label, "rate", action, reason))
+    for col in value_columns:
+        if col in out.columns:
+            out[col] = out[col].astype(float).mask(hide)
+    out[count] = pd.array(round_to_base(k, settings.rounding_base), dtype="Int64")
+    out[count] = out[count].mask(hide)
+    n_hide = small_n
+    out[n] = pd.array(round_to_base(total, settings.rounding_base), dtype="Int64")
+    out[n] = out[n].mask(n_hide)
+    if settings.rounding_base > 1 and len(out):
+        log.append(
+            _log(
+                name,
+                "all",
+                f"{count}, {n}",
+                "rounded",
+                f"counts rounded to the nearest {settings.rounding_base}; rates from unrounded counts",
+            )
+        )
+    return out, pd.DataFrame(log, columns=LOG_COLUMNS)

@@ -1,0 +1,192 @@
+"""Crime-level analysis frames: the one shape every evaluation function reads.
+
+Columns (missing ones are absent, never invented):
+
+``crime_key``      identifier (police.uk Crime ID, or force + crime_ref)
+``area``           area name (the trailblazer / comparison area, or the force)
+``treated``        1 for crimes in a trailblazer area, 0 otherwise
+``month``          first day of the crime's month
+``start_date``     date the clock starts (recorded date; on public data the first day of the month)
+``crime_type``     police.uk crime type (current 14 categories)
+``lsoa_code``      LSOA of the map point; ``longitude``/``latitude``: the published map point
+``final_outcome``  current police.uk outcome label (blank: none recorded)
+``outcome_group``  :data:`~linkage.evaluation.rates.OUTCOME_GROUPS` group
+``outcome_date``   date of the final outcome (restricted data) or first day of its month (public)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from linkage.evaluation.rates import outcome_group
+from linkage.reference import canonical_outcome, outcome_rank
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["public_crimes", "linked_crimes", "add_flags", "ASB"]
+
+ASB = "Anti-social behaviour"
+
+
+def _month_start(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.PeriodDtype):
+        return values.dt.to_timestamp()
+    return pd.to_datetime(values.astype("string").str.slice(0, 7) + "-01", errors="coerce")
+
+
+def public_crimes(
+    street: pd.DataFrame,
+    outcomes: pd.DataFrame | None = None,
+    *,
+    area: str = "All",
+) -> pd.DataFrame:
+    """The public police.uk view, one row per crime (anti-social behaviour excluded: it has no outcomes).
+
+    ``final_outcome`` is the street file's *Last outcome category* (police.uk's own "latest outcome"
+    at publication). When outcomes files are given, ``outcome_date`` is the first day of the month of
+    the latest-ranked outcome row for that Crime ID (public files have months, not days); crimes with no
+    outcome row have no outcome date.
+    """
+    need = ["crime_id", "month", "crime_type", "last_outcome"]
+    missing = [c for c in need if c not in street.columns]
+    if missing:
+        raise KeyError(f"street table lacks column(s) {missing} (columns: {list(street.columns)})")
+    s = street[street["crime_type"].astype("string") != ASB].copy()
+    s["month"] = _month_start(s["month"])
+    s = s.sort_values(["month", "crime_id"], kind="stable")
+    has_id = s["crime_id"].notna() & (s["crime_id"].astype("string").str.strip() != "")
+    # A Crime ID appears once per street file; keep the latest release if files overlap.
+    s = pd.concat([s[has_id].drop_duplicates("crime_id", keep="last"), s[~has_id]])
+    out = pd.DataFrame(
+        {
+            "crime_key": s["crime_id"].astype("string"),
+            "area": area,
+            "treated": 0,
+            "month": s["month"],
+            "start_date": s["month"],
+            "crime_type": s["crime_type"].astype("string"),
+            "lsoa_code": s.get("lsoa_code", pd.Series(pd.NA, index=s.index)).astype("string"),
+            "longitude": pd.to_numeric(s.get("longitude"), errors="coerce"),
+            "latitude": pd.to_numeric(s.get("latitude"), errors="coerce"),
+            "final_outcome": canonical_outcome(s["last_outcome"]).fillna(s["last_outcome"].astype("string")),
+        }
+    )
+    if "easting" in s.columns and out["longitude"].isna().any():
+        out = _from_grid(out, s["easting"], s["northing"])
+    if "lsoa_name" in s.columns:
+        out["lsoa_name"] = s["lsoa_name"].astype("string")
+    out["outcome_group"] = outcome_group(out["final_outcome"])
+    out["outcome_date"] = pd.NaT
+    if outcomes is not None and len(outcomes):
+        o = outcomes.dropna(subset=["crime_id"]).copy()
+        o["month"] = _month_start(o["month"])
+        o["_rank"] = outcome_rank(o["outcome_type"]).fillna(-1).to_numpy()
+        o = o.sort_values(["crime_id", "_rank", "month"], kind="stable").drop_duplicates(
+            "crime_id", keep="last"
+        )
+        dates = o.set_index("crime_id")["month"]
+        out["outcome_date"] = out["crime_key"].map(dates)
+    out["outcome_date"] = pd.to_datetime(out["outcome_date"])
+    return out.sort_values(["month", "crime_key"], kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _from_grid(out: pd.DataFrame, easting: pd.Series, northing: pd.Series) -> pd.DataFrame:
+    """Fill missing longitude/latitude from British National Grid easting/northing (2012-era files)."""
+    import geopandas as gpd
+
+    e = pd.to_numeric(easting, errors="coerce").to_numpy(float)
+    n = pd.to_numeric(northing, errors="coerce").to_numpy(float)
+    need = out["longitude"].isna().to_numpy() & ~np.isnan(e) & ~np.isnan(n)
+    if not need.any():
+        return out
+    pts = gpd.GeoSeries(gpd.points_from_xy(e[need], n[need]), crs="EPSG:27700").to_crs("EPSG:4326")
+    out = out.copy()
+    lon = out["longitude"].to_numpy(float).copy()
+    lat = out["latitude"].to_numpy(float).copy()
+    lon[need], lat[need] = pts.x.to_numpy(), pts.y.to_numpy()
+    out["longitude"], out["latitude"] = lon, lat
+    return out
+
+
+def linked_crimes(
+    crime_outcomes: pd.DataFrame,
+    *,
+    areas: pd.DataFrame | None = None,
+    default_area: str = "All",
+) -> pd.DataFrame:
+    """The linked view from :attr:`LinkResult.crime_outcomes` (one row per crime).
+
+    ``areas`` (optional) maps ``force``, ``crime_ref`` to ``area`` and ``treated`` (e.g. from the synthetic
+    world's ``crime_truth``, or from an LSOA lookup); without it every crime is in ``default_area``.
+    """
+    need = ["force", "crime_ref", "crime_type", "recorded_date", "final_outcome", "final_outcome_date"]
+    missing = [c for c in need if c not in crime_outcomes.columns]
+    if missing:
+        raise KeyError(f"crime_outcomes lacks column(s) {missing} (columns: {list(crime_outcomes.columns)})")
+    c = crime_outcomes
+    recorded = pd.to_datetime(c["recorded_date"])
+    out = pd.DataFrame(
+        {
+            "force": c["force"].astype("string"),
+            "crime_ref": c["crime_ref"].astype("string"),
+            "crime_key": c["force"].astype("string") + "|" + c["crime_ref"].astype("string"),
+            "month": recorded.dt.to_period("M").dt.to_timestamp(),
+            "start_date": recorded,
+            "crime_type": c["crime_type"].astype("string"),
+            "lsoa_code": c["lsoa_code"].astype("string") if "lsoa_code" in c else pd.NA,
+            "longitude": pd.to_numeric(c["longitude"], errors="coerce") if "longitude" in c else np.nan,
+            "latitude": pd.to_numeric(c["latitude"], errors="coerce") if "latitude" in c else np.nan,
+            "final_outcome": c["final_outcome"].astype("string"),
+            "outcome_date": pd.to_datetime(c["final_outcome_date"]),
+        }
+    )
+    if "n_suspects" in c.columns:
+        out["n_suspects"] = pd.to_numeric(c["n_suspects"], errors="coerce").fillna(0).astype("int64")
+    if "final_outcome_source" in c.columns:
+        out["final_outcome_source"] = c["final_outcome_source"].astype("string")
+    out["outcome_group"] = outcome_group(out["final_outcome"])
+    if areas is not None:
+        keyed = areas[["force", "crime_ref", "area", "treated"]].astype(
+            {"force": "string", "crime_ref": "string"}
+        )
+        out = out.merge(keyed.drop_duplicates(["force", "crime_ref"]), on=["force", "crime_ref"], how="left")
+        out["area"] = out["area"].fillna(default_area)
+        out["treated"] = out["treated"].fillna(0).astype("int64")
+    else:
+        out["area"] = default_area
+        out["treated"] = 0
+    return out.sort_values(["month", "crime_key"], kind="stable").reset_index(drop=True)
+
+
+def add_flags(crimes: pd.DataFrame, *, period_end: pd.Timestamp, within_days: int = 30) -> pd.DataFrame:
+    """Add the 0/1 outcomes the DiD uses.
+
+    ``oocd``: final outcome is an out-of-court disposal. ``charged``: charged or summonsed.
+    ``action_taken``: either. ``within_n``: a final outcome (other than under investigation) within
+    ``within_days`` days of the start date - NA for crimes that started less than ``within_days``
+    before the period end, since their window is not complete (so censoring cannot bias it).
+    """
+    out = crimes.copy()
+    grp = out["outcome_group"]
+    out["oocd"] = (grp == "Out-of-court disposal").astype("int64")
+    out["charged"] = (grp == "Charged or summonsed").astype("int64")
+    out["action_taken"] = out["oocd"] | out["charged"]
+    closed = ~grp.isin(["Under investigation or no update", "No outcome recorded"])
+    days = (pd.to_datetime(out["outcome_date"]) - pd.to_datetime(out["start_date"])).dt.days
+    within = (closed & days.notna() & (days <= within_days)).astype("Int64")
+    complete = pd.to_datetime(out["start_date"]) + pd.Timedelta(days=within_days) <= pd.Timestamp(period_end)
+    out["within_n"] = within.where(complete, pd.NA)
+    return out
+
+
+def lsoa_lookup(areas: Mapping[str, list[str]]) -> pd.DataFrame:
+    """Area name -> LSOA codes mapping as a frame (``area``, ``lsoa_code``)."""
+    rows = [(a, code) for a, codes in areas.items() for code in codes]
+    return pd.DataFrame(rows, columns=["area", "lsoa_code"])
+
+
+__all__.append("lsoa_lookup")

@@ -1,0 +1,155 @@
+"""Time to outcome: Kaplan-Meier curves and medians (statsmodels ``SurvfuncRight``).
+
+Time runs from a start date (recorded date, or the first day of the crime's month on public data) to
+the date of the final outcome. A crime with no final outcome by the end of the period - or an outcome
+dated after it - is *censored* at the period end: we know only that it took at least that long.
+
+Two views are offered, because outcome types compete (a crime that ends in a caution can never end in
+a charge):
+
+* :func:`km_by_group` with ``event`` = "reached any final outcome": a proper Kaplan-Meier estimate of
+  time to outcome by crime type, censored at the period end;
+* the same function restricted to crimes whose final outcome is of one type gives the distribution of
+  time to outcome *given* that type (conditional on reaching it inside the period; crimes still open
+  at the end are not in it, so these medians are biased short for slow outcomes - said in the caveats).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsmodels.duration.survfunc import SurvfuncRight
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SurvivalCurve", "durations", "km_by_group", "km_table_at", "median_table"]
+
+
+@dataclass
+class SurvivalCurve:
+    """A Kaplan-Meier curve for one group.
+
+    ``times``/``survival`` give the step function (share of crimes still without an outcome);
+    ``median`` and its ``1 - alpha`` interval are in days (NaN when not reached).
+    """
+
+    group: str
+    n: int
+    events: int
+    median: float
+    median_lower: float
+    median_upper: float
+    alpha: float
+    times: np.ndarray = field(repr=False)
+    survival: np.ndarray = field(repr=False)
+    method: str = "Kaplan-Meier (statsmodels SurvfuncRight), censored at period end"
+
+    def survival_at(self, t: float) -> float:
+        """S(t): share of the group with no outcome after ``t`` days."""
+        idx = np.searchsorted(self.times, t, side="right") - 1
+        return 1.0 if idx < 0 else float(self.survival[idx])
+
+
+def durations(
+    crimes: pd.DataFrame,
+    *,
+    start: str,
+    end: str,
+    period_end: pd.Timestamp | str,
+    event_mask: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Days from ``start`` to ``end`` with censoring at ``period_end``.
+
+    Returns ``duration`` (days, >= 0) and ``event`` (1 observed, 0 censored) aligned with ``crimes``.
+    An outcome after ``period_end``, a missing ``end`` or ``event_mask`` False means censored at the
+    period end. Rows whose start is after the period end or missing are dropped.
+    """
+    period_end = pd.Timestamp(period_end)
+    s = pd.to_datetime(crimes[start])
+    e = pd.to_datetime(crimes[end])
+    observed = e.notna() & (e <= period_end)
+    if event_mask is not None:
+        observed &= event_mask.reindex(crimes.index).fillna(False).astype(bool)
+    stop = e.where(observed, period_end)
+    days = (stop - s).dt.days.astype("float")
+    keep = s.notna() & (s <= period_end)
+    out = pd.DataFrame(
+        {"duration": days.clip(lower=0), "event": observed.astype("int64")}, index=crimes.index
+    )
+    return out[keep]
+
+
+def km_by_group(
+    crimes: pd.DataFrame,
+    *,
+    by: str | None,
+    start: str = "start_date",
+    end: str = "outcome_date",
+    period_end: pd.Timestamp | str,
+    event_mask: pd.Series | None = None,
+    alpha: float = 0.05,
+    min_events: int = 1,
+) -> list[SurvivalCurve]:
+    """One Kaplan-Meier curve per value of ``by`` (or one for all rows when ``by`` is None).
+
+    Groups with fewer than ``min_events`` events are skipped (the report passes the disclosure
+    threshold, so no curve is drawn from a handful of people).
+    """
+    d = durations(crimes, start=start, end=end, period_end=period_end, event_mask=event_mask)
+    groups = (
+        crimes.loc[d.index, by].astype("string").fillna("Unknown") if by else pd.Series("All", index=d.index)
+    )
+    curves = []
+    for name in sorted(groups.unique()):
+        sub = d[groups == name]
+        n_events = int(sub["event"].sum())
+        if len(sub) == 0 or n_events < max(min_events, 1):
+            logger.debug("group %r skipped: %d event(s)", name, n_events)
+            continue
+        sf = SurvfuncRight(sub["duration"].to_numpy(), sub["event"].to_numpy())
+        median = float(sf.quantile(0.5))
+        lo, hi = sf.quantile_ci(0.5, alpha=alpha)
+        curves.append(
+            SurvivalCurve(
+                group=str(name),
+                n=len(sub),
+                events=n_events,
+                median=median,
+                median_lower=float(lo) if lo is not None else np.nan,
+                median_upper=float(hi) if hi is not None else np.nan,
+                alpha=alpha,
+                times=np.asarray(sf.surv_times, dtype=float),
+                survival=np.asarray(sf.surv_prob, dtype=float),
+            )
+        )
+    return curves
+
+
+def median_table(curves: list[SurvivalCurve], *, label: str = "group") -> pd.DataFrame:
+    """Medians with intervals, one row per curve (days; NaN = not reached within the period)."""
+    return pd.DataFrame(
+        {
+            label: [c.group for c in curves],
+            "crimes": [c.n for c in curves],
+            "outcomes": [c.events for c in curves],
+            "median_days": [c.median for c in curves],
+            "median_lower": [c.median_lower for c in curves],
+            "median_upper": [c.median_upper for c in curves],
+        }
+    )
+
+
+def km_table_at(
+    curves: list[SurvivalCurve], days: tuple[int, ...] = (7, 14, 28, 56, 91, 182, 365)
+) -> pd.DataFrame:
+    """Share of crimes with an outcome by each of ``days`` (1 - S(t)), one row per curve.
+
+    Publishing the curve at fixed points rather than every step avoids revealing single event times.
+    """
+    rows = {c.group: [1 - c.survival_at(t) for t in days] for c in curves}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=[f"by day {t}" for t in days])
+    out.index.name = "group"
+    return out.reset_index()

@@ -1,0 +1,571 @@
+"""Build a trailblazer report from a validated configuration, and write it to ``reports/<slug>/``.
+
+:func:`gather` loads and links the data (police.uk files; restricted extracts or a synthetic world),
+:func:`build_report` turns it into a :class:`~linkage.reporting.document.Report`, and
+:func:`write_report` writes ``report.html``, ``tables/*.csv``, the published-style outcomes file,
+``disclosure_log.csv`` and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import platform
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkage import __version__
+from linkage._io import file_sha256, write_csv, write_text
+from linkage.evaluation.disclosure import LOG_COLUMNS
+from linkage.evaluation.frames import linked_crimes, public_crimes
+from linkage.reporting import sections as S  # noqa: N812
+from linkage.reporting.config import TrailblazerConfig
+from linkage.reporting.document import Report, Section, render_html
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ReportData", "gather", "build_report", "write_report", "run_report", "git_commit"]
+
+OGL = (
+    "Contains public sector information licensed under the Open Government Licence v3.0. "
+    "Contains OS data (c) Crown copyright and database right."
+)
+
+
+@dataclass
+class ReportData:
+    """Everything a report is built from (record-level: never written out as is)."""
+
+    config: TrailblazerConfig
+    loads: dict[str, Any] = field(default_factory=dict)  # source label -> LoadSummary
+    restricted_sources: set[str] = field(default_factory=set)
+    public: pd.DataFrame | None = None  # crime-level public view (real police.uk files)
+    public_months_complete: bool = False
+    world_public: pd.DataFrame | None = None  # the synthetic world's own police.uk view
+    linked: pd.DataFrame | None = None  # crime-level linked view
+    link_result: Any = None
+    tables: dict[str, pd.DataFrame] | None = None
+    quality: pd.DataFrame | None = None
+    subgroups: pd.DataFrame | None = None
+    true_effects: dict[str, float] | None = None
+    world_note: str = ""
+    published_outcomes: pd.DataFrame | None = None
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    """``git rev-parse HEAD`` of the working tree, or ``'unknown'`` outside a repository."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+def _filter_area(frame: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFrame:
+    area = config.area
+    keep = pd.Series(True, index=frame.index)
+    if area.lsoa_codes:
+        keep &= frame["lsoa_code"].isin(area.lsoa_codes)
+    if area.lsoa_name_prefix and "lsoa_name" in frame.columns:
+        keep &= frame["lsoa_name"].astype("string").str.startswith(area.lsoa_name_prefix).fillna(False)
+    in_period = (frame["month"] >= config.start) & (frame["month"] <= config.end)
+    return frame[keep & in_period].reset_index(drop=True)
+
+
+def _load_public(config: TrailblazerConfig, data: ReportData) -> None:
+    from linkage.sources import read_police_uk
+
+    streets, outcomes = [], []
+    for path in config.police_uk:
+        result = read_police_uk(path)
+        label = f"police.uk: {path.name}"
+        data.loads[label] = result.summary
+        if "street" in result.tables:
+            streets.append(result.tables["street"])
+        if "outcomes" in result.tables:
+            outcomes.append(result.tables["outcomes"])
+    if not streets:
+        logger.warning("%s: no police.uk street files; the public view is empty", config.slug)
+        return
+    street = pd.concat(streets, ignore_index=True)
+    outcome = pd.concat(outcomes, ignore_index=True) if outcomes else None
+    crimes = public_crimes(street, outcome, area=config.area.name)
+    data.public = _filter_area(crimes, config)
+    if outcome is not None:
+        months = set(pd.to_datetime(outcome["month"]).dt.to_period("M"))
+        wanted = set(pd.period_range(config.start, config.end, freq="M"))
+        data.public_months_complete = wanted <= months
+    data.public_months_complete = bool(data.public_months_complete)
+
+
+def _load_synthetic(config: TrailblazerConfig, data: ReportData) -> None:
+    from linkage.synth import WorldSpec, generate
+
+    spec = WorldSpec.from_dict(config.synthetic_world, source=f"{config.slug}: sources.synthetic_world")
+    world = generate(spec, seed=config.seed)
+    data.tables = {k: v for k, v in world.tables.items()}
+    data.restricted_sources.add("synthetic restricted extracts")
+    data.loads["synthetic restricted extracts"] = _table_summary(data.tables)
+    truth = world.crime_truth
+    roles = truth[["force", "crime_ref", "area", "role"]].copy()
+    roles["treated"] = (roles["role"] == "trailblazer").astype("int64")
+    data.world_note = (
+        f"Synthetic world: {len(spec.areas)} area(s), {spec.months} months from {spec.start_month}, noise "
+        f"profile {spec.noise_profile.name!r}, seed {config.seed}."
+    )
+    _link(config, data, areas=roles[["force", "crime_ref", "area", "treated"]])
+    keep_roles = roles[roles["role"].isin(["trailblazer", "comparison"])] if data.linked is not None else None
+    if keep_roles is not None and len(keep_roles) and config.go_live is not None:
+        keyed = data.linked.merge(keep_roles[["force", "crime_ref"]], on=["force", "crime_ref"], how="inner")
+        data.linked = keyed
+    data.true_effects = _true_effects(world)
+    if getattr(world, "street", None) is not None:
+        data.world_public = public_crimes(
+            world.street, getattr(world, "outcomes", None), area=config.area.name
+        )
+
+
+def _true_effects(world: Any) -> dict[str, float] | None:
+    effect = getattr(world, "true_effect", None)
+    if effect is None:
+        return None
+    if isinstance(effect, Mapping):
+        return {k: float(v) for k, v in effect.items() if isinstance(v, int | float)}
+    if isinstance(effect, pd.DataFrame):
+        return {str(r["outcome"]): float(r["effect"]) for _, r in effect.iterrows()}
+    return {k: float(getattr(effect, k)) for k in ("oocd", "within_n") if hasattr(effect, k)}
+
+
+def _table_summary(tables: Mapping[str, pd.DataFrame]):
+    from linkage.sources import LoadSummary
+
+    by_file = pd.DataFrame(
+        [
+            {"file": kind, "kind": kind, "rows_read": len(t), "accepted": len(t), "quarantined": 0}
+            for kind, t in tables.items()
+            if kind != "truth"
+        ]
+    )
+    total = int(by_file["rows_read"].sum())
+    return LoadSummary(rows_read=total, accepted=total, quarantined=0, by_reason={}, by_file=by_file)
+
+
+def _load_extracts(config: TrailblazerConfig, data: ReportData) -> None:
+    from linkage.sources import LoadSummary, read_extract
+
+    tables, by_file, reasons = {}, [], {}
+    for kind, path in config.extracts.items():
+        result = read_extract(kind, path)
+        tables[kind] = result.accepted
+        by_file.append(result.summary.by_file)
+        for r, n in result.summary.by_reason.items():
+            reasons[r] = reasons.get(r, 0) + int(n)
+    files = pd.concat(by_file, ignore_index=True)
+    data.loads["restricted extracts"] = LoadSummary(
+        rows_read=int(files["rows_read"].sum()),
+        accepted=int(files["accepted"].sum()),
+        quarantined=int(files["quarantined"].sum()),
+        by_reason=reasons,
+        by_file=files,
+    )
+    data.restricted_sources.add("restricted extracts")
+    data.tables = tables
+    areas = None
+    if config.area.lsoa_codes:
+        crimes = tables["crimes"]
+        areas = pd.DataFrame(
+            {
+                "force": crimes["force"],
+                "crime_ref": crimes["crime_ref"],
+                "area": np.where(crimes["lsoa_code"].isin(config.area.lsoa_codes), config.area.name, "other"),
+                "treated": crimes["lsoa_code"].isin(config.area.lsoa_codes).astype("int64"),
+            }
+        )
+    _link(config, data, areas=areas)
+
+
+def _link(config: TrailblazerConfig, data: ReportData, *, areas: pd.DataFrame | None) -> None:
+    from linkage.justice import LinkSettings, link_outcomes
+
+    settings = LinkSettings.from_dict(dict(config.linkage), source=f"{config.slug}: linkage")
+    result = link_outcomes(data.tables, settings)
+    data.link_result = result
+    linked = linked_crimes(result.crime_outcomes, areas=areas, default_area=config.area.name)
+    data.linked = linked[(linked["month"] >= config.start) & (linked["month"] <= config.end)].reset_index(
+        drop=True
+    )
+    truth = data.tables.get("truth")
+    if truth is not None:
+        from linkage.quality import by_subgroup, evaluate
+
+        data.quality = evaluate(result.links, truth, alpha=config.evaluation.alpha).table
+        data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=config.evaluation.alpha)
+    data.published_outcomes = result.to_police_uk_outcomes()
+
+
+def gather(config: TrailblazerConfig) -> ReportData:
+    """Load, validate and link every source the configuration names."""
+    data = ReportData(config=config)
+    if config.police_uk:
+        _load_public(config, data)
+    if config.synthetic_world is not None:
+        _load_synthetic(config, data)
+    elif config.extracts:
+        _load_extracts(config, data)
+    return data
+
+
+def _boundaries(config: TrailblazerConfig):
+    from linkage.evaluation.maps import force_outline, load_boundaries
+
+    bounds = load_boundaries(config.area.boundary_file) if config.area.boundary_file else None
+    outline = (
+        force_outline(config.area.force_boundaries, config.area.force)
+        if config.area.force_boundaries
+        else None
+    )
+    return bounds, outline
+
+
+def build_report(data: ReportData) -> Report:
+    """Assemble every section from gathered data (disclosure control applied inside each section)."""
+    cfg = data.config
+    ds = cfg.disclosure
+    ev = cfg.evaluation
+    public_only = cfg.public_only
+    sections: list[Section] = [
+        S.data_summary_section(data.loads, ds, restricted=frozenset(data.restricted_sources))
+    ]
+    total = sum(getattr(s, "rows_read", 0) for s in data.loads.values())
+    q = data.quality
+    record_counts = None
+    if data.tables is not None:
+        record_counts = {
+            s: len(data.tables[s])
+            for s in ("cautions", "penalty_notices", "court_outcomes")
+            if s in data.tables
+        }
+    sections.append(
+        S.linkage_quality_section(
+            data.link_result.links if data.link_result is not None else None,
+            q,
+            data.subgroups,
+            record_counts,
+            ds,
+        )
+    )
+    compare_public = (
+        data.world_public
+        if data.world_public is not None
+        else (data.public if data.linked is not None else None)
+    )
+    out_sec = S.outcomes_section(
+        compare_public if data.linked is not None else data.public, data.linked, ds, alpha=ev.alpha
+    )
+    if data.linked is not None and data.public is not None and data.world_public is not None:
+        from linkage.evaluation.disclosure import protect_rates
+        from linkage.evaluation.rates import outcome_rates
+        from linkage.reporting.document import TableBlock
+
+        real = outcome_rates(data.public, by=(), alpha=ev.alpha)
+        pub, log = protect_rates(real, ds, name="outcomes_real_police_uk")
+        pub = pub.drop(columns="group").rename(
+            columns={
+                "outcome_group": "outcome",
+                "count": "crimes",
+                "n": "all crimes",
+                "lower": "95% CI lower",
+                "upper": "95% CI upper",
+            }
+        )
+        out_sec.add_table(
+            TableBlock(
+                "outcomes_real_police_uk",
+                "Final-outcome mix in the real published police.uk files for the area",
+                pub,
+                percent_columns=("rate", "95% CI lower", "95% CI upper"),
+            ),
+            log,
+        )
+    sections.append(out_sec)
+    time_data = (
+        data.linked if data.linked is not None else (data.public if data.public_months_complete else None)
+    )
+    sections.append(
+        S.time_to_outcome_section(
+            time_data, ds, period_end=cfg.period_end, alpha=ev.alpha, public_months=data.linked is None
+        )
+    )
+    bounds, outline = _boundaries(cfg)
+    map_data = data.public if data.public is not None else data.linked
+    sections.append(
+        S.maps_section(
+            map_data,
+            ds,
+            boundaries=bounds,
+            outline=outline,
+            view="public police.uk" if data.public is not None else "linked",
+        )
+    )
+    sections.append(
+        S.evaluation_section(
+            data.linked,
+            ds,
+            go_live=cfg.go_live,
+            period_end=cfg.period_end,
+            cluster=ev.cluster,
+            within_days=ev.outcome_within_days,
+            alpha=ev.alpha,
+            true_effects=data.true_effects,
+        )
+    )
+    logs = [s.log for s in sections if s.log is not None and len(s.log)]
+    log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=LOG_COLUMNS)
+    headline = [h for s in sections for h in s.headline]
+    n_crimes = (
+        len(data.linked) if data.linked is not None else (len(data.public) if data.public is not None else 0)
+    )
+    headline.insert(
+        0,
+        (
+            "Crimes analysed",
+            f"{int(np.floor(n_crimes / ds.rounding_base + 0.5) * ds.rounding_base):,}"
+            + (" (rounded)" if ds.rounding_base > 1 else ""),
+        ),
+    )
+    headline.insert(
+        0,
+        (
+            "Period",
+            f"{cfg.start:%B %Y} to {cfg.end:%B %Y}"
+            + (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else ""),
+        ),
+    )
+    caveats = _caveats(data)
+    methods = _methods(data)
+    sources = _sources(data)
+    summary = cfg.summary or ""
+    if public_only:
+        needs = [s.title for s in sections if s.needs]
+        summary += (
+            (
+                " This report uses public police.uk files only. Sections that need restricted extracts: "
+                + ", ".join(needs)
+                + "."
+            )
+            if needs
+            else ""
+        )
+    return Report(
+        title=cfg.title,
+        subtitle=f"{cfg.area.name} ({cfg.area.force})",
+        summary=summary.strip(),
+        sections=sections,
+        headline=headline,
+        caveats=caveats,
+        methods=methods,
+        data_sources=sources,
+        disclosure_log=log,
+        manifest={},
+        extra={"rows_read": total},
+    )
+
+
+def _caveats(data: ReportData) -> list[str]:
+    cfg = data.config
+    out = []
+    if data.tables is not None and cfg.synthetic_world is not None:
+        out.append(
+            "The record-level layer of this report is SYNTHETIC: people, cautions, penalty notices and "
+            "court outcomes are generated, not real. Figures from it illustrate the method and must not "
+            "be quoted as statistics about any real area. " + data.world_note
+        )
+    if data.public is not None:
+        out.append(
+            "police.uk 'last outcome' is a snapshot at publication: outcomes recorded later, outcomes "
+            "recorded only outside the police system, and most court results after mid-2019 are missing "
+            "from it. Anti-social behaviour is excluded (it has no outcomes)."
+        )
+        out.append(
+            "police.uk locations are anonymised map points and months, not addresses and dates; crimes "
+            "are snapped to the nearest map point, so busy points (stations, shopping centres) stand "
+            "for many nearby places."
+        )
+    out.append(
+        "Time to outcome by outcome group is conditional on reaching that outcome within the period, so "
+        "slow outcomes (court results) look faster than they are; the by-crime-type curves, which censor "
+        "open crimes at the period end, do not have this bias."
+    )
+    if cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
+        out.append(
+            "With few trailblazer and comparison areas, a shock that hits one area at go-live cannot be "
+            "told apart from the intervention; the event study and pre-trend test help but cannot rule it "
+            "out. Cluster-robust standard errors assume many clusters (LSOAs here) and ignore area-wide "
+            "shocks; the area-month sensitivity shows how much that matters."
+        )
+    if data.link_result is not None:
+        out.append(
+            "Linked outcome rates are only as good as the linkage: missed links lower outcome rates, false "
+            "links raise them, and both vary by subgroup (see the linkage quality section)."
+        )
+    out.append(
+        f"Disclosure control: person-based cells under {cfg.disclosure.threshold} are suppressed ([c]), "
+        f"with secondary suppression so they cannot be recovered from totals; counts are rounded to the "
+        f"nearest {cfg.disclosure.rounding_base}, so totals may not equal the sum of their parts."
+    )
+    return out
+
+
+def _methods(data: ReportData) -> list[str]:
+    cfg = data.config
+    return [
+        "Outcome groups: charged or summonsed (including every court result); out-of-court disposal "
+        "(caution, "
+        "penalty notice, drugs possession warning, local resolution); unable to prosecute; not in the public "
+        "interest or action by another body; no suspect identified; under investigation or no update.",
+        "Rates: share of crimes, with 95% Wilson score intervals (statsmodels proportion_confint).",
+        f"Time to outcome: Kaplan-Meier (statsmodels SurvfuncRight), censored at {cfg.period_end:%d %B %Y}; "
+        "medians with 95% intervals from the same function (quantile_ci).",
+        "Difference-in-differences: linear probability model with area and month fixed effects and the "
+        "trailblazer x after-go-live term, fitted by weighted least squares on LSOA-month cells "
+        "(weights = crimes), "
+        "which reproduces the crime-level estimate. Time to outcome enters as the share of crimes "
+        "with a final "
+        f"outcome within {cfg.evaluation.outcome_within_days} days, counting only crimes recorded at "
+        "least that "
+        "long before the period end so every window is complete.",
+        f"Standard errors: cluster-robust, clustered on {cfg.evaluation.cluster}. With only a handful "
+        "of areas, "
+        "clustering on area would give a handful of clusters and unreliable (too small) standard errors; "
+        "clustering on LSOA allows any correlation within a neighbourhood over time (serial correlation, the "
+        "main threat in DiD panels) with hundreds of clusters. Area-month clustering is shown as a "
+        "sensitivity.",
+        "Event study: the same model with trailblazer x month-relative-to-go-live terms (month -1 "
+        "the reference); "
+        "the pre-trend test is a cluster-robust Wald test that every pre-go-live term is zero.",
+        "Maps: geopandas, British National Grid (EPSG:27700); 2021 LSOA boundaries (generalised 20 m).",
+    ]
+
+
+def _sources(data: ReportData) -> list[str]:
+    cfg = data.config
+    out = []
+    if cfg.police_uk:
+        out.append(
+            "Street-level crime and outcomes files from data.police.uk: "
+            + ", ".join(p.name for p in cfg.police_uk)
+            + "."
+        )
+    if cfg.synthetic_world is not None:
+        out.append(
+            "Synthetic restricted extracts (crimes, suspects, cautions, penalty notices, court outcomes) "
+            "generated by linkage.synth with the specification in the configuration."
+        )
+    if cfg.extracts:
+        out.append("Restricted record-level extracts: " + ", ".join(sorted(cfg.extracts)) + ".")
+    if cfg.area.boundary_file:
+        out.append(f"LSOA boundaries: ONS {cfg.area.boundary_file.name}.")
+    if cfg.area.force_boundaries:
+        out.append(f"Police force areas: ONS {cfg.area.force_boundaries.name}.")
+    out.append(OGL)
+    return out
+
+
+def _manifest(
+    config: TrailblazerConfig, started: float, elapsed: float, outputs: list[str]
+) -> dict[str, Any]:
+    root = config.source.parent if config.source is not None else Path.cwd()
+    inputs = {}
+    for p in config.input_files():
+        try:
+            key = str(p.resolve().relative_to(root.resolve().parent))
+        except ValueError:
+            key = p.name
+        inputs[key] = file_sha256(p)
+    return {
+        "slug": config.slug,
+        "config_file": config.source.name if config.source is not None else None,
+        "config_sha256": config.config_hash,
+        "package": "justice-linkage",
+        "package_version": __version__,
+        "git_commit": git_commit(root),
+        "seed": config.seed,
+        "python": platform.python_version(),
+        "input_files": dict(sorted(inputs.items())),
+        "outputs": sorted(outputs),
+        "run": {
+            "started_utc": _dt.datetime.fromtimestamp(started, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "seconds": round(elapsed, 2),
+        },
+    }
+
+
+def write_report(report: Report, data: ReportData, out_dir: str | Path, *, started: float) -> Path:
+    """Write the report folder; returns the path of report.html."""
+    cfg = data.config
+    out = Path(out_dir)
+    tables_dir = out / "tables"
+    written = []
+    for old in sorted(tables_dir.glob("*.csv")) if tables_dir.exists() else []:
+        old.unlink()
+    for sec in report.sections:
+        for block in sec.tables:
+            frame = block.frame.reset_index() if block.index else block.frame
+            write_csv(tables_dir / f"{block.name}.csv", frame, float_format="%.6g")
+            written.append(f"tables/{block.name}.csv")
+    write_csv(out / "disclosure_log.csv", report.disclosure_log)
+    written.append("disclosure_log.csv")
+    if data.published_outcomes is not None:
+        name = f"{cfg.slug}-outcomes.csv"
+        write_csv(out / name, data.published_outcomes, float_format="%.6f")
+        written.append(name)
+    elif data.public is not None:
+        name = f"{cfg.slug}-outcomes.csv"
+        write_csv(out / name, _public_outcomes_file(data), float_format="%.6f")
+        written.append(name)
+    written.append("report.html")
+    manifest = _manifest(cfg, started, time.time() - started, written + ["manifest.json"])
+    report.manifest = manifest
+    write_text(out / "report.html", render_html(report))
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return out / "report.html"
+
+
+def _public_outcomes_file(data: ReportData) -> pd.DataFrame:
+    """Published-style outcomes file from the public view: one row per crime with its last outcome."""
+    c = data.public[data.public["final_outcome"].notna() & data.public["crime_key"].notna()]
+    month = pd.to_datetime(c["outcome_date"]).fillna(pd.to_datetime(c["month"]))
+    return pd.DataFrame(
+        {
+            "Crime ID": c["crime_key"].to_numpy(),
+            "Month": month.dt.strftime("%Y-%m").to_numpy(),
+            "Reported by": data.config.area.force,
+            "Falls within": data.config.area.force,
+            "Longitude": c["longitude"].to_numpy(),
+            "Latitude": c["latitude"].to_numpy(),
+            "LSOA code": c["lsoa_code"].to_numpy(),
+            "Outcome type": c["final_outcome"].to_numpy(),
+        }
+    ).reset_index(drop=True)
+
+
+def run_report(config: TrailblazerConfig, out_root: str | Path = "reports") -> Path:
+    """Gather, build and write one report; returns the path of its report.html."""
+    started = time.time()
+    logger.info("%s: loading and linking", config.slug)
+    data = gather(config)
+    logger.info("%s: building sections", config.slug)
+    report = build_report(data)
+    path = write_report(report, data, Path(out_root) / config.slug, started=started)
+    logger.info("%s: wrote %s in %.1fs", config.slug, path, time.time() - started)
+    return path

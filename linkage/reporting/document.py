@@ -1,0 +1,141 @@
+"""The report as data: sections holding paragraphs, published tables and embedded figures.
+
+Section builders (linkage.reporting.sections) return :class:`Section` objects; notebooks can call them
+and look at ``.tables`` and ``.figures`` directly. :func:`render_html` turns a :class:`Report` into one
+self-contained HTML file (figures are base64 PNG, styles inline).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import matplotlib
+import numpy as np
+import pandas as pd
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from markupsafe import Markup, escape  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TableBlock", "FigureBlock", "Section", "Report", "figure_png", "render_html", "format_table"]
+
+
+@dataclass
+class TableBlock:
+    """A published table: ``frame`` is already disclosure-controlled; ``name`` is its CSV file stem."""
+
+    name: str
+    caption: str
+    frame: pd.DataFrame
+    note: str = ""
+    percent_columns: tuple[str, ...] = ()
+    index: bool = False
+
+
+@dataclass
+class FigureBlock:
+    """A figure embedded as a base64 PNG."""
+
+    caption: str
+    png_base64: str
+    alt: str = ""
+
+
+@dataclass
+class Section:
+    """One numbered report section."""
+
+    key: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[TableBlock] = field(default_factory=list)
+    figures: list[FigureBlock] = field(default_factory=list)
+    needs: str = ""  # what the section needs that this configuration lacks (restricted extracts, ...)
+    log: pd.DataFrame | None = None  # disclosure log entries for this section's tables
+    headline: list[tuple[str, str]] = field(default_factory=list)
+
+    def add_table(self, block: TableBlock, log: pd.DataFrame | None = None) -> None:
+        """Add a table (and its disclosure log rows)."""
+        self.tables.append(block)
+        if log is not None and len(log):
+            self.log = log if self.log is None else pd.concat([self.log, log], ignore_index=True)
+
+
+@dataclass
+class Report:
+    """A whole report: metadata, numbered sections and the appendix material."""
+
+    title: str
+    subtitle: str
+    summary: str
+    sections: list[Section]
+    headline: list[tuple[str, str]]
+    caveats: list[str]
+    methods: list[str]
+    data_sources: list[str]
+    disclosure_log: pd.DataFrame
+    manifest: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def figure_png(fig: matplotlib.figure.Figure, *, dpi: int = 110) -> str:
+    """Render a matplotlib figure to a base64 PNG (no timestamp metadata, so bytes are reproducible)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _fmt_value(value: object, percent: bool) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "[c]" if percent else "[c]"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        if percent:
+            return f"{100 * float(value):.1f}%"
+        if float(value).is_integer() and abs(value) >= 1:
+            return f"{int(value):,}"
+        return f"{float(value):,.3f}" if abs(value) < 10 else f"{float(value):,.1f}"
+    return str(value)
+
+
+def format_table(block: TableBlock) -> Markup:
+    """HTML for a table block: numbers right-aligned, ``percent_columns`` as %, [c] for suppressed."""
+    frame = block.frame.reset_index() if block.index else block.frame
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for rec in frame.itertuples(index=False):
+        cells = []
+        for col, value in zip(frame.columns, rec, strict=True):
+            text = _fmt_value(value, col in block.percent_columns)
+            numeric = isinstance(value, int | float | np.integer | np.floating) or text == "[c]"
+            cls = ' class="num"' if numeric else ""
+            cells.append(f"<td{cls}>{escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("linkage.reporting", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["table"] = format_table
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML document."""
+    template = _ENV.get_template("report.html.j2")
+    return template.render(report=report, Markup=Markup)

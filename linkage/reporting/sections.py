@@ -1,0 +1,961 @@
+"""Report sections. Each function builds one :class:`~linkage.reporting.document.Section` from analysis
+frames; notebooks can call them directly. Every published count or rate passes disclosure control here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from linkage.evaluation import did as did_mod  # noqa: E402
+from linkage.evaluation.disclosure import (  # noqa: E402
+    DisclosureSettings,
+    protect_counts,
+    protect_rates,
+    round_to_base,
+)
+from linkage.evaluation.frames import add_flags  # noqa: E402
+from linkage.evaluation.maps import lsoa_choropleth, point_map  # noqa: E402
+from linkage.evaluation.rates import GROUP_ORDER, compare_views, outcome_rates, outcome_table  # noqa: E402
+from linkage.evaluation.survival import km_by_group, km_table_at, median_table  # noqa: E402
+from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "data_summary_section",
+    "linkage_quality_section",
+    "outcomes_section",
+    "time_to_outcome_section",
+    "maps_section",
+    "evaluation_section",
+]
+
+RESTRICTED_NEEDED = (
+    "This section needs restricted record-level extracts (crimes, suspects and the cautions, penalty "
+    "notices and court outcomes held by other systems) or a synthetic world; this configuration names "
+    "only public police.uk files."
+)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.1f}%"
+
+
+# 1. Data summary -----------------------------------------------------------------------------------
+
+
+def data_summary_section(
+    loads: Mapping[str, object],
+    settings: DisclosureSettings,
+    *,
+    restricted: frozenset[str] = frozenset(),
+) -> Section:
+    """Rows read, accepted and quarantined (and why) by source.
+
+    ``loads`` maps a source label to a :class:`~linkage.sources.LoadSummary` (or an object with
+    ``by_file``). Public police.uk files are accounted exactly (they are published row counts, and the
+    identity read = accepted + quarantined should be checkable); sources named in ``restricted`` are
+    rounded and small quarantine counts suppressed.
+    """
+    sec = Section("data", "Data summary")
+    rows, reasons = [], []
+    for label, summary in loads.items():
+        by_file = summary.by_file
+        for rec in by_file.to_dict("records"):
+            rows.append(
+                {
+                    "source": label,
+                    "file": str(rec.get("file", "")).split("/")[-1],
+                    "kind": rec.get("kind", ""),
+                    "rows read": int(rec["rows_read"]),
+                    "accepted": int(rec["accepted"]),
+                    "quarantined": int(rec["quarantined"]),
+                }
+            )
+        for reason, count in summary.by_reason.items():
+            reasons.append({"source": label, "reason": reason, "rows": int(count)})
+    files = pd.DataFrame(rows, columns=["source", "file", "kind", "rows read", "accepted", "quarantined"])
+    why = pd.DataFrame(reasons, columns=["source", "reason", "rows"])
+    log = []
+    if restricted and len(files):
+        mask = files["source"].isin(restricted)
+        for col in ("rows read", "accepted", "quarantined"):
+            files.loc[mask, col] = round_to_base(files.loc[mask, col], settings.rounding_base)
+        rmask = why["source"].isin(restricted)
+        small = rmask & (why["rows"] < settings.threshold) & (why["rows"] > 0)
+        why["rows"] = why["rows"].astype("Int64")
+        why.loc[rmask, "rows"] = round_to_base(why.loc[rmask, "rows"].astype(float), settings.rounding_base)
+        why.loc[small, "rows"] = pd.NA
+        for r in why[small].itertuples():
+            log.append(
+                {
+                    "table": "data_quarantine_reasons",
+                    "row": f"{r.source} / {r.reason}",
+                    "column": "rows",
+                    "action": "primary suppression",
+                    "reason": f"count below threshold {settings.threshold}",
+                }
+            )
+    totals = files.groupby("source", sort=False)[["rows read", "accepted", "quarantined"]].sum()
+    sec.paragraphs.append(
+        "Every input file is validated on load. Rows that cannot be used (an unparseable date, coordinates "
+        "outside the UK, an unknown category, an exact duplicate) are quarantined with the file, row, "
+        "column and reason, so that for every file rows read = accepted + quarantined."
+    )
+    for source, t in totals.iterrows():
+        sec.paragraphs.append(
+            f"{source}: {int(t['rows read']):,} rows read in {int((files['source'] == source).sum())} "
+            "file(s); "
+            f"{int(t['accepted']):,} accepted and {int(t['quarantined']):,} quarantined."
+        )
+    if restricted:
+        sec.paragraphs.append(
+            f"Counts for restricted sources are rounded to the nearest {settings.rounding_base}."
+        )
+    sec.add_table(TableBlock("data_files", "Rows read, accepted and quarantined by file", files))
+    if len(why):
+        sec.add_table(
+            TableBlock("data_quarantine_reasons", "Quarantined rows by reason", why),
+            pd.DataFrame(log, columns=["table", "row", "column", "action", "reason"]),
+        )
+    else:
+        sec.paragraphs.append("No row was quarantined.")
+    return sec
+
+
+# 2. Linkage quality ------------------------------------------------------------------------------------
+
+
+def linkage_quality_section(
+    links: pd.DataFrame | None,
+    quality_table: pd.DataFrame | None,
+    subgroups: pd.DataFrame | None,
+    record_counts: Mapping[str, int] | None,
+    settings: DisclosureSettings,
+    *,
+    truth_label: str = "the synthetic world's truth table",
+) -> Section:
+    """Link rates by source, precision/recall with intervals, match weights and link rates by subgroup."""
+    sec = Section("linkage", "Linkage quality")
+    if links is None:
+        sec.needs = RESTRICTED_NEEDED
+        sec.paragraphs.append(
+            "Public police.uk files carry no identifiers that link an outcome to a person, so "
+            "linkage quality "
+            "cannot be measured from them."
+        )
+        return sec
+    counts = links.groupby("source").size()
+    rates = pd.DataFrame(
+        {
+            "source": list(record_counts or {}),
+            "count": [int(counts.get(s, 0)) for s in (record_counts or {})],
+            "n": [int(v) for v in (record_counts or {}).values()],
+        }
+    )
+    rates["rate"] = rates["count"] / rates["n"].where(rates["n"] > 0)
+    pub, log = protect_rates(rates, settings, name="linkage_link_rates", value_columns=("rate",))
+    pub = pub.rename(columns={"count": "records linked", "n": "outcome records", "rate": "link rate"})
+    sec.add_table(
+        TableBlock(
+            "linkage_link_rates",
+            "Outcome records linked to a crime, by source",
+            pub,
+            percent_columns=("link rate",),
+        ),
+        log,
+    )
+    if quality_table is not None:
+        q = quality_table.reset_index() if "source" not in quality_table.columns else quality_table.copy()
+        keep = [
+            "source",
+            "n_links",
+            "n_true",
+            "tp",
+            "precision",
+            "precision_low",
+            "precision_high",
+            "recall",
+            "recall_low",
+            "recall_high",
+            "f1",
+        ]
+        q = q[[c for c in keep if c in q.columns]]
+        # counts of links are record-based; round them and suppress rows with small numbers of links
+        small = (q["n_links"] < settings.threshold) | (q["n_true"] < settings.threshold)
+        for col in ("n_links", "n_true", "tp"):
+            q[col] = pd.array(round_to_base(q[col], settings.rounding_base), dtype="Int64").astype("Int64")
+        q.loc[small, [c for c in q.columns if c != "source"]] = np.nan
+        qlog = pd.DataFrame(
+            [
+                {
+                    "table": "linkage_precision_recall",
+                    "row": s,
+                    "column": "all",
+                    "action": "primary suppression",
+                    "reason": f"fewer than {settings.threshold} links or true matches",
+                }
+                for s in q.loc[small, "source"]
+            ]
+            + [
+                {
+                    "table": "linkage_precision_recall",
+                    "row": "all",
+                    "column": "n_links, n_true, tp",
+                    "action": "rounded",
+                    "reason": f"counts rounded to the nearest {settings.rounding_base}",
+                }
+            ]
+        )
+        sec.add_table(
+            TableBlock(
+                "linkage_precision_recall",
+                f"Precision and recall by source against {truth_label}, with 95% Wilson intervals",
+                q,
+                percent_columns=(
+                    "precision",
+                    "precision_low",
+                    "precision_high",
+                    "recall",
+                    "recall_low",
+                    "recall_high",
+                    "f1",
+                ),
+            ),
+            qlog,
+        )
+        if "all" in set(q["source"]):
+            row = q[q["source"] == "all"].iloc[0]
+            sec.headline.append(
+                (
+                    "Linkage precision",
+                    f"{_pct(row['precision'])} "
+                    f"({_pct(row['precision_low'])} to {_pct(row['precision_high'])})",
+                )
+            )
+            sec.headline.append(
+                (
+                    "Linkage recall",
+                    f"{_pct(row['recall'])} ({_pct(row['recall_low'])} to {_pct(row['recall_high'])})",
+                )
+            )
+    if "match_weight" in links.columns and links["match_weight"].notna().any():
+        fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
+        w = links["match_weight"].dropna().clip(-10, 40)
+        bins = np.arange(np.floor(w.min()) - 0.5, np.ceil(w.max()) + 1.5, 1.0)
+        for source, sub in links.dropna(subset=["match_weight"]).groupby("source"):
+            ax.hist(
+                sub["match_weight"].clip(-10, 40), bins=bins, histtype="step", linewidth=1.5, label=source
+            )
+        ax.set_xlabel("match weight (log2 Bayes factor); rule links shown at their model weight")
+        ax.set_ylabel("links")
+        ax.legend(frameon=False, fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+        sec.figures.append(
+            FigureBlock(
+                "Distribution of match weights of accepted links, by source "
+                "(bins with very few links are not readable at this scale).",
+                figure_png(fig),
+                alt="histogram of match weights",
+            )
+        )
+    if subgroups is not None and len(subgroups):
+        sg = subgroups[
+            ["variable", "group", "n_records", "n_linked", "link_rate", "precision", "recall"]
+        ].copy()
+        sg = sg.rename(columns={"n_linked": "count", "n_records": "n", "link_rate": "rate"})
+        pub_sg, sglog = protect_rates(
+            sg, settings, name="linkage_by_subgroup", value_columns=("rate", "precision", "recall")
+        )
+        pub_sg = pub_sg.rename(columns={"count": "linked", "n": "records", "rate": "link rate"})
+        sec.add_table(
+            TableBlock(
+                "linkage_by_subgroup",
+                "Link rate, precision and recall by subgroup",
+                pub_sg,
+                percent_columns=("link rate", "precision", "recall"),
+            ),
+            sglog,
+        )
+        sec.paragraphs.append(
+            "Missed links are rarely spread evenly: a subgroup with lower recall has its outcome "
+            "rates biased "
+            "downwards in the linked view. Compare link rates across subgroups before comparing "
+            "their outcomes."
+        )
+    sec.paragraphs.insert(
+        0,
+        "Each caution, penalty notice and court outcome record is linked to the crime (and suspect) it "
+        "disposes of by deterministic rules and then a Fellegi-Sunter model with m and u probabilities "
+        "estimated by EM. Precision is the share of links that are right; recall the share of true "
+        "links found.",
+    )
+    return sec
+
+
+# 3. Outcomes -------------------------------------------------------------------------------------------
+
+
+def _rates_table(
+    crimes: pd.DataFrame,
+    settings: DisclosureSettings,
+    name: str,
+    alpha: float,
+    suppressed: pd.DataFrame | None = None,
+) -> tuple:
+    """Rates by crime type; cells suppressed in the matching count table (``suppressed``) stay suppressed,
+    so a rate and its denominator can never reveal a cell the count table withheld."""
+    rates = outcome_rates(crimes, by=("crime_type",), alpha=alpha)
+    extra = None
+    if suppressed is not None:
+        extra = np.array(
+            [
+                bool(suppressed.at[ct, og]) if ct in suppressed.index and og in suppressed.columns else False
+                for ct, og in zip(rates["crime_type"], rates["outcome_group"], strict=True)
+            ]
+        )
+    pub, log = protect_rates(rates, settings, name=name, extra_mask=extra)
+    pub = pub.rename(
+        columns={
+            "outcome_group": "outcome",
+            "count": "crimes with outcome",
+            "n": "crimes",
+            "lower": "95% CI lower",
+            "upper": "95% CI upper",
+        }
+    )
+    return pub, log
+
+
+def _wide_rates(pub: pd.DataFrame) -> pd.DataFrame:
+    """Crime type x outcome group grid of 'rate (lower to upper)' strings for reading; [c] where withheld."""
+    text = pub["rate"].map(lambda v: "[c]" if pd.isna(v) else f"{100 * v:.1f}%") + pub.apply(
+        lambda r: (
+            "" if pd.isna(r["rate"]) else f" ({100 * r['95% CI lower']:.1f}-{100 * r['95% CI upper']:.1f})"
+        ),
+        axis=1,
+    )
+    grid = pub.assign(cell=text).pivot(index="crime_type", columns="outcome", values="cell")
+    order = [g for g in (*GROUP_ORDER, "Other") if g in grid.columns]
+    grid = grid[order]
+    crimes = pub.groupby("crime_type")["crimes"].first()
+    grid.insert(0, "crimes", crimes.reindex(grid.index))
+    grid.index.name = "crime type"
+    return grid.reset_index()
+
+
+def outcomes_section(
+    public: pd.DataFrame | None,
+    linked: pd.DataFrame | None,
+    settings: DisclosureSettings,
+    *,
+    alpha: float = 0.05,
+) -> Section:
+    """Share of crimes reaching each outcome by crime type (Wilson), the outcome mix, public vs linked."""
+    sec = Section("outcomes", "Outcomes")
+    main = linked if linked is not None else public
+    view = "linked" if linked is not None else "public police.uk"
+    if main is None or main.empty:
+        sec.needs = "No crimes to analyse."
+        return sec
+    sec.paragraphs.append(
+        f"Outcomes are taken from the {view} view. Each crime is counted once, under its final outcome by "
+        "the police.uk hierarchy (a court result outranks a charge, which outranks a police decision). "
+        "Outcome labels are grouped as in the methods notes; intervals are 95% Wilson score intervals."
+    )
+    mix = outcome_table(main)
+    protected = protect_counts(mix, settings, name="outcomes_by_crime_type_counts")
+    sec.add_table(
+        TableBlock(
+            "outcomes_by_crime_type_counts",
+            f"Crimes by crime type and final outcome group ({view} view); [c] = suppressed",
+            protected.table,
+            index=True,
+        ),
+        protected.log,
+    )
+    pub, log = _rates_table(main, settings, "outcomes_rates_by_crime_type", alpha, protected.suppressed)
+    sec.add_table(
+        TableBlock(
+            "outcomes_rates_by_crime_type",
+            "Share of crimes reaching each outcome group, by crime type: rate (95% Wilson interval)",
+            _wide_rates(pub),
+            note="Long form with counts in the CSV.",
+        ),
+        log,
+    )
+    overall = outcome_rates(main, by=(), alpha=alpha)
+    pub_all, log_all = protect_rates(overall, settings, name="outcomes_mix")
+    pub_all = pub_all.drop(columns="group").rename(
+        columns={
+            "outcome_group": "outcome",
+            "count": "crimes",
+            "n": "all crimes",
+            "lower": "95% CI lower",
+            "upper": "95% CI upper",
+        }
+    )
+    sec.add_table(
+        TableBlock(
+            "outcomes_mix",
+            f"Final-outcome mix, all crime types ({view} view)",
+            pub_all,
+            percent_columns=("rate", "95% CI lower", "95% CI upper"),
+        ),
+        log_all,
+    )
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
+    shown = pub_all.dropna(subset=["rate"])
+    ax.barh(shown["outcome"].astype(str)[::-1], shown["rate"][::-1] * 100, color="#1d70b8")
+    err = np.vstack([(shown["rate"] - shown["95% CI lower"]), (shown["95% CI upper"] - shown["rate"])]) * 100
+    ax.errorbar(
+        shown["rate"][::-1] * 100,
+        np.arange(len(shown)),
+        xerr=err[:, ::-1],
+        fmt="none",
+        ecolor="black",
+        capsize=2,
+        linewidth=0.8,
+    )
+    ax.set_xlabel("% of crimes")
+    ax.spines[["top", "right"]].set_visible(False)
+    sec.figures.append(
+        FigureBlock(
+            f"Final-outcome mix ({view} view), with 95% Wilson intervals.",
+            figure_png(fig),
+            alt="bar chart of the outcome mix",
+        )
+    )
+    for rec in pub_all.itertuples():
+        if rec.outcome in ("Charged or summonsed", "Out-of-court disposal", "No suspect identified"):
+            sec.headline.append(
+                (f"{rec.outcome} ({view})", f"{_pct(rec.rate)} ({_pct(rec[5])} to {_pct(rec[6])})")
+            )
+    if public is not None and linked is not None:
+        cmp = compare_views(public, linked, alpha=alpha)
+        a, b = "police.uk (public)", "linked"
+        cmp = cmp.rename(columns={f"count {a}": "count", f"n {a}": "n"})
+        cmp_pub, cmp_log = protect_rates(
+            cmp,
+            settings,
+            name="outcomes_public_vs_linked",
+            value_columns=(f"rate {a}", f"lower {a}", f"upper {a}"),
+        )
+        cmp_pub = cmp_pub.rename(columns={"count": f"count {a}", "n": f"n {a}"})
+        cmp_pub = cmp_pub.rename(columns={f"count {b}": "count", f"n {b}": "n"})
+        cmp_pub, cmp_log2 = protect_rates(
+            cmp_pub,
+            settings,
+            name="outcomes_public_vs_linked",
+            value_columns=(f"rate {b}", f"lower {b}", f"upper {b}", "difference_pp"),
+        )
+        cmp_pub = cmp_pub.rename(
+            columns={
+                "count": f"count {b}",
+                "n": f"n {b}",
+                "outcome_group": "outcome",
+                "difference_pp": "difference (pp)",
+            }
+        )
+        sec.add_table(
+            TableBlock(
+                "outcomes_public_vs_linked",
+                "Final-outcome mix: public police.uk view against the linked view",
+                cmp_pub,
+                percent_columns=tuple(
+                    c for c in cmp_pub.columns if c.startswith(("rate ", "lower ", "upper "))
+                ),
+                note="Difference in percentage points, linked minus public.",
+            ),
+            pd.concat([cmp_log, cmp_log2], ignore_index=True),
+        )
+        sec.paragraphs.append(
+            "The public police.uk view shows one 'last outcome' per crime as known to the police "
+            "when the file "
+            "was published; out-of-court disposals recorded only by other systems, and court results after "
+            "mid-2019, are often missing from it. The linked view adds what the caution, penalty notice and "
+            "court records say."
+        )
+    elif linked is None:
+        sec.paragraphs.append(
+            "Comparing the public view with a linked view needs restricted extracts; this report shows the "
+            "public police.uk view only."
+        )
+    return sec
+
+
+# 4. Time to outcome ------------------------------------------------------------------------------------
+
+
+def _km_figure(curves, title: str, days_axis: bool = True):
+    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
+    for c in curves:
+        ax.step(
+            np.r_[0, c.times],
+            1 - np.r_[1.0, c.survival],
+            where="post",
+            label=f"{c.group} (n≈{c.n:,})",
+            linewidth=1.2,
+        )
+    ax.set_xlabel("days from recording" if days_axis else "months from the crime's month")
+    ax.set_ylabel("share with a final outcome")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def time_to_outcome_section(
+    crimes: pd.DataFrame | None,
+    settings: DisclosureSettings,
+    *,
+    period_end: pd.Timestamp,
+    alpha: float = 0.05,
+    public_months: bool = False,
+) -> Section:
+    """Kaplan-Meier curves by crime type (censored at period end) and by outcome group, medians with CIs."""
+    sec = Section("time", "Time to outcome")
+    if crimes is None or crimes.empty or crimes["outcome_date"].isna().all():
+        sec.needs = (
+            "Time to outcome needs the date of each crime's outcome: restricted extracts, or police.uk "
+            "outcomes files for every month of the period (this configuration has neither)."
+        )
+        return sec
+    unit = "months" if public_months else "days"
+    closed = ~crimes["outcome_group"].isin(["Under investigation or no update", "No outcome recorded"])
+    data = crimes.copy()
+    if public_months:
+        # public files give months only: whole months (days would be false precision)
+        data["_start"] = data["start_date"]
+        data["_end"] = data["outcome_date"]
+    t = settings.threshold
+    by_type = km_by_group(
+        data,
+        by="crime_type",
+        start="start_date",
+        end="outcome_date",
+        period_end=period_end,
+        event_mask=closed,
+        alpha=alpha,
+        min_events=t,
+    )
+    by_type = [c for c in by_type if c.n >= t]
+    if public_months:
+        for c in by_type:
+            c.times = c.times / 30.4375
+            c.median, c.median_lower, c.median_upper = (
+                v / 30.4375 for v in (c.median, c.median_lower, c.median_upper)
+            )
+    sec.paragraphs.append(
+        "Time runs from the date the crime was recorded to its final outcome. Crimes with no final "
+        "outcome by "
+        f"the end of the period ({period_end:%d %B %Y}) are censored there: the Kaplan-Meier estimate "
+        "uses the "
+        "knowledge that they took at least that long. Curves and medians are shown only for groups with at "
+        f"least {t} outcomes."
+    )
+    if public_months:
+        sec.paragraphs.append("Public files record months, not days, so times are whole months.")
+    if by_type:
+        sec.figures.append(
+            FigureBlock(
+                "Share of crimes with a final outcome by time since recording, by crime type (Kaplan-Meier, "
+                "censored at the period end).",
+                figure_png(_km_figure(by_type, "By crime type", not public_months)),
+                alt="Kaplan-Meier curves by crime type",
+            )
+        )
+        med = median_table(by_type, label="crime type")
+        med = _round_km(med, settings, unit)
+        sec.add_table(
+            TableBlock(
+                "time_to_outcome_medians_by_crime_type",
+                f"Median time to final outcome by crime type ({unit}), with 95% intervals; "
+                "blank = not reached within the period",
+                med,
+            )
+        )
+        at = km_table_at(by_type, days=(7, 14, 28, 91, 182) if not public_months else (1, 2, 3, 6))
+        at = at.rename(columns={"group": "crime type"})
+        if public_months:
+            at.columns = [c.replace("by day", "by month") for c in at.columns]
+        sec.add_table(
+            TableBlock(
+                "time_to_outcome_share_by_time",
+                "Share of crimes with a final outcome by each time point (1 - Kaplan-Meier survival)",
+                at,
+                percent_columns=tuple(c for c in at.columns if c.startswith("by ")),
+            )
+        )
+        overall = km_by_group(
+            data,
+            by=None,
+            start="start_date",
+            end="outcome_date",
+            period_end=period_end,
+            event_mask=closed,
+            alpha=alpha,
+            min_events=t,
+        )
+        if overall and not public_months:
+            c = overall[0]
+            sec.headline.append(
+                (
+                    "Median days to final outcome",
+                    f"{c.median:.0f} ({c.median_lower:.0f} to {c.median_upper:.0f})"
+                    if np.isfinite(c.median)
+                    else "not reached",
+                )
+            )
+    if not public_months:
+        reached = data[closed & data["outcome_date"].notna() & (data["outcome_date"] <= period_end)]
+        groups = [g for g in GROUP_ORDER if g in set(reached["outcome_group"])]
+        by_group = km_by_group(
+            reached[reached["outcome_group"].isin(groups)],
+            by="outcome_group",
+            start="start_date",
+            end="outcome_date",
+            period_end=period_end,
+            alpha=alpha,
+            min_events=t,
+        )
+        if by_group:
+            sec.figures.append(
+                FigureBlock(
+                    "Time from recording to outcome among crimes that reached each outcome group "
+                    "within the period "
+                    "(conditional on the outcome; see caveats).",
+                    figure_png(_km_figure(by_group, "By outcome group (conditional)")),
+                    alt="curves by outcome group",
+                )
+            )
+            med = _round_km(median_table(by_group, label="outcome group"), settings, unit)
+            sec.add_table(
+                TableBlock(
+                    "time_to_outcome_medians_by_outcome",
+                    "Median days from recording to outcome, by outcome group, with 95% intervals",
+                    med,
+                )
+            )
+    return sec
+
+
+def _round_km(med: pd.DataFrame, settings: DisclosureSettings, unit: str) -> pd.DataFrame:
+    med = med.copy()
+    for col in ("crimes", "outcomes"):
+        med[col] = pd.array(round_to_base(med[col], settings.rounding_base), dtype="Int64")
+    for col in ("median_days", "median_lower", "median_upper"):
+        med[col] = med[col].round(1 if unit == "months" else 0)
+    return med.rename(
+        columns={
+            "median_days": f"median ({unit})",
+            "median_lower": "95% CI lower",
+            "median_upper": "95% CI upper",
+        }
+    )
+
+
+# 5. Maps -------------------------------------------------------------------------------------------------
+
+
+def maps_section(
+    crimes: pd.DataFrame | None,
+    settings: DisclosureSettings,
+    *,
+    boundaries=None,
+    outline=None,
+    view: str = "public police.uk",
+    alpha: float = 0.05,
+) -> Section:
+    """LSOA choropleth and map-point map of the share of crimes where action was taken (EPSG:27700)."""
+    sec = Section("maps", "Maps")
+    if crimes is None or crimes.empty:
+        sec.needs = "No crimes to map."
+        return sec
+    t = settings.threshold
+    data = crimes.assign(
+        action=crimes["outcome_group"].isin(["Charged or summonsed", "Out-of-court disposal"])
+    )
+    by_lsoa = (
+        data.dropna(subset=["lsoa_code"])
+        .groupby("lsoa_code")
+        .agg(count=("action", "sum"), n=("action", "size"))
+        .reset_index()
+    )
+    by_lsoa["rate"] = by_lsoa["count"] / by_lsoa["n"]
+    # Rates here are shown on a map, not as counts: withhold only LSOAs with fewer than threshold crimes
+    # or fewer than threshold crimes with action (small numerators).
+    hide = (by_lsoa["n"] < t) | ((by_lsoa["count"] > 0) & (by_lsoa["count"] < t))
+    by_lsoa["rate"] = by_lsoa["rate"].mask(hide)
+    sec.paragraphs.append(
+        f"Maps show the share of crimes ({view} view) whose final outcome was a charge or summons or an "
+        "out-of-court disposal ('action taken'). Maps are drawn in British National Grid (EPSG:27700). "
+        f"LSOAs with fewer than {t} crimes, or fewer than {t} crimes with action taken, are hatched; "
+        "map points "
+        f"with fewer than {t} crimes are not drawn. Locations are police.uk map points (each the centre of a "
+        "street or public place covering at least eight addresses), never an exact address."
+    )
+    # Published table: LSOAs with at least `t` crimes individually; the rest pooled into one row.
+    few = by_lsoa["n"] < t
+    pooled = pd.DataFrame(
+        {
+            "lsoa_code": [f"other LSOAs (each under {t} crimes; {int(few.sum())} LSOAs)"],
+            "count": [int(by_lsoa.loc[few, "count"].sum())],
+            "n": [int(by_lsoa.loc[few, "n"].sum())],
+        }
+    )
+    table = pd.concat(
+        [by_lsoa.loc[~few, ["lsoa_code", "count", "n"]], pooled if few.any() else None], ignore_index=True
+    )
+    table["rate"] = table["count"] / table["n"]
+    lsoa_pub, log = protect_rates(table, settings, name="maps_lsoa_action_rate", value_columns=("rate",))
+    lsoa_pub = lsoa_pub.rename(
+        columns={"lsoa_code": "LSOA", "count": "crimes with action", "n": "crimes", "rate": "action rate"}
+    )
+    if boundaries is not None:
+        fig = lsoa_choropleth(
+            by_lsoa,
+            boundaries,
+            title="Share of crimes with action taken, by LSOA",
+            legend_label="share with action taken",
+        )
+        sec.figures.append(
+            FigureBlock(
+                "LSOA choropleth: share of crimes whose final outcome was a charge or an "
+                "out-of-court disposal (2021 LSOAs, British National Grid).",
+                figure_png(fig),
+                alt="LSOA choropleth",
+            )
+        )
+    else:
+        sec.paragraphs.append(
+            "No LSOA boundary file covers this area, so the LSOA rates are given as a table only."
+        )
+    sec.add_table(
+        TableBlock(
+            "maps_lsoa_action_rate",
+            "Share of crimes with action taken, by LSOA",
+            lsoa_pub,
+            percent_columns=("action rate",),
+        ),
+        log,
+    )
+    pts = (
+        data.dropna(subset=["longitude", "latitude"])
+        .groupby(["longitude", "latitude"])
+        .agg(count=("action", "sum"), n=("action", "size"))
+        .reset_index()
+    )
+    pts["rate"] = (pts["count"] / pts["n"]).where(pts["n"] >= t)
+    fig = point_map(
+        pts,
+        boundaries=boundaries,
+        outline=outline,
+        title="Share of crimes with action taken, by map point",
+        legend_label="share with action taken",
+    )
+    sec.figures.append(
+        FigureBlock(
+            f"Street-level map: one circle per police.uk map point with at least {t} crimes; "
+            "area proportional to crimes, colour the share with action taken.",
+            figure_png(fig),
+            alt="map-point outcome map",
+        )
+    )
+    sec.paragraphs.append(
+        f"{int((pts['n'] >= t).sum()):,} of {len(pts):,} map points have at least {t} crimes and are drawn."
+    )
+    return sec
+
+
+# 6. Trailblazer evaluation ------------------------------------------------------------------------------
+
+
+def _event_figure(es: did_mod.EventStudy, label: str):
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
+    c = es.coefficients
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.axvline(-0.5, color="#d4351c", linewidth=0.8, linestyle="--")
+    ax.errorbar(
+        c["relative_month"],
+        100 * c["estimate"],
+        yerr=100 * np.vstack([c["estimate"] - c["ci_lower"], c["ci_upper"] - c["estimate"]]),
+        fmt="o",
+        color="#1d70b8",
+        ecolor="#8eb8dc",
+        capsize=2,
+        markersize=4,
+    )
+    ax.set_xlabel("months relative to go-live (0 = go-live month; -1 = reference)")
+    ax.set_ylabel("difference (pp)")
+    ax.set_title(label, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+_DID_OUTCOMES = {
+    "oocd": "share of crimes ending in an out-of-court disposal",
+    "charged": "share of crimes charged or summonsed",
+    "within_n": "share of crimes with a final outcome within {n} days",
+}
+
+
+def evaluation_section(
+    crimes: pd.DataFrame | None,
+    settings: DisclosureSettings,
+    *,
+    go_live: pd.Timestamp | None,
+    period_end: pd.Timestamp,
+    cluster: str = "lsoa",
+    within_days: int = 30,
+    alpha: float = 0.05,
+    true_effects: Mapping[str, float] | None = None,
+    view: str = "linked",
+) -> Section:
+    """Difference-in-differences of outcome rates and time to outcome, event study and pre-trend test."""
+    sec = Section("evaluation", "Trailblazer evaluation")
+    if crimes is None or go_live is None or crimes.empty or crimes["treated"].nunique() < 2:
+        why = []
+        if go_live is None:
+            why.append("a go-live month")
+        if crimes is None or crimes.empty or crimes["treated"].nunique() < 2:
+            why.append("comparison areas alongside the trailblazer area")
+        sec.needs = (
+            "The difference-in-differences evaluation needs " + " and ".join(why) + ". A trailblazer "
+            "evaluation is normally run on linked restricted extracts (or a synthetic world) covering the "
+            "trailblazer and comparison areas before and after go-live."
+        )
+        return sec
+    data = add_flags(crimes, period_end=period_end, within_days=within_days)
+    t = settings.threshold
+    cluster_label = "LSOA" if cluster == "lsoa" else cluster
+    sec.paragraphs.append(
+        f"Trailblazer areas are compared with comparison areas before and after go-live ({go_live:%B %Y}). "
+        "The estimate is the coefficient on trailblazer x after-go-live in a linear probability "
+        "model with area "
+        "and month fixed effects, fitted to LSOA-month cells weighted by crimes (identical to the "
+        "crime-level "
+        f"model). Standard errors are cluster-robust, clustered on {cluster_label} "
+        "(see methods). Estimates are in percentage points."
+    )
+    rows, sens_rows = [], []
+    for key, label in _DID_OUTCOMES.items():
+        label = label.format(n=within_days)
+        sub = data.dropna(subset=[key]).astype({key: "float"})
+        try:
+            res = did_mod.did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
+            es = did_mod.event_study(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
+        except ValueError as exc:
+            sec.paragraphs.append(f"{label}: not estimable ({exc}).")
+            continue
+        row = res.as_row()
+        row["outcome"] = label
+        row["pre-trend p"] = es.pretrend_p
+        truth = (true_effects or {}).get(key)
+        if truth is not None:
+            row["true effect (pp)"] = 100 * truth
+            row["interval covers truth"] = res.covers(truth)
+        rows.append(row)
+        for alt in ("lsoa", "area-month"):
+            r2 = did_mod.did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row()
+            r2["outcome"] = label
+            sens_rows.append(r2)
+        means = res.means.copy()
+        small = means["n"] < t
+        means["n"] = pd.array(round_to_base(means["n"], settings.rounding_base), dtype="Int64")
+        means.loc[small, ["n", "rate"]] = np.nan
+        means.insert(0, "outcome", label)
+        sec.add_table(
+            TableBlock(
+                f"evaluation_means_{key}",
+                f"Rates before and after go-live: {label}",
+                means.rename(columns={"n": "crimes"}),
+                percent_columns=("rate",),
+            )
+        )
+        sec.figures.append(
+            FigureBlock(
+                f"Event study: {label}, trailblazer minus comparison by month relative to go-live, with 95% "
+                f"cluster-robust intervals. Pre-trend test (all pre-go-live coefficients zero): "
+                f"chi-squared {es.pretrend_stat:.1f} on {es.pretrend_df} df, p = {es.pretrend_p:.3f}.",
+                figure_png(_event_figure(es, label)),
+                alt=f"event study of {label}",
+            )
+        )
+        es_tab = es.coefficients.assign(outcome=label)
+        es_tab[["estimate", "ci_lower", "ci_upper", "std_error"]] *= 100
+        sec.add_table(
+            TableBlock(
+                f"evaluation_event_study_{key}",
+                f"Event-study coefficients (pp): {label}",
+                es_tab.rename(
+                    columns={
+                        "estimate": "estimate (pp)",
+                        "ci_lower": "95% CI lower",
+                        "ci_upper": "95% CI upper",
+                        "std_error": "SE",
+                    }
+                ),
+            )
+        )
+        if key == "oocd":
+            sec.headline.append(
+                (
+                    "DiD: out-of-court disposal share",
+                    f"{row['estimate_pp']:+.2f} pp ({row['ci_lower_pp']:+.2f} to {row['ci_upper_pp']:+.2f})"
+                    + (f"; true {100 * truth:+.2f} pp" if truth is not None else ""),
+                )
+            )
+        if key == "within_n":
+            sec.headline.append(
+                (
+                    f"DiD: outcome within {within_days} days",
+                    f"{row['estimate_pp']:+.2f} pp ({row['ci_lower_pp']:+.2f} to {row['ci_upper_pp']:+.2f})"
+                    + (f"; true {100 * truth:+.2f} pp" if truth is not None else ""),
+                )
+            )
+    if rows:
+        table = pd.DataFrame(rows).rename(
+            columns={
+                "estimate_pp": "estimate (pp)",
+                "ci_lower_pp": "95% CI lower",
+                "ci_upper_pp": "95% CI upper",
+                "std_error_pp": "SE (pp)",
+                "p_value": "p",
+                "cluster_on": "clustered on",
+            }
+        )
+        sec.tables.insert(0, TableBlock("evaluation_did", "Difference-in-differences estimates", table))
+        sens = pd.DataFrame(sens_rows).rename(
+            columns={
+                "estimate_pp": "estimate (pp)",
+                "ci_lower_pp": "95% CI lower",
+                "ci_upper_pp": "95% CI upper",
+                "std_error_pp": "SE (pp)",
+                "p_value": "p",
+                "cluster_on": "clustered on",
+            }
+        )
+        sec.add_table(
+            TableBlock(
+                "evaluation_cluster_sensitivity",
+                "Sensitivity: the same estimates clustered on LSOA and on area-month",
+                sens,
+            )
+        )
+        if true_effects:
+            sec.paragraphs.append(
+                "This is a synthetic world with a known intervention effect, so each estimate is "
+                "shown beside the "
+                "effect realised in the world's truth; the interval should cover it in about 95% of worlds."
+            )
+    return sec
