@@ -1,0 +1,835 @@
+"""Comparisons: small values that turn a candidate pair into a level (0 = strongest agreement).
+
+A :class:`Comparison` maps PAIR-ALIGNED left and right frames (row ``i`` of each is candidate pair ``i``)
+to one ``int8`` level per pair; ``-1`` means a value is missing on either side and the comparison is
+neutral for that pair (match weight 0). The last level is always "disagreement".
+
+Subclasses only need :meth:`Comparison.levels`. The engine calls :meth:`Comparison.levels_for_pairs`
+(frames plus row positions), whose default builds the pair-aligned frames and calls ``levels``; the
+string comparisons here override it to work on unique value pairs (codes), which is what makes the
+comparison step fast: Jaro-Winkler runs once per distinct pair of strings through
+``rapidfuzz.process.cpdist`` and phonetic codes once per distinct string through ``jellyfish``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import jellyfish
+import numpy as np
+import pandas as pd
+from rapidfuzz import process as rf_process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from linkage.errors import LinkageError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Comparison",
+    "ExactMatch",
+    "NameComparison",
+    "PersonNameComparison",
+    "DateComparison",
+    "DateWindow",
+    "LevenshteinLevels",
+    "NumericDistance",
+    "GeoDistance",
+    "normalise_name",
+]
+
+MISSING = np.int8(-1)
+_WS = re.compile(r"\s+")
+_PHONETIC: dict[str, Callable[[str], str]] = {
+    "metaphone": jellyfish.metaphone,
+    "soundex": jellyfish.soundex,
+    "nysiis": jellyfish.nysiis,
+}
+
+
+# --- helpers
+def normalise_name(value: object) -> str | None:
+    """Casefold, trim and collapse whitespace; ``None`` for missing or empty values."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = _WS.sub(" ", str(value).casefold()).strip()
+    return text or None
+
+
+def _check_thresholds(arg: str, values: tuple[float, ...], *, decreasing: bool) -> None:
+    if len(values) == 0:
+        raise LinkageError(f"{arg} must hold at least one threshold, got {values!r}")
+    diffs = np.diff(np.asarray(values, dtype=float))
+    ok = np.all(diffs < 0) if decreasing else np.all(diffs > 0)
+    if not ok:
+        order = "strictly decreasing" if decreasing else "strictly increasing"
+        raise LinkageError(f"{arg} must be {order}, got {values!r}")
+
+
+def _joint_codes(
+    left: pd.Series,
+    right: pd.Series,
+    normalise: Callable[[object], object] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code left and right values against one shared vocabulary.
+
+    Returns ``(left_codes, right_codes, uniques)``: int64 codes, ``-1`` for missing (or empty after
+    ``normalise``), and the object array of distinct (normalised) values. Work is per distinct value.
+    """
+    both = pd.concat([left, right], ignore_index=True)
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    if normalise is not None and len(uniques):
+        normed = pd.Series([normalise(v) for v in uniques], dtype=object)
+        recode, uniques2 = pd.factorize(normed, use_na_sentinel=True)
+        codes = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
+        uniques = np.asarray(uniques2, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    return codes[: len(left)], codes[len(left) :], uniques
+
+
+def _pair_codes(lc: np.ndarray, rc: np.ndarray, left_pos: np.ndarray, right_pos: np.ndarray):
+    a = lc[left_pos]
+    b = rc[right_pos]
+    return a, b, (a < 0) | (b < 0)
+
+
+def _by_unique_pairs(
+    a: np.ndarray,
+    b: np.ndarray,
+    missing: np.ndarray,
+    n_uniques: int,
+    level_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Evaluate ``level_fn`` once per distinct (a, b) code pair and broadcast back to every pair."""
+    key = a * np.int64(max(n_uniques, 1)) + b
+    key[missing] = -1
+    inverse, uniq = pd.factorize(key, sort=False)
+    ua = uniq // max(n_uniques, 1)
+    ub = uniq % max(n_uniques, 1)
+    ok = uniq >= 0
+    lev_u = np.full(len(uniq), MISSING, dtype=np.int8)
+    if ok.any():
+        lev_u[ok] = level_fn(ua[ok], ub[ok]).astype(np.int8)
+    out = lev_u[inverse]
+    out[missing] = MISSING
+    return out
+
+
+def _jaro_winkler(strings: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    return rf_process.cpdist(
+        strings[ua].tolist(), strings[ub].tolist(), scorer=JaroWinkler.normalized_similarity, workers=-1
+    )
+
+
+def _levenshtein(strings: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    return rf_process.cpdist(
+        strings[ua].tolist(), strings[ub].tolist(), scorer=Levenshtein.distance, workers=-1
+    )
+
+
+def _phonetic_ids(strings: np.ndarray, algorithm: str) -> np.ndarray:
+    """Integer id of each distinct string's phonetic code (``-1`` when the code is empty)."""
+    fn = _PHONETIC[algorithm]
+    letters = [re.sub(r"[^a-z]", "", s) for s in strings]
+    codes = pd.Series([fn(s) if s else "" for s in letters], dtype=object).replace("", None)
+    ids, _ = pd.factorize(codes, use_na_sentinel=True)
+    return np.asarray(ids, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Signatures:
+    """Per distinct string: length, first character, and a 64-bit character-count signature.
+
+    Character ``c`` falls in bucket ``ord(c) % 32``; the first two occurrences in a bucket set bits
+    ``b`` and ``32 + b``, later ones count as ``overflow``. For two strings,
+    ``popcount(sig_a & sig_b) + min(overflow_a, overflow_b)`` bounds from above the size of their
+    common character multiset, which bounds Jaro-Winkler from above and Levenshtein from below.
+    Pairs the bounds rule out never reach the (expensive) exact string distance.
+    """
+
+    sig: np.ndarray
+    length: np.ndarray
+    first: np.ndarray
+    overflow: np.ndarray
+
+    @classmethod
+    def of(cls, strings: np.ndarray) -> _Signatures:
+        n = len(strings)
+        sig = np.zeros(n, dtype=np.uint64)
+        length = np.zeros(n, dtype=np.int32)
+        first = np.full(n, -1, dtype=np.int32)
+        overflow = np.zeros(n, dtype=np.int32)
+        for i, s in enumerate(strings):
+            counts = [0] * 32
+            bits = 0
+            over = 0
+            for ch in s:
+                b = ord(ch) % 32
+                k = counts[b]
+                if k < 2:
+                    bits |= 1 << (b + 32 * k)
+                else:
+                    over += 1
+                counts[b] = k + 1
+            sig[i] = bits
+            length[i] = len(s)
+            first[i] = ord(s[0]) if s else -1
+            overflow[i] = over
+        return cls(sig, length, first, overflow)
+
+    def common_upper(self, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+        """Upper bound on the common character multiset of each (ua, ub) string pair."""
+        common = np.bitwise_count(self.sig[ua] & self.sig[ub]).astype(np.int32)
+        common += np.minimum(self.overflow[ua], self.overflow[ub])
+        return np.minimum(common, np.minimum(self.length[ua], self.length[ub]))
+
+    def jaro_winkler_may_reach(self, ua: np.ndarray, ub: np.ndarray, threshold: float) -> np.ndarray:
+        """False where Jaro-Winkler similarity is certainly below ``threshold``.
+
+        With ``m`` common characters, ``jaro <= (m/la + m/lb + 1) / 3``; Winkler's prefix boost adds at
+        most ``0.4 * (1 - jaro)`` and nothing when the first characters differ. So the pair may reach
+        ``t`` only if ``m * (la + lb) >= (3 J - 1) * la * lb`` with ``J = t`` (first characters differ)
+        or ``J = (t - 0.4) / 0.6`` (they agree). Integer/float32 arithmetic, no division.
+        """
+        m = self.common_upper(ua, ub)
+        la = self.length[ua]
+        lb = self.length[ub]
+        same_first = self.first[ua] == self.first[ub]
+        need = np.where(
+            same_first, np.float32(3 * (threshold - 0.4) / 0.6 - 1), np.float32(3 * threshold - 1)
+        )
+        lhs = (m * (la + lb)).astype(np.float32)
+        rhs = need * (la * lb).astype(np.float32)
+        return (lhs >= rhs - np.float32(1e-3)) & (m > 0)
+
+    def levenshtein_lower(self, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+        """Lower bound on Levenshtein distance (the bag distance with the common-multiset bound)."""
+        return np.maximum(self.length[ua], self.length[ub]) - self.common_upper(ua, ub)
+
+
+_CHUNK = 1 << 16
+
+
+def _string_levels(
+    lc: np.ndarray,
+    rc: np.ndarray,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+    strings: np.ndarray,
+    n_levels: int,
+    *,
+    survive: Callable[[_Signatures, np.ndarray, np.ndarray], np.ndarray],
+    distance_levels: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    extra: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    extra_level: int = -1,
+) -> np.ndarray:
+    """Levels for string pairs given joint value codes and pair positions.
+
+    0 when the codes are equal; ``distance_levels`` (levels from 1) on the pairs the signature bound
+    lets through, each distinct pair of strings computed once; ``extra`` (e.g. equal phonetic codes)
+    gives ``extra_level`` where the distance gave nothing better; the last level otherwise; -1 when
+    missing. Pairs are processed in chunks so temporaries stay in cache (a loop over chunks, not pairs).
+    """
+    last = n_levels - 1
+    n = len(left_pos)
+    out = np.empty(n, dtype=np.int8)
+    sigs = _Signatures.of(strings)
+    survivors: list[np.ndarray] = []
+    for i in range(0, n, _CHUNK):
+        a = lc[left_pos[i : i + _CHUNK]]
+        b = rc[right_pos[i : i + _CHUNK]]
+        missing = (a < 0) | (b < 0)
+        o = np.full(len(a), last, dtype=np.int8)
+        if extra is not None:
+            o[extra(a, b)] = extra_level
+        differ = np.flatnonzero((a != b) & ~missing)
+        if len(differ):
+            keep = survive(sigs, a[differ], b[differ])
+            survivors.append(differ[keep] + i)
+        o[a == b] = 0
+        o[missing] = MISSING
+        out[i : i + _CHUNK] = o
+    idx = np.concatenate(survivors) if survivors else np.empty(0, dtype=np.int64)
+    if len(idx):
+        ns = np.int64(len(strings))
+        inverse, uniq = pd.factorize(lc[left_pos[idx]].astype(np.int64) * ns + rc[right_pos[idx]], sort=False)
+        lev = distance_levels(uniq // ns, uniq % ns).astype(np.int8)[inverse]
+        better = lev < out[idx]
+        out[idx[better]] = lev[better]
+    logger.debug("string comparison: %d pairs, %d past the signature bound", n, len(idx))
+    return out
+
+
+# --- base
+class Comparison(ABC):
+    """One comparison of a candidate pair, producing levels ``0 .. n_levels-1`` (or ``-1`` if missing).
+
+    Attributes every comparison has: ``name`` (unique within a model, the column name in the level
+    frame), ``level_labels`` (level 0 = strongest agreement ... last = disagreement), ``tf_column``
+    (a column whose value frequency replaces u at the exact level, or ``None``) and ``columns`` (the
+    columns :meth:`levels` reads, or ``None`` for all; only used to keep pair-aligned frames small).
+    """
+
+    name: str
+    level_labels: tuple[str, ...]
+    tf_column: str | None = None
+    columns: tuple[str, ...] | None = None
+    exact_level: ClassVar[int] = 0
+
+    @abstractmethod
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        """Level per pair for pair-aligned ``left`` and ``right`` (``int8``; ``-1`` = missing)."""
+
+    @property
+    def n_levels(self) -> int:
+        """Number of levels, including the final disagreement level."""
+        return len(self.level_labels)
+
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
+        """Level per candidate pair given whole frames and the pairs' row positions.
+
+        The default builds pair-aligned frames (only :attr:`columns` when set) and calls :meth:`levels`.
+        """
+        lcols = list(self.columns) if self.columns is not None else list(left.columns)
+        rcols = list(self.columns) if self.columns is not None else list(right.columns)
+        lcols = [c for c in lcols if c in left.columns]
+        rcols = [c for c in rcols if c in right.columns]
+        lp = left[lcols].take(left_pos).reset_index(drop=True)
+        rp = right[rcols].take(right_pos).reset_index(drop=True)
+        return np.asarray(self.levels(lp, rp), dtype=np.int8)
+
+    def tf_key(self, values: pd.Series) -> pd.Series:
+        """Values whose frequencies drive the term-frequency adjustment (normalised like the exact level)."""
+        return values
+
+    def tf_values(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        left_pos: np.ndarray,
+        reference: pd.DataFrame,
+    ) -> np.ndarray:
+        """Per pair, the frequency in ``reference`` of the left record's ``tf_column`` value (NaN if none)."""
+        if self.tf_column is None:
+            raise LinkageError(f"comparison {self.name!r} has tf_column=None; no term frequencies")
+        table = self.tf_table(reference)
+        per_left = self.tf_key(left[self.tf_column]).map(table).to_numpy(dtype=float, na_value=np.nan)
+        return per_left[left_pos]
+
+    def tf_table(self, reference: pd.DataFrame) -> pd.Series:
+        """Relative frequency of each (normalised) ``tf_column`` value in ``reference``."""
+        if self.tf_column is None:
+            raise LinkageError(f"comparison {self.name!r} has tf_column=None; no term frequencies")
+        if self.tf_column not in reference.columns:
+            raise LinkageError(f"comparison {self.name!r}: tf_column {self.tf_column!r} not in the data")
+        keys = self.tf_key(reference[self.tf_column])
+        return keys.value_counts(normalize=True, dropna=True)
+
+
+def _name_default(obj: object, value: str) -> None:
+    if getattr(obj, "name", None) is None:
+        object.__setattr__(obj, "name", value)
+
+
+# --- exact
+@dataclass(frozen=True)
+class ExactMatch(Comparison):
+    """Two levels: values equal / not equal. ``right_col`` when the right frame names it differently."""
+
+    col: str
+    right_col: str | None = None
+    name: str | None = None
+    tf: bool = False
+
+    def __post_init__(self) -> None:
+        _name_default(self, self.col)
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("exact", "different")
+
+    @property
+    def tf_column(self) -> str | None:  # type: ignore[override]
+        return self.col if self.tf else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        lc, rc, _ = _joint_codes(left[self.col], right[self.right_col or self.col])
+        a, b, missing = _pair_codes(lc, rc, left_pos, right_pos)
+        out = np.where(a == b, 0, 1).astype(np.int8)
+        out[missing] = MISSING
+        return out
+
+
+# --- names
+@dataclass(frozen=True)
+class NameComparison(Comparison):
+    """A single name column: exact / Jaro-Winkler >= t1 / >= t2 ... / phonetic code equal / else.
+
+    Names are casefolded and whitespace-trimmed first. ``tf=True`` adds the term-frequency adjustment
+    at the exact level, so an agreement on a rare name weighs more than one on a common name.
+    """
+
+    col: str
+    jw_thresholds: tuple[float, ...] = (0.92, 0.85)
+    phonetic: bool = True
+    tf: bool = True
+    right_col: str | None = None
+    name: str | None = None
+    phonetic_algorithm: str = "metaphone"
+
+    def __post_init__(self) -> None:
+        _name_default(self, self.col)
+        _check_thresholds("jw_thresholds", tuple(self.jw_thresholds), decreasing=True)
+        if self.phonetic_algorithm not in _PHONETIC:
+            raise LinkageError(
+                f"phonetic_algorithm must be one of {sorted(_PHONETIC)}, got {self.phonetic_algorithm!r}"
+            )
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        labels = ["exact"] + [f"jaro_winkler >= {t:g}" for t in self.jw_thresholds]
+        if self.phonetic:
+            labels.append(f"{self.phonetic_algorithm} equal")
+        return (*labels, "different")
+
+    @property
+    def tf_column(self) -> str | None:  # type: ignore[override]
+        return self.col if self.tf else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
+
+    def tf_key(self, values: pd.Series) -> pd.Series:
+        return values.map(normalise_name)
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        lc, rc, strings = _joint_codes(left[self.col], right[self.right_col or self.col], normalise_name)
+        thresholds = np.asarray(self.jw_thresholds, dtype=float)
+        last = self.n_levels - 1
+        extra = None
+        if self.phonetic:
+            phon = _phonetic_ids(strings, self.phonetic_algorithm)
+
+            def extra(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+                px = phon[x]
+                return (px == phon[y]) & (px >= 0) & (x >= 0) & (y >= 0)
+
+        def survive(sigs: _Signatures, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+            return sigs.jaro_winkler_may_reach(ua, ub, float(thresholds[-1]))
+
+        def distance_levels(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+            jw = _jaro_winkler(strings, ua, ub)
+            # Level 1 + number of thresholds the similarity fails; "last" when it fails all.
+            return np.where(jw >= thresholds[-1], 1 + np.sum(jw[:, None] < thresholds[None, :], axis=1), last)
+
+        return _string_levels(lc, rc, left_pos, right_pos, strings, self.n_levels, survive=survive,
+                              distance_levels=distance_levels, extra=extra, extra_level=last - 1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PersonNameComparison(Comparison):
+    """Forename and surname together.
+
+    Levels: exact both / forename and surname swapped / nickname or variant forename with surname
+    close (JW >= first threshold) / same forename initial and surname exact / both JW >= t for each
+    threshold / different. Missing (-1) when either side lacks a forename or a surname. ``nicknames``
+    maps a (casefolded) variant to its canonical form, e.g. ``{"bill": "william"}``.
+    """
+
+    forename_col: str
+    surname_col: str
+    nicknames: Mapping[str, str] | None = field(default=None, hash=False, compare=False)
+    jw_thresholds: tuple[float, ...] = (0.92, 0.85)
+    tf: bool = True
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _name_default(self, f"{self.forename_col}_{self.surname_col}")
+        _check_thresholds("jw_thresholds", tuple(self.jw_thresholds), decreasing=True)
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        jw = [f"both jaro_winkler >= {t:g}" for t in self.jw_thresholds]
+        return ("exact", "forename-surname swapped", "nickname/variant forename", "initial + surname", *jw,
+                "different")  # fmt: skip
+
+    @property
+    def tf_column(self) -> str | None:  # type: ignore[override]
+        return self.surname_col if self.tf else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.forename_col, self.surname_col)
+
+    def tf_key(self, values: pd.Series) -> pd.Series:
+        return values.map(normalise_name)
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        # One vocabulary for forenames and surnames, so a swap is a code comparison.
+        lf, rf = left[self.forename_col], right[self.forename_col]
+        ls, rs = left[self.surname_col], right[self.surname_col]
+        lcodes, rcodes, strings = _joint_codes(
+            pd.concat([lf, ls], ignore_index=True), pd.concat([rf, rs], ignore_index=True), normalise_name
+        )
+        nl = len(left)
+        lfc, lsc = lcodes[:nl], lcodes[nl:]
+        rfc, rsc = rcodes[: len(right)], rcodes[len(right) :]
+        af, bf = lfc[left_pos], rfc[right_pos]
+        as_, bs = lsc[left_pos], rsc[right_pos]
+        missing = (af < 0) | (bf < 0) | (as_ < 0) | (bs < 0)
+        n = max(len(strings), 1)
+
+        nick = {normalise_name(k): normalise_name(v) for k, v in (self.nicknames or {}).items()}
+        canon_str = pd.Series([nick.get(s) or s for s in strings], dtype=object)
+        canon = np.asarray(pd.factorize(canon_str)[0], dtype=np.int64)
+        initial = np.array([ord(s[0]) if s else -1 for s in strings], dtype=np.int64)
+        thresholds = tuple(self.jw_thresholds)
+        last = self.n_levels - 1
+
+        # Evaluate once per distinct (forename pair, surname pair) combination.
+        key_f = af * np.int64(n) + bf
+        key_s = as_ * np.int64(n) + bs
+        kf_inv, kf_uniq = pd.factorize(np.where(missing, -1, key_f))
+        ks_inv, ks_uniq = pd.factorize(np.where(missing, -1, key_s))
+        combo = kf_inv.astype(np.int64) * np.int64(len(ks_uniq)) + ks_inv
+        inverse, combo_uniq = pd.factorize(combo)
+        fi = kf_uniq[combo_uniq // len(ks_uniq)]
+        si = ks_uniq[combo_uniq % len(ks_uniq)]
+        ok = (fi >= 0) & (si >= 0)
+        fa, fb = np.where(ok, fi // n, 0), np.where(ok, fi % n, 0)
+        sa, sb = np.where(ok, si // n, 0), np.where(ok, si % n, 0)
+        jw_f = _jaro_winkler(strings, fa, fb) if len(strings) else np.zeros(len(fa))
+        jw_s = _jaro_winkler(strings, sa, sb) if len(strings) else np.zeros(len(sa))
+        fore_eq, sur_eq = fa == fb, sa == sb
+        conds = [
+            fore_eq & sur_eq,
+            (fa == sb) & (sa == fb),
+            ~fore_eq & (canon[fa] == canon[fb]) & (jw_s >= thresholds[0]),
+            (initial[fa] == initial[fb]) & sur_eq,
+        ]
+        conds += [(jw_f >= t) & (jw_s >= t) for t in thresholds]
+        lev_u = np.select(conds, list(range(len(conds))), default=last).astype(np.int8)
+        lev_u[~ok] = MISSING
+        out = lev_u[inverse]
+        out[missing] = MISSING
+        return out
+
+
+# --- dates
+def _date_ints(values: pd.Series) -> np.ndarray:
+    """Dates as ``yyyymmdd`` integers (-1 when missing).
+
+    Datetime columns convert exactly. Strings keep their digits when there are eight of them (so a
+    mistyped, impossible date such as 1985-13-02 still compares digit by digit); other strings are
+    parsed with ``pd.to_datetime``.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dt = values
+    else:
+        uniques, inverse = np.unique(
+            values.astype("string").fillna("").to_numpy(dtype=object), return_inverse=True
+        )
+        out_u = np.full(len(uniques), -1, dtype=np.int64)
+        digits = pd.Series(uniques, dtype=object).str.replace(r"[^0-9]", "", regex=True)
+        eight = digits.str.len().eq(8).to_numpy()
+        out_u[eight] = digits[eight].astype(np.int64).to_numpy()
+        rest = ~eight & (pd.Series(uniques).str.len() > 0).to_numpy()
+        if rest.any():
+            parsed = pd.to_datetime(pd.Series(uniques[rest]), errors="coerce", dayfirst=True)
+            ints = (
+                (parsed.dt.year * 10000 + parsed.dt.month * 100 + parsed.dt.day).fillna(-1).astype(np.int64)
+            )
+            out_u[rest] = ints.to_numpy()
+        return out_u[inverse]
+    ints = (dt.dt.year * 10000 + dt.dt.month * 100 + dt.dt.day).fillna(-1).astype(np.int64)
+    return ints.to_numpy()
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 as float (NaN when missing)."""
+    dt = pd.to_datetime(values, errors="coerce")
+    days = dt.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64).astype(float)
+    days[dt.isna().to_numpy()] = np.nan
+    return days
+
+
+@dataclass(frozen=True)
+class DateComparison(Comparison):
+    """A date such as date of birth: exact / day and month swapped / one digit off / same year / else.
+
+    "One digit off" means the ``yyyymmdd`` forms differ in exactly one digit position.
+    """
+
+    col: str
+    right_col: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _name_default(self, self.col)
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("exact", "day-month swapped", "one digit off", "same year", "different")
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        la = _date_ints(left[self.col])
+        ra = _date_ints(right[self.right_col or self.col])
+        out = np.empty(len(left_pos), dtype=np.int8)
+        for i in range(0, len(left_pos), _CHUNK):
+            out[i : i + _CHUNK] = _date_levels(la[left_pos[i : i + _CHUNK]], ra[right_pos[i : i + _CHUNK]])
+        return out
+
+
+def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Date levels for ``yyyymmdd`` integer pairs (see :class:`DateComparison`)."""
+    missing = (a < 0) | (b < 0)
+    ya, yb = a // 10000, b // 10000
+    mda, mdb = a - ya * 10000, b - yb * 10000
+    same_year = ya == yb
+    out = np.where(same_year, np.int8(3), np.int8(4))
+    # One digit off needs the year or the month-day to agree; day-month swap needs the year.
+    cand = np.flatnonzero((same_year | (mda == mdb)) & (a != b))
+    if len(cand):
+        ca, cb = a[cand], b[cand]
+        diff_digits = np.zeros(len(cand), dtype=np.int8)
+        for k in range(8):
+            p = 10**k
+            diff_digits += (ca // p % 10 != cb // p % 10).astype(np.int8)
+        ma, mb = mda[cand] // 100, mdb[cand] // 100
+        da, db = mda[cand] % 100, mdb[cand] % 100
+        swapped = same_year[cand] & (ma == db) & (da == mb) & (ma != da)
+        out[cand] = np.select([swapped, diff_digits == 1], [1, 2], default=out[cand])
+    out[a == b] = 0
+    out[missing] = MISSING
+    return out
+
+
+@dataclass(frozen=True)
+class DateWindow(Comparison):
+    """Absolute gap in days between two date columns: <= windows[0] / <= windows[1] / ... / beyond."""
+
+    left_col: str
+    right_col: str | None = None
+    windows: tuple[float, ...] = (0, 7, 30, 365)
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _name_default(self, self.left_col if self.right_col in (None, self.left_col) else
+                      f"{self.left_col}_{self.right_col}")  # fmt: skip
+        _check_thresholds("windows", tuple(self.windows), decreasing=False)
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (*[f"within {w:g} days" for w in self.windows], "further apart")
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.left_col, self.right_col or self.left_col)))
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        gap = np.abs(
+            _days(left[self.left_col])[left_pos] - _days(right[self.right_col or self.left_col])[right_pos]
+        )
+        return _threshold_levels(gap, self.windows)
+
+
+def _threshold_levels(distance: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
+    """Level = first threshold the distance is within; last level beyond all; -1 where NaN."""
+    edges = np.asarray(thresholds, dtype=float)
+    out = np.searchsorted(edges, distance, side="left").astype(np.int8)
+    out[np.isnan(distance)] = MISSING
+    return out
+
+
+# --- other values
+@dataclass(frozen=True)
+class LevenshteinLevels(Comparison):
+    """Edit distance: exact / distance <= thresholds[0] / ... / further (e.g. identifiers, postcodes)."""
+
+    col: str
+    thresholds: tuple[int, ...] = (1, 2)
+    right_col: str | None = None
+    name: str | None = None
+    tf: bool = False
+
+    def __post_init__(self) -> None:
+        _name_default(self, self.col)
+        _check_thresholds("thresholds", tuple(self.thresholds), decreasing=False)
+        if self.thresholds[0] < 1:
+            raise LinkageError(f"thresholds must start at 1 or more, got {self.thresholds!r}")
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("exact", *[f"levenshtein <= {t}" for t in self.thresholds], "different")
+
+    @property
+    def tf_column(self) -> str | None:  # type: ignore[override]
+        return self.col if self.tf else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        lc, rc, strings = _joint_codes(
+            left[self.col].astype("string").str.strip().replace("", pd.NA),
+            right[self.right_col or self.col].astype("string").str.strip().replace("", pd.NA),
+        )
+        strings = np.asarray([str(s) for s in strings], dtype=object)
+        edges = (0, *self.thresholds)
+        worst = self.thresholds[-1]
+
+        def survive(sigs: _Signatures, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+            return sigs.levenshtein_lower(ua, ub) <= worst
+
+        def distance_levels(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+            dist = rf_process.cpdist(strings[ua].tolist(), strings[ub].tolist(), scorer=Levenshtein.distance,
+                                     score_cutoff=worst + 1, workers=-1)  # fmt: skip
+            return _threshold_levels(dist.astype(float), edges)
+
+        return _string_levels(lc, rc, left_pos, right_pos, strings, self.n_levels, survive=survive,
+                              distance_levels=distance_levels)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NumericDistance(Comparison):
+    """Absolute numeric difference: equal / <= thresholds[0] / ... / further."""
+
+    col: str
+    thresholds: tuple[float, ...] = (1.0,)
+    right_col: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _name_default(self, self.col)
+        _check_thresholds("thresholds", tuple(self.thresholds), decreasing=False)
+        if self.thresholds[0] <= 0:
+            raise LinkageError(f"thresholds must be positive, got {self.thresholds!r}")
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("equal", *[f"within {t:g}" for t in self.thresholds], "further")
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        a = pd.to_numeric(left[self.col], errors="coerce").to_numpy(dtype=float)[left_pos]
+        b = pd.to_numeric(right[self.right_col or self.col], errors="coerce").to_numpy(dtype=float)[right_pos]
+        return _threshold_levels(np.abs(a - b), (0.0, *self.thresholds))
+
+
+_TRANSFORMERS: dict[str, object] = {}
+
+
+def _to_bng(x: pd.Series, y: pd.Series, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Column-wise transform to British National Grid (EPSG:27700) metres."""
+    xs = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
+    ys = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+    if crs.upper() in ("EPSG:27700",):
+        return xs, ys
+    from pyproj import Transformer
+
+    if crs not in _TRANSFORMERS:
+        _TRANSFORMERS[crs] = Transformer.from_crs(crs, "EPSG:27700", always_xy=True)
+    ex, ny = _TRANSFORMERS[crs].transform(xs, ys)  # type: ignore[attr-defined]
+    ex, ny = np.asarray(ex, dtype=float), np.asarray(ny, dtype=float)
+    bad = ~np.isfinite(ex) | ~np.isfinite(ny)
+    ex[bad] = np.nan
+    ny[bad] = np.nan
+    return ex, ny
+
+
+@dataclass(frozen=True)
+class GeoDistance(Comparison):
+    """Straight-line distance in metres, computed in British National Grid (EPSG:27700).
+
+    ``x_col``/``y_col`` are longitude/latitude when ``crs="EPSG:4326"`` (default) or easting/northing
+    when ``crs="EPSG:27700"``; coordinates are transformed once per column, not per pair. The right
+    frame may name its columns differently (``right_x_col``/``right_y_col``) and use ``right_crs``.
+    """
+
+    x_col: str
+    y_col: str
+    thresholds: tuple[float, ...] = (100.0, 1000.0, 5000.0)
+    crs: str = "EPSG:4326"
+    right_x_col: str | None = None
+    right_y_col: str | None = None
+    right_crs: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _name_default(self, f"distance_{self.x_col}_{self.y_col}")
+        _check_thresholds("thresholds", tuple(self.thresholds), decreasing=False)
+
+    @property
+    def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (*[f"within {t:g} m" for t in self.thresholds], "further")
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(
+            dict.fromkeys(
+                (self.x_col, self.y_col, self.right_x_col or self.x_col, self.right_y_col or self.y_col)
+            )
+        )
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        lx, ly = _to_bng(left[self.x_col], left[self.y_col], self.crs)
+        rx, ry = _to_bng(
+            right[self.right_x_col or self.x_col],
+            right[self.right_y_col or self.y_col],
+            self.right_crs or self.crs,
+        )
+        dist = np.hypot(lx[left_pos] - rx[right_pos], ly[left_pos] - ry[right_pos])
+        return _threshold_levels(dist, self.thresholds)
