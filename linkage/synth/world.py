@@ -1,0 +1,302 @@
+"""``generate(spec, seed)``: the synthetic world, its realised intervention effect, and writing it out.
+
+Layout written by :meth:`SyntheticWorld.write` (and :func:`write_world_chunked`)::
+
+    <folder>/restricted/{crimes,suspects,cautions,penalty_notices,court_outcomes}.<fmt>
+    <folder>/truth/{truth,crime_truth,suspect_truth,people,faults}.<fmt>
+    <folder>/police-uk/<force-slug>/YYYY-MM-<force-slug>-{street,outcomes}.csv
+    <folder>/manifest.json
+
+Every file goes through :mod:`linkage._io` (atomic); the same spec and seed give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from linkage import __version__
+from linkage._io import write_csv, write_parquet, write_text, write_with
+from linkage.errors import LinkageError
+from linkage.sources.contracts import EXTRACTS
+from linkage.synth.process import generate_area
+from linkage.synth.spec import WorldSpec
+
+logger = logging.getLogger(__name__)
+
+CONTRACT_TABLES: tuple[str, ...] = (
+    "crimes",
+    "suspects",
+    "cautions",
+    "penalty_notices",
+    "court_outcomes",
+    "truth",
+)
+TRUTH_TABLES: tuple[str, ...] = ("truth", "crime_truth", "suspect_truth", "people", "faults")
+PUBLIC_TABLES: tuple[str, ...] = ("street", "outcomes")
+FORMATS: tuple[str, ...] = ("parquet", "csv")
+
+STREET_HEADER: dict[str, str] = {
+    "crime_id": "Crime ID",
+    "month": "Month",
+    "reported_by": "Reported by",
+    "falls_within": "Falls within",
+    "longitude": "Longitude",
+    "latitude": "Latitude",
+    "location": "Location",
+    "lsoa_code": "LSOA code",
+    "lsoa_name": "LSOA name",
+    "crime_type": "Crime type",
+    "last_outcome": "Last outcome category",
+    "context": "Context",
+}
+"""Canonical street column -> published 2013+ header (DOMAIN.md section 1), in file order."""
+OUTCOMES_HEADER: dict[str, str] = {
+    **{k: v for k, v in STREET_HEADER.items() if k not in ("crime_type", "last_outcome", "context")},
+    "outcome_type": "Outcome type",
+}
+"""Canonical outcomes column -> published header, in file order."""
+
+
+@dataclass(frozen=True)
+class TrueEffect:
+    """The realised intervention effect the difference-in-differences is scored against.
+
+    Over crimes recorded in trailblazer areas from the go-live month that have an identified suspect
+    (the treated crimes), each has its final outcome with the intervention and the outcome it would
+    have had without it (same random draws). ``oocd_pp`` is the mean difference of the two
+    out-of-court-disposal indicators in percentage points (the realised average effect on the treated);
+    ``days_to_outcome`` is the mean difference in days from recording to the police outcome.
+    """
+
+    oocd_pp: float
+    days_to_outcome: float
+    n_treated_crimes: int
+    n_treated_identified: int
+    configured_oocd_pp: float
+    configured_days_to_outcome: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain dict (for manifests and reports)."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class SyntheticWorld:
+    """A generated world: contract tables, truth, the true population and the public police.uk view."""
+
+    crimes: pd.DataFrame
+    suspects: pd.DataFrame
+    cautions: pd.DataFrame
+    penalty_notices: pd.DataFrame
+    court_outcomes: pd.DataFrame
+    truth: pd.DataFrame
+    people: pd.DataFrame
+    crime_truth: pd.DataFrame
+    suspect_truth: pd.DataFrame
+    faults: pd.DataFrame
+    street: pd.DataFrame
+    outcomes: pd.DataFrame
+    spec: WorldSpec
+    seed: int
+    true_effect: TrueEffect = field(default=None)  # type: ignore[assignment]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Any table by name."""
+        if name not in CONTRACT_TABLES + TRUTH_TABLES + PUBLIC_TABLES:
+            raise LinkageError(
+                f"name must be one of {CONTRACT_TABLES + TRUTH_TABLES + PUBLIC_TABLES}, got {name!r}"
+            )
+        return getattr(self, name)
+
+    def write(self, folder: str | os.PathLike[str], fmt: str = "parquet") -> dict[str, Path]:
+        """Write every table under ``folder`` (layout in the module docstring); returns name -> path."""
+        _check_fmt(fmt)
+        root = Path(folder)
+        paths: dict[str, Path] = {}
+        for name in CONTRACT_TABLES[:-1]:
+            paths[name] = _write_table(root / "restricted" / f"{name}.{fmt}", self.table(name), fmt)
+        for name in TRUTH_TABLES:
+            paths[name] = _write_table(root / "truth" / f"{name}.{fmt}", self.table(name), fmt)
+        for path in write_police_uk(root / "police-uk", self.street, self.outcomes):
+            paths[str(path.relative_to(root))] = path
+        paths["manifest"] = _write_manifest(root, self.spec, self.seed, self.true_effect, fmt)
+        return paths
+
+
+def generate(spec: WorldSpec, seed: int) -> SyntheticWorld:
+    """Generate the world of ``spec`` with random ``seed`` (deterministic)."""
+    if not isinstance(spec, WorldSpec):
+        raise LinkageError(f"spec must be a WorldSpec (use WorldSpec.from_dict), got {type(spec).__name__}")
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise LinkageError(f"seed must be a non-negative integer, got {seed!r}")
+    parts = list(iter_area_tables(spec, int(seed)))
+    tables = {name: pd.concat([p[0][name] for p in parts], ignore_index=True) for name in parts[0][0]}
+    tables = {name: finalise(name, frame) for name, frame in tables.items()}
+    effect = true_effect(spec, [p[1] for p in parts])
+    logger.info(
+        "generated %d crimes, %d outcome records over %d area(s)",
+        len(tables["crimes"]),
+        len(tables["truth"]),
+        len(spec.areas),
+    )
+    return SyntheticWorld(**tables, spec=spec, seed=int(seed), true_effect=effect)
+
+
+def iter_area_tables(
+    spec: WorldSpec, seed: int
+) -> Iterator[tuple[dict[str, pd.DataFrame], dict[str, float]]]:
+    """Yield (tables, effect sums) area by area."""
+    for index in range(len(spec.areas)):
+        parts = generate_area(spec, index, seed)
+        yield parts.tables, parts.effect_sums
+
+
+def true_effect(spec: WorldSpec, sums: list[dict[str, float]]) -> TrueEffect:
+    """Combine per-area sums into the :class:`TrueEffect`."""
+    total = {k: sum(s[k] for s in sums) for k in sums[0]} if sums else {}
+    n_id = total.get("n_treated_identified", 0.0)
+    return TrueEffect(
+        oocd_pp=100.0 * total["oocd_diff"] / n_id if n_id else 0.0,
+        days_to_outcome=total["days_diff"] / n_id if n_id else 0.0,
+        n_treated_crimes=int(total.get("n_treated", 0)),
+        n_treated_identified=int(n_id),
+        configured_oocd_pp=spec.intervention.oocd_pp,
+        configured_days_to_outcome=spec.intervention.days_to_outcome,
+    )
+
+
+_FLOAT_NAMES = {"longitude", "latitude"}
+
+
+def finalise(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Exact contract columns and types for contract tables (text as ``string``, NA for blanks)."""
+    frame = frame.reset_index(drop=True)
+    if name in EXTRACTS:
+        contract = EXTRACTS[name]
+        frame = frame[contract.names].copy()
+        for col in contract.columns:
+            if col.kind == "date":
+                frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[ns]")
+            elif col.kind == "float":
+                frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+            else:
+                frame[col.name] = _text(frame[col.name])
+        return frame
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = _text(out[col])
+    return out
+
+
+def _text(values: pd.Series) -> pd.Series:
+    text = values.astype("string")
+    return text.mask(text == "")
+
+
+def _check_fmt(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise LinkageError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+
+
+def _write_table(path: Path, frame: pd.DataFrame, fmt: str) -> Path:
+    if fmt == "parquet":
+        return write_parquet(path, frame)
+    return write_csv(path, frame, date_format="%Y-%m-%d")
+
+
+def force_slug(force: str) -> str:
+    """``City of London Police`` -> ``city-of-london-police`` (file names of the public view)."""
+    return re.sub(r"[^a-z0-9]+", "-", force.lower()).strip("-")
+
+
+def _published(frame: pd.DataFrame, header: dict[str, str]) -> pd.DataFrame:
+    out = frame[list(header)].copy()
+    out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
+    return out.rename(columns=header)
+
+
+def write_police_uk(folder: Path, street: pd.DataFrame, outcomes: pd.DataFrame) -> list[Path]:
+    """Monthly street and outcomes CSVs per force in the published 2013+ headers."""
+    paths = []
+    for kind, frame, header in (("street", street, STREET_HEADER), ("outcomes", outcomes, OUTCOMES_HEADER)):
+        if frame.empty:
+            continue
+        keys = pd.DataFrame({"force": frame["reported_by"], "month": pd.to_datetime(frame["month"])})
+        for (force, month), idx in keys.groupby(["force", "month"], sort=True).groups.items():
+            slug = force_slug(str(force))
+            path = folder / slug / f"{month:%Y-%m}-{slug}-{kind}.csv"
+            paths.append(write_csv(path, _published(frame.loc[idx], header), float_format="%.6f"))
+    return paths
+
+
+def _write_manifest(root: Path, spec: WorldSpec, seed: int, effect: TrueEffect, fmt: str) -> Path:
+    manifest = {
+        "generator": f"linkage.synth {__version__}",
+        "seed": int(seed),
+        "format": fmt,
+        "spec": spec.to_dict(),
+        "noise_profile": spec.noise_profile.__dict__,
+        "true_effect": effect.as_dict(),
+    }
+    return write_text(root / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def write_world_chunked(
+    spec: WorldSpec, seed: int, folder: str | os.PathLike[str], public: bool = True
+) -> dict[str, object]:
+    """Generate and write a world area by area to Parquet, never holding more than one area in memory.
+
+    Each Parquet file gets one row group per area; the police.uk CSVs are written per area (areas of one
+    force must then not share a month file, so areas of the same force are written together only when
+    ``public`` is False or each force has one area). Returns row counts and the :class:`TrueEffect`.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = Path(folder)
+    forces = [a.force for a in spec.areas]
+    if public and len(set(forces)) != len(forces):
+        raise LinkageError("write_world_chunked with public=True needs one area per force")
+    writers: dict[str, pq.ParquetWriter] = {}
+    tmp_paths: dict[str, Path] = {}
+    counts: dict[str, int] = {}
+    sums = []
+    try:
+        for tables, effect_sums in iter_area_tables(spec, int(seed)):
+            sums.append(effect_sums)
+            for name, frame in tables.items():
+                frame = finalise(name, frame)
+                if name in PUBLIC_TABLES:
+                    continue
+                sub = "restricted" if name in CONTRACT_TABLES[:-1] else "truth"
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if name not in writers:
+                    final = root / sub / f"{name}.parquet"
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = final.with_name(f".{final.name}.partial")
+                    tmp_paths[name] = tmp
+                    writers[name] = pq.ParquetWriter(tmp, table.schema)
+                writers[name].write_table(table.cast(writers[name].schema))
+                counts[name] = counts.get(name, 0) + len(frame)
+            if public:
+                write_police_uk(root / "police-uk", tables["street"], tables["outcomes"])
+            del tables
+    finally:
+        for writer in writers.values():
+            writer.close()
+    for name, tmp in tmp_paths.items():
+        sub = "restricted" if name in CONTRACT_TABLES[:-1] else "truth"
+        write_with(root / sub / f"{name}.parquet", lambda p, t=tmp: os.replace(t, p))
+    effect = true_effect(spec, sums)
+    _write_manifest(root, spec, seed, effect, "parquet")
+    return {"rows": counts, "true_effect": effect}
