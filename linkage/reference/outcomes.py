@@ -227,9 +227,15 @@ def _norm(values: pd.Series) -> pd.Series:
 
 
 def _lookup(values: pd.Series, table: dict[str, str]) -> pd.Series:
+    """Normalise and look up each distinct value once, then broadcast (columns repeat a few labels)."""
     keyed = {" ".join(k.split()).lower(): v for k, v in table.items()}
-    out = _norm(values).map(keyed)
-    return out.astype("string")
+    values = pd.Series(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = _norm(pd.Series(uniques, dtype="object")).map(keyed).to_numpy(dtype=object)
+    out = np.full(len(values), None, dtype=object)
+    hit = codes >= 0
+    out[hit] = mapped[codes[hit]]
+    return pd.Series(out, index=values.index, dtype="string")
 
 
 _CRIME_TYPE_TABLE: dict[str, str] = {
@@ -259,7 +265,10 @@ def crime_type_is_coarse(original: pd.Series, month: pd.Series) -> pd.Series:
 
     ``Public disorder and weapons`` always; ``Other theft`` up to Apr 2013; ``Other crime`` up to Aug 2011.
     """
-    text = _norm(pd.Series(original))
+    original = pd.Series(original)
+    codes, uniques = pd.factorize(original, use_na_sentinel=True)
+    normed = _norm(pd.Series(uniques, dtype="object")).to_numpy(dtype=object)
+    text = pd.Series(np.where(codes >= 0, normed[np.maximum(codes, 0)], None), index=original.index)
     when = pd.to_datetime(pd.Series(month, index=text.index))
     coarse = (
         (text == "public disorder and weapons")

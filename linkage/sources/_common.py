@@ -153,14 +153,14 @@ def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
 
 def blank(values: pd.Series) -> pd.Series:
     """True where the text value is blank (empty or whitespace)."""
-    return values.fillna("").astype(str).str.strip().eq("")
+    return values.astype("string[pyarrow]").str.strip().fillna("").eq("")
 
 
 def to_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse text to float; returns (numbers with NaN for blank/bad, mask of non-blank unparseable)."""
-    text = values.fillna("").astype(str).str.strip()
+    text = values.astype("string[pyarrow]").str.strip().fillna("")
     numbers = pd.to_numeric(text.mask(text == ""), errors="coerce").astype("float64")
-    return numbers, numbers.isna() & text.ne("")
+    return numbers, pd.Series(numbers.isna().to_numpy() & text.ne("").to_numpy(), index=values.index)
 
 
 def outside_uk(longitude: pd.Series, latitude: pd.Series) -> pd.Series:
@@ -186,7 +186,7 @@ class Rejections:
         self.reason[hit] = reason
         self.column[hit] = column
         if values is not None:
-            self.value[hit] = np.asarray(values.astype(object))[hit]
+            self.value[hit] = values[hit].astype(object).to_numpy()
 
     @property
     def rejected(self) -> np.ndarray:

@@ -213,7 +213,7 @@ def _text(raw: pd.DataFrame, column: str) -> pd.Series:
     """Trimmed text of ``column`` (blank -> NA); all NA if the column is absent."""
     if column not in raw.columns:
         return pd.Series(pd.NA, index=raw.index, dtype="string")
-    text = raw[column].astype("string").str.strip()
+    text = raw[column].astype("string[pyarrow]").str.strip()
     return text.mask(text == "")
 
 
@@ -221,7 +221,7 @@ def _original(raw: pd.DataFrame, column: str) -> pd.Series:
     """The published string as is (blank -> NA)."""
     if column not in raw.columns:
         return pd.Series(pd.NA, index=raw.index, dtype="string")
-    text = raw[column].astype("string")
+    text = raw[column].astype("string[pyarrow]")
     return text.mask(text.str.strip() == "")
 
 
@@ -425,6 +425,8 @@ def read_police_uk(
                 "kind": file_kind,
             }
         )
+        # Arrow-backed strings: the string methods below run as Arrow compute kernels.
+        raw = raw.astype("string[pyarrow]")
         rej = c.Rejections(len(raw))
         if file_kind == "street":
             canon, columns = _street(raw, rej), STREET_COLUMNS
