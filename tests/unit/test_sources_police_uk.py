@@ -199,3 +199,17 @@ def test_binary_and_wrong_kind_and_missing(tmp_path):
 def test_header_only_file_loads_with_no_rows():
     result = read_police_uk(DATA / "bad" / "header_only_street.csv")
     assert result.summary.rows_read == 0 and len(result.accepted) == 0
+
+
+def test_kind_comes_from_header_not_name_and_missing_force(tmp_path):
+    # A street file misnamed as outcomes; row 3 has no "Reported by" (hand-written).
+    header = "Month,Reported by,Falls within,Longitude,Latitude,Location,Crime type"
+    misnamed = tmp_path / "2024-01-x-outcomes.csv"
+    misnamed.write_text(
+        f"{header}\n2024-01,X Police,X Police,-2.9,54.9,On or near A Road,Drugs\n"
+        "2024-01,,X Police,-2.9,54.9,On or near A Road,Drugs\n"
+    )
+    result = read_police_uk(misnamed)
+    assert result.kinds == ["street"]
+    assert reasons(result) == {3: "missing required value"}
+    assert result.quarantined["column"].tolist() == ["Reported by"]
