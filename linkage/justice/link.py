@@ -36,7 +36,7 @@ from linkage.engine import (
     Comparison,
     DateComparison,
     DateWindow,
-    LinkageModel,
+    ExactMatch,
     PersonNameComparison,
     Soundex,
     Substr,
@@ -55,6 +55,7 @@ from linkage.justice.comparisons import (
     normalise_crime_ref,
     normalise_pnc,
 )
+from linkage.justice.model import TwoStageModel
 from linkage.justice.settings import LinkSettings, SourceSettings
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
 
@@ -289,6 +290,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
             name="outcome_lag",
         ),
         ForceComparison(name="force"),
+        ExactMatch("sex", name="sex"),
     ]
     blocking = [
         block_on("pnc_key", name="pnc"),
@@ -305,7 +307,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     rules = [
         DeterministicRule(
             "pnc+offence+window",
-            {"pnc_id": (0, 1), "offence": (0, 1, 2), "outcome_lag": (0,), "offence_date": (0, 1, 2)},
+            {"pnc_id": (0, 1), "offence": (0, 1), "outcome_lag": (0,), "offence_date": (0, 1)},
         ),
     ]
     if source == "cautions":
@@ -383,7 +385,7 @@ class LinkResult:
 
     links: pd.DataFrame
     candidates: pd.DataFrame
-    models: dict[str, LinkageModel]
+    models: dict[str, TwoStageModel]
     crime_outcomes: pd.DataFrame
     unlinked: pd.DataFrame
     blocking: pd.DataFrame
@@ -494,23 +496,28 @@ def _link_source(
     right: pd.DataFrame,
     settings: SourceSettings,
     step: Callable[[str], None],
-) -> tuple[pd.DataFrame, LinkageModel, pd.Series]:
+    seed: int = 0,
+) -> tuple[pd.DataFrame, TwoStageModel, pd.Series]:
     spec = source_spec(source, settings)
-    model = LinkageModel(list(spec.comparisons), list(spec.blocking_rules))
+    model = TwoStageModel(list(spec.comparisons), list(spec.blocking_rules))
     step(f"{source}: blocking")
     by_rule = model.candidate_pairs_by_rule(left, right)
     pairs = by_rule.index
     step(f"{source}: comparing {len(pairs):,} pairs")
     levels = model.compare(pairs, left, right)
     step(f"{source}: EM")
-    model.fit_em(levels, max_iter=settings.max_em_iterations)
+    model.fit(levels, left, right, seed=seed, max_iter=settings.max_em_iterations)
     pred = model.predict(levels)
     lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
     rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
     rule = np.full(len(pairs), "", dtype=object)
     for r in reversed(spec.rules):  # first rule listed wins the label
         rule[r.matches(levels)] = f"rule:{r.name}"
+    # A rule only decides when it is unambiguous: the one rule pair of its record and of its crime-suspect.
     is_rule = rule != ""
+    is_rule &= _count(rpos, is_rule) == 1
+    is_rule &= _count(lpos, is_rule) == 1
+    rule[~is_rule] = ""
     weight = pred["match_weight"].to_numpy(float)
     prob = pred["match_probability"].to_numpy(float)
     threshold_w = float(np.log2(settings.threshold) - np.log2(1 - settings.threshold))
@@ -562,6 +569,12 @@ def _link_source(
     return cand, model, by_rule.value_counts(sort=False)
 
 
+def _count(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per pair, how many ``mask`` pairs share its position (0 where the pair is not in ``mask``)."""
+    counts = np.bincount(pos[mask], minlength=int(pos.max()) + 1 if len(pos) else 0)
+    return np.where(mask, counts[pos] if len(pos) else 0, 0)
+
+
 def link_outcomes(
     tables: Mapping[str, pd.DataFrame],
     settings: LinkSettings | None = None,
@@ -601,7 +614,9 @@ def link_outcomes(
                 bar.update(steps_per_source - 1)
                 unlinked.append(right)
                 continue
-            cand, model, by_rule = _link_source(source, left, right, settings.for_source(source), step)
+            cand, model, by_rule = _link_source(
+                source, left, right, settings.for_source(source), step, seed=settings.seed
+            )
             cands.append(cand)
             models[source] = model
             blocking.append(

@@ -137,22 +137,135 @@ def _world() -> dict[str, pd.DataFrame]:
             "tic": [None, None, None],
         }
     )
+    crimes, suspects = _add_background(crimes, suspects)
+    cautions, pnds, court = _background_outcomes(crimes, suspects, cautions, pnds, court)
     return {"crimes": crimes, "suspects": suspects, "cautions": cautions, "penalty_notices": pnds,
             "court_outcomes": court}  # fmt: skip
+
+
+_FORENAMES = ["Adam", "Beth", "Carl", "Dana", "Evan", "Fern", "Gary", "Hana", "Ivan", "Jade", "Kurt", "Lena"]
+_SURNAMES = ["Archer", "Baker", "Cole", "Doyle", "Evans", "Fox", "Grant", "Hale", "Irwin", "Jarvis"]
+
+
+def _add_background(crimes: pd.DataFrame, suspects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """120 other crimes, each with a different person who has no outcome record: the non-matches that
+    random-pair u estimates need (12 x 10 distinct names, dates of birth a week apart)."""
+    n = 120
+    refs = [f"B{i:03d}" for i in range(n)]
+    bg_crimes = pd.DataFrame(
+        {
+            "crime_ref": refs,
+            "force": F,
+            "offence_code": ["46", "8N", "58D", "49"] * (n // 4),
+            "crime_type": "Other crime",
+            "committed_date": pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(n) * 3, unit="D"),
+            "recorded_date": pd.Timestamp("2020-01-02") + pd.to_timedelta(np.arange(n) * 3, unit="D"),
+            "longitude": -0.1,
+            "latitude": 51.5,
+            "lsoa_code": "E01000003",
+        }
+    )
+    bg_suspects = pd.DataFrame(
+        {
+            "crime_ref": refs,
+            "force": F,
+            "suspect_ref": "1",
+            "forename": [_FORENAMES[i % 12] for i in range(n)],
+            "surname": [_SURNAMES[i // 12] for i in range(n)],
+            "date_of_birth": pd.Timestamp("1960-01-01") + pd.to_timedelta(np.arange(n) * 7, unit="D"),
+            "sex": "M",
+            "pnc_id": [f"2000/{i:07d}A" for i in range(n)],
+            "postcode": None,
+        }
+    )
+    return pd.concat([crimes, bg_crimes], ignore_index=True), pd.concat(
+        [suspects, bg_suspects], ignore_index=True
+    )
+
+
+_CJS = {"46": "TH68010", "8N": "OF61047", "58D": "CD71001", "49": "TH68001"}  # from cjs_offences.csv
+_PND = {"46": "Retail theft under £100", "58D": "Destroying or damaging property under £300"}
+
+
+def _background_outcomes(crimes, suspects, cautions, pnds, court):
+    """Clean outcome records for some background crimes (record ids starting 'b'), so each source has
+    enough records for the EM: cautions for B000-B029, penalty notices for the shoplifting and damage
+    crimes among B030-B059, court lines for B060-B089. Each is the crime's own suspect, recorded exactly."""
+    bg = crimes[crimes["crime_ref"].str.startswith("B")].merge(suspects, on=["force", "crime_ref"])
+    bg = bg.reset_index(drop=True)
+    person = {c: bg[c] for c in ("forename", "surname", "date_of_birth", "sex", "pnc_id")}
+
+    def part(lo, hi):
+        return bg.iloc[lo:hi]
+
+    c = part(0, 30)
+    bc = pd.DataFrame(
+        {
+            "caution_id": "b" + c["crime_ref"],
+            "force": F,
+            **{k: v.iloc[0:30].to_numpy() for k, v in person.items()},
+            "offence_code_cjs": c["offence_code"].map(_CJS).to_numpy(),
+            "offence_date": c["committed_date"].to_numpy(),
+            "caution_date": (c["committed_date"] + pd.Timedelta(days=20)).to_numpy(),
+            "caution_type": "adult simple caution",
+            "crime_ref": None,
+        }
+    )
+    p = part(30, 60)
+    p = p[p["offence_code"].isin(list(_PND))]
+    bp = pd.DataFrame(
+        {
+            "pnd_id": "b" + p["crime_ref"],
+            "force": F,
+            **{k: p[k].to_numpy() for k in person},
+            "pnd_offence": p["offence_code"].map(_PND).to_numpy(),
+            "offence_date": p["committed_date"].to_numpy(),
+            "issue_date": (p["committed_date"] + pd.Timedelta(days=1)).to_numpy(),
+            "longitude": p["longitude"].to_numpy(),
+            "latitude": p["latitude"].to_numpy(),
+            "status": "paid",
+        }
+    )
+    k = part(60, 90)
+    bk = pd.DataFrame(
+        {
+            "case_id": "b" + k["crime_ref"],
+            "offence_seq": "1",
+            "court": "Testshire Magistrates' Court",
+            "force": F,
+            **{key: k[key].to_numpy() for key in person},
+            "offence_code_cjs": k["offence_code"].map(_CJS).to_numpy(),
+            "offence_date": k["committed_date"].to_numpy(),
+            "hearing_date": (k["committed_date"] + pd.Timedelta(days=90)).to_numpy(),
+            "verdict": "guilty",
+            "disposal": "fine",
+            "tic": None,
+        }
+    )
+    return (
+        pd.concat([cautions, bc], ignore_index=True),
+        pd.concat([pnds, bp], ignore_index=True),
+        pd.concat([court, bk], ignore_index=True),
+    )
 
 
 def test_build_left_one_row_per_crime_suspect():
     w = _world()
     left = build_left(w["crimes"], w["suspects"])
-    assert len(left) == 7  # 7 suspect rows; C6 has no suspect
+    assert len(left) == 7 + 120  # 7 suspect rows (C6 has no suspect) and 120 background rows
     assert left.loc[left["crime_ref"] == "C4", "suspect_ref"].tolist() == ["1", "2"]
-    assert left["pnc_key"].iloc[0] == "08/0012345Z"
+    assert left.loc[left["crime_ref"] == "C1", "pnc_key"].iloc[0] == "08/0012345Z"
 
 
 def test_link_small_world():
     w = _world()
     res = link_outcomes(w)
     got = {(r.source, r.record_id): (r.crime_ref, r.suspect_ref) for r in res.links.itertuples()}
+    background = {k: v for k, v in got.items() if k[1].startswith("b")}
+    # every background record links to the crime its id names ('b' + crime_ref), suspect 1
+    assert background == {k: (k[1][1:].split(":")[0], "1") for k in background}
+    assert len(background) == 30 + 15 + 30
+    got = {k: v for k, v in got.items() if not k[1].startswith("b")}
     expected = {
         ("cautions", "k1"): ("C1", "1"),
         ("cautions", "k2"): ("C3", "1"),
@@ -171,7 +284,7 @@ def test_link_small_world():
     assert set(res.models) == {"cautions", "penalty_notices", "court_outcomes"}
     assert res.unlinked.empty
     co = res.crime_outcomes.set_index("crime_ref")
-    assert len(co) == 7  # one row per crime, C6 included
+    assert len(co) == 7 + 120  # one row per crime, C6 included
     # C4: prison (rank 7, suspect 1) and not guilty (rank 7, suspect 2, later date) -> the later one.
     assert co.loc["C4", "final_outcome"] == "Defendant found not guilty"
     assert co.loc["C4", "n_suspects"] == 2 and co.loc["C4", "n_outcome_records"] == 2
@@ -188,9 +301,9 @@ def test_police_uk_outcomes_file():
         "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
         "LSOA code", "LSOA name", "Outcome type",
     ]  # fmt: skip
-    assert len(out) == 7
+    assert len(out) == 7 + 75
     assert out["Crime ID"].str.fullmatch(r"[0-9a-f]{64}").all()
-    first = out.iloc[0]  # earliest outcome: caution k1, 2020-02-01, crime C1
+    first = out[out["Month"] == "2020-02"].iloc[0]  # earliest hand-made outcome: caution k1, crime C1
     assert first["Month"] == "2020-02" and first["Outcome type"] == "Offender given a caution"
     assert first["LSOA name"] == "Testshire 001A"
 
@@ -276,7 +389,26 @@ def test_link_command_writes_outputs_deterministically(tmp_path):
             "suspect_ref": ["1", "1", "1", "1", "1", "1", "2"],
         }
     )
-    truth.to_csv(data / "truth.csv", index=False)
+    bg = [
+        (src, rid, rid[1:].split(":")[0])
+        for src, key in (
+            ("cautions", "caution_id"),
+            ("penalty_notices", "pnd_id"),
+            ("court_outcomes", "case_id"),
+        )
+        for rid in w[src][key]
+        if rid.startswith("b")
+    ]
+    bg_truth = pd.DataFrame(
+        {
+            "source": [b[0] for b in bg],
+            "record_id": [b[1] + (":1" if b[0] == "court_outcomes" else "") for b in bg],
+            "crime_ref": [b[2] for b in bg],
+            "force": F,
+            "suspect_ref": "1",
+        }
+    )
+    pd.concat([truth, bg_truth]).to_csv(data / "truth.csv", index=False)
     outs = []
     for run in ("a", "b"):
         out = tmp_path / run

@@ -1,0 +1,290 @@
+"""A two-stage Fellegi-Sunter model for outcome -> crime-suspect links.
+
+A candidate pair is a link when the outcome record and the suspect are the **same person** and the
+record disposes of **that crime**. Repeat offenders make the second question the hard one: most
+candidate pairs are the right person on the wrong crime, so one EM over all comparisons learns
+"same person" and leaves the crime evidence unweighted (we measured this; see docs/linkage_method.md).
+So the model has two stages, each an engine :class:`~linkage.engine.LinkageModel`:
+
+* **person**: names, date of birth, PNC ID, sex. u from random record pairs, m by EM over the candidates
+  (Splink's training order). Gives P(same person).
+* **crime**: offence compatibility, offence date, directional outcome lag, force, place, crime reference.
+  EM over the pairs that are the same person with probability >= ``person_threshold``: there a
+  non-match is "the same person's other crime", which is exactly the population u must describe.
+  Gives P(this crime | same person).
+
+``match_probability = P(same person) * P(this crime | same person)`` and ``match_weight`` is its log2
+odds; ``bf_<comparison>`` columns keep each comparison's log2 Bayes factor for explanation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkage.engine import Comparison, LinkageModel
+from linkage.engine.blocking import BlockingRule
+from linkage.errors import LinkageError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PERSON_COMPARISONS", "TwoStageModel", "combine_weights"]
+
+PERSON_COMPARISONS: tuple[str, ...] = ("name", "dob", "pnc_id", "sex")
+"""Comparison names that belong to the person stage; every other comparison is in the crime stage."""
+
+
+def combine_weights(w_person: np.ndarray, w_crime: np.ndarray) -> np.ndarray:
+    """log2 odds of ``sigmoid(w_person) * sigmoid(w_crime)`` (weights in bits), computed in log space so
+    pairs whose probabilities both round to 1.0 keep distinct weights."""
+    a = np.asarray(w_person, dtype=float) * np.log(2.0)
+    b = np.asarray(w_crime, dtype=float) * np.log(2.0)
+    log_p = -np.logaddexp(0.0, -a) - np.logaddexp(0.0, -b)
+    log_not_a = -np.logaddexp(0.0, a)  # log(1 - sigmoid(a))
+    log_not_b = -np.logaddexp(0.0, b)
+    log_not_p = np.logaddexp(log_not_a, -np.logaddexp(0.0, -a) + log_not_b)
+    return (log_p - log_not_p) / np.log(2.0)
+
+
+@dataclass(frozen=True)
+class RecordEMResult:
+    """Outcome of :func:`fit_record_em`: iterations run, convergence, and the expected share of records
+    with a true crime among their candidates."""
+
+    iterations: int
+    converged: bool
+    share_records_matched: float
+    n_pairs: int
+
+
+def fit_record_em(
+    model: LinkageModel,
+    levels: pd.DataFrame,
+    records: np.ndarray,
+    *,
+    max_iter: int = 50,
+    tol: float = 1e-6,
+    floor: float = 1e-4,
+) -> RecordEMResult:
+    """EM for m, u and the prior in which each outcome record has **at most one** true candidate.
+
+    The E-step shares each record's probability of having a match among its candidates (softmax of
+    their log-odds against "none of them"), instead of treating every pair as independent. Plain EM on
+    same-person pairs otherwise settles on a class like "a caution within weeks of any of this person's
+    crimes", because a repeat offender's other crimes agree on much of the crime evidence. Missing
+    levels are neutral. Sets ``model.m``, ``model.u`` and ``model.prior`` (per-candidate prior).
+    """
+    names = model.names
+    X = levels[names].to_numpy(dtype=np.int64)
+    rec_codes, _ = pd.factorize(pd.Series(records))
+    n_rec = int(rec_codes.max()) + 1 if len(rec_codes) else 0
+    comps = model.comparisons
+    m = [_start_m(c.n_levels) for c in comps]
+    # Start from "agreement is evidence": m geometric towards level 0, u flat. (Starting u at the level
+    # frequencies lets the classes swap when most candidates are true matches.)
+    u = [np.full(c.n_levels, 1.0 / c.n_levels) for c in comps]
+    log_odds = np.log(0.5)
+    converged = False
+    iterations = 0
+    p = np.zeros(len(X))
+    for it in range(1, max_iter + 1):
+        iterations = it
+        score = np.full(len(X), log_odds)
+        for j in range(len(comps)):
+            col = X[:, j]
+            ok = col >= 0
+            idx = np.where(ok, col, 0)
+            score += np.where(
+                ok, np.log(np.maximum(m[j][idx], floor)) - np.log(np.maximum(u[j][idx], floor)), 0.0
+            )
+        # Per record: p_i = exp(s_i) / (1 + sum_k exp(s_k)), computed stably.
+        top = np.maximum(np.zeros(n_rec), _group_max(score, rec_codes, n_rec))
+        e = np.exp(score - top[rec_codes])
+        denom = np.exp(-top) + np.bincount(rec_codes, weights=e, minlength=n_rec)
+        p = e / denom[rec_codes]
+        change = 0.0
+        for j, c in enumerate(comps):
+            col = X[:, j]
+            ok = col >= 0
+            mm = np.bincount(col[ok], weights=p[ok], minlength=c.n_levels)
+            uu = np.bincount(col[ok], weights=1.0 - p[ok], minlength=c.n_levels)
+            mm = mm / mm.sum() if mm.sum() > 0 else m[j]
+            uu = uu / uu.sum() if uu.sum() > 0 else u[j]
+            change = max(change, float(np.abs(mm - m[j]).max()), float(np.abs(uu - u[j]).max()))
+            m[j], u[j] = mm, uu
+        share = float(np.clip(p.sum() / max(len(p) - p.sum(), 1e-9), 1e-9, 1e9))
+        log_odds = float(np.log(share))
+        if change < tol:
+            converged = True
+            break
+    if not converged:
+        logger.warning("record EM did not converge in %d iterations", max_iter)
+    for j, c in enumerate(comps):
+        mv = np.maximum(m[j], floor)
+        uv = np.maximum(u[j], floor)
+        model.set_m_u(c.name, mv / mv.sum(), uv / uv.sum())
+    model.prior = float(np.clip(p.sum() / max(len(p), 1), 1e-9, 1 - 1e-9))
+    model.u_source = "record-constrained EM over same-person candidate pairs"
+    matched = float(np.bincount(rec_codes, weights=p, minlength=n_rec).mean()) if n_rec else 0.0
+    return RecordEMResult(
+        iterations=iterations, converged=converged, share_records_matched=matched, n_pairs=len(X)
+    )
+
+
+def _start_m(k: int) -> np.ndarray:
+    head = 0.5 ** np.arange(k - 1)
+    return np.append(0.9 * head / head.sum(), 0.1)
+
+
+def _group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, groups, values)
+    return out
+
+
+def _floor(model: LinkageModel, floor: float) -> None:
+    """Keep every m and u at least ``floor`` (renormalised): EM drives unseen levels to ~0, which would
+    give single comparisons weights of +-40 bits and let one level overrule all the others."""
+    for c in model.comparisons:
+        for table in (model.m, model.u):
+            v = np.maximum(np.asarray(table[c.name], dtype=float), floor)
+            table[c.name] = v / v.sum()
+
+
+class TwoStageModel:
+    """Person stage and crime stage over one set of comparisons and blocking rules (see module doc)."""
+
+    def __init__(
+        self,
+        comparisons: Sequence[Comparison],
+        blocking_rules: Sequence[BlockingRule],
+        person: Sequence[str] = PERSON_COMPARISONS,
+        person_threshold: float = 0.9,
+        floor: float = 1e-4,
+    ) -> None:
+        if not 0.0 < person_threshold < 1.0:
+            raise LinkageError(f"person_threshold must be in (0, 1), got {person_threshold!r}")
+        comparisons = list(comparisons)
+        p_comps = [c for c in comparisons if c.name in person]
+        c_comps = [c for c in comparisons if c.name not in person]
+        if not p_comps or not c_comps:
+            raise LinkageError(
+                f"need comparisons in both stages; person={[c.name for c in p_comps]}, "
+                f"crime={[c.name for c in c_comps]}"
+            )
+        self.full = LinkageModel(comparisons, blocking_rules)
+        self.person = LinkageModel(p_comps, blocking_rules)
+        self.crime = LinkageModel(c_comps, blocking_rules)
+        self.person_threshold = person_threshold
+        self.floor = floor
+
+    @property
+    def names(self) -> list[str]:
+        """Every comparison name (the level frame's columns)."""
+        return self.full.names
+
+    # Index and compare are the full model's.
+    def candidate_pairs_by_rule(self, left: pd.DataFrame, right: pd.DataFrame) -> pd.Series:
+        """Candidate pairs (MultiIndex of left, right labels) with the blocking rule that made each."""
+        return self.full.candidate_pairs_by_rule(left, right)
+
+    def compare(self, pairs: pd.MultiIndex, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+        """Level frame of every comparison (and term-frequency columns)."""
+        return self.full.compare(pairs, left, right)
+
+    def fit(
+        self,
+        levels: pd.DataFrame,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        *,
+        n_random: int = 200_000,
+        seed: int = 0,
+        max_iter: int = 50,
+    ) -> dict[str, Any]:
+        """Fit both stages; returns the two EM results and the number of same-person pairs."""
+        n = int(min(len(left) * len(right), n_random))
+        self.person.estimate_u_random(left, right, n=n, seed=seed)
+        person_em = self.person.fit_em(levels, max_iter=max_iter, fix_u=True)
+        p_person = self.person.predict(levels)["match_probability"].to_numpy()
+        same = levels[p_person >= self.person_threshold]
+        if len(same) < 2:
+            raise LinkageError(
+                f"only {len(same)} candidate pair(s) are the same person with probability >= "
+                f"{self.person_threshold}; too few to fit the crime stage"
+            )
+        records = np.asarray(same.index.get_level_values(1))
+        crime_em = fit_record_em(self.crime, same, records, max_iter=max_iter, floor=self.floor)
+        _floor(self.person, self.floor)
+        logger.info("two-stage model: %d same-person pairs of %d", len(same), len(levels))
+        return {"person": person_em, "crime": crime_em, "n_same_person": len(same)}
+
+    def fit_supervised(
+        self, levels: pd.DataFrame, labels: pd.Series | np.ndarray, same_person: np.ndarray
+    ) -> None:
+        """Fit both stages from clerical labels: the person stage on ``same_person`` (bool per pair),
+        the crime stage on ``labels`` among the same-person pairs."""
+        y = np.asarray(labels, dtype=bool)
+        sp = np.asarray(same_person, dtype=bool)
+        self.person.fit_supervised(levels, sp)
+        self.crime.fit_supervised(levels[sp], y[sp])
+
+    def predict(self, levels: pd.DataFrame) -> pd.DataFrame:
+        """``match_weight``, ``match_probability``, ``person_probability``, ``crime_probability`` and
+        ``bf_<comparison>`` per pair."""
+        p = self.person.predict(levels)
+        c = self.crime.predict(levels)
+        weight = combine_weights(p["match_weight"].to_numpy(float), c["match_weight"].to_numpy(float))
+        prob = p["match_probability"].to_numpy() * c["match_probability"].to_numpy()
+        frame = pd.DataFrame(
+            {
+                "match_weight": weight,
+                "match_probability": prob,
+                "person_probability": p["match_probability"].to_numpy(),
+                "crime_probability": c["match_probability"].to_numpy(),
+            },
+            index=levels.index,
+        )
+        bfs = pd.concat([p.filter(like="bf_"), c.filter(like="bf_")], axis=1)
+        return pd.concat([frame, bfs], axis=1)
+
+    def parameters(self) -> pd.DataFrame:
+        """The m/u table of both stages, with a ``stage`` column."""
+        return pd.concat(
+            [self.person.parameters().assign(stage="person"), self.crime.parameters().assign(stage="crime")],
+            ignore_index=True,
+        )
+
+    def waterfall(
+        self, left_row: pd.Series | Mapping[str, Any], right_row: pd.Series | Mapping[str, Any]
+    ) -> pd.DataFrame:
+        """Each comparison's contribution for one pair, person stage then crime stage (``stage`` column)."""
+        return pd.concat(
+            [
+                self.person.waterfall(left_row, right_row).assign(stage="person"),
+                self.crime.waterfall(left_row, right_row).assign(stage="crime"),
+            ],
+            ignore_index=True,
+        )
+
+    def parameters_dict(self) -> dict[str, Any]:
+        """Both stages' parameters as plain data."""
+        return {
+            "format": "linkage-justice-two-stage/1",
+            "person_threshold": self.person_threshold,
+            "person": self.person.parameters_dict(),
+            "crime": self.crime.parameters_dict(),
+        }
+
+    def save_parameters(self, path) -> None:
+        """Write both stages' parameters as JSON (atomic, sorted keys)."""
+        import json
+
+        from linkage._io import write_text
+
+        write_text(path, json.dumps(self.parameters_dict(), indent=2, sort_keys=True) + "\n")
