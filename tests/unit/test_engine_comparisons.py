@@ -1,0 +1,167 @@
+"""Comparison levels on hand-made pairs (each expected level worked out by hand from the level rules)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from linkage.engine import (
+    DateComparison,
+    DateWindow,
+    ExactMatch,
+    GeoDistance,
+    LevenshteinLevels,
+    NameComparison,
+    NumericDistance,
+    PersonNameComparison,
+)
+from linkage.errors import LinkageError
+
+NAME = NameComparison("name")  # exact / JW>=0.92 / JW>=0.85 / metaphone / different
+DOB = DateComparison("dob")  # exact / day-month swapped / one digit off / same year / different
+NICK = {"bill": "william", "liz": "elizabeth", "beth": "elizabeth"}
+PERSON = PersonNameComparison("fn", "sn", nicknames=NICK)
+
+# (comparison, column(s), left value(s), right value(s), expected level, why)
+CASES = [
+    (ExactMatch("x"), ["x"], ["a"], ["a"], 0, "equal"),
+    (ExactMatch("x"), ["x"], ["a"], ["b"], 1, "different"),
+    (ExactMatch("x"), ["x"], [None], ["b"], -1, "missing left"),
+    (NAME, ["name"], ["Smith "], ["smith"], 0, "casefold + trim makes them equal"),
+    # JW(martha, marhta) = 0.9611 (the textbook example) >= 0.92
+    (NAME, ["name"], ["martha"], ["marhta"], 1, "transposition, JW 0.961"),
+    # JW(dixon, dicksonx) = 0.8133 (textbook) < 0.85; metaphone TKSN == TKSNKS? no -> different
+    (NAME, ["name"], ["dixon"], ["dicksonx"], 4, "JW 0.813, metaphones TKSN/TKSNKS differ"),
+    # JW(jones, johnson) = 0.8323 < 0.85; metaphone JNS vs JNSN differ -> different
+    (NAME, ["name"], ["jones"], ["johnson"], 4, "JW 0.832"),
+    # catherine/kathryn: window 3, matches a,t,h,r,n (m=5, t=0): Jaro (5/9 + 5/7 + 1)/3 = 0.757, no common
+    # prefix so JW = 0.757 < 0.85; metaphone K0RN for both.
+    (NAME, ["name"], ["catherine"], ["kathryn"], 3, "JW 0.757, same metaphone K0RN"),
+    # JW(shackleford, shackelford) = 0.9818 (textbook)
+    (NAME, ["name"], ["shackleford"], ["shackelford"], 1, "JW 0.982"),
+    # michelle/michael: m=6 (m,i,c,h,e,l), t=0: Jaro (6/8 + 6/7 + 1)/3 = 0.869; prefix 4: +0.4*0.131 = 0.921
+    (NAME, ["name"], ["michelle"], ["michael"], 1, "JW 0.921 >= 0.92"),
+    # smith/smyth: m=4 (s,m,t,h), t=0: Jaro (4/5 + 4/5 + 1)/3 = 0.867; prefix 2: +0.2*0.133 = 0.893
+    (NAME, ["name"], ["smith"], ["smyth"], 2, "JW 0.893 in [0.85, 0.92), before the metaphone level"),
+    (NAME, ["name"], [""], ["smith"], -1, "empty is missing"),
+    (DOB, ["dob"], ["1980-03-04"], ["1980-03-04"], 0, "exact"),
+    (DOB, ["dob"], ["1980-03-04"], ["1980-04-03"], 1, "day and month swapped"),
+    (DOB, ["dob"], ["1980-03-04"], ["1980-03-07"], 2, "one digit (day units) off"),
+    (DOB, ["dob"], ["1980-03-04"], ["1990-03-04"], 2, "one digit (year tens) off"),
+    (DOB, ["dob"], ["1980-03-04"], ["1980-11-21"], 3, "same year only"),
+    (DOB, ["dob"], ["1980-03-04"], ["1981-04-03"], 4, "two digits off and not the same year"),
+    (DOB, ["dob"], ["19801304"], ["19800304"], 2, "impossible month 13 still compared digit by digit"),
+    (DOB, ["dob"], [None], ["1980-03-04"], -1, "missing"),
+    (DOB, ["dob"], ["1980-05-05"], ["1980-05-05"], 0, "day == month: exact, not swapped"),
+    (PERSON, ["fn", "sn"], [("john", "smith")], [("john", "smith")], 0, "exact both"),
+    (PERSON, ["fn", "sn"], [("john", "smith")], [("smith", "john")], 1, "swapped"),
+    (PERSON, ["fn", "sn"], [("bill", "smith")], [("william", "smith")], 2, "nickname -> canonical"),
+    (PERSON, ["fn", "sn"], [("liz", "smith")], [("beth", "smith")], 2, "two variants of one canonical name"),
+    (PERSON, ["fn", "sn"], [("j", "smith")], [("john", "smith")], 3, "initial + surname"),
+    # jon/john: window 1, m=3, t=0: Jaro (3/3 + 3/4 + 1)/3 = 0.917; prefix 2: 0.933.
+    # smith/smithe: m=5, t=0: Jaro (5/5 + 5/6 + 1)/3 = 0.944; prefix 4: 0.967. Both >= 0.92.
+    (PERSON, ["fn", "sn"], [("jon", "smith")], [("john", "smithe")], 4, "both JW >= 0.92"),
+    # JW(jon, john) = 0.933 and JW(smith, smyth) = 0.893 (above): both >= 0.85, not both >= 0.92.
+    (PERSON, ["fn", "sn"], [("jon", "smith")], [("john", "smyth")], 5, "both JW >= 0.85"),
+    (PERSON, ["fn", "sn"], [("john", "smith")], [("mary", "jones")], 6, "different"),
+    (PERSON, ["fn", "sn"], [(None, "smith")], [("john", "smith")], -1, "missing forename"),
+    (LevenshteinLevels("id"), ["id"], ["1234567"], ["1234567"], 0, "exact"),
+    (LevenshteinLevels("id"), ["id"], ["1234567"], ["1234568"], 1, "one substitution"),
+    (LevenshteinLevels("id"), ["id"], ["1234567"], ["2134567"], 2, "transposition = 2 edits"),
+    (LevenshteinLevels("id"), ["id"], ["1234567"], ["7654321"], 3, "far"),
+    (NumericDistance("n", thresholds=(1, 5)), ["n"], [10], [10], 0, "equal"),
+    (NumericDistance("n", thresholds=(1, 5)), ["n"], [10], [11], 1, "within 1"),
+    (NumericDistance("n", thresholds=(1, 5)), ["n"], [10], [14.5], 2, "within 5"),
+    (NumericDistance("n", thresholds=(1, 5)), ["n"], [10], [16], 3, "further"),
+    (DateWindow("d", windows=(0, 7)), ["d"], ["2024-01-01"], ["2024-01-01"], 0, "same day"),
+    (DateWindow("d", windows=(0, 7)), ["d"], ["2024-01-01"], ["2023-12-26"], 1, "6 days before"),
+    (DateWindow("d", windows=(0, 7)), ["d"], ["2024-01-01"], ["2024-01-09"], 2, "8 days after"),
+    (DateWindow("d", windows=(0, 7)), ["d"], [None], ["2024-01-09"], -1, "missing"),
+]
+
+
+def _frame(columns: list[str], values: list) -> pd.DataFrame:
+    rows = [v if isinstance(v, tuple) else (v,) for v in values]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@pytest.mark.parametrize(("comparison", "columns", "left", "right", "expected", "why"), CASES)
+def test_level_on_hand_made_pair(comparison, columns, left, right, expected, why):
+    got = comparison.levels(_frame(columns, left), _frame(columns, right))
+    assert got.dtype == np.int8
+    assert got.tolist() == [expected], why
+
+
+def test_geo_distance_bng_three_four_five():
+    # EPSG:27700 points 300 m east and 400 m north of each other are 500 m apart (3-4-5 triangle).
+    geo = GeoDistance("e", "n", thresholds=(499.0, 501.0, 1000.0), crs="EPSG:27700")
+    left = pd.DataFrame({"e": [530000.0, 530000.0, np.nan], "n": [180000.0, 180000.0, 180000.0]})
+    right = pd.DataFrame({"e": [530300.0, 530000.0, 530000.0], "n": [180400.0, 180000.0, 180000.0]})
+    assert geo.levels(left, right).tolist() == [1, 0, -1]
+
+
+def test_geo_distance_lon_lat_is_transformed_to_metres():
+    # EPSG:4326: 0.001 degree of latitude is about 111 m (1 degree ~ 111.2 km), at any longitude.
+    geo = GeoDistance("lon", "lat", thresholds=(100.0, 120.0))
+    left = pd.DataFrame({"lon": [-0.09, -3.0], "lat": [51.515, 54.6]})
+    right = pd.DataFrame({"lon": [-0.09, -3.0], "lat": [51.516, 54.6]})
+    assert geo.levels(left, right).tolist() == [1, 0]
+
+
+def _brute_name_levels(a: list[str], b: list[str], thresholds=(0.92, 0.85)) -> np.ndarray:
+    """Reference: JW for every pair (no signature pruning), then the level rules, without metaphone."""
+    jw = process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity)
+    conds = [np.asarray(a) == np.asarray(b)] + [jw >= t for t in thresholds]
+    return np.select(conds, [0, 1, 2], default=3)
+
+
+def test_pruned_jaro_winkler_levels_equal_brute_force():
+    # Random short strings over a small alphabet give many near pairs, so the pruning bound is exercised.
+    rng = np.random.default_rng(7)
+    alphabet = np.array(list("aeiorstnlm"))
+    vocab = ["".join(rng.choice(alphabet, size=rng.integers(2, 9))) for _ in range(400)]
+    left = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
+    right = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
+    got = NameComparison("s", phonetic=False).levels(left, right)
+    want = _brute_name_levels(left["s"].tolist(), right["s"].tolist())
+    assert (got == want).all()
+    assert set(np.unique(got)) == {0, 1, 2, 3}
+
+
+def test_pruned_levenshtein_levels_equal_brute_force():
+    rng = np.random.default_rng(11)
+    vocab = ["".join(rng.choice(list("0123456789"), size=rng.integers(4, 8))) for _ in range(300)]
+    left = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
+    right = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
+    got = LevenshteinLevels("s", thresholds=(1, 2, 3)).levels(left, right)
+    dist = process.cpdist(left["s"].tolist(), right["s"].tolist(), scorer=Levenshtein.distance)
+    want = np.minimum(dist, 4)
+    assert (got == want).all()
+
+
+def test_levels_for_pairs_matches_levels_on_aligned_frames():
+    left = pd.DataFrame({"name": ["anne", "john", None, "jon"]})
+    right = pd.DataFrame({"name": ["ann", "jon", "mary"]})
+    lpos = np.array([0, 1, 1, 2, 3, 3])
+    rpos = np.array([0, 1, 2, 0, 1, 2])
+    fast = NAME.levels_for_pairs(left, right, lpos, rpos)
+    aligned = NAME.levels(left.iloc[lpos].reset_index(drop=True), right.iloc[rpos].reset_index(drop=True))
+    assert fast.tolist() == aligned.tolist()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: NameComparison("x", jw_thresholds=(0.8, 0.9)),
+        lambda: NameComparison("x", phonetic_algorithm="caverphone"),
+        lambda: DateWindow("d", windows=(7, 3)),
+        lambda: LevenshteinLevels("x", thresholds=(0, 1)),
+        lambda: GeoDistance("x", "y", thresholds=()),
+    ],
+)
+def test_bad_arguments_raise_linkage_error(make):
+    with pytest.raises(LinkageError):
+        make()
