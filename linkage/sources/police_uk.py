@@ -149,9 +149,20 @@ _CRIME_ID = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _collect(path: Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every CSV under ``path``: a file, a folder tree or a zip; sorted by name."""
+    """(name, bytes) of every CSV under ``path``: a file, a folder tree or a zip; sorted by name.
+
+    In folders, our own ``*.quarantine.csv`` outputs are skipped so a quarantine folder inside the tree
+    is not read back as input.
+    """
     if path.is_dir():
-        files = sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"), key=str)
+        files = sorted(
+            (
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() == ".csv" and not p.name.endswith(".quarantine.csv")
+            ),
+            key=str,
+        )
         found: list[tuple[str, bytes]] = []
         for p in files:
             found.append((str(p), p.read_bytes()))

@@ -99,3 +99,11 @@ def test_vocabulary_columns_quarantine_unknown_values(tmp_path):
     q = result.quarantined.set_index("source_row")
     assert q["reason"].to_dict() == {4: "unknown category", 5: "unknown category"}
     assert q["column"].to_dict() == {4: "verdict", 5: "disposal"}
+
+
+def test_half_a_coordinate_pair_is_quarantined(tmp_path):
+    header = ",".join(EXTRACTS["crimes"].names)
+    path = tmp_path / "crimes.csv"
+    path.write_text(f"{header}\nCR-1,Cumbria Constabulary,46,Shoplifting,2024-01-03,2024-01-04,-2.935,,\n")
+    result = read_extract("crimes", path)
+    assert reasons(result) == {2: "unparseable coordinates"}

@@ -213,3 +213,13 @@ def test_kind_comes_from_header_not_name_and_missing_force(tmp_path):
     assert result.kinds == ["street"]
     assert reasons(result) == {3: "missing required value"}
     assert result.quarantined["column"].tolist() == ["Reported by"]
+
+
+def test_quarantine_outputs_inside_the_tree_are_not_reread(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    src = TREE / "2024-01" / "2024-01-cumbria-street.csv"
+    (tree / src.name).write_bytes(src.read_bytes())
+    first = read_police_uk(tree, quarantine_dir=tree / "quarantine")
+    again = read_police_uk(tree)
+    assert first.summary.rows_read == again.summary.rows_read == 10
