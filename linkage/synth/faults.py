@@ -84,6 +84,8 @@ def keyboard_typos(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     pos = np.floor(rng.random(n) * np.maximum(lengths - (kind == 3), 1)).astype(np.int64)
     rows = np.arange(n)
     cols = np.arange(width)
+    same_pair = (kind == 3) & (matrix[rows, pos] == matrix[rows, np.minimum(pos + 1, width - 1)])
+    kind[same_pair] = 0  # transposing a double letter changes nothing: substitute instead
     current = matrix[rows, pos]
     in_table = current < 0x80
     n_nb = np.where(in_table, _NB_N[np.minimum(current, 0x7F)], 0)

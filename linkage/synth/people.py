@@ -33,7 +33,8 @@ AGE_BANDS: tuple[tuple[int, int, float], ...] = (
 )
 MALE_SHARE = 0.83
 MIDDLE_NAME_SHARE = 0.65
-TAIL_SURNAME_EXPONENT = 1.0
+TAIL_SURNAME_EXPONENT = 0.8  # Zipf exponent of the generated rare-surname tail
+TAIL_SURNAME_OFFSET = 200.0  # keeps the commonest generated surname rarer than the listed ones
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -50,11 +51,12 @@ def surname_table() -> pd.DataFrame:
     parts = _read("surname_parts.csv")
     heads = parts.loc[parts["position"] == "head", "part"].to_numpy(dtype=str)
     tails = parts.loc[parts["position"] == "tail", "part"].to_numpy(dtype=str)
-    tail_names = np.char.add(np.repeat(heads, len(tails)), np.tile(tails, len(heads)))
+    stems = np.char.add(np.repeat(heads, len(tails)), np.tile(tails, len(heads)))
+    tail_names = np.concatenate([stems, np.char.add(stems, "s")])
     tail_names = pd.unique(tail_names[~np.isin(tail_names, common["surname"].to_numpy())])
     # A fixed permutation gives every generated name a Zipf rank; seed 0 is part of the table definition.
     ranks = np.random.default_rng(0).permutation(len(tail_names)) + 1
-    tail_w = 1.0 / (ranks + 10.0) ** TAIL_SURNAME_EXPONENT
+    tail_w = 1.0 / (ranks + TAIL_SURNAME_OFFSET) ** TAIL_SURNAME_EXPONENT
     tail_w *= (1.0 - common_share) / tail_w.sum()
     frame = pd.DataFrame(
         {

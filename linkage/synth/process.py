@@ -345,7 +345,8 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     end64 = np.datetime64(end)
     # police.uk events (label, date) per crime, in order.
     ev_crime = [np.arange(n)]
-    ev_label = [np.where(key == CHARGE, "Suspect charged", np.array(list(tg.OUTCOME_LABEL.values()))[key])]
+    police_labels = np.array([tg.OUTCOME_LABEL[k] for k in tg.OUTCOME_KEYS], dtype=object)
+    ev_label = [np.where(key == CHARGE, "Suspect charged", police_labels[key])]
     ev_date = [police_date.astype("datetime64[ns]")]
     mag_first = prim_first[~prim_first["crown"]]
     pcs = s_crime[mag_first["slot"].to_numpy()]
@@ -364,6 +365,12 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
             "stage": np.concatenate([np.zeros(n, int), np.ones(len(pcs), int), np.full(len(crown_prim), 2)]),
         }
     )
+    # Court results reach police.uk months after the hearing (the record has to come back to the police).
+    court_ev = events["stage"].to_numpy() > 0
+    lag = np.round(
+        tg.PUBLIC_COURT_LAG_DAYS[0] * np.exp(tg.PUBLIC_COURT_LAG_DAYS[1] * r_pub.standard_normal(len(events)))
+    )
+    events["date"] = events["date"] + pd.to_timedelta(np.where(court_ev, lag, 0), unit="D")
     events = events[events["date"] <= end64].sort_values(["crime", "stage"], kind="stable")
     court_stage = events["stage"] > 0
     hidden = court_stage & (

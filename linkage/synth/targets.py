@@ -127,12 +127,12 @@ OOCD_KEYS: tuple[str, ...] = ("local_resolution", "caution", "drugs_warning", "p
 # ESSEX_2018_LAST_OUTCOMES and PUBLISHED_BY_TYPE (see the calibration table in docs/synthetic_world.md).
 _RATES = {
     #                              nosus  evid  fanpi  finpi  fapi  org   LR    caut  DW    PND   chg   tic
-    "Violence and sexual offences": (30.0, 40.6, 6.0, 4.0, 1.2, 3.0, 5.0, 0.8, 0.0, 0.1, 9.3, 0.0),
-    "Criminal damage and arson": (66.0, 14.6, 5.0, 3.0, 0.5, 1.0, 5.0, 0.6, 0.0, 0.3, 3.8, 0.2),
+    "Violence and sexual offences": (26.0, 44.6, 7.0, 4.0, 1.2, 3.0, 4.0, 0.8, 0.0, 0.1, 9.3, 0.0),
+    "Criminal damage and arson": (62.0, 18.6, 5.0, 3.0, 0.5, 1.0, 5.0, 0.6, 0.0, 0.3, 3.8, 0.2),
     "Vehicle crime": (88.0, 5.0, 1.0, 2.0, 0.0, 0.5, 0.3, 0.2, 0.0, 0.0, 2.5, 0.5),
-    "Other theft": (75.0, 10.0, 3.0, 4.0, 0.0, 2.0, 2.0, 0.5, 0.0, 0.0, 3.2, 0.3),
+    "Other theft": (72.0, 13.0, 3.0, 4.0, 0.0, 2.0, 2.0, 0.5, 0.0, 0.0, 3.2, 0.3),
     "Public order": (35.0, 30.0, 7.0, 5.0, 1.0, 2.0, 9.0, 1.5, 0.0, 0.8, 8.7, 0.0),
-    "Burglary": (85.0, 6.0, 1.0, 2.0, 0.0, 0.5, 0.5, 0.3, 0.0, 0.0, 4.0, 0.7),
+    "Burglary": (87.0, 4.0, 1.0, 2.0, 0.0, 0.5, 0.5, 0.3, 0.0, 0.0, 4.0, 0.7),
     "Shoplifting": (40.0, 10.0, 5.0, 5.0, 0.5, 1.0, 10.0, 3.0, 0.0, 1.2, 23.3, 1.0),
     "Drugs": (2.0, 7.0, 8.0, 4.0, 0.0, 2.0, 9.0, 6.0, 33.0, 1.0, 28.0, 0.0),
     "Other crime": (25.0, 35.0, 8.0, 6.0, 1.0, 6.0, 5.0, 2.0, 0.0, 0.3, 11.7, 0.0),
@@ -152,8 +152,8 @@ def outcome_rates() -> pd.DataFrame:
 # Days from recording to the police outcome: log-normal (median, sigma). Modelling choice shaped on
 # DOMAIN.md section 3: penalty notices within days, cautions within weeks, median 14 days overall.
 DAYS_TO_OUTCOME: dict[str, tuple[float, float]] = {
-    "no_suspect": (8.0, 1.3),
-    "evidential": (45.0, 1.3),
+    "no_suspect": (6.0, 2.0),
+    "evidential": (50.0, 1.4),
     "formal_action_npi": (30.0, 1.1),
     "further_investigation_npi": (30.0, 1.1),
     "further_action_npi": (60.0, 1.0),
@@ -229,6 +229,9 @@ PND_STATUS_P: dict[str, float] = {
     "court hearing requested": 0.05,
     "cancelled": 0.05,
 }
+PUBLIC_COURT_LAG_DAYS = (120.0, 0.8)
+"""Hearing to the result showing on police.uk, days (log-normal median, sigma). Modelling choice ("results
+arriving months later", DOMAIN.md section 4), tuned to the Essex awaiting-court vs court-disposal split."""
 COURT_RESULT_UNAVAILABLE_FROM = pd.Timestamp("2019-07-01")
 COURT_RESULT_UNAVAILABLE_SHARE = 0.9
 """From mid-2019 police.uk mostly shows ``Court result unavailable`` (DOMAIN.md section 1)."""
