@@ -307,7 +307,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     rules = [
         DeterministicRule(
             "pnc+offence+window",
-            {"pnc_id": (0, 1), "offence": (0, 1), "outcome_lag": (0,), "offence_date": (0, 1)},
+            {"pnc_id": (0, 1), "offence": (0, 1), "outcome_lag": (0,), "offence_date": (0,)},
         ),
     ]
     if source == "cautions":
@@ -529,7 +529,7 @@ def _link_source(
     step(f"{source}: constraints")
     idx = np.flatnonzero(eligible)
     keep = np.zeros(len(pairs), dtype=bool)
-    keep[idx] = resolve_conflicts(lpos[idx], rpos[idx], score[idx])
+    keep[idx] = resolve_conflicts(_left_units(source, lpos, rpos, right)[idx], rpos[idx], score[idx])
     rule = np.where(is_rule, rule, np.where(keep, "model", ""))
     cand = pd.DataFrame(
         {
@@ -567,6 +567,20 @@ def _link_source(
         int(keep.sum()),
     )
     return cand, model, by_rule.value_counts(sort=False)
+
+
+def _left_units(source: str, lpos: np.ndarray, rpos: np.ndarray, right: pd.DataFrame) -> np.ndarray:
+    """The left-hand unit of the one-to-one constraint per pair.
+
+    Cautions and penalty notices: the crime-suspect (one record of a source each). Court outcomes: the
+    crime-suspect *within a case*, so one case's lines go to different crimes, while a crime-suspect can
+    still appear in two cases (a magistrates' court sending the case to the Crown Court, then the Crown
+    Court's result).
+    """
+    if source != "court_outcomes":
+        return lpos
+    case = pd.factorize(right["case_id"].to_numpy()[rpos])[0].astype(np.int64)
+    return pd.factorize(lpos * np.int64(case.max() + 1 if len(case) else 1) + case)[0].astype(np.int64)
 
 
 def _count(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -33,7 +33,14 @@ from linkage.errors import LinkageError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PERSON_COMPARISONS", "TwoStageModel", "combine_weights"]
+__all__ = [
+    "PERSON_COMPARISONS",
+    "RecordEMResult",
+    "TwoStageModel",
+    "combine_weights",
+    "fit_record_em",
+    "record_posterior",
+]
 
 PERSON_COMPARISONS: tuple[str, ...] = ("name", "dob", "pnc_id", "sex")
 """Comparison names that belong to the person stage; every other comparison is in the crime stage."""
@@ -60,6 +67,7 @@ class RecordEMResult:
     converged: bool
     share_records_matched: float
     n_pairs: int
+    pi: float
 
 
 def fit_record_em(
@@ -88,13 +96,16 @@ def fit_record_em(
     # Start from "agreement is evidence": m geometric towards level 0, u flat. (Starting u at the level
     # frequencies lets the classes swap when most candidates are true matches.)
     u = [np.full(c.n_levels, 1.0 / c.n_levels) for c in comps]
-    log_odds = np.log(0.5)
+    # Record r has a true crime among its n_r candidates with probability pi, each equally likely a
+    # priori: P(candidate k | data) = (pi/n_r) BF_k / ((1 - pi) + (pi/n_r) sum_k BF_k).
+    n_cand = np.bincount(rec_codes, minlength=n_rec).astype(float)
+    pi = 0.5
     converged = False
     iterations = 0
     p = np.zeros(len(X))
     for it in range(1, max_iter + 1):
         iterations = it
-        score = np.full(len(X), log_odds)
+        score = np.log(pi) - np.log(n_cand[rec_codes])
         for j in range(len(comps)):
             col = X[:, j]
             ok = col >= 0
@@ -102,10 +113,10 @@ def fit_record_em(
             score += np.where(
                 ok, np.log(np.maximum(m[j][idx], floor)) - np.log(np.maximum(u[j][idx], floor)), 0.0
             )
-        # Per record: p_i = exp(s_i) / (1 + sum_k exp(s_k)), computed stably.
-        top = np.maximum(np.zeros(n_rec), _group_max(score, rec_codes, n_rec))
+        none = np.full(n_rec, np.log(max(1.0 - pi, 1e-12)))
+        top = np.maximum(none, _group_max(score, rec_codes, n_rec))
         e = np.exp(score - top[rec_codes])
-        denom = np.exp(-top) + np.bincount(rec_codes, weights=e, minlength=n_rec)
+        denom = np.exp(none - top) + np.bincount(rec_codes, weights=e, minlength=n_rec)
         p = e / denom[rec_codes]
         change = 0.0
         for j, c in enumerate(comps):
@@ -117,8 +128,9 @@ def fit_record_em(
             uu = uu / uu.sum() if uu.sum() > 0 else u[j]
             change = max(change, float(np.abs(mm - m[j]).max()), float(np.abs(uu - u[j]).max()))
             m[j], u[j] = mm, uu
-        share = float(np.clip(p.sum() / max(len(p) - p.sum(), 1e-9), 1e-9, 1e9))
-        log_odds = float(np.log(share))
+        new_pi = float(np.clip(np.bincount(rec_codes, weights=p, minlength=n_rec).mean(), 1e-6, 1 - 1e-6))
+        change = max(change, abs(new_pi - pi))
+        pi = new_pi
         if change < tol:
             converged = True
             break
@@ -128,12 +140,31 @@ def fit_record_em(
         mv = np.maximum(m[j], floor)
         uv = np.maximum(u[j], floor)
         model.set_m_u(c.name, mv / mv.sum(), uv / uv.sum())
-    model.prior = float(np.clip(p.sum() / max(len(p), 1), 1e-9, 1 - 1e-9))
+    # Per-pair prior for prediction: pi spread over a record's candidates on average.
+    model.prior = float(np.clip(pi * n_rec / max(len(X), 1), 1e-9, 1 - 1e-9))
     model.u_source = "record-constrained EM over same-person candidate pairs"
     matched = float(np.bincount(rec_codes, weights=p, minlength=n_rec).mean()) if n_rec else 0.0
     return RecordEMResult(
-        iterations=iterations, converged=converged, share_records_matched=matched, n_pairs=len(X)
+        iterations=iterations, converged=converged, share_records_matched=matched, n_pairs=len(X), pi=pi
     )
+
+
+def record_posterior(bf_bits: np.ndarray, records: np.ndarray, pi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Probability (and its log2 odds) that each candidate is its record's true crime, when a record has
+    one with probability ``pi``, equally likely any of its candidates a priori; ``bf_bits`` is each
+    candidate's summed log2 Bayes factor."""
+    codes, _ = pd.factorize(pd.Series(records))
+    n_rec = int(codes.max()) + 1 if len(codes) else 0
+    n_cand = np.bincount(codes, minlength=n_rec).astype(float)
+    score = np.asarray(bf_bits, dtype=float) * np.log(2.0) + np.log(pi) - np.log(n_cand[codes])
+    none = np.full(n_rec, np.log(max(1.0 - pi, 1e-12)))
+    top = np.maximum(none, _group_max(score, codes, n_rec))
+    e = np.exp(score - top[codes])
+    total = np.exp(none - top) + np.bincount(codes, weights=e, minlength=n_rec)
+    post = e / total[codes]
+    rest = np.maximum(total[codes] - e, 1e-300)  # "none" and the record's other candidates
+    logit = (np.log(np.maximum(e, 1e-300)) - np.log(rest)) / np.log(2.0)
+    return post, np.clip(logit, -60.0, 60.0)
 
 
 def _start_m(k: int) -> np.ndarray:
@@ -182,6 +213,7 @@ class TwoStageModel:
         self.crime = LinkageModel(c_comps, blocking_rules)
         self.person_threshold = person_threshold
         self.floor = floor
+        self.crime_pi: float | None = None
 
     @property
     def names(self) -> list[str]:
@@ -220,6 +252,7 @@ class TwoStageModel:
             )
         records = np.asarray(same.index.get_level_values(1))
         crime_em = fit_record_em(self.crime, same, records, max_iter=max_iter, floor=self.floor)
+        self.crime_pi = crime_em.pi
         _floor(self.person, self.floor)
         logger.info("two-stage model: %d same-person pairs of %d", len(same), len(levels))
         return {"person": person_em, "crime": crime_em, "n_same_person": len(same)}
@@ -239,14 +272,25 @@ class TwoStageModel:
         ``bf_<comparison>`` per pair."""
         p = self.person.predict(levels)
         c = self.crime.predict(levels)
-        weight = combine_weights(p["match_weight"].to_numpy(float), c["match_weight"].to_numpy(float))
-        prob = p["match_probability"].to_numpy() * c["match_probability"].to_numpy()
+        p_person = p["match_probability"].to_numpy(float)
+        p_crime = c["match_probability"].to_numpy(float)
+        w_crime = c["match_weight"].to_numpy(float)
+        if self.crime_pi is not None and isinstance(levels.index, pd.MultiIndex):
+            same = p_person >= self.person_threshold
+            bf_bits = c.filter(like="bf_").to_numpy(float).sum(axis=1)
+            records = np.asarray(levels.index.get_level_values(1))
+            post, logit = record_posterior(bf_bits[same], records[same], self.crime_pi)
+            p_crime = p_crime.copy()
+            w_crime = w_crime.copy()
+            p_crime[same] = post
+            w_crime[same] = logit
+        weight = combine_weights(p["match_weight"].to_numpy(float), w_crime)
         frame = pd.DataFrame(
             {
                 "match_weight": weight,
-                "match_probability": prob,
-                "person_probability": p["match_probability"].to_numpy(),
-                "crime_probability": c["match_probability"].to_numpy(),
+                "match_probability": p_person * p_crime,
+                "person_probability": p_person,
+                "crime_probability": p_crime,
             },
             index=levels.index,
         )
