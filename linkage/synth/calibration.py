@@ -41,9 +41,9 @@ def _row(check, group, item, generated, target, low, high, source) -> dict:
         "item": item,
         "generated": float(generated),
         "target": float(target),
-        "low": float(low),
+        "low": max(float(low), 0.0),
         "high": float(high),
-        "passed": bool(low <= generated <= high),
+        "passed": bool(max(low, 0.0) <= generated <= high),
         "source": source,
     }
 

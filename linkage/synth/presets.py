@@ -147,11 +147,19 @@ _POLICE_UK_NAMES = {
 }
 
 
-def national_spec(year: int = 2024, noise: str = "typical") -> dict[str, Any]:
-    """A national year: the 43 territorial forces at their 2017/18 recorded-crime volumes (about 5.4M
-    crimes excluding fraud), each on a generated geography (every force uses London LSOA polygons named
-    by the same prefix, since only London boundaries are bundled; the geography is a stand-in)."""
+NATIONAL_CRIMES_PER_YEAR = 6_000_000
+"""Size of the ``national`` preset: about 6 million crimes a year (the issue's national benchmark; 5.5
+million recorded crimes excluding fraud in 2022/23, DOMAIN.md section 3)."""
+
+
+def national_spec(
+    year: int = 2024, noise: str = "typical", crimes_per_year: float = NATIONAL_CRIMES_PER_YEAR
+) -> dict[str, Any]:
+    """A national year: the 43 territorial forces in their 2017/18 recorded-crime proportions (4.8M
+    crimes excluding fraud, scaled to ``crimes_per_year``), each on a generated geography (only London
+    boundaries are bundled, so every force uses the LSOA polygons of a London borough as a stand-in)."""
     volumes = force_volumes()
+    volumes["per_month"] *= crimes_per_year / (12.0 * volumes["per_month"].sum())
     prefixes = ["Southwark", "Lambeth", "Lewisham", "Wandsworth", "Croydon", "Camden", "Hackney", "Barnet"]
     areas = []
     for i, row in enumerate(volumes.itertuples(index=False)):
@@ -161,7 +169,7 @@ def national_spec(year: int = 2024, noise: str = "typical") -> dict[str, Any]:
                 "name": row.force,
                 "force": force,
                 "role": "other",
-                "crimes_per_month": float(row.per_month),
+                "crimes_per_month": round(float(row.per_month), 1),
                 "geography": {"lsoa_prefix": prefixes[i % len(prefixes)]},
             }
         )

@@ -219,10 +219,35 @@ def force_slug(force: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", force.lower()).strip("-")
 
 
-def _published(frame: pd.DataFrame, header: dict[str, str]) -> pd.DataFrame:
-    out = frame[list(header)].copy()
-    out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
-    return out.rename(columns=header)
+def _field_text(values: pd.Series) -> np.ndarray:
+    """CSV field text of a column, quoted only where needed (as pandas and police.uk files do)."""
+    if pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype=float)
+        out = np.full(len(arr), "", dtype=object)
+        ok = ~np.isnan(arr)
+        out[ok] = np.char.mod("%.6f", arr[ok]).astype(object)
+        return out
+    text = values.astype("string[pyarrow]").fillna("")
+    needs = text.str.contains(r'[,"\n\r]', regex=True)
+    if needs.any():
+        text = text.where(~needs, '"' + text.str.replace('"', '""', regex=False) + '"')
+    return text.to_numpy(dtype=object)
+
+
+def published_csv_text(frame: pd.DataFrame, header: dict[str, str]) -> str:
+    """A police.uk CSV (published header, ``YYYY-MM`` months, 6-decimal coordinates) as text."""
+    month = pd.to_datetime(frame["month"])
+    labels = {m: f"{m:%Y-%m}" for m in month.dropna().unique()}
+    cols = []
+    for name in header:
+        if name == "month":
+            cols.append(month.map(labels).fillna("").to_numpy(dtype=object))
+        else:
+            cols.append(_field_text(frame[name]))
+    lines = cols[0].astype(object)
+    for col in cols[1:]:
+        lines = lines + "," + col
+    return ",".join(header.values()) + "\n" + "".join(lines + "\n")
 
 
 def write_police_uk(folder: Path, street: pd.DataFrame, outcomes: pd.DataFrame) -> list[Path]:
@@ -235,7 +260,7 @@ def write_police_uk(folder: Path, street: pd.DataFrame, outcomes: pd.DataFrame) 
         for (force, month), idx in keys.groupby(["force", "month"], sort=True).groups.items():
             slug = force_slug(str(force))
             path = folder / slug / f"{month:%Y-%m}-{slug}-{kind}.csv"
-            paths.append(write_csv(path, _published(frame.loc[idx], header), float_format="%.6f"))
+            paths.append(write_text(path, published_csv_text(frame.loc[idx], header)))
     return paths
 
 
