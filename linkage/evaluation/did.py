@@ -64,15 +64,17 @@ class DiDResult:
         """True when ``value`` lies inside the interval."""
         return bool(self.ci_lower <= value <= self.ci_upper)
 
-    def as_row(self) -> dict[str, object]:
-        """One-row summary for tables."""
+    def as_row(self, scale: float = 100.0, unit: str = "pp") -> dict[str, object]:
+        """One-row summary for tables, in display units (``scale`` x proportion; 100 -> percentage points)."""
         return {
             "outcome": self.outcome,
-            "estimate_pp": 100 * self.estimate,
-            "ci_lower_pp": 100 * self.ci_lower,
-            "ci_upper_pp": 100 * self.ci_upper,
-            "std_error_pp": 100 * self.std_error,
+            "unit": unit,
+            "estimate": scale * self.estimate,
+            "ci_lower": scale * self.ci_lower,
+            "ci_upper": scale * self.ci_upper,
+            "std_error": scale * self.std_error,
             "p_value": self.p_value,
+            "crimes": self.n_crimes,
             "clusters": self.n_clusters,
             "cluster_on": self.cluster,
         }

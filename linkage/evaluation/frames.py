@@ -116,12 +116,17 @@ def linked_crimes(
     crime_outcomes: pd.DataFrame,
     *,
     areas: pd.DataFrame | None = None,
+    police_outcomes: pd.DataFrame | None = None,
     default_area: str = "All",
 ) -> pd.DataFrame:
     """The linked view from :attr:`LinkResult.crime_outcomes` (one row per crime).
 
-    ``areas`` (optional) maps ``force``, ``crime_ref`` to ``area`` and ``treated`` (e.g. from the synthetic
-    world's ``crime_truth``, or from an LSOA lookup); without it every crime is in ``default_area``.
+    ``areas`` (optional) maps ``force``, ``crime_ref`` to ``area`` and ``treated`` (1 = trailblazer area);
+    without it every crime is in ``default_area``. ``police_outcomes`` (optional: ``force``, ``crime_ref``,
+    ``police_outcome``, ``police_outcome_date``) is the outcome on the force's own crime record (local
+    resolutions, no-suspect closures and the like, which no other system holds); when given, each crime's
+    final outcome is the higher-ranked of the police outcome and the linked outcome records (the police.uk
+    hierarchy; ties go to the linked record), and ``police_days`` (recording to police outcome) is added.
     """
     need = ["force", "crime_ref", "crime_type", "recorded_date", "final_outcome", "final_outcome_date"]
     missing = [c for c in need if c not in crime_outcomes.columns]
@@ -146,8 +151,23 @@ def linked_crimes(
     )
     if "n_suspects" in c.columns:
         out["n_suspects"] = pd.to_numeric(c["n_suspects"], errors="coerce").fillna(0).astype("int64")
-    if "final_outcome_source" in c.columns:
-        out["final_outcome_source"] = c["final_outcome_source"].astype("string")
+    out["final_outcome_source"] = (
+        c["final_outcome_source"].astype("string") if "final_outcome_source" in c.columns else pd.NA
+    )
+    if police_outcomes is not None:
+        pol = police_outcomes[["force", "crime_ref", "police_outcome", "police_outcome_date"]].astype(
+            {"force": "string", "crime_ref": "string"}
+        )
+        out = out.merge(pol.drop_duplicates(["force", "crime_ref"]), on=["force", "crime_ref"], how="left")
+        pol_label = canonical_outcome(out["police_outcome"])
+        rank_pol = outcome_rank(pol_label).astype("float").fillna(-1).to_numpy()
+        rank_link = outcome_rank(out["final_outcome"]).astype("float").fillna(-1).to_numpy()
+        use_pol = rank_pol > rank_link
+        out["final_outcome"] = out["final_outcome"].where(~use_pol, pol_label)
+        out["outcome_date"] = out["outcome_date"].where(~use_pol, pd.to_datetime(out["police_outcome_date"]))
+        out["final_outcome_source"] = out["final_outcome_source"].where(~use_pol, "police record")
+        out["police_days"] = (pd.to_datetime(out["police_outcome_date"]) - out["start_date"]).dt.days
+        out = out.drop(columns=["police_outcome", "police_outcome_date"])
     out["outcome_group"] = outcome_group(out["final_outcome"])
     if areas is not None:
         keyed = areas[["force", "crime_ref", "area", "treated"]].astype(
@@ -162,24 +182,43 @@ def linked_crimes(
     return out.sort_values(["month", "crime_key"], kind="stable").reset_index(drop=True)
 
 
-def add_flags(crimes: pd.DataFrame, *, period_end: pd.Timestamp, within_days: int = 30) -> pd.DataFrame:
-    """Add the 0/1 outcomes the DiD uses.
+def add_flags(
+    crimes: pd.DataFrame,
+    *,
+    period_end: pd.Timestamp,
+    within_days: int = 30,
+    followup_days: int = 90,
+) -> pd.DataFrame:
+    """Add the outcomes the DiD uses, each NA where its follow-up window is incomplete.
 
-    ``oocd``: final outcome is an out-of-court disposal. ``charged``: charged or summonsed.
-    ``action_taken``: either. ``within_n``: a final outcome (other than under investigation) within
-    ``within_days`` days of the start date - NA for crimes that started less than ``within_days``
-    before the period end, since their window is not complete (so censoring cannot bias it).
+    Every outcome is measured over a fixed window after recording and only for crimes recorded at least
+    that long before ``period_end``, so crimes recorded late in the period (still open because they are
+    recent, not because they are slow) cannot bias a before/after comparison.
+
+    ``oocd``: final outcome an out-of-court disposal (window ``followup_days``). ``charged``: charged or
+    summonsed (same window). ``within_n``: a final outcome other than "under investigation" within
+    ``within_days`` days. ``days_capped``: days from recording to the police outcome, capped at
+    ``followup_days`` (a restricted mean: open crimes count as ``followup_days``); needs ``police_days``.
+    ``identified``: the crime has at least one named suspect (``n_suspects`` > 0; all crimes when unknown).
     """
     out = crimes.copy()
+    end = pd.Timestamp(period_end)
+    start = pd.to_datetime(out["start_date"])
     grp = out["outcome_group"]
-    out["oocd"] = (grp == "Out-of-court disposal").astype("int64")
-    out["charged"] = (grp == "Charged or summonsed").astype("int64")
-    out["action_taken"] = out["oocd"] | out["charged"]
+    full = start + pd.Timedelta(days=followup_days) <= end
+    out["oocd"] = (grp == "Out-of-court disposal").astype("Int64").where(full, pd.NA)
+    out["charged"] = (grp == "Charged or summonsed").astype("Int64").where(full, pd.NA)
     closed = ~grp.isin(["Under investigation or no update", "No outcome recorded"])
-    days = (pd.to_datetime(out["outcome_date"]) - pd.to_datetime(out["start_date"])).dt.days
+    days = (pd.to_datetime(out["outcome_date"]) - start).dt.days
     within = (closed & days.notna() & (days <= within_days)).astype("Int64")
-    complete = pd.to_datetime(out["start_date"]) + pd.Timedelta(days=within_days) <= pd.Timestamp(period_end)
+    complete = start + pd.Timedelta(days=within_days) <= end
     out["within_n"] = within.where(complete, pd.NA)
+    if "police_days" in out.columns:
+        pdays = pd.to_numeric(out["police_days"], errors="coerce")
+        seen = pdays.notna() & (start + pd.to_timedelta(pdays.fillna(0), unit="D") <= end)
+        capped = pdays.where(seen, followup_days).clip(upper=followup_days)
+        out["days_capped"] = capped.astype("Float64").where(full, pd.NA)
+    out["identified"] = (out["n_suspects"] > 0) if "n_suspects" in out.columns else True
     return out
 
 

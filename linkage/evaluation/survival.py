@@ -111,7 +111,8 @@ def km_by_group(
             continue
         sf = SurvfuncRight(sub["duration"].to_numpy(), sub["event"].to_numpy())
         median = float(sf.quantile(0.5))
-        lo, hi = sf.quantile_ci(0.5, alpha=alpha)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log-log transform at S = 0 or 1
+            lo, hi = sf.quantile_ci(0.5, alpha=alpha)
         curves.append(
             SurvivalCurve(
                 group=str(name),

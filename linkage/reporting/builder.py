@@ -113,7 +113,7 @@ def _load_synthetic(config: TrailblazerConfig, data: ReportData) -> None:
 
     spec = WorldSpec.from_dict(config.synthetic_world, source=f"{config.slug}: sources.synthetic_world")
     world = generate(spec, seed=config.seed)
-    data.tables = {k: v for k, v in world.tables.items()}
+    data.tables = {k: getattr(world, k) for k in _CONTRACT if getattr(world, k, None) is not None}
     data.restricted_sources.add("synthetic restricted extracts")
     data.loads["synthetic restricted extracts"] = _table_summary(data.tables)
     truth = world.crime_truth
@@ -123,27 +123,68 @@ def _load_synthetic(config: TrailblazerConfig, data: ReportData) -> None:
         f"Synthetic world: {len(spec.areas)} area(s), {spec.months} months from {spec.start_month}, noise "
         f"profile {spec.noise_profile.name!r}, seed {config.seed}."
     )
-    _link(config, data, areas=roles[["force", "crime_ref", "area", "treated"]])
-    keep_roles = roles[roles["role"].isin(["trailblazer", "comparison"])] if data.linked is not None else None
-    if keep_roles is not None and len(keep_roles) and config.go_live is not None:
-        keyed = data.linked.merge(keep_roles[["force", "crime_ref"]], on=["force", "crime_ref"], how="inner")
-        data.linked = keyed
-    data.true_effects = _true_effects(world)
-    if getattr(world, "street", None) is not None:
-        data.world_public = public_crimes(
-            world.street, getattr(world, "outcomes", None), area=config.area.name
-        )
+    _link(
+        config,
+        data,
+        areas=roles[["force", "crime_ref", "area", "treated"]],
+        police=_police_record(truth, config),
+    )
+    if config.go_live is not None and (roles["role"] == "trailblazer").any():
+        keep = roles.loc[roles["role"].isin(["trailblazer", "comparison"]), ["force", "crime_ref"]]
+        data.linked = data.linked.merge(keep.astype("string"), on=["force", "crime_ref"], how="inner")
+    data.true_effects = _true_effects(world, config)
+    data.world_public = public_crimes(world.street, world.outcomes, area=config.area.name)
+    data.world_public = data.world_public[
+        (data.world_public["month"] >= config.start) & (data.world_public["month"] <= config.end)
+    ].reset_index(drop=True)
 
 
-def _true_effects(world: Any) -> dict[str, float] | None:
+_CONTRACT = ("crimes", "suspects", "cautions", "penalty_notices", "court_outcomes", "truth")
+
+
+def _police_record(truth: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFrame:
+    """The outcome on the force's own crime record at the extract date (the period end).
+
+    In the synthetic world this is the 'last outcome' the force knows (what it publishes to police.uk)
+    and the date of the police decision; decisions after the period end are not yet known.
+    """
+    end = config.period_end
+    when = pd.to_datetime(truth["outcome_date"])
+    known = when <= end
+    return pd.DataFrame(
+        {
+            "force": truth["force"].astype("string"),
+            "crime_ref": truth["crime_ref"].astype("string"),
+            "police_outcome": truth["last_outcome"].astype("string"),
+            "police_outcome_date": when.where(known),
+        }
+    )
+
+
+def _true_effects(world: Any, config: TrailblazerConfig) -> dict[str, float] | None:
+    """Realised effects in display units, for the estimands the report estimates.
+
+    ``oocd`` is the world's own realised effect (percentage points, treated crimes with a named suspect).
+    ``days_capped`` is computed from the world's counterfactual columns for the report's estimand: the mean
+    change in min(days to police outcome, follow-up) over treated crimes with a named suspect, not ending
+    in an out-of-court disposal, recorded at least the follow-up window before the period end. (The world
+    draws the time after the intervention's switch of outcome, so for switched crimes its "without"
+    column is not a counterfactual; excluding out-of-court disposals leaves only unswitched crimes.)
+    """
     effect = getattr(world, "true_effect", None)
-    if effect is None:
+    if effect is None or config.go_live is None:
         return None
-    if isinstance(effect, Mapping):
-        return {k: float(v) for k, v in effect.items() if isinstance(v, int | float)}
-    if isinstance(effect, pd.DataFrame):
-        return {str(r["outcome"]): float(r["effect"]) for _, r in effect.iterrows()}
-    return {k: float(getattr(effect, k)) for k in ("oocd", "within_n") if hasattr(effect, k)}
+    out = {"oocd": float(effect.oocd_pp)}
+    ct = world.crime_truth
+    f = config.evaluation.followup_days
+    rec = pd.to_datetime(ct["recorded_date"])
+    sel = ct["treated"].astype(bool) & ct["suspect_identified"].astype(bool) & ~ct["oocd"].astype(bool)
+    sel &= rec + pd.Timedelta(days=f) <= config.period_end
+    if {"days_to_outcome", "days_to_outcome_without_intervention"} <= set(ct.columns) and sel.any():
+        with_i = ct.loc[sel, "days_to_outcome"].astype(float).clip(upper=f)
+        without = ct.loc[sel, "days_to_outcome_without_intervention"].astype(float).clip(upper=f)
+        out["days_capped"] = float((with_i - without).mean())
+    return out
 
 
 def _table_summary(tables: Mapping[str, pd.DataFrame]):
@@ -194,13 +235,21 @@ def _load_extracts(config: TrailblazerConfig, data: ReportData) -> None:
     _link(config, data, areas=areas)
 
 
-def _link(config: TrailblazerConfig, data: ReportData, *, areas: pd.DataFrame | None) -> None:
+def _link(
+    config: TrailblazerConfig,
+    data: ReportData,
+    *,
+    areas: pd.DataFrame | None,
+    police: pd.DataFrame | None = None,
+) -> None:
     from linkage.justice import LinkSettings, link_outcomes
 
     settings = LinkSettings.from_dict(dict(config.linkage), source=f"{config.slug}: linkage")
     result = link_outcomes(data.tables, settings)
     data.link_result = result
-    linked = linked_crimes(result.crime_outcomes, areas=areas, default_area=config.area.name)
+    linked = linked_crimes(
+        result.crime_outcomes, areas=areas, police_outcomes=police, default_area=config.area.name
+    )
     data.linked = linked[(linked["month"] >= config.start) & (linked["month"] <= config.end)].reset_index(
         drop=True
     )
@@ -325,6 +374,7 @@ def build_report(data: ReportData) -> Report:
             period_end=cfg.period_end,
             cluster=ev.cluster,
             within_days=ev.outcome_within_days,
+            followup_days=ev.followup_days,
             alpha=ev.alpha,
             true_effects=data.true_effects,
         )

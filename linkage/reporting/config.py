@@ -66,6 +66,7 @@ class EvaluationSettings:
 
     cluster: str = "lsoa"
     outcome_within_days: int = 30
+    followup_days: int = 90
     alpha: float = 0.05
 
 
@@ -345,9 +346,10 @@ def config_from_dict(
     if not isinstance(ev_raw, Mapping):
         problems.append(f"evaluation: must be a mapping, got {ev_raw!r}")
     else:
-        for key in sorted(set(ev_raw) - {"cluster", "outcome_within_days", "alpha"}):
+        for key in sorted(set(ev_raw) - {"cluster", "outcome_within_days", "followup_days", "alpha"}):
             problems.append(
-                f"evaluation.{key}: unknown field (known: ['alpha', 'cluster', 'outcome_within_days'])"
+                f"evaluation.{key}: unknown field (known: ['alpha', 'cluster', 'followup_days', "
+                "'outcome_within_days'])"
             )
         cluster = ev_raw.get("cluster", "lsoa")
         if cluster not in CLUSTER_CHOICES:
@@ -355,11 +357,16 @@ def config_from_dict(
         days = ev_raw.get("outcome_within_days", 30)
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
             problems.append(f"evaluation.outcome_within_days: must be a whole number 1-365, got {days!r}")
+        follow = ev_raw.get("followup_days", 90)
+        if isinstance(follow, bool) or not isinstance(follow, int) or not 1 <= follow <= 365:
+            problems.append(f"evaluation.followup_days: must be a whole number 1-365, got {follow!r}")
         alpha = ev_raw.get("alpha", 0.05)
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 0.5:
             problems.append(f"evaluation.alpha: must be a number in (0, 0.5), got {alpha!r}")
         if not any(p.startswith("evaluation.") for p in problems):
-            evaluation = EvaluationSettings(cluster=cluster, outcome_within_days=days, alpha=float(alpha))
+            evaluation = EvaluationSettings(
+                cluster=cluster, outcome_within_days=days, followup_days=follow, alpha=float(alpha)
+            )
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problems.append(f"seed: must be a whole number >= 0, got {seed!r}")

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from linkage.evaluation import did as did_mod  # noqa: E402
+from linkage.evaluation.did import EventStudy, did, event_study  # noqa: E402
 from linkage.evaluation.disclosure import (  # noqa: E402
     DisclosureSettings,
     protect_counts,
@@ -780,15 +780,15 @@ def maps_section(
 # 6. Trailblazer evaluation ------------------------------------------------------------------------------
 
 
-def _event_figure(es: did_mod.EventStudy, label: str):
+def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = "pp"):
     fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
     c = es.coefficients
     ax.axhline(0, color="black", linewidth=0.6)
     ax.axvline(-0.5, color="#d4351c", linewidth=0.8, linestyle="--")
     ax.errorbar(
         c["relative_month"],
-        100 * c["estimate"],
-        yerr=100 * np.vstack([c["estimate"] - c["ci_lower"], c["ci_upper"] - c["estimate"]]),
+        scale * c["estimate"],
+        yerr=scale * np.vstack([c["estimate"] - c["ci_lower"], c["ci_upper"] - c["estimate"]]),
         fmt="o",
         color="#1d70b8",
         ecolor="#8eb8dc",
@@ -796,17 +796,26 @@ def _event_figure(es: did_mod.EventStudy, label: str):
         markersize=4,
     )
     ax.set_xlabel("months relative to go-live (0 = go-live month; -1 = reference)")
-    ax.set_ylabel("difference (pp)")
+    ax.set_ylabel(f"difference ({unit})")
     ax.set_title(label, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
 
-_DID_OUTCOMES = {
-    "oocd": "share of crimes ending in an out-of-court disposal",
-    "charged": "share of crimes charged or summonsed",
-    "within_n": "share of crimes with a final outcome within {n} days",
-}
+_DID_OUTCOMES: tuple[tuple[str, str, str, str], ...] = (
+    # key, label, unit, population ("named": crimes with a named suspect; "named_not_oocd": those whose
+    # final outcome is not an out-of-court disposal, so the time comparison is not driven by the switch
+    # towards faster disposals; "all")
+    ("oocd", "share of crimes with a named suspect ending in an out-of-court disposal", "pp", "named"),
+    (
+        "days_capped",
+        "days from recording to the police outcome, crimes with a named suspect not ending in an "
+        "out-of-court disposal (capped at {f} days)",
+        "days",
+        "named_not_oocd",
+    ),
+    ("within_n", "share of all crimes with a final outcome within {n} days", "pp", "all"),
+)
 
 
 def evaluation_section(
@@ -817,11 +826,16 @@ def evaluation_section(
     period_end: pd.Timestamp,
     cluster: str = "lsoa",
     within_days: int = 30,
+    followup_days: int = 90,
     alpha: float = 0.05,
     true_effects: Mapping[str, float] | None = None,
-    view: str = "linked",
 ) -> Section:
-    """Difference-in-differences of outcome rates and time to outcome, event study and pre-trend test."""
+    """Difference-in-differences of outcome rates and time to outcome, event study and pre-trend test.
+
+    ``true_effects`` (synthetic worlds) maps an outcome key (``oocd``, ``days_capped``, ``within_n``) to
+    the realised effect in display units (percentage points or days); the table then shows whether each
+    interval covers it.
+    """
     sec = Section("evaluation", "Trailblazer evaluation")
     if crimes is None or go_live is None or crimes.empty or crimes["treated"].nunique() < 2:
         why = []
@@ -835,71 +849,84 @@ def evaluation_section(
             "trailblazer and comparison areas before and after go-live."
         )
         return sec
-    data = add_flags(crimes, period_end=period_end, within_days=within_days)
+    data = add_flags(crimes, period_end=period_end, within_days=within_days, followup_days=followup_days)
     t = settings.threshold
     cluster_label = "LSOA" if cluster == "lsoa" else cluster
     sec.paragraphs.append(
         f"Trailblazer areas are compared with comparison areas before and after go-live ({go_live:%B %Y}). "
-        "The estimate is the coefficient on trailblazer x after-go-live in a linear probability "
-        "model with area "
-        "and month fixed effects, fitted to LSOA-month cells weighted by crimes (identical to the "
-        "crime-level "
-        f"model). Standard errors are cluster-robust, clustered on {cluster_label} "
-        "(see methods). Estimates are in percentage points."
+        "The estimate is the coefficient on trailblazer x after-go-live in a model with area and month fixed "
+        "effects, fitted to LSOA-month cells weighted by crimes (identical to the crime-level model). "
+        f"Standard errors are cluster-robust, clustered on {cluster_label} (see methods). Each outcome is "
+        f"measured over a fixed window after recording ({followup_days} days; {within_days} days for the "
+        "'within' outcome), and only crimes recorded at least that long before the period end are used, so "
+        "recent crimes that are still open cannot bias the comparison."
     )
     rows, sens_rows = [], []
-    for key, label in _DID_OUTCOMES.items():
-        label = label.format(n=within_days)
-        sub = data.dropna(subset=[key]).astype({key: "float"})
+    for key, label, unit, named in _DID_OUTCOMES:
+        label = label.format(n=within_days, f=followup_days)
+        if key not in data.columns:
+            continue
+        if named == "named":
+            sub = data[data["identified"]]
+        elif named == "named_not_oocd":
+            sub = data[data["identified"] & (data["outcome_group"] != "Out-of-court disposal")]
+        else:
+            sub = data
+        sub = sub.dropna(subset=[key]).astype({key: "float"})
+        scale = 100.0 if unit == "pp" else 1.0
         try:
-            res = did_mod.did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
-            es = did_mod.event_study(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
+            res = did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
+            es = event_study(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
         except ValueError as exc:
             sec.paragraphs.append(f"{label}: not estimable ({exc}).")
             continue
-        row = res.as_row()
+        row = res.as_row(scale, unit)
+        row["crimes"] = int(round_to_base(row["crimes"], settings.rounding_base))
         row["outcome"] = label
         row["pre-trend p"] = es.pretrend_p
         truth = (true_effects or {}).get(key)
         if truth is not None:
-            row["true effect (pp)"] = 100 * truth
-            row["interval covers truth"] = res.covers(truth)
+            row["true effect"] = truth
+            row["interval covers truth"] = bool(row["ci_lower"] <= truth <= row["ci_upper"])
         rows.append(row)
         for alt in ("lsoa", "area-month"):
-            r2 = did_mod.did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row()
+            r2 = did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row(scale, unit)
             r2["outcome"] = label
+            r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
         means = res.means.copy()
         small = means["n"] < t
         means["n"] = pd.array(round_to_base(means["n"], settings.rounding_base), dtype="Int64")
         means.loc[small, ["n", "rate"]] = np.nan
         means.insert(0, "outcome", label)
+        means = means.rename(columns={"n": "crimes", "rate": "mean" if unit == "days" else "rate"})
         sec.add_table(
             TableBlock(
                 f"evaluation_means_{key}",
-                f"Rates before and after go-live: {label}",
-                means.rename(columns={"n": "crimes"}),
-                percent_columns=("rate",),
+                f"Before and after go-live: {label}",
+                means,
+                percent_columns=("rate",) if unit == "pp" else (),
             )
         )
         sec.figures.append(
             FigureBlock(
-                f"Event study: {label}, trailblazer minus comparison by month relative to go-live, with 95% "
-                f"cluster-robust intervals. Pre-trend test (all pre-go-live coefficients zero): "
-                f"chi-squared {es.pretrend_stat:.1f} on {es.pretrend_df} df, p = {es.pretrend_p:.3f}.",
-                figure_png(_event_figure(es, label)),
+                f"Event study: {label}, trailblazer minus comparison by month relative to go-live "
+                f"({unit}), with 95% cluster-robust intervals. Pre-trend test (every pre-go-live "
+                f"coefficient zero): chi-squared {es.pretrend_stat:.1f} on {es.pretrend_df} df, "
+                f"p = {es.pretrend_p:.3f}.",
+                figure_png(_event_figure(es, label, scale, unit)),
                 alt=f"event study of {label}",
             )
         )
         es_tab = es.coefficients.assign(outcome=label)
-        es_tab[["estimate", "ci_lower", "ci_upper", "std_error"]] *= 100
+        es_tab[["estimate", "ci_lower", "ci_upper", "std_error"]] *= scale
         sec.add_table(
             TableBlock(
                 f"evaluation_event_study_{key}",
-                f"Event-study coefficients (pp): {label}",
+                f"Event-study coefficients ({unit}): {label}",
                 es_tab.rename(
                     columns={
-                        "estimate": "estimate (pp)",
+                        "estimate": f"estimate ({unit})",
                         "ci_lower": "95% CI lower",
                         "ci_upper": "95% CI upper",
                         "std_error": "SE",
@@ -907,44 +934,27 @@ def evaluation_section(
                 ),
             )
         )
-        if key == "oocd":
-            sec.headline.append(
-                (
-                    "DiD: out-of-court disposal share",
-                    f"{row['estimate_pp']:+.2f} pp ({row['ci_lower_pp']:+.2f} to {row['ci_upper_pp']:+.2f})"
-                    + (f"; true {100 * truth:+.2f} pp" if truth is not None else ""),
-                )
-            )
-        if key == "within_n":
-            sec.headline.append(
-                (
-                    f"DiD: outcome within {within_days} days",
-                    f"{row['estimate_pp']:+.2f} pp ({row['ci_lower_pp']:+.2f} to {row['ci_upper_pp']:+.2f})"
-                    + (f"; true {100 * truth:+.2f} pp" if truth is not None else ""),
-                )
-            )
+        text = f"{row['estimate']:+.2f} {unit} ({row['ci_lower']:+.2f} to {row['ci_upper']:+.2f})"
+        if truth is not None:
+            text += f"; true {truth:+.2f}"
+        short = {
+            "oocd": "DiD: out-of-court disposals",
+            "days_capped": "DiD: days to police outcome",
+            "within_n": f"DiD: outcome within {within_days} days",
+        }[key]
+        sec.headline.append((short, text))
     if rows:
-        table = pd.DataFrame(rows).rename(
-            columns={
-                "estimate_pp": "estimate (pp)",
-                "ci_lower_pp": "95% CI lower",
-                "ci_upper_pp": "95% CI upper",
-                "std_error_pp": "SE (pp)",
-                "p_value": "p",
-                "cluster_on": "clustered on",
-            }
-        )
+        names = {
+            "estimate": "estimate",
+            "ci_lower": "95% CI lower",
+            "ci_upper": "95% CI upper",
+            "std_error": "SE",
+            "p_value": "p",
+            "cluster_on": "clustered on",
+        }
+        table = pd.DataFrame(rows).rename(columns=names)
         sec.tables.insert(0, TableBlock("evaluation_did", "Difference-in-differences estimates", table))
-        sens = pd.DataFrame(sens_rows).rename(
-            columns={
-                "estimate_pp": "estimate (pp)",
-                "ci_lower_pp": "95% CI lower",
-                "ci_upper_pp": "95% CI upper",
-                "std_error_pp": "SE (pp)",
-                "p_value": "p",
-                "cluster_on": "clustered on",
-            }
-        )
+        sens = pd.DataFrame(sens_rows).rename(columns=names)
         sec.add_table(
             TableBlock(
                 "evaluation_cluster_sensitivity",
@@ -955,7 +965,8 @@ def evaluation_section(
         if true_effects:
             sec.paragraphs.append(
                 "This is a synthetic world with a known intervention effect, so each estimate is "
-                "shown beside the "
-                "effect realised in the world's truth; the interval should cover it in about 95% of worlds."
+                "shown beside "
+                "the effect realised in the world (its counterfactual outcomes); a 95% interval should cover "
+                "it in about 95 worlds out of 100."
             )
     return sec

@@ -1,0 +1,140 @@
+"""Disclosure control: primary suppression, secondary suppression (checked by solving back), rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.errors import ConfigError
+from linkage.evaluation.disclosure import (
+    DisclosureSettings,
+    audit_suppression,
+    protect_counts,
+    protect_rates,
+    round_to_base,
+)
+
+
+def _brute_force_values(cells: np.ndarray, hidden: np.ndarray) -> dict[tuple[int, int], set[int]]:
+    """Every integer value each hidden cell can take given the published cells and row/column totals.
+
+    Independent of the library's linear programme: enumerate every non-negative integer filling of the
+    hidden cells (each at most what its row and column leave over) and keep those matching every total.
+    """
+    row_tot, col_tot = cells.sum(axis=1), cells.sum(axis=0)
+    row_left = np.where(hidden, cells, 0).sum(axis=1)
+    col_left = np.where(hidden, cells, 0).sum(axis=0)
+    pos = list(zip(*np.nonzero(hidden), strict=True))
+    grids = np.meshgrid(*[np.arange(min(row_left[i], col_left[j]) + 1) for i, j in pos], indexing="ij")
+    combos = np.stack([g.ravel() for g in grids], axis=1)
+    ok = np.ones(len(combos), bool)
+    published = np.where(hidden, 0, cells)
+    for i in range(cells.shape[0]):
+        cols = [k for k, (r, _) in enumerate(pos) if r == i]
+        ok &= combos[:, cols].sum(axis=1) + published[i].sum() == row_tot[i]
+    for j in range(cells.shape[1]):
+        cols = [k for k, (_, c) in enumerate(pos) if c == j]
+        ok &= combos[:, cols].sum(axis=1) + published[:, j].sum() == col_tot[j]
+    return {p: set(combos[ok, k].tolist()) for k, p in enumerate(pos)}
+
+
+def test_hand_example_secondary_pattern():
+    # One small cell (a, y) = 3. Derived by hand from the rule "no published row or column hides exactly
+    # one cell; complement = smallest non-zero cell, preferring a line that already hides one":
+    # row a -> (a, x) = 20; column y -> (b, y) = 25; column x then hides one -> (b, x) = 15 (row b hides).
+    t = pd.DataFrame([[20, 3, 40], [15, 25, 30], [50, 60, 70]], index=list("abc"), columns=list("xyz"))
+    p = protect_counts(t, DisclosureSettings(threshold=10, rounding_base=1))
+    hidden = {(r, c) for r in "abc" for c in "xyz" if p.suppressed.loc[r, c]}
+    assert hidden == {("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")}
+    assert not p.suppressed.loc["Total"].any() and not p.suppressed["Total"].any()
+    assert p.table.loc["Total", "Total"] == 313  # 63 + 70 + 180, unrounded with base 1
+    actions = p.log["action"].value_counts()
+    assert actions["primary suppression"] == 1
+    assert actions["secondary suppression"] == 3
+
+
+def test_suppressed_cells_cannot_be_solved_back_brute_force():
+    t = pd.DataFrame([[4, 12, 30], [11, 2, 25], [40, 13, 16]])
+    p = protect_counts(t, DisclosureSettings(threshold=10, rounding_base=1))
+    hidden = p.suppressed.iloc[:3, :3].to_numpy()
+    assert hidden.sum() >= 4  # two primary cells (4 and 2) plus their complements
+    feasible = _brute_force_values(t.to_numpy(), hidden)
+    for cell, values in feasible.items():
+        assert len(values) > 1, f"cell {cell} recoverable: only {values} fit the totals"
+        assert t.to_numpy()[cell] in values
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_tables_no_small_cell_survives_and_none_recoverable(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 40, size=(5, 6))
+    small_mask = rng.random((5, 6)) < 0.3
+    values[small_mask] = rng.integers(1, 10, size=int(small_mask.sum()))
+    t = pd.DataFrame(values)
+    s = DisclosureSettings(threshold=10, rounding_base=5)
+    p = protect_counts(t, s)
+    inner = p.suppressed.iloc[:5, :6].to_numpy()
+    small = (values > 0) & (values < 10)
+    assert inner[small].all(), "a cell under the threshold was published"
+    published = p.table.iloc[:5, :6].to_numpy()[~inner]
+    assert all(v % 5 == 0 for v in published)
+    audit = audit_suppression(values, inner)
+    assert not audit["exposed"].any(), audit[audit["exposed"]]
+
+
+def test_small_margins_are_suppressed():
+    t = pd.DataFrame([[3, 2], [40, 50]], index=["r1", "r2"], columns=["c1", "c2"])
+    p = protect_counts(t, DisclosureSettings(threshold=10, rounding_base=1))
+    assert p.suppressed.loc["r1", "Total"]  # 5 < 10
+    assert p.suppressed.loc["r1", "c1"] and p.suppressed.loc["r1", "c2"]
+
+
+def test_zero_cells_published_unless_asked():
+    t = pd.DataFrame([[0, 30], [20, 40]])
+    assert not protect_counts(t).suppressed.iloc[0, 0]
+    assert protect_counts(t, DisclosureSettings(suppress_zeros=True)).suppressed.iloc[0, 0]
+
+
+def test_round_to_base_half_up():
+    # nearest multiple, halves up: 12 -> 10, 13 -> 15, 15 -> 15; base 10: 15 -> 20, 25 -> 30, 24 -> 20
+    assert round_to_base([0, 1, 2, 3, 7, 12, 13, 15], 5).tolist() == [0, 0, 0, 5, 5, 10, 15, 15]
+    assert round_to_base([15, 25, 24], 10).tolist() == [20, 30, 20]
+
+
+def test_rounding_logged_without_original_values():
+    t = pd.DataFrame([[12, 33], [27, 48]], index=["a", "b"], columns=["x", "y"])
+    p = protect_counts(t, DisclosureSettings(threshold=10, rounding_base=5), name="t")
+    assert p.table.loc["a", "x"] == 10 and p.table.loc["b", "y"] == 50
+    rounded = p.log[p.log["action"] == "rounded"]
+    assert len(rounded) == 1 and "4 cell(s) changed" in rounded["reason"].iloc[0]
+    text = p.log.to_string()
+    for original in ("12", "33", "27", "48"):
+        assert original not in text
+
+
+def test_protect_rates_numerator_complement_and_extra_mask():
+    r = pd.DataFrame(
+        {
+            "g": ["a", "b", "c", "d"],
+            "count": [3, 50, 95, 40],
+            "n": [100, 100, 100, 100],
+            "rate": [0.03, 0.5, 0.95, 0.4],
+        }
+    )
+    out, log = protect_rates(
+        r, DisclosureSettings(threshold=10, rounding_base=5), extra_mask=[False, False, False, True]
+    )
+    assert out["rate"].isna().tolist() == [True, False, True, True]
+    assert out["count"].isna().tolist() == [True, False, True, True]
+    assert set(log["action"]) == {"primary suppression", "secondary suppression", "rounded"}
+
+
+def test_settings_report_every_problem():
+    with pytest.raises(ConfigError) as err:
+        DisclosureSettings(threshold=0, rounding_base=-5, suppress_zeros="yes")
+    assert len(err.value.problems) == 3
+    joined = " ".join(err.value.problems)
+    assert "threshold" in joined and "0" in joined and "-5" in joined and "'yes'" in joined
+    with pytest.raises(ConfigError, match="colour"):
+        DisclosureSettings.from_dict({"colour": 1})
