@@ -189,17 +189,21 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     else:
         r_out.random(n)  # keep the stream position independent of the intervention
 
-    # Days from recording to the police outcome (charge date for charges), before the intervention.
+    # Days from recording to the police outcome (charge date for charges). The same normal draw gives the
+    # days of the outcome with the intervention (key) and without it (base): the counterfactual.
     med = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[0] for k in tg.OUTCOME_KEYS])
     sig = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[1] for k in tg.OUTCOME_KEYS])
     z = r_out.standard_normal(n)
-    days_base = np.round(med[key] * np.exp(sig[key] * z))
-    summary = np.isin(crime_type, tg.SUMMARY_TYPES) & (key == CHARGE)
-    days_base = np.where(summary, np.minimum(days_base, tg.SUMMARY_CHARGE_LIMIT_DAYS), days_base)
+    summary_type = np.isin(crime_type, tg.SUMMARY_TYPES)
+
+    def draw_days(k: np.ndarray) -> np.ndarray:
+        d = np.round(med[k] * np.exp(sig[k] * z))
+        return np.where(summary_type & (k == CHARGE), np.minimum(d, tg.SUMMARY_CHARGE_LIMIT_DAYS), d)
+
+    days_base = draw_days(base)
     shift = spec.intervention.days_to_outcome
-    days = np.where(treated & identified, np.maximum(days_base + np.round(shift), 0), days_base).astype(
-        np.int64
-    )
+    days = draw_days(key)
+    days = np.where(treated & identified, np.maximum(days + np.round(shift), 0), days).astype(np.int64)
     police_date = recorded + days.astype("timedelta64[D]")
 
     # --- suspects and people -------------------------------------------------------------------------------
@@ -314,8 +318,18 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     # TIC crimes without a host case end as evidential difficulties (suspect identified, no record).
     failed = tic_crimes[~ok]
     key[failed] = EVID
+    evid_days = np.round(med[EVID] * np.exp(sig[EVID] * z[failed]))
+    days_base[failed] = evid_days
+    days[failed] = np.where(treated[failed], np.maximum(evid_days + np.round(shift), 0), evid_days)
+    police_date[failed] = recorded[failed] + days[failed].astype("timedelta64[D]")
     s_key[tic_slots[~ok]] = EVID
     police_date[tic_crimes[ok]] = host_rows["hearing"].to_numpy().astype("datetime64[D]")
+    # A TIC's outcome date is its host case's hearing, with or without the intervention.
+    host_days = (
+        (police_date[tic_crimes[ok]] - recorded[tic_crimes[ok]]).astype("timedelta64[D]").astype(np.int64)
+    )
+    days[tic_crimes[ok]] = host_days
+    days_base[tic_crimes[ok]] = host_days
     lines = pd.concat([court_lines, crown, tic_lines], ignore_index=True)
 
     # Final court label of each charged crime (primary suspect; Crown result when sent up).

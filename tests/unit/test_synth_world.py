@@ -288,10 +288,18 @@ def test_intervention_only_in_trailblazer_areas_after_go_live():
     eff = with_effect.true_effect
     # About 15 pp on ~4,500 treated crimes with a suspect: sd about 0.6 pp, allow 3 pp.
     assert abs(eff.oocd_pp - 15.0) < 3.0
-    assert eff.days_to_outcome < 0 and eff.days_to_outcome >= -5.0
+    assert (
+        eff.days_to_outcome < -5.0
+    )  # the shift plus faster out-of-court disposals replacing slower outcomes
     assert without.true_effect.oocd_pp == 0.0
     # The realised effect is the mean difference over treated crimes with a suspect, recomputed here.
     tsel = ct["treated"] & ct["suspect_identified"]
+    days = ct.loc[tsel, "days_to_outcome"] - ct.loc[tsel, "days_to_outcome_without_intervention"]
+    assert eff.days_to_outcome == pytest.approx(days.mean())
+    # With no change of outcomes, a -5 day shift moves treated crimes by -5 days unless already near 0.
+    only_days = generate(_spec(oocd_pp=0.0, days=-5.0, per_month=300), 4).true_effect
+    assert -5.0 <= only_days.days_to_outcome < -4.0
+    assert only_days.oocd_pp == 0.0
     assert eff.oocd_pp == pytest.approx(
         100 * (ct.loc[tsel, "oocd"].mean() - ct.loc[tsel, "oocd_without_intervention"].mean())
     )
@@ -361,3 +369,47 @@ def test_chunked_writer_matches_generate(tmp_path):
         assert result["rows"][name] == len(world.table(name))
     assert result["true_effect"] == world.true_effect
     assert preset("small").areas[0].role == "trailblazer"
+
+
+def test_published_csv_text_matches_pandas_csv(world):
+    from linkage.synth.world import OUTCOMES_HEADER, STREET_HEADER, published_csv_text
+
+    for frame, header in ((world.street, STREET_HEADER), (world.outcomes, OUTCOMES_HEADER)):
+        part = frame.iloc[:2000]
+        expected = (
+            part[list(header)]
+            .assign(month=part["month"].dt.strftime("%Y-%m"))
+            .rename(columns=header)
+            .to_csv(index=False, lineterminator="\n", float_format="%.6f")
+        )
+        assert published_csv_text(part, header) == expected
+
+
+def test_command_line_synth_and_calibrate(tmp_path):
+    from linkage.cli import main
+
+    assert (
+        main(["synth", "--preset", "small", "--seed", "2", "--out", str(tmp_path / "w"), "--noise", "hard"])
+        == 0
+    )
+    assert (tmp_path / "w" / "restricted" / "crimes.parquet").is_file()
+    assert (tmp_path / "w" / "manifest.json").is_file()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("world:\n  start_month: 2024-1\n  months: 0\n  areas: []\n")
+    assert main(["synth", "--spec", str(bad), "--out", str(tmp_path / "x")]) == 2
+    code = main(
+        ["calibrate", "--preset", "small", "--seed", "1", "--no-doc", "--csv", str(tmp_path / "cal.csv")]
+    )
+    table = pd.read_csv(tmp_path / "cal.csv")
+    assert code == (0 if table["passed"].all() else 1)
+    assert list(table.columns) == [
+        "check",
+        "group",
+        "item",
+        "generated",
+        "target",
+        "low",
+        "high",
+        "passed",
+        "source",
+    ]
