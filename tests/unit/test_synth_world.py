@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from linkage._io import file_sha256
+from linkage.errors import ConfigError
 from linkage.sources import read_extract, read_police_uk
 from linkage.sources.contracts import EXTRACTS
 from linkage.synth import CONTRACT_TABLES, WorldSpec, generate, pnc_is_valid, preset, write_world_chunked
@@ -413,3 +414,36 @@ def test_command_line_synth_and_calibrate(tmp_path):
         "passed",
         "source",
     ]
+
+
+def test_lsoa_codes_geography_and_unknown_codes():
+    codes = ["E01000001", "E01000002", "E01000003"]  # City of London 001A-C (data/boundaries shapefile)
+    spec = WorldSpec.from_dict(
+        {
+            "start_month": "2024-01",
+            "months": 1,
+            "areas": [
+                {
+                    "name": "City",
+                    "force": "City of London Police",
+                    "crimes_per_month": 300,
+                    "geography": {"lsoa_codes": codes},
+                }
+            ],
+        }
+    )
+    w = generate(spec, 1)
+    assert set(w.crimes["lsoa_code"].dropna()) <= set(codes)
+    # Points lie in the City: a box round its LSOAs, WGS84 degrees.
+    located = w.crimes.dropna(subset=["longitude"])
+    assert (
+        located["longitude"].between(-0.12, -0.07).all() and located["latitude"].between(51.50, 51.53).all()
+    )
+    bad = WorldSpec.from_dict(
+        {
+            **spec.to_dict(),
+            "areas": [{**spec.to_dict()["areas"][0], "geography": {"lsoa_codes": ["E0XXXXXXX"]}}],
+        }
+    )
+    with pytest.raises(ConfigError, match="E0XXXXXXX"):
+        generate(bad, 1)
