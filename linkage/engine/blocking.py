@@ -259,8 +259,9 @@ def generate_candidates(
         seen = np.union1d(seen, new) if idx < len(rules) - 1 else seen
     codes = np.concatenate(chunks)
     rule_ids = np.concatenate(tags)
-    order = np.argsort(codes, kind="stable")
-    codes, rule_ids = codes[order], rule_ids[order]
+    if len(codes) > 1 and not (codes[1:] > codes[:-1]).all():  # one rule's pairs come out sorted
+        order = np.argsort(codes, kind="stable")
+        codes, rule_ids = codes[order], rule_ids[order]
     return CandidatePairs(
         left_pos=codes // radix,
         right_pos=codes % radix,

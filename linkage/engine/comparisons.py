@@ -14,15 +14,19 @@ comparison step fast: Jaro-Winkler runs once per distinct pair of strings throug
 from __future__ import annotations
 
 import logging
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import jellyfish
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process as rf_process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -54,11 +58,27 @@ _PHONETIC: dict[str, Callable[[str], str]] = {
 
 # --- helpers
 def normalise_name(value: object) -> str | None:
-    """Casefold, trim and collapse whitespace; ``None`` for missing or empty values."""
+    """Lowercase, trim and collapse whitespace; ``None`` for missing or empty values."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
-    text = _WS.sub(" ", str(value).casefold()).strip()
+    text = _WS.sub(" ", str(value).lower()).strip()
     return text or None
+
+
+def _normalise_array(values: np.ndarray) -> np.ndarray:
+    """:func:`normalise_name` over an array, vectorised with pyarrow compute (object array out)."""
+    arr = pa.array(pd.Series(values, dtype=object).astype("string"), type=pa.string(), from_pandas=True)
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(arr), r"\s+", " "))
+    out = arr.to_numpy(zero_copy_only=False).astype(object)
+    out[pd.isna(out) | (out == "")] = None
+    return out
+
+
+def _normalise_names(values: pd.Series) -> pd.Series:
+    """:func:`normalise_name` over a column, computed once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    normed = np.append(_normalise_array(np.asarray(uniques, dtype=object)), None)
+    return pd.Series(normed[codes], index=values.index, dtype=object)
 
 
 def _check_thresholds(arg: str, values: tuple[float, ...], *, decreasing: bool) -> None:
@@ -85,11 +105,14 @@ def _joint_codes(
     codes, uniques = pd.factorize(both, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     if normalise is not None and len(uniques):
-        normed = pd.Series([normalise(v) for v in uniques], dtype=object)
+        if normalise is normalise_name:
+            normed = pd.Series(_normalise_array(uniques), dtype=object)
+        else:
+            normed = pd.Series([normalise(v) for v in uniques], dtype=object)
         recode, uniques2 = pd.factorize(normed, use_na_sentinel=True)
         codes = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
         uniques = np.asarray(uniques2, dtype=object)
-    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int32)
     return codes[: len(left)], codes[len(left) :], uniques
 
 
@@ -99,37 +122,9 @@ def _pair_codes(lc: np.ndarray, rc: np.ndarray, left_pos: np.ndarray, right_pos:
     return a, b, (a < 0) | (b < 0)
 
 
-def _by_unique_pairs(
-    a: np.ndarray,
-    b: np.ndarray,
-    missing: np.ndarray,
-    n_uniques: int,
-    level_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
-) -> np.ndarray:
-    """Evaluate ``level_fn`` once per distinct (a, b) code pair and broadcast back to every pair."""
-    key = a * np.int64(max(n_uniques, 1)) + b
-    key[missing] = -1
-    inverse, uniq = pd.factorize(key, sort=False)
-    ua = uniq // max(n_uniques, 1)
-    ub = uniq % max(n_uniques, 1)
-    ok = uniq >= 0
-    lev_u = np.full(len(uniq), MISSING, dtype=np.int8)
-    if ok.any():
-        lev_u[ok] = level_fn(ua[ok], ub[ok]).astype(np.int8)
-    out = lev_u[inverse]
-    out[missing] = MISSING
-    return out
-
-
 def _jaro_winkler(strings: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     return rf_process.cpdist(
         strings[ua].tolist(), strings[ub].tolist(), scorer=JaroWinkler.normalized_similarity, workers=-1
-    )
-
-
-def _levenshtein(strings: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    return rf_process.cpdist(
-        strings[ua].tolist(), strings[ub].tolist(), scorer=Levenshtein.distance, workers=-1
     )
 
 
@@ -157,31 +152,38 @@ class _Signatures:
     length: np.ndarray
     first: np.ndarray
     overflow: np.ndarray
+    bigram_sig: np.ndarray
+    bigram_overflow: np.ndarray
 
     @classmethod
     def of(cls, strings: np.ndarray) -> _Signatures:
+        """Signatures of distinct strings, vectorised over a (strings x characters) code matrix."""
         n = len(strings)
-        sig = np.zeros(n, dtype=np.uint64)
-        length = np.zeros(n, dtype=np.int32)
-        first = np.full(n, -1, dtype=np.int32)
-        overflow = np.zeros(n, dtype=np.int32)
-        for i, s in enumerate(strings):
-            counts = [0] * 32
-            bits = 0
-            over = 0
-            for ch in s:
-                b = ord(ch) % 32
-                k = counts[b]
-                if k < 2:
-                    bits |= 1 << (b + 32 * k)
-                else:
-                    over += 1
-                counts[b] = k + 1
-            sig[i] = bits
-            length[i] = len(s)
-            first[i] = ord(s[0]) if s else -1
-            overflow[i] = over
-        return cls(sig, length, first, overflow)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int32)
+            return cls(np.zeros(0, dtype=np.uint64), empty, empty, empty, np.zeros(0, dtype=np.uint64), empty)
+        chars = np.asarray(strings.astype(str), dtype=np.str_)
+        width = max(chars.dtype.itemsize // 4, 1)
+        codes = np.frombuffer(chars.tobytes(), dtype=np.uint32).reshape(n, width).astype(np.int64)
+        present = codes > 0
+        length = present.sum(axis=1).astype(np.int32)
+        first = np.where(length > 0, codes[:, 0], -1).astype(np.int32)
+        rows = np.repeat(np.arange(n), width)[present.ravel()]
+        buckets = (codes % 32).ravel()[present.ravel()]
+        counts = np.bincount(rows * 32 + buckets, minlength=n * 32).reshape(n, 32)
+        weights = np.left_shift(np.uint64(1), np.arange(32, dtype=np.uint64))
+        sig = ((counts >= 1).astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+        sig |= ((counts >= 2).astype(np.uint64) * (weights << np.uint64(32))).sum(axis=1, dtype=np.uint64)
+        overflow = np.maximum(counts - 2, 0).sum(axis=1).astype(np.int32)
+        # Bigrams (consecutive characters) hashed into 64 buckets: one bit each, repeats as overflow.
+        pair_ok = present[:, 1:]
+        brow = np.repeat(np.arange(n), width - 1)[pair_ok.ravel()]
+        bhash = ((codes[:, :-1] * 31 + codes[:, 1:]) % 64).ravel()[pair_ok.ravel()]
+        bcounts = np.bincount(brow * 64 + bhash, minlength=n * 64).reshape(n, 64)
+        bweights = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+        bigram_sig = ((bcounts >= 1).astype(np.uint64) * bweights).sum(axis=1, dtype=np.uint64)
+        bigram_overflow = np.maximum(bcounts - 1, 0).sum(axis=1).astype(np.int32)
+        return cls(sig, length, first, overflow, bigram_sig, bigram_overflow)
 
     def common_upper(self, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
         """Upper bound on the common character multiset of each (ua, ub) string pair."""
@@ -208,12 +210,34 @@ class _Signatures:
         rhs = need * (la * lb).astype(np.float32)
         return (lhs >= rhs - np.float32(1e-3)) & (m > 0)
 
-    def levenshtein_lower(self, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
-        """Lower bound on Levenshtein distance (the bag distance with the common-multiset bound)."""
-        return np.maximum(self.length[ua], self.length[ub]) - self.common_upper(ua, ub)
+    def levenshtein_may_be_within(self, ua: np.ndarray, ub: np.ndarray, k: int) -> np.ndarray:
+        """False where Levenshtein distance is certainly above ``k``.
+
+        Two lower bounds: the bag distance ``max(la, lb) - m`` (``m`` as in :meth:`common_upper`), and
+        the q-gram lemma for bigrams (an edit destroys at most two bigrams, so ``d >= (max(la, lb) - 1
+        - common bigrams) / 2``), with common bigrams bounded like ``m`` by the bigram signatures.
+        """
+        la = self.length[ua]
+        lb = self.length[ub]
+        longest = np.maximum(la, lb)
+        ok = longest - self.common_upper(ua, ub) <= k
+        common_b = np.bitwise_count(self.bigram_sig[ua] & self.bigram_sig[ub]).astype(np.int32)
+        common_b += np.minimum(self.bigram_overflow[ua], self.bigram_overflow[ub])
+        return ok & (longest - 1 - common_b <= 2 * k)
 
 
 _CHUNK = 1 << 16
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _map_chunks(n: int, fn: Callable[[int, int], np.ndarray]) -> list[np.ndarray]:
+    """``fn(start, stop)`` over chunks of ``_CHUNK`` pairs, in a small thread pool (numpy releases
+    the GIL inside its loops); results in chunk order, so output does not depend on scheduling."""
+    bounds = [(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)]
+    if _THREADS == 1 or len(bounds) < 4:
+        return [fn(i, j) for i, j in bounds]
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        return list(pool.map(lambda b: fn(*b), bounds))
 
 
 def _string_levels(
@@ -240,21 +264,23 @@ def _string_levels(
     n = len(left_pos)
     out = np.empty(n, dtype=np.int8)
     sigs = _Signatures.of(strings)
-    survivors: list[np.ndarray] = []
-    for i in range(0, n, _CHUNK):
-        a = lc[left_pos[i : i + _CHUNK]]
-        b = rc[right_pos[i : i + _CHUNK]]
+
+    def chunk(i: int, j: int) -> np.ndarray:
+        a = lc[left_pos[i:j]]
+        b = rc[right_pos[i:j]]
         missing = (a < 0) | (b < 0)
         o = np.full(len(a), last, dtype=np.int8)
         if extra is not None:
             o[extra(a, b)] = extra_level
         differ = np.flatnonzero((a != b) & ~missing)
-        if len(differ):
-            keep = survive(sigs, a[differ], b[differ])
-            survivors.append(differ[keep] + i)
         o[a == b] = 0
         o[missing] = MISSING
-        out[i : i + _CHUNK] = o
+        out[i:j] = o
+        if len(differ) == 0:
+            return differ
+        return differ[survive(sigs, a[differ], b[differ])] + i
+
+    survivors = _map_chunks(n, chunk)
     idx = np.concatenate(survivors) if survivors else np.empty(0, dtype=np.int64)
     if len(idx):
         ns = np.int64(len(strings))
@@ -417,7 +443,7 @@ class NameComparison(Comparison):
         return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
 
     def tf_key(self, values: pd.Series) -> pd.Series:
-        return values.map(normalise_name)
+        return _normalise_names(values)
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
         n = len(left)
@@ -483,7 +509,7 @@ class PersonNameComparison(Comparison):
         return (self.forename_col, self.surname_col)
 
     def tf_key(self, values: pd.Series) -> pd.Series:
-        return values.map(normalise_name)
+        return _normalise_names(values)
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
         n = len(left)
@@ -608,8 +634,12 @@ class DateComparison(Comparison):
         la = _date_ints(left[self.col])
         ra = _date_ints(right[self.right_col or self.col])
         out = np.empty(len(left_pos), dtype=np.int8)
-        for i in range(0, len(left_pos), _CHUNK):
-            out[i : i + _CHUNK] = _date_levels(la[left_pos[i : i + _CHUNK]], ra[right_pos[i : i + _CHUNK]])
+
+        def chunk(i: int, j: int) -> np.ndarray:
+            out[i:j] = _date_levels(la[left_pos[i:j]], ra[right_pos[i:j]])
+            return out[:0]
+
+        _map_chunks(len(left_pos), chunk)
         return out
 
 
@@ -721,7 +751,7 @@ class LevenshteinLevels(Comparison):
         worst = self.thresholds[-1]
 
         def survive(sigs: _Signatures, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
-            return sigs.levenshtein_lower(ua, ub) <= worst
+            return sigs.levenshtein_may_be_within(ua, ub, worst)
 
         def distance_levels(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
             dist = rf_process.cpdist(strings[ua].tolist(), strings[ub].tolist(), scorer=Levenshtein.distance,

@@ -239,10 +239,13 @@ class LinkageModel:
                 base = float((table**2).sum()) if dedupe else float((c.tf_table(left) * table).sum())
                 self._tf_tables[c.name] = table
                 self._tf_base[c.name] = max(base, _FLOOR)
-                tf = (c.tf_values(left, other, lpos, other) / self._tf_base[c.name]).astype(np.float32)
-                tf[data[c.name] != c.exact_level] = np.nan
+                # Only exact-level pairs need a term frequency.
+                exact = np.flatnonzero(data[c.name] == c.exact_level)
+                tf = np.full(len(lpos), np.nan, dtype=np.float32)
+                tf[exact] = c.tf_values(left, other, lpos[exact], other) / self._tf_base[c.name]
                 data[f"tf_{c.name}"] = tf
-        return pd.DataFrame(data, index=index if index is not None else pd.RangeIndex(len(lpos)))
+        index = index if index is not None else pd.RangeIndex(len(lpos))
+        return pd.DataFrame(data, index=index, copy=False)
 
     # --- u (random pairs)
     def estimate_u_random(
@@ -481,19 +484,21 @@ class LinkageModel:
         total = np.full(len(levels), _logit2(self.prior), dtype=float)
         for c in self.comparisons:
             col = levels[c.name].to_numpy()
-            table = self.weight_table(c.name)
-            bf = np.where(col >= 0, table[np.maximum(col, 0)], 0.0)
+            # Prepend 0.0 so level -1 (missing) looks up a neutral weight: one take per comparison.
+            table = np.concatenate([[0.0], self.weight_table(c.name)])
+            bf = table.take(col.astype(np.intp) + 1)
             tf_col = f"tf_{c.name}"
             if c.tf_column is not None and tf_col in levels.columns:
-                rel = levels[tf_col].to_numpy(dtype=float)
-                use = (col == c.exact_level) & ~np.isnan(rel)
-                adj = np.log2(np.maximum(np.where(use, rel, 1.0), tf_minimum))
-                bf = bf - np.where(use, adj, 0.0)
+                exact = np.flatnonzero(col == c.exact_level)
+                rel = levels[tf_col].to_numpy()[exact].astype(float)
+                ok = ~np.isnan(rel)
+                bf[exact[ok]] -= np.log2(np.maximum(rel[ok], tf_minimum))
             out[f"bf_{c.name}"] = bf
             total += bf
         prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
-        frame = pd.DataFrame({"match_weight": total, "match_probability": prob}, index=levels.index)
-        return pd.concat([frame, pd.DataFrame(out, index=levels.index)], axis=1)
+        return pd.DataFrame(
+            {"match_weight": total, "match_probability": prob, **out}, index=levels.index, copy=False
+        )
 
     def parameters(self) -> pd.DataFrame:
         """The m/u table: comparison, level, label, m, u, bayes_factor, match_weight (log2)."""

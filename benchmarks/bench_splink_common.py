@@ -1,0 +1,237 @@
+"""Shared benchmark helpers: Splink (DuckDB) models comparable to the engine's, isolated measurement.
+
+Reusable by every engine-vs-Splink benchmark:
+
+* :func:`run_isolated` runs a function in a fresh ``spawn`` process and returns its result with the
+  wall time and the process's peak resident memory (so each engine's memory is its own);
+* ``splink_*`` builders mirror the engine's comparisons level for level (same thresholds, same
+  missing-is-neutral ``NullLevel``, the same term-frequency choice);
+* :func:`prepare_for_splink` normalises names exactly as the engine does and adds phonetic columns
+  (Splink compares columns, so the metaphone level needs a precomputed column);
+* :func:`run_splink` trains (u by random sampling, prior from deterministic rules, EM sessions) and
+  predicts, timing each step; :func:`scores` computes precision / recall / F1 against true pairs.
+
+Requires the ``[bench]`` extra (``pip install -e '.[bench]'``: splink, duckdb).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import resource
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import jellyfish
+import pandas as pd
+
+from linkage.engine import normalise_name
+
+__all__ = [
+    "prepare_for_splink",
+    "run_isolated",
+    "run_splink",
+    "scores",
+    "splink_date_comparison",
+    "splink_exact_comparison",
+    "splink_levenshtein_comparison",
+    "splink_name_comparison",
+]
+
+
+# --- isolated measurement
+def _child(func: Callable[..., dict[str, Any]], args: tuple, queue: mp.Queue) -> None:
+    try:
+        start = time.perf_counter()
+        out = func(*args)
+        out["wall_s"] = time.perf_counter() - start
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        queue.put(("ok", out))
+    except BaseException:  # report any failure to the parent instead of hanging it
+        queue.put(("error", traceback.format_exc()))
+
+
+def run_isolated(func: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run ``func(*args)`` (a module-level function returning a dict) in a fresh process.
+
+    Adds ``wall_s`` (the call, excluding interpreter start-up) and ``peak_rss_mb`` (peak resident set
+    of that process, imports and data included) to the dict it returns.
+    """
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(func, args, queue))
+    proc.start()
+    status, payload = queue.get()
+    proc.join()
+    if status != "ok":
+        raise RuntimeError(f"benchmark child failed:\n{payload}")
+    return payload
+
+
+def scores(found: Iterable[tuple[Any, Any]], truth: Iterable[tuple[Any, Any]]) -> dict[str, float]:
+    """Precision, recall and F1 of ``found`` pairs against ``truth`` pairs."""
+    found_set, truth_set = set(found), set(truth)
+    tp = len(found_set & truth_set)
+    precision = tp / len(found_set) if found_set else 0.0
+    recall = tp / len(truth_set) if truth_set else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "links": len(found_set)}
+
+
+# --- data preparation
+def prepare_for_splink(
+    frame: pd.DataFrame,
+    *,
+    name_columns: Sequence[str] = (),
+    phonetic_columns: Sequence[str] = (),
+    unique_id: str = "unique_id",
+) -> pd.DataFrame:
+    """A copy with ``unique_id`` from the index, names normalised like the engine's
+    (:func:`linkage.engine.normalise_name`), and ``<col>_metaphone`` for each phonetic column
+    (jellyfish metaphone of the letters, once per distinct value, as the engine's phonetic level)."""
+    out = frame.copy()
+    for col in dict.fromkeys([*name_columns, *phonetic_columns]):
+        values = out[col]
+        codes, uniques = pd.factorize(values)
+        normed = pd.Series([normalise_name(u) for u in uniques] + [None], dtype=object)
+        out[col] = normed.to_numpy()[codes]
+    for col in phonetic_columns:
+        codes, uniques = pd.factorize(out[col])
+        phon = []
+        for u in uniques:
+            letters = "".join(ch for ch in u if "a" <= ch <= "z")
+            phon.append(jellyfish.metaphone(letters) or None if letters else None)
+        out[f"{col}_metaphone"] = pd.Series([*phon, None], dtype=object).to_numpy()[codes]
+    out.insert(0, unique_id, out.index.astype(str))
+    return out.reset_index(drop=True)
+
+
+# --- comparisons mirroring linkage.engine
+def splink_name_comparison(col: str, jw_thresholds: Sequence[float] = (0.92, 0.85), phonetic: bool = True,
+                           tf: bool = True):  # fmt: skip
+    """Mirror of ``NameComparison``: exact (tf) / JW >= t ... / metaphone equal / else; null neutral."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    levels = [cll.NullLevel(col), cll.ExactMatchLevel(col, term_frequency_adjustments=tf)]
+    levels += [cll.JaroWinklerLevel(col, t) for t in jw_thresholds]
+    if phonetic:
+        levels.append(cll.ExactMatchLevel(f"{col}_metaphone"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name=col)
+
+
+def splink_date_comparison(col: str):
+    """Mirror of ``DateComparison`` on ``yyyymmdd`` strings: exact / day-month swapped / one digit off
+    (Hamming distance 1) / same year / else; null neutral."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    lc, rc = f'"{col}_l"', f'"{col}_r"'
+    swapped = (
+        f"substr({lc},1,4) = substr({rc},1,4) AND substr({lc},5,2) = substr({rc},7,2) "
+        f"AND substr({lc},7,2) = substr({rc},5,2) AND substr({lc},5,2) <> substr({lc},7,2)"
+    )
+    one_digit = f"length({lc}) = 8 AND length({rc}) = 8 AND hamming({lc}, {rc}) = 1"
+    levels = [
+        cll.NullLevel(col),
+        cll.ExactMatchLevel(col),
+        cll.CustomLevel(swapped, label_for_charts="day-month swapped"),
+        cll.CustomLevel(one_digit, label_for_charts="one digit off"),
+        cll.CustomLevel(f"substr({lc},1,4) = substr({rc},1,4)", label_for_charts="same year"),
+        cll.ElseLevel(),
+    ]
+    return cl.CustomComparison(levels, output_column_name=col)
+
+
+def splink_levenshtein_comparison(col: str, thresholds: Sequence[int] = (1, 2), tf: bool = False):
+    """Mirror of ``LevenshteinLevels``: exact / levenshtein <= t ... / else; null neutral."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    levels = [cll.NullLevel(col), cll.ExactMatchLevel(col, term_frequency_adjustments=tf)]
+    levels += [cll.LevenshteinLevel(col, t) for t in thresholds]
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name=col)
+
+
+def splink_exact_comparison(col: str, tf: bool = False):
+    """Mirror of ``ExactMatch``: exact / else; null neutral."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    levels = [cll.NullLevel(col), cll.ExactMatchLevel(col, term_frequency_adjustments=tf), cll.ElseLevel()]
+    return cl.CustomComparison(levels, output_column_name=col)
+
+
+# --- training and prediction
+def run_splink(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    comparisons: Sequence[Any],
+    blocking_columns: Sequence[Sequence[str]],
+    em_blocking_columns: Sequence[Sequence[str]],
+    deterministic_columns: Sequence[Sequence[str]],
+    *,
+    recall: float = 0.9,
+    threshold: float = 0.5,
+    u_max_pairs: float = 1e6,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Train and predict a link-only Splink model on the DuckDB backend; time each step.
+
+    Prepared frames (see :func:`prepare_for_splink`) are registered with DuckDB; the prior comes
+    from ``deterministic_columns`` rules with the given ``recall``; u from random sampling; m from
+    one EM session per ``em_blocking_columns`` rule. Returns the linked ``(left id, right id)``
+    pairs at ``threshold``, the number of candidate pairs and the step timings.
+    """
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    logging.getLogger("splink").setLevel(logging.ERROR)  # training chatter would swamp the report
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    db_api = DuckDBAPI()
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=list(comparisons),
+        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in blocking_columns],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+    if hasattr(db_api, "register"):  # Splink 5 registers inputs first; Splink 4 takes frames
+        inputs = [db_api.register(left, dataset_display_name="left_records"),
+                  db_api.register(right, dataset_display_name="right_records")]  # fmt: skip
+        linker = Linker(inputs, settings, log_level=None)
+    else:  # pragma: no cover - Splink 4
+        linker = Linker([left, right], settings, db_api, set_up_basic_logging=False)
+    timings["setup_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*cols) for cols in deterministic_columns], recall=recall
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    for cols in em_blocking_columns:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*cols))
+    timings["train_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    predictions = linker.inference.predict()
+    timings["predict_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    table = predictions.as_duckdbpyrelation() if hasattr(predictions, "as_duckdbpyrelation") else None
+    if table is not None:
+        n_pairs = int(table.count("*").fetchone()[0])
+        linked = (
+            table.filter(f"match_probability >= {threshold}").select("unique_id_l, unique_id_r").fetchall()
+        )
+    else:  # pragma: no cover - older Splink
+        frame = predictions.as_pandas_dataframe()
+        n_pairs = len(frame)
+        keep = frame["match_probability"] >= threshold
+        linked = list(frame.loc[keep, ["unique_id_l", "unique_id_r"]].itertuples(index=False, name=None))
+    timings["collect_s"] = time.perf_counter() - t
+    return {"links": [tuple(x) for x in linked], "pairs": n_pairs, "timings": timings}
