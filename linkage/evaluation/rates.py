@@ -179,6 +179,8 @@ def compare_views(
     merged["difference_pp"] = 100 * (
         merged[f"rate {labels[1]}"].fillna(0) - merged[f"rate {labels[0]}"].fillna(0)
     )
-    order = {g: i for i, g in enumerate((*GROUP_ORDER, "Other"))}
+    from linkage.reference import OUTCOME_CATEGORIES
+
+    order = {g: i for i, g in enumerate((*GROUP_ORDER, "Other", *OUTCOME_CATEGORIES))}
     merged = merged.sort_values(outcome, key=lambda s: s.map(order).fillna(99), kind="stable")
     return merged.reset_index(drop=True)

@@ -113,14 +113,20 @@ def km_by_group(
         median = float(sf.quantile(0.5))
         with np.errstate(divide="ignore", invalid="ignore"):  # log-log transform at S = 0 or 1
             lo, hi = sf.quantile_ci(0.5, alpha=alpha)
+        lo = np.nan if lo is None else float(lo)
+        hi = np.nan if hi is None else float(hi)
+        if np.isfinite(median) and np.isnan(lo) and np.isnan(hi):
+            # Brookmeyer-Crowley finds no event time other than the median inside the confidence set: with
+            # many crimes and whole-day times the interval is narrower than one day.
+            lo = hi = median
         curves.append(
             SurvivalCurve(
                 group=str(name),
                 n=len(sub),
                 events=n_events,
                 median=median,
-                median_lower=float(lo) if lo is not None else np.nan,
-                median_upper=float(hi) if hi is not None else np.nan,
+                median_lower=lo,
+                median_upper=hi,
                 alpha=alpha,
                 times=np.asarray(sf.surv_times, dtype=float),
                 survival=np.asarray(sf.surv_prob, dtype=float),

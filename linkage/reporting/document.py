@@ -37,6 +37,7 @@ class TableBlock:
     note: str = ""
     percent_columns: tuple[str, ...] = ()
     index: bool = False
+    max_rows: int | None = None  # HTML shows at most this many rows (the CSV always has every row)
 
 
 @dataclass
@@ -93,19 +94,22 @@ def figure_png(fig: matplotlib.figure.Figure, *, dpi: int = 110) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _fmt_value(value: object, percent: bool) -> str:
+def _fmt_value(value: object, percent: bool, column: str = "") -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return "[c]" if percent else "[c]"
+        return "[c]"
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
+        v = float(value)
         if percent:
-            return f"{100 * float(value):.1f}%"
-        if float(value).is_integer() and abs(value) >= 1:
-            return f"{int(value):,}"
-        return f"{float(value):,.3f}" if abs(value) < 10 else f"{float(value):,.1f}"
+            return f"{100 * v:.1f}%"
+        if column == "p" or column.endswith(" p"):
+            return "<0.001" if v < 0.001 else f"{v:.3f}"
+        if v.is_integer() and abs(v) >= 100:
+            return f"{int(v):,}"
+        return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3f}"
     return str(value)
 
 
@@ -114,14 +118,23 @@ def format_table(block: TableBlock) -> Markup:
     frame = block.frame.reset_index() if block.index else block.frame
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
     rows = []
+    hidden_rows = 0
+    if block.max_rows is not None and len(frame) > block.max_rows:
+        hidden_rows = len(frame) - block.max_rows
+        frame = frame.head(block.max_rows)
     for rec in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, rec, strict=True):
-            text = _fmt_value(value, col in block.percent_columns)
+            text = _fmt_value(value, col in block.percent_columns, str(col))
             numeric = isinstance(value, int | float | np.integer | np.floating) or text == "[c]"
             cls = ' class="num"' if numeric else ""
             cells.append(f"<td{cls}>{escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    if hidden_rows:
+        rows.append(
+            f'<tr><td colspan="{len(frame.columns)}">'
+            f"<em>... {hidden_rows:,} more rows in the CSV file.</em></td></tr>"
+        )
     return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 

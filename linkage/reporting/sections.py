@@ -23,7 +23,13 @@ from linkage.evaluation.disclosure import (  # noqa: E402
 )
 from linkage.evaluation.frames import add_flags  # noqa: E402
 from linkage.evaluation.maps import lsoa_choropleth, point_map  # noqa: E402
-from linkage.evaluation.rates import GROUP_ORDER, compare_views, outcome_rates, outcome_table  # noqa: E402
+from linkage.evaluation.rates import (  # noqa: E402
+    GROUP_ORDER,
+    NO_OUTCOME,
+    compare_views,
+    outcome_rates,
+    outcome_table,
+)
 from linkage.evaluation.survival import km_by_group, km_table_at, median_table  # noqa: E402
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png  # noqa: E402
 
@@ -194,6 +200,18 @@ def linkage_quality_section(
         for col in ("n_links", "n_true", "tp"):
             q[col] = pd.array(round_to_base(q[col], settings.rounding_base), dtype="Int64").astype("Int64")
         q.loc[small, [c for c in q.columns if c != "source"]] = np.nan
+        q = q.rename(
+            columns={
+                "n_links": "links",
+                "n_true": "true matches",
+                "tp": "correct links",
+                "precision_low": "precision lower",
+                "precision_high": "precision upper",
+                "recall_low": "recall lower",
+                "recall_high": "recall upper",
+                "f1": "F1",
+            }
+        )
         qlog = pd.DataFrame(
             [
                 {
@@ -222,12 +240,12 @@ def linkage_quality_section(
                 q,
                 percent_columns=(
                     "precision",
-                    "precision_low",
-                    "precision_high",
+                    "precision lower",
+                    "precision upper",
                     "recall",
-                    "recall_low",
-                    "recall_high",
-                    "f1",
+                    "recall lower",
+                    "recall upper",
+                    "F1",
                 ),
             ),
             qlog,
@@ -238,13 +256,13 @@ def linkage_quality_section(
                 (
                     "Linkage precision",
                     f"{_pct(row['precision'])} "
-                    f"({_pct(row['precision_low'])} to {_pct(row['precision_high'])})",
+                    f"({_pct(row['precision lower'])} to {_pct(row['precision upper'])})",
                 )
             )
             sec.headline.append(
                 (
                     "Linkage recall",
-                    f"{_pct(row['recall'])} ({_pct(row['recall_low'])} to {_pct(row['recall_high'])})",
+                    f"{_pct(row['recall'])} ({_pct(row['recall lower'])} to {_pct(row['recall upper'])})",
                 )
             )
     if "match_weight" in links.columns and links["match_weight"].notna().any():
@@ -440,42 +458,63 @@ def outcomes_section(
                 (f"{rec.outcome} ({view})", f"{_pct(rec.rate)} ({_pct(rec[5])} to {_pct(rec[6])})")
             )
     if public is not None and linked is not None:
-        cmp = compare_views(public, linked, alpha=alpha)
         a, b = "police.uk (public)", "linked"
-        cmp = cmp.rename(columns={f"count {a}": "count", f"n {a}": "n"})
-        cmp_pub, cmp_log = protect_rates(
-            cmp,
-            settings,
-            name="outcomes_public_vs_linked",
-            value_columns=(f"rate {a}", f"lower {a}", f"upper {a}"),
-        )
-        cmp_pub = cmp_pub.rename(columns={"count": f"count {a}", "n": f"n {a}"})
-        cmp_pub = cmp_pub.rename(columns={f"count {b}": "count", f"n {b}": "n"})
-        cmp_pub, cmp_log2 = protect_rates(
-            cmp_pub,
-            settings,
-            name="outcomes_public_vs_linked",
-            value_columns=(f"rate {b}", f"lower {b}", f"upper {b}", "difference_pp"),
+        label_public = public.assign(outcome_label=public["final_outcome"].fillna(NO_OUTCOME))
+        label_linked = linked.assign(outcome_label=linked["final_outcome"].fillna(NO_OUTCOME))
+        cmp = compare_views(label_public, label_linked, outcome="outcome_label", alpha=alpha)
+        t = settings.threshold
+
+        def _small(k: pd.Series, n: pd.Series) -> np.ndarray:
+            return (((k > 0) & (k < t)) | (((n - k) > 0) & ((n - k) < t)) | (n < t)).to_numpy()
+
+        hide = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
+        cmp_pub = cmp.copy()
+        value_cols = [c for c in cmp.columns if c.startswith(("rate ", "lower ", "upper "))] + [
+            "difference_pp"
+        ]
+        for col in value_cols:
+            cmp_pub[col] = cmp_pub[col].astype(float).mask(hide)
+        for col in (f"count {a}", f"n {a}", f"count {b}", f"n {b}"):
+            rounded = pd.array(round_to_base(cmp_pub[col], settings.rounding_base), dtype="Int64")
+            cmp_pub[col] = rounded if col.startswith("n ") else pd.Series(rounded).mask(hide).to_numpy()
+        cmp_log = pd.DataFrame(
+            [
+                {
+                    "table": "outcomes_public_vs_linked",
+                    "row": lab,
+                    "column": "all",
+                    "action": "primary suppression",
+                    "reason": f"a count (or its complement) below threshold {t} in either view",
+                }
+                for lab in cmp.loc[hide, "outcome_label"]
+            ]
+            + [
+                {
+                    "table": "outcomes_public_vs_linked",
+                    "row": "all",
+                    "column": "counts",
+                    "action": "rounded",
+                    "reason": f"counts rounded to the nearest {settings.rounding_base}",
+                }
+            ],
+            columns=["table", "row", "column", "action", "reason"],
         )
         cmp_pub = cmp_pub.rename(
-            columns={
-                "count": f"count {b}",
-                "n": f"n {b}",
-                "outcome_group": "outcome",
-                "difference_pp": "difference (pp)",
-            }
+            columns={"outcome_label": "final outcome", "difference_pp": "difference (pp)"}
         )
         sec.add_table(
             TableBlock(
                 "outcomes_public_vs_linked",
-                "Final-outcome mix: public police.uk view against the linked view",
+                "Final outcome by label: public police.uk view against the linked view",
                 cmp_pub,
                 percent_columns=tuple(
                     c for c in cmp_pub.columns if c.startswith(("rate ", "lower ", "upper "))
                 ),
-                note="Difference in percentage points, linked minus public.",
+                note="Difference in percentage points, linked minus public. Outcome labels, not groups, so "
+                "that 'Court result unavailable' in the public view can be seen resolving into court "
+                "results.",
             ),
-            pd.concat([cmp_log, cmp_log2], ignore_index=True),
+            cmp_log,
         )
         sec.paragraphs.append(
             "The public police.uk view shows one 'last outcome' per crime as known to the police "
@@ -495,14 +534,14 @@ def outcomes_section(
 # 4. Time to outcome ------------------------------------------------------------------------------------
 
 
-def _km_figure(curves, title: str, days_axis: bool = True):
+def _km_figure(curves, title: str, days_axis: bool = True, base: int = 1):
     fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
     for c in curves:
         ax.step(
             np.r_[0, c.times],
             1 - np.r_[1.0, c.survival],
             where="post",
-            label=f"{c.group} (n≈{c.n:,})",
+            label=f"{c.group} (n≈{int(round_to_base(c.n, base)):,})",
             linewidth=1.2,
         )
     ax.set_xlabel("days from recording" if days_axis else "months from the crime's month")
@@ -570,7 +609,7 @@ def time_to_outcome_section(
             FigureBlock(
                 "Share of crimes with a final outcome by time since recording, by crime type (Kaplan-Meier, "
                 "censored at the period end).",
-                figure_png(_km_figure(by_type, "By crime type", not public_months)),
+                figure_png(_km_figure(by_type, "By crime type", not public_months, settings.rounding_base)),
                 alt="Kaplan-Meier curves by crime type",
             )
         )
@@ -634,7 +673,9 @@ def time_to_outcome_section(
                     "Time from recording to outcome among crimes that reached each outcome group "
                     "within the period "
                     "(conditional on the outcome; see caveats).",
-                    figure_png(_km_figure(by_group, "By outcome group (conditional)")),
+                    figure_png(
+                        _km_figure(by_group, "By outcome group (conditional)", True, settings.rounding_base)
+                    ),
                     alt="curves by outcome group",
                 )
             )
@@ -655,6 +696,8 @@ def _round_km(med: pd.DataFrame, settings: DisclosureSettings, unit: str) -> pd.
         med[col] = pd.array(round_to_base(med[col], settings.rounding_base), dtype="Int64")
     for col in ("median_days", "median_lower", "median_upper"):
         med[col] = med[col].round(1 if unit == "months" else 0)
+    for col in ("median_days", "median_lower", "median_upper"):
+        med[col] = med[col].astype(object).where(med[col].notna(), "not reached")
     return med.rename(
         columns={
             "median_days": f"median ({unit})",
@@ -743,9 +786,11 @@ def maps_section(
     sec.add_table(
         TableBlock(
             "maps_lsoa_action_rate",
-            "Share of crimes with action taken, by LSOA",
-            lsoa_pub,
+            "Share of crimes with action taken, by LSOA (the 20 LSOAs with most crimes; every LSOA "
+            "in the CSV)",
+            lsoa_pub.sort_values("crimes", ascending=False, kind="stable", na_position="last"),
             percent_columns=("action rate",),
+            max_rows=20,
         ),
         log,
     )
@@ -918,7 +963,7 @@ def evaluation_section(
                 alt=f"event study of {label}",
             )
         )
-        es_tab = es.coefficients.assign(outcome=label)
+        es_tab = es.coefficients.copy()
         es_tab[["estimate", "ci_lower", "ci_upper", "std_error"]] *= scale
         sec.add_table(
             TableBlock(
@@ -953,6 +998,15 @@ def evaluation_section(
             "cluster_on": "clustered on",
         }
         table = pd.DataFrame(rows).rename(columns=names)
+        if "true effect" in table.columns:
+            table["true effect"] = (
+                table["true effect"].astype(object).where(table["true effect"].notna(), "not set")
+            )
+            table["interval covers truth"] = (
+                table["interval covers truth"]
+                .astype(object)
+                .where(table["interval covers truth"].notna(), "n/a")
+            )
         sec.tables.insert(0, TableBlock("evaluation_did", "Difference-in-differences estimates", table))
         sens = pd.DataFrame(sens_rows).rename(columns=names)
         sec.add_table(
