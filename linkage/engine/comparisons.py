@@ -525,45 +525,60 @@ class PersonNameComparison(Comparison):
         nl = len(left)
         lfc, lsc = lcodes[:nl], lcodes[nl:]
         rfc, rsc = rcodes[: len(right)], rcodes[len(right) :]
-        af, bf = lfc[left_pos], rfc[right_pos]
-        as_, bs = lsc[left_pos], rsc[right_pos]
-        missing = (af < 0) | (bf < 0) | (as_ < 0) | (bs < 0)
-        n = max(len(strings), 1)
-
         nick = {normalise_name(k): normalise_name(v) for k, v in (self.nicknames or {}).items()}
         canon_str = pd.Series([nick.get(s) or s for s in strings], dtype=object)
-        canon = np.asarray(pd.factorize(canon_str)[0], dtype=np.int64)
-        initial = np.array([ord(s[0]) if s else -1 for s in strings], dtype=np.int64)
+        canon = np.asarray(pd.factorize(canon_str)[0], dtype=np.int32)
+        initial = np.array([ord(s[0]) if s else -1 for s in strings], dtype=np.int32)
         thresholds = tuple(self.jw_thresholds)
         last = self.n_levels - 1
+        sigs = _Signatures.of(strings)
+        out = np.empty(len(left_pos), dtype=np.int8)
 
-        # Evaluate once per distinct (forename pair, surname pair) combination.
-        key_f = af * np.int64(n) + bf
-        key_s = as_ * np.int64(n) + bs
-        kf_inv, kf_uniq = pd.factorize(np.where(missing, -1, key_f))
-        ks_inv, ks_uniq = pd.factorize(np.where(missing, -1, key_s))
-        combo = kf_inv.astype(np.int64) * np.int64(len(ks_uniq)) + ks_inv
-        inverse, combo_uniq = pd.factorize(combo)
-        fi = kf_uniq[combo_uniq // len(ks_uniq)]
-        si = ks_uniq[combo_uniq % len(ks_uniq)]
-        ok = (fi >= 0) & (si >= 0)
-        fa, fb = np.where(ok, fi // n, 0), np.where(ok, fi % n, 0)
-        sa, sb = np.where(ok, si // n, 0), np.where(ok, si % n, 0)
-        jw_f = _jaro_winkler(strings, fa, fb) if len(strings) else np.zeros(len(fa))
-        jw_s = _jaro_winkler(strings, sa, sb) if len(strings) else np.zeros(len(sa))
-        fore_eq, sur_eq = fa == fb, sa == sb
-        conds = [
-            fore_eq & sur_eq,
-            (fa == sb) & (sa == fb),
-            ~fore_eq & (canon[fa] == canon[fb]) & (jw_s >= thresholds[0]),
-            (initial[fa] == initial[fb]) & sur_eq,
-        ]
-        conds += [(jw_f >= t) & (jw_s >= t) for t in thresholds]
-        lev_u = np.select(conds, list(range(len(conds))), default=last).astype(np.int8)
-        lev_u[~ok] = MISSING
-        out = lev_u[inverse]
-        out[missing] = MISSING
+        def chunk(i: int, j: int) -> np.ndarray:
+            af, bf = lfc[left_pos[i:j]], rfc[right_pos[i:j]]
+            as_, bs = lsc[left_pos[i:j]], rsc[right_pos[i:j]]
+            missing = (af < 0) | (bf < 0) | (as_ < 0) | (bs < 0)
+            fore_eq, sur_eq = af == bf, as_ == bs
+            settled = (fore_eq & sur_eq) | ((af == bs) & (as_ == bf)) | missing
+            # Pairs whose level may need Jaro-Winkler: a nickname match, or both names possibly close.
+            maybe = np.flatnonzero(~settled)
+            fa, fb, sa, sb = af[maybe], bf[maybe], as_[maybe], bs[maybe]
+            close = sigs.jaro_winkler_may_reach(fa, fb, thresholds[-1]) & sigs.jaro_winkler_may_reach(
+                sa, sb, thresholds[-1]
+            )
+            need = maybe[(canon[fa] == canon[fb]) | close]
+            o = np.select(
+                [fore_eq & sur_eq, (af == bs) & (as_ == bf), (initial[af] == initial[bf]) & sur_eq],
+                [0, 1, 3],
+                default=last,
+            ).astype(np.int8)
+            o[missing] = MISSING
+            out[i:j] = o
+            return need + i
+
+        need = np.concatenate(_map_chunks(len(left_pos), chunk) or [np.empty(0, dtype=np.int64)])
+        if len(need):
+            af, bf = lfc[left_pos[need]], rfc[right_pos[need]]
+            as_, bs = lsc[left_pos[need]], rsc[right_pos[need]]
+            jw_f = _unique_pair_jaro_winkler(strings, af, bf)
+            jw_s = _unique_pair_jaro_winkler(strings, as_, bs)
+            fore_eq, sur_eq = af == bf, as_ == bs
+            conds = [
+                ~fore_eq & (canon[af] == canon[bf]) & (jw_s >= thresholds[0]),
+                (initial[af] == initial[bf]) & sur_eq,
+            ]
+            conds += [(jw_f >= t) & (jw_s >= t) for t in thresholds]
+            out[need] = np.select(conds, list(range(2, 2 + len(conds))), default=last).astype(np.int8)
         return out
+
+
+def _unique_pair_jaro_winkler(strings: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler of each (a, b) code pair, computed once per distinct pair."""
+    if len(a) == 0:
+        return np.zeros(0)
+    ns = np.int64(len(strings))
+    inverse, uniq = pd.factorize(a.astype(np.int64) * ns + b, sort=False)
+    return _jaro_winkler(strings, uniq // ns, uniq % ns)[inverse]
 
 
 # --- dates

@@ -165,3 +165,44 @@ def test_levels_for_pairs_matches_levels_on_aligned_frames():
 def test_bad_arguments_raise_linkage_error(make):
     with pytest.raises(LinkageError):
         make()
+
+
+def test_person_name_levels_equal_brute_force():
+    """Pruned PersonNameComparison against the level rules applied with JW computed for every pair."""
+    rng = np.random.default_rng(3)
+    fore = ["john", "jon", "j", "william", "bill", "will", "mary", "marie", "smith", None]
+    sur = ["smith", "smyth", "smithe", "john", "jones", "mary", "brown", None]
+    nick = {"bill": "william", "will": "william"}
+    n = 4000
+    left = pd.DataFrame(
+        {"fn": rng.choice(np.array(fore, dtype=object), n), "sn": rng.choice(np.array(sur, dtype=object), n)}
+    )
+    right = pd.DataFrame(
+        {"fn": rng.choice(np.array(fore, dtype=object), n), "sn": rng.choice(np.array(sur, dtype=object), n)}
+    )
+    got = PersonNameComparison("fn", "sn", nicknames=nick).levels(left, right)
+
+    lf, ls, rf, rs = (left["fn"].tolist(), left["sn"].tolist(), right["fn"].tolist(), right["sn"].tolist())
+    want = []
+    for a, b, c, d in zip(lf, ls, rf, rs, strict=True):
+        if a is None or b is None or c is None or d is None:
+            want.append(-1)
+            continue
+        jf = JaroWinkler.normalized_similarity(a, c)
+        js = JaroWinkler.normalized_similarity(b, d)
+        if a == c and b == d:
+            want.append(0)
+        elif a == d and b == c:
+            want.append(1)
+        elif a != c and nick.get(a, a) == nick.get(c, c) and js >= 0.92:
+            want.append(2)
+        elif a[0] == c[0] and b == d:
+            want.append(3)
+        elif jf >= 0.92 and js >= 0.92:
+            want.append(4)
+        elif jf >= 0.85 and js >= 0.85:
+            want.append(5)
+        else:
+            want.append(6)
+    assert got.tolist() == want
+    assert set(want) == {-1, 0, 1, 2, 3, 4, 5, 6}
