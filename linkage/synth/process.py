@@ -158,8 +158,16 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     crime_type = types[t_idx]
 
     # --- outcome process (final outcomes, before censoring) -----------------------------------------------
-    rates = tg.outcome_rates().reindex(list(CRIME_CATEGORIES)).to_numpy()
-    cum = np.cumsum(rates, axis=1)[t_idx]
+    # Each crime's outcome probabilities: its type's row, with the charge share scaled by the offence
+    # code's relative charge rate (national 2017/18) and the other outcomes scaled to keep the row at 1.
+    type_rates = tg.outcome_rates().reindex(list(CRIME_CATEGORIES)).to_numpy()
+    rates = type_rates[t_idx]
+    mult = pd.Series(ho).map(tg.charge_multipliers()).fillna(1.0).to_numpy()
+    p_type = rates[:, CHARGE].copy()
+    p_charge = np.minimum(p_type * mult, tg.MAX_CHARGE_SHARE)
+    rates *= ((1.0 - p_charge) / np.maximum(1.0 - p_type, 1e-12))[:, None]
+    rates[:, CHARGE] = p_charge
+    cum = np.cumsum(rates, axis=1)
     base = (r_out.random(n)[:, None] > cum).sum(axis=1).clip(0, len(tg.OUTCOME_KEYS) - 1)
     go_live = spec.go_live
     treated = np.full(n, area.role == "trailblazer" and go_live is not None) & (
@@ -168,26 +176,27 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     key = base.copy()
     identified = base != NS
     is_oocd = np.isin(base, _OOCD)
-    p_oocd = rates[:, _OOCD].sum(axis=1) / (1.0 - rates[:, NS])
+    p_oocd = rates[:, _OOCD].sum(axis=1) / np.maximum(1.0 - rates[:, NS], 1e-12)
     delta = spec.intervention.oocd_pp / 100.0
     v = r_out.random(n)
     if delta > 0:
-        prob = np.clip(delta / np.maximum(1.0 - p_oocd[t_idx], 1e-12), 0, 1)
+        prob = np.clip(delta / np.maximum(1.0 - p_oocd, 1e-12), 0, 1)
         switch = treated & identified & ~is_oocd & (v < prob)
         oocd_w = rates[:, _OOCD]
-        pick = (r_out.random(n)[:, None] > np.cumsum(oocd_w / oocd_w.sum(1, keepdims=True), 1)[t_idx]).sum(1)
+        pick = (r_out.random(n)[:, None] > np.cumsum(oocd_w / oocd_w.sum(1, keepdims=True), 1)).sum(1)
         key = np.where(switch, _OOCD[np.minimum(pick, len(_OOCD) - 1)], key)
     elif delta < 0:
-        prob = np.clip(-delta / np.maximum(p_oocd[t_idx], 1e-12), 0, 1)
+        prob = np.clip(-delta / np.maximum(p_oocd, 1e-12), 0, 1)
         switch = treated & identified & is_oocd & (v < prob)
         other = rates.copy()
         other[:, _OOCD] = 0.0
         other[:, NS] = 0.0
         other[:, TIC] = 0.0
-        pick = (r_out.random(n)[:, None] > np.cumsum(other / other.sum(1, keepdims=True), 1)[t_idx]).sum(1)
+        pick = (r_out.random(n)[:, None] > np.cumsum(other / other.sum(1, keepdims=True), 1)).sum(1)
         key = np.where(switch, np.minimum(pick, len(tg.OUTCOME_KEYS) - 1), key)
     else:
         r_out.random(n)  # keep the stream position independent of the intervention
+    del cum
 
     # Days from recording to the police outcome (charge date for charges). The same normal draw gives the
     # days of the outcome with the intervention (key) and without it (base): the counterfactual.

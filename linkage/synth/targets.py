@@ -128,18 +128,18 @@ OOCD_KEYS: tuple[str, ...] = ("local_resolution", "caution", "drugs_warning", "p
 _RATES = {
     #                              nosus  evid  fanpi  finpi  fapi  org   LR    caut  DW    PND   chg   tic
     "Violence and sexual offences": (26.0, 44.6, 7.0, 4.0, 1.2, 3.0, 4.0, 0.8, 0.0, 0.1, 9.3, 0.0),
-    "Criminal damage and arson": (62.0, 18.6, 5.0, 3.0, 0.5, 1.0, 5.0, 0.6, 0.0, 0.3, 3.8, 0.2),
+    "Criminal damage and arson": (62.0, 17.4, 5.0, 3.0, 0.5, 1.0, 5.0, 0.6, 0.0, 0.3, 5.0, 0.2),
     "Vehicle crime": (88.0, 5.0, 1.0, 2.0, 0.0, 0.5, 0.3, 0.2, 0.0, 0.0, 2.5, 0.5),
     "Other theft": (72.0, 13.0, 3.0, 4.0, 0.0, 2.0, 2.0, 0.5, 0.0, 0.0, 3.2, 0.3),
     "Public order": (35.0, 30.0, 7.0, 5.0, 1.0, 2.0, 9.0, 1.5, 0.0, 0.8, 8.7, 0.0),
     "Burglary": (87.0, 4.0, 1.0, 2.0, 0.0, 0.5, 0.5, 0.3, 0.0, 0.0, 4.0, 0.7),
     "Shoplifting": (40.0, 10.0, 5.0, 5.0, 0.5, 1.0, 10.0, 3.0, 0.0, 1.2, 23.3, 1.0),
-    "Drugs": (2.0, 7.0, 8.0, 4.0, 0.0, 2.0, 9.0, 6.0, 33.0, 1.0, 28.0, 0.0),
-    "Other crime": (25.0, 35.0, 8.0, 6.0, 1.0, 6.0, 5.0, 2.0, 0.0, 0.3, 11.7, 0.0),
+    "Drugs": (2.0, 7.0, 9.0, 4.0, 0.0, 2.0, 11.0, 6.0, 30.0, 1.0, 28.0, 0.0),
+    "Other crime": (25.0, 31.7, 8.0, 6.0, 1.0, 6.0, 5.0, 2.0, 0.0, 0.3, 15.0, 0.0),
     "Possession of weapons": (3.0, 15.0, 6.0, 3.0, 1.0, 2.0, 35.0, 5.0, 0.0, 0.0, 30.0, 0.0),
     "Bicycle theft": (90.0, 4.0, 1.0, 2.5, 0.0, 0.5, 0.3, 0.2, 0.0, 0.0, 1.3, 0.2),
     "Robbery": (55.0, 25.0, 2.0, 3.0, 0.0, 1.0, 1.0, 0.5, 0.0, 0.0, 12.0, 0.5),
-    "Theft from the person": (85.0, 6.0, 1.0, 4.0, 0.0, 0.5, 0.3, 0.2, 0.0, 0.0, 2.8, 0.2),
+    "Theft from the person": (86.0, 6.0, 1.0, 4.0, 0.0, 0.5, 0.3, 0.2, 0.0, 0.0, 1.8, 0.2),
 }
 
 
@@ -271,10 +271,51 @@ def derive_force_volumes(prc_csv: str | Path) -> pd.DataFrame:
     return pd.DataFrame({"force": per_year.index, "per_month": (per_year / 12.0).round(1).to_numpy()})
 
 
-def write_derived(prc_csv: str | Path, folder: str | Path) -> None:
-    """Regenerate the shipped ``offence_mix.csv`` and ``force_volumes.csv`` from the PRC file."""
+def derive_charge_rates(charges_csv: str | Path, prc_csv: str | Path) -> pd.DataFrame:
+    """Charge/summons rate by Home Office code in 2017/18: ``ho_code, crime_type, offences, charges, rate``.
+
+    Charges are the outcomes of the four quarters ending 30 June 2017 to 31 March 2018 in
+    ``charges_by_offence_code_and_crime_severity.csv``; offences are the 2017/18 recorded crimes.
+    """
+    raw = pd.read_csv(charges_csv, dtype={"Offence Code": str})
+    when = pd.to_datetime(raw["Date"], format="%d/%m/%Y")
+    year = raw[(when >= "2017-06-30") & (when <= "2018-03-31")]
+    charges = year.groupby("Offence Code")["Outcomes for investigations closed in the quarter"].sum()
+    frame = derive_offence_mix(prc_csv)
+    frame["charges"] = frame["ho_code"].map(charges).fillna(0).astype(np.int64)
+    frame["rate"] = (frame["charges"] / frame["offences"]).round(6)
+    return frame
+
+
+def write_derived(prc_csv: str | Path, folder: str | Path, charges_csv: str | Path | None = None) -> None:
+    """Regenerate the shipped ``offence_mix.csv``, ``force_volumes.csv`` (and ``charge_rates.csv``)."""
     write_csv(Path(folder) / "offence_mix.csv", derive_offence_mix(prc_csv))
     write_csv(Path(folder) / "force_volumes.csv", derive_force_volumes(prc_csv))
+    if charges_csv is not None:
+        write_csv(Path(folder) / "charge_rates.csv", derive_charge_rates(charges_csv, prc_csv))
+
+
+CHARGE_MULTIPLIER_RANGE = (0.2, 4.0)
+"""Clip of an offence code's charge rate relative to its crime type's (keeps rare codes sane)."""
+MAX_CHARGE_SHARE = 0.9
+"""Upper bound of any crime's charge probability after the offence-code scaling."""
+
+
+@cache
+def charge_multipliers() -> pd.Series:
+    """Charge rate of each Home Office code relative to its crime type's, offence-weighted mean 1 per type.
+
+    From ``charge_rates.csv`` (national 2017/18). Codes with no charges get the lower clip.
+    """
+    table = _shipped("charge_rates.csv")
+    type_rate = table.groupby("crime_type")["charges"].transform("sum") / table.groupby("crime_type")[
+        "offences"
+    ].transform("sum")
+    raw = (table["rate"] / type_rate).clip(*CHARGE_MULTIPLIER_RANGE)
+    weighted = (raw * table["offences"]).groupby(table["crime_type"]).transform("sum") / table.groupby(
+        "crime_type"
+    )["offences"].transform("sum")
+    return pd.Series((raw / weighted).to_numpy(), index=table["ho_code"].to_numpy())
 
 
 @cache
@@ -282,6 +323,11 @@ def _shipped(name: str) -> pd.DataFrame:
     source = resources.files("linkage.synth").joinpath("data", name)
     with resources.as_file(source) as path:
         return pd.read_csv(path, dtype={"ho_code": str}, keep_default_na=False)
+
+
+def charge_rates() -> pd.DataFrame:
+    """``ho_code, crime_type, offences, charges, rate``: national 2017/18 charge/summons rate by code."""
+    return _shipped("charge_rates.csv").copy()
 
 
 def offence_mix() -> pd.DataFrame:
