@@ -19,6 +19,7 @@ from linkage.engine.blocking import (
     Soundex,
     Substr,
     Year,
+    all_pairs,
     block_on,
     generate_candidates,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Soundex",
     "Substr",
     "Year",
+    "all_pairs",
     "block_on",
     "generate_candidates",
     "normalise_name",

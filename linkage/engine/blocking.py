@@ -32,6 +32,7 @@ __all__ = [
     "Soundex",
     "Substr",
     "Year",
+    "all_pairs",
     "block_on",
     "generate_candidates",
 ]
@@ -199,6 +200,15 @@ def block_on(*keys: KeyExpr, key: Callable[[pd.DataFrame], pd.Series] | None = N
         if not (isinstance(p, str | BlockingKey) or callable(p) or (isinstance(p, tuple) and len(p) == 2)):
             raise LinkageError(f"block_on: cannot block on {p!r}; give a column name, a key or a callable")
     return BlockingRule(keys=tuple(parts), name=name or " & ".join(_describe(p) for p in parts))
+
+
+def all_pairs(name: str = "all pairs") -> BlockingRule:
+    """Every pair (recordlinkage's full index). Only for small data: n_left x n_right pairs."""
+    return BlockingRule(keys=(_constant_key,), name=name)
+
+
+def _constant_key(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series(0, index=frame.index)
 
 
 def _sort_join(lcode: np.ndarray, rcode: np.ndarray, *, dedupe: bool) -> tuple[np.ndarray, np.ndarray]:

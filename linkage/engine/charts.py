@@ -1,15 +1,16 @@
-"""Charts that explain a model (matplotlib Figures, Agg backend; the caller saves or shows them)."""
+"""Charts that explain a model.
+
+Each function returns a bare ``matplotlib.figure.Figure`` (no pyplot, so no global backend state: it
+renders with Agg on ``savefig`` and displays inline in Jupyter); the caller saves or shows it.
+"""
 
 from __future__ import annotations
 
 import logging
 
-import matplotlib
-
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 

@@ -493,8 +493,8 @@ class LinkageModel:
                 rel = levels[tf_col].to_numpy()[exact].astype(float)
                 ok = ~np.isnan(rel)
                 bf[exact[ok]] -= np.log2(np.maximum(rel[ok], tf_minimum))
-            out[f"bf_{c.name}"] = bf
             total += bf
+            out[f"bf_{c.name}"] = bf.astype(np.float32)  # per-comparison detail; the total stays float64
         prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
         return pd.DataFrame(
             {"match_weight": total, "match_probability": prob, **out}, index=levels.index, copy=False

