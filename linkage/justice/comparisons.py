@@ -305,7 +305,8 @@ class PlaceDistance(Comparison):
             *(pd.to_numeric(right[c], errors="coerce").to_numpy(float) for c in self.right_lonlat)
         )
         lx, ly, rx, ry = (np.asarray(v, dtype=float) for v in (lx, ly, rx, ry))
-        dist = np.hypot(lx[left_pos] - rx[right_pos], ly[left_pos] - ry[right_pos])
+        with np.errstate(invalid="ignore"):  # missing points are NaN (inf after projection)
+            dist = np.hypot(lx[left_pos] - rx[right_pos], ly[left_pos] - ry[right_pos])
         dist[~np.isfinite(dist)] = np.nan
         return dist
 

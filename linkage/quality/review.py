@@ -85,8 +85,14 @@ def draw_review_sample(
     n: int,
     strata: Sequence[float] = DEFAULT_WEIGHT_EDGES,
     seed: int = 0,
+    exclude_below: float | None = DEFAULT_WEIGHT_EDGES[0],
 ) -> pd.DataFrame:
     """A sample of ``n`` candidate pairs for clerical review, spread evenly over match-weight strata.
+
+    Unlinked pairs with a match weight below ``exclude_below`` are not sampled and are assumed to be
+    non-matches when estimating (the usual grey-zone design: a reviewer learns nothing from thousands of
+    pairs that disagree on everything, and a handful of them cannot bound their match rate usefully).
+    ``None`` samples every stratum. The threshold is recorded in the ``excluded_below`` column.
 
     ``candidates`` is :attr:`LinkResult.candidates` (identifiers, ``match_weight``, ``linked`` and the
     compared fields as ``l_<field>``/``r_<field>``). The result shows the crime-suspect (``crime_*``) and
@@ -100,6 +106,9 @@ def draw_review_sample(
     frame = candidates.reset_index(drop=True)
     st = assign_strata(frame, strata)
     frame = pd.concat([frame, st], axis=1)
+    if exclude_below is not None:
+        excluded = ~frame["linked"].to_numpy(bool) & (frame["match_weight"].to_numpy(float) < exclude_below)
+        frame = frame[~excluded].reset_index(drop=True)
     names = np.array(sorted(frame["stratum"].unique()))
     sizes = frame.groupby("stratum", sort=True).size().reindex(names).to_numpy()
     take = _allocate(sizes, int(n))
@@ -141,6 +150,7 @@ def draw_review_sample(
         sample[cols].sort_values(["stratum", "source", "record_id"], kind="mergesort").reset_index(drop=True)
     )
     sample.insert(0, "review_id", np.arange(1, len(sample) + 1))
+    sample["excluded_below"] = np.nan if exclude_below is None else float(exclude_below)
     sample["reviewer_label"] = ""
     logger.info("review sample: %d pairs over %d strata", len(sample), int((take > 0).sum()))
     return sample
@@ -201,9 +211,11 @@ class ReviewEstimate:
 
     ``precision``: share of linked pairs that are true matches. ``recall``: share of true matches among the
     candidate pairs that were linked (matches never proposed as candidates are invisible to review).
-    Intervals at ``1 - alpha`` from ``n_draws`` simulations drawing each stratum's match rate from its
-    Jeffreys Beta posterior. ``strata``: per stratum N (pairs), n (reviewed Y/N), matches (Y) and the
-    estimated number of matches.
+    Estimates are medians, and intervals equal-tailed at ``1 - alpha``, of ``n_draws`` finite-population
+    simulations: each stratum's unreviewed pairs hold a binomial number of matches at a rate drawn from
+    the stratum's Beta posterior (prior: the model's mean match probability in the stratum worth
+    ``prior_strength`` pairs), so a full census is exact. ``strata``: per stratum N (pairs),
+    n (reviewed Y/N), matches (Y), the plug-in match rate and the estimated number of matches.
     """
 
     precision: float
@@ -214,7 +226,7 @@ class ReviewEstimate:
     n_unsure: int
     strata: pd.DataFrame
     alpha: float
-    method: str = "stratified estimator; Jeffreys Beta posterior simulation per stratum"
+    method: str = "stratified finite-population simulation, Beta posterior per stratum (model-mean prior)"
 
 
 def estimate_from_review(
@@ -223,12 +235,16 @@ def estimate_from_review(
     alpha: float = 0.05,
     n_draws: int = 4000,
     seed: int = 0,
+    prior_strength: float = 2.0,
 ) -> ReviewEstimate:
     """Precision and recall of the links, with intervals, from a reviewed sample.
 
     Each stratum's match rate is the share of its reviewed pairs labelled Y ('?' are left out); the
     stratum's size comes from ``candidates`` (strata recomputed with the review's band edges), so each
-    reviewed pair stands for stratum_size / reviewed pairs in its stratum.
+    reviewed pair stands for stratum_size / reviewed pairs in its stratum. Unlinked pairs below the
+    sample's ``excluded_below`` weight count as non-matches. Point estimates are the medians of the
+    simulated precision and recall (so they always sit inside their intervals); ``strata`` also shows
+    the plug-in rates.
     """
     _require(review, ["stratum", "stratum_low", "stratum_high", "reviewer_label"], "review")
     if not 0 < alpha < 1:
@@ -237,7 +253,14 @@ def estimate_from_review(
         np.concatenate([review["stratum_low"].to_numpy(float), review["stratum_high"].to_numpy(float)])
     )
     edges = edges[np.isfinite(edges)]
+    below = np.nan
+    if "excluded_below" in review.columns and len(review):
+        below = float(pd.to_numeric(review["excluded_below"], errors="coerce").iloc[0])
+    if np.isfinite(below):
+        edges = np.union1d(edges, [below])
     st = assign_strata(candidates, edges if len(edges) else DEFAULT_WEIGHT_EDGES)
+    assumed = ~candidates["linked"].to_numpy(bool) & (candidates["match_weight"].to_numpy(float) < below)
+    st.loc[assumed, "stratum"] = f"unlinked below {below:g} (assumed non-matches)"
     big_n = st.groupby("stratum").size()
     linked_of = pd.Series(candidates["linked"].to_numpy(bool), index=st.index).groupby(st["stratum"]).first()
     labels = review["reviewer_label"].astype("string").str.strip().str.upper()
@@ -247,34 +270,58 @@ def estimate_from_review(
     table = pd.DataFrame({"N": big_n}).join(pd.DataFrame({"n": n_rev, "matches": yes}), how="left").fillna(0)
     table["linked"] = linked_of.reindex(table.index).to_numpy(bool)
     table[["n", "matches"]] = table[["n", "matches"]].astype(int)
-    unreviewed = table[(table["n"] == 0) & (table["N"] > 0)]
+    table["assumed_nonmatch"] = table.index.str.contains("assumed non-matches", regex=False)
+    unreviewed = table[(table["n"] == 0) & (table["N"] > 0) & ~table["assumed_nonmatch"]]
     if len(unreviewed):
         logger.warning(
-            "strata with candidates but no reviewed pairs (assumed rate from prior mean 0.5): %s",
-            list(unreviewed.index),
+            "strata with candidates but no reviewed pairs (prior mean 0.5): %s", list(unreviewed.index)
         )
     rate = np.where(table["n"] > 0, table["matches"] / np.maximum(table["n"], 1), 0.5)
+    rate = np.where(table["assumed_nonmatch"], 0.0, rate)
     table["match_rate"] = rate
     table["est_matches"] = table["N"] * rate
     lk = table["linked"].to_numpy(bool)
     big = table["N"].to_numpy(float)
 
-    def _pr(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m = big * r
-        linked_matches = (m * lk).sum(axis=-1)
-        all_matches = m.sum(axis=-1)
+    def _pr(matches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        linked_matches = (matches * lk).sum(axis=-1)
+        all_matches = matches.sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return linked_matches / (big * lk).sum(), linked_matches / all_matches
 
-    precision, recall = _pr(rate)
+    # Finite-population simulation: each stratum's matches are the reviewed Ys plus a binomial draw for
+    # its unreviewed pairs at a rate from the stratum's Beta posterior (a full census has no uncertainty).
     rng = np.random.default_rng(seed)
-    a = table["matches"].to_numpy(float) + 0.5
-    b = (table["n"] - table["matches"]).to_numpy(float) + 0.5
-    draws = rng.beta(a, b, size=(n_draws, len(table)))
-    p_draws, r_draws = _pr(draws)
-    q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
-    p_int = tuple(float(x) for x in np.nanpercentile(p_draws, q))
-    r_int = tuple(float(x) for x in np.nanpercentile(r_draws, q))
+    yes_h = table["matches"].to_numpy(float)
+    n_h = table["n"].to_numpy(float)
+    # Prior per stratum: the model's mean match probability there, worth ``prior_strength`` reviewed pairs
+    # (Jeffreys, Beta(0.5, 0.5), when the candidates carry no match_probability). Reviewed labels soon
+    # outweigh it; without it a stratum where every reviewed pair is a match is pulled towards 0.5.
+    if "match_probability" in candidates.columns:
+        mean_p = (
+            pd.Series(candidates["match_probability"].to_numpy(float), index=st.index)
+            .groupby(st["stratum"])
+            .mean()
+            .reindex(table.index)
+            .fillna(0.5)
+            .clip(1e-3, 1 - 1e-3)
+            .to_numpy()
+        )
+        a0, b0 = prior_strength * mean_p, prior_strength * (1 - mean_p)
+    else:
+        a0 = b0 = np.full(len(table), 0.5)
+    table["prior_mean"] = a0 / (a0 + b0)
+    a = yes_h + a0
+    b = n_h - yes_h + b0
+    rates = rng.beta(a, b, size=(n_draws, len(table)))
+    unseen = rng.binomial((big - n_h).astype(np.int64), rates).astype(float)
+    matches = yes_h + unseen
+    matches[:, table["assumed_nonmatch"].to_numpy(bool)] = 0.0
+    p_draws, r_draws = _pr(matches)
+    q = [100 * alpha / 2, 50.0, 100 * (1 - alpha / 2)]
+    p_lo, precision, p_hi = (float(x) for x in np.nanpercentile(p_draws, q))
+    r_lo, recall, r_hi = (float(x) for x in np.nanpercentile(r_draws, q))
+    p_int, r_int = (p_lo, p_hi), (r_lo, r_hi)
     return ReviewEstimate(
         precision=float(precision),
         precision_interval=p_int,  # type: ignore[arg-type]

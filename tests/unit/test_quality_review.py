@@ -58,8 +58,10 @@ def test_sample_is_deterministic_and_side_by_side(tmp_path):
     assert len(a) == 12
     assert {"crime_surname", "outcome_surname", "reviewer_label", "sampling_fraction"} <= set(a.columns)
     assert (a["reviewer_label"] == "").all()
-    # Every stratum that holds pairs is sampled (8 strata with default edges here, 12 draws).
-    assert a["stratum"].nunique() == assign_strata(cand)["stratum"].nunique()
+    # Every stratum that holds pairs is sampled (12 draws), except unlinked pairs below weight -10
+    # (the default exclude_below): weights -12..-10.5 here, 4 pairs, assumed non-matches.
+    assert a["stratum"].nunique() == assign_strata(cand)["stratum"].nunique() - 1
+    assert (a["match_weight"] >= -10).all()
     path = write_review_sample(a, tmp_path / "review.csv")
     with pytest.raises(DataContractError, match="line 2"):
         read_review(path)  # unlabelled
@@ -67,7 +69,7 @@ def test_sample_is_deterministic_and_side_by_side(tmp_path):
 
 def test_full_census_estimates_equal_truth(tmp_path):
     cand = _candidates()
-    sample = _label(draw_review_sample(cand, len(cand), seed=0), cand)
+    sample = _label(draw_review_sample(cand, len(cand), seed=0, exclude_below=None), cand)
     path = write_review_sample(sample, tmp_path / "review.csv")
     review = read_review(path)
     est = estimate_from_review(review, cand)
@@ -77,6 +79,18 @@ def test_full_census_estimates_equal_truth(tmp_path):
     assert est.recall == pytest.approx(24 / 28)
     assert est.precision_interval[0] <= est.precision <= est.precision_interval[1]
     assert est.n_reviewed == len(cand)
+    assert est.precision_interval == pytest.approx((24 / 26, 24 / 26))  # a census has no sampling error
+
+
+def test_excluded_pairs_count_as_non_matches():
+    cand = _candidates()
+    sample = _label(draw_review_sample(cand, len(cand), seed=0), cand)
+    assert len(sample) == len(cand) - 4  # weights -12, -11.5, -11, -10.5 not sampled
+    est = estimate_from_review(sample, cand)
+    # They are non-matches in truth too, so the census of the rest gives the same figures as above.
+    assert est.precision == pytest.approx(24 / 26)
+    assert est.recall == pytest.approx(24 / 28)
+    assert "unlinked below -10 (assumed non-matches)" in set(est.strata["stratum"])
 
 
 def test_subsample_estimate_reweights_strata():
