@@ -17,8 +17,8 @@ import pandas as pd
 
 from linkage.reference import (
     ALTERNATIVE_CHARGES,
+    CONVICTING_VERDICTS,
     CRIME_TYPES,
-    DISPOSALS,
     cjs_offences,
     compatible_groups,
     court_outcome_label,
@@ -113,77 +113,173 @@ def cjs_codes_for(ho: np.ndarray, altered: np.ndarray, rng: np.random.Generator)
     return _choose_in_groups(target, tk, tv, rng)
 
 
+@dataclass
+class _Crimes:
+    """Per-crime arrays of one area, in recorded-date order."""
+
+    recorded: np.ndarray  # datetime64[D]
+    committed: np.ndarray  # datetime64[D]
+    crime_type: np.ndarray
+    ho: np.ndarray
+    point: np.ndarray  # index into the area's map points
+    located: np.ndarray  # False: "No Location"
+
+    def __len__(self) -> int:
+        return len(self.recorded)
+
+
+@dataclass
+class _Outcomes:
+    """Per-crime outcome process: keys with and without the intervention, days and dates."""
+
+    key: np.ndarray
+    base: np.ndarray
+    treated: np.ndarray
+    identified: np.ndarray
+    days: np.ndarray
+    days_base: np.ndarray
+    police_date: np.ndarray  # datetime64[D]: police outcome (charge date for charges)
+    z: np.ndarray  # the normal draw behind the days
+
+    @property
+    def oocd(self) -> np.ndarray:
+        return np.isin(self.key, _OOCD)
+
+    @property
+    def oocd_base(self) -> np.ndarray:
+        return np.isin(self.base, _OOCD)
+
+
+@dataclass
+class _Suspects:
+    """Per-suspect arrays: crime index, number within the crime, person index and outcome key."""
+
+    crime: np.ndarray
+    number: np.ndarray
+    person: np.ndarray
+    key: np.ndarray
+    people: pd.DataFrame
+
+
 def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     """All tables of area ``index`` of ``spec``."""
     area = spec.areas[index]
     r_geo, r_crime, r_out, r_sus, r_court, r_rec, r_fault, r_pub = _rngs(seed, index)
-    noise = spec.noise_profile
-    end = spec.end_date
     geo = load_geography(dict(area.geography), r_geo, where=f"areas[{index}].geography")
-    mix = tg.crime_mix(area.crime_mix, geo.observed_mix)
-
-    # --- crimes --------------------------------------------------------------------------------------------
     months = spec.month_starts
-    per_month = r_crime.poisson(area.crimes_per_month, len(months))
+    crimes = _make_crimes(area, geo, months, r_crime)
+    outc = _outcome_process(spec, area, crimes, r_out)
+    sus = _assign_suspects(outc, r_sus, months[0], index)
+    lines = _court_lines(crimes, outc, sus, r_court)
+    lines = pd.concat([lines, _attach_tics(lines, crimes, outc, sus, r_court, spec)], ignore_index=True)
+    lines["label"] = court_outcome_label(lines["verdict"], lines["disposal"]).to_numpy()
+    crime_ref = _crime_refs(area.force, index, crimes.recorded)
+    events, hidden, last = _police_events(spec, crimes, outc, sus, lines, r_pub)
+    crime_truth = _crime_truth(area, crimes, outc, sus, lines, crime_ref, last)
+    tables = _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_rec, r_fault)
+    tables["crime_truth"] = crime_truth
+    tables["street"], tables["outcomes"] = _public_view(
+        r_pub, area, geo, tables["crimes"], crime_truth, events, hidden, crimes, months
+    )
+    used = np.unique(sus.person)
+    people = sus.people.iloc[used].drop(columns=["pnc_year", "pnc_serial"]).assign(area=area.name)
+    tables["people"] = people.reset_index(drop=True)
+    tsel = outc.treated & outc.identified
+    effect_sums = {
+        "n_treated": float(outc.treated.sum()),
+        "n_treated_identified": float(tsel.sum()),
+        "oocd_diff": float(outc.oocd[tsel].sum() - outc.oocd_base[tsel].sum()),
+        "days_diff": float((outc.days[tsel] - outc.days_base[tsel]).sum()),
+    }
+    order = ("crimes", "suspects", "cautions", "penalty_notices", "court_outcomes", "truth", "people")
+    order += ("crime_truth", "suspect_truth", "faults", "street", "outcomes")
+    return AreaParts({name: tables[name] for name in order}, effect_sums)
+
+
+def _make_crimes(area, geo, months: pd.DatetimeIndex, rng: np.random.Generator) -> _Crimes:
+    """Monthly Poisson volumes, recorded and committed dates, crime types, offence codes and map points."""
+    mix = tg.crime_mix(area.crime_mix, geo.observed_mix)
+    per_month = rng.poisson(area.crimes_per_month, len(months))
     n = int(per_month.sum())
     m_idx = np.repeat(np.arange(len(months)), per_month)
     dim = months.days_in_month.to_numpy()[m_idx]
-    day = np.floor(r_crime.random(n) * dim).astype(np.int64)
+    day = np.floor(rng.random(n) * dim).astype(np.int64)
     recorded = months.to_numpy()[m_idx] + day.astype("timedelta64[D]")
     lag = np.where(
-        r_crime.random(n) < tg.RECORDING_LAG_SAME_DAY, 0, np.round(r_crime.lognormal(np.log(7.0), 1.2, n))
+        rng.random(n) < tg.RECORDING_LAG_SAME_DAY, 0, np.round(rng.lognormal(np.log(7.0), 1.2, n))
     ).astype(np.int64)
     committed = recorded - lag.astype("timedelta64[D]")
-    types = np.array(CRIME_CATEGORIES, dtype=object)
-    t_idx = _draw_index(r_crime, mix.reindex(CRIME_CATEGORIES).to_numpy(), n)
+    t_idx = _draw_index(rng, mix.reindex(CRIME_CATEGORIES).to_numpy(), n)
     order = np.lexsort((t_idx, recorded))  # stable order by recorded date, then type
     recorded, committed, t_idx = recorded[order], committed[order], t_idx[order]
     ho = np.empty(n, dtype=object)
     point = np.empty(n, dtype=np.int64)
     offmix = tg.offence_mix()
-    pts = geo.points
     for ti, ctype in enumerate(CRIME_CATEGORIES):
         sel = np.flatnonzero(t_idx == ti)
         if not len(sel):
             continue
         sub = offmix[offmix["crime_type"] == ctype]
         ho[sel] = sub["ho_code"].to_numpy(dtype=object)[
-            _draw_index(r_crime, sub["offences"].to_numpy(), len(sel))
+            _draw_index(rng, sub["offences"].to_numpy(), len(sel))
         ]
-        w = pts["weight"].to_numpy(float)
+        w = geo.points["weight"].to_numpy(float)
         if geo.type_counts is not None and geo.type_counts[ctype].sum() > 0:
             w = geo.type_counts[ctype].to_numpy(float)
-        point[sel] = _draw_index(r_crime, w, len(sel))
-    located = r_crime.random(n) >= geo.no_location_share
-    crime_type = types[t_idx]
+        point[sel] = _draw_index(rng, w, len(sel))
+    located = rng.random(n) >= geo.no_location_share
+    crime_type = np.array(CRIME_CATEGORIES, dtype=object)[t_idx]
+    return _Crimes(recorded, committed, crime_type, ho, point, located)
 
-    # --- outcome process (final outcomes, before censoring) -----------------------------------------------
-    # Each crime's outcome probabilities: its type's row, with the charge share scaled by the offence
-    # code's relative charge rate (national 2017/18) and the other outcomes scaled to keep the row at 1.
-    type_rates = tg.outcome_rates().reindex(list(CRIME_CATEGORIES)).to_numpy()
-    rates = type_rates[t_idx]
-    mult = pd.Series(ho).map(tg.charge_multipliers()).fillna(1.0).to_numpy()
+
+def _crime_rates(crimes: _Crimes) -> np.ndarray:
+    """Outcome probabilities per crime: its type's row, charge share scaled by the offence code.
+
+    The code's relative charge rate (national 2017/18) scales the charge share; the other outcomes are
+    scaled to keep the row summing to 1.
+    """
+    type_rates = tg.outcome_rates().reindex(list(CRIME_CATEGORIES))
+    rates = type_rates.to_numpy()[pd.Index(CRIME_CATEGORIES).get_indexer(crimes.crime_type)]
+    mult = pd.Series(crimes.ho).map(tg.charge_multipliers()).fillna(1.0).to_numpy()
     p_type = rates[:, CHARGE].copy()
     p_charge = np.minimum(p_type * mult, tg.MAX_CHARGE_SHARE)
     rates *= ((1.0 - p_charge) / np.maximum(1.0 - p_type, 1e-12))[:, None]
     rates[:, CHARGE] = p_charge
+    return rates
+
+
+def _draw_days(key: np.ndarray, crime_type: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Days from recording to the police outcome of each key (log-normal), summary charges capped."""
+    med = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[0] for k in tg.OUTCOME_KEYS])
+    sig = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[1] for k in tg.OUTCOME_KEYS])
+    days = np.round(med[key] * np.exp(sig[key] * z))
+    summary = np.isin(crime_type, tg.SUMMARY_TYPES) & (key == CHARGE)
+    return np.where(summary, np.minimum(days, tg.SUMMARY_CHARGE_LIMIT_DAYS), days)
+
+
+def _outcome_process(spec: WorldSpec, area, crimes: _Crimes, rng: np.random.Generator) -> _Outcomes:
+    """Final outcomes with and without the intervention, and the days to the police outcome."""
+    n = len(crimes)
+    rates = _crime_rates(crimes)
     cum = np.cumsum(rates, axis=1)
-    base = (r_out.random(n)[:, None] > cum).sum(axis=1).clip(0, len(tg.OUTCOME_KEYS) - 1)
+    base = (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, len(tg.OUTCOME_KEYS) - 1)
+    del cum
     go_live = spec.go_live
-    treated = np.full(n, area.role == "trailblazer" and go_live is not None) & (
-        recorded >= (np.datetime64(go_live) if go_live is not None else np.datetime64("NaT"))
-    )
+    treated = np.zeros(n, dtype=bool)
+    if area.role == "trailblazer" and go_live is not None:
+        treated = crimes.recorded >= np.datetime64(go_live.date(), "D")
     key = base.copy()
     identified = base != NS
     is_oocd = np.isin(base, _OOCD)
     p_oocd = rates[:, _OOCD].sum(axis=1) / np.maximum(1.0 - rates[:, NS], 1e-12)
     delta = spec.intervention.oocd_pp / 100.0
-    v = r_out.random(n)
+    v = rng.random(n)
     if delta > 0:
+        # P(OOCD | suspect) rises by delta: non-OOCD suspect outcomes switch with prob delta / (1 - p).
         prob = np.clip(delta / np.maximum(1.0 - p_oocd, 1e-12), 0, 1)
         switch = treated & identified & ~is_oocd & (v < prob)
         oocd_w = rates[:, _OOCD]
-        pick = (r_out.random(n)[:, None] > np.cumsum(oocd_w / oocd_w.sum(1, keepdims=True), 1)).sum(1)
+        pick = (rng.random(n)[:, None] > np.cumsum(oocd_w / oocd_w.sum(1, keepdims=True), 1)).sum(1)
         key = np.where(switch, _OOCD[np.minimum(pick, len(_OOCD) - 1)], key)
     elif delta < 0:
         prob = np.clip(-delta / np.maximum(p_oocd, 1e-12), 0, 1)
@@ -192,65 +288,58 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
         other[:, _OOCD] = 0.0
         other[:, NS] = 0.0
         other[:, TIC] = 0.0
-        pick = (r_out.random(n)[:, None] > np.cumsum(other / other.sum(1, keepdims=True), 1)).sum(1)
+        pick = (rng.random(n)[:, None] > np.cumsum(other / other.sum(1, keepdims=True), 1)).sum(1)
         key = np.where(switch, np.minimum(pick, len(tg.OUTCOME_KEYS) - 1), key)
     else:
-        r_out.random(n)  # keep the stream position independent of the intervention
-    del cum
+        rng.random(n)  # keep the stream position independent of the intervention
+    # The same normal draw gives the days with the intervention (key) and without it (base).
+    z = rng.standard_normal(n)
+    days_base = _draw_days(base, crimes.crime_type, z)
+    days = _draw_days(key, crimes.crime_type, z)
+    shift = np.round(spec.intervention.days_to_outcome)
+    days = np.where(treated & identified, np.maximum(days + shift, 0), days).astype(np.int64)
+    police_date = crimes.recorded + days.astype("timedelta64[D]")
+    return _Outcomes(key, base, treated, identified, days, days_base, police_date, z)
 
-    # Days from recording to the police outcome (charge date for charges). The same normal draw gives the
-    # days of the outcome with the intervention (key) and without it (base): the counterfactual.
-    med = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[0] for k in tg.OUTCOME_KEYS])
-    sig = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[1] for k in tg.OUTCOME_KEYS])
-    z = r_out.standard_normal(n)
-    summary_type = np.isin(crime_type, tg.SUMMARY_TYPES)
 
-    def draw_days(k: np.ndarray) -> np.ndarray:
-        d = np.round(med[k] * np.exp(sig[k] * z))
-        return np.where(summary_type & (k == CHARGE), np.minimum(d, tg.SUMMARY_CHARGE_LIMIT_DAYS), d)
-
-    days_base = draw_days(base)
-    shift = spec.intervention.days_to_outcome
-    days = draw_days(key)
-    days = np.where(treated & identified, np.maximum(days + np.round(shift), 0), days).astype(np.int64)
-    police_date = recorded + days.astype("timedelta64[D]")
-
-    # --- suspects and people -------------------------------------------------------------------------------
-    extra = np.where(
-        r_sus.random(n) < tg.EXTRA_SUSPECT_SHARE, r_sus.geometric(1 - tg.THIRD_SUSPECT_SHARE, n), 0
-    )
-    n_sus = np.where(identified, 1 + np.where(key == TIC, 0, extra), 0)
+def _assign_suspects(outc: _Outcomes, rng: np.random.Generator, start: pd.Timestamp, index: int) -> _Suspects:
+    """Suspects of crimes with an identified suspect, drawn from the area's pool with Pareto propensity."""
+    n = len(outc.key)
+    extra = np.where(rng.random(n) < tg.EXTRA_SUSPECT_SHARE, rng.geometric(1 - tg.THIRD_SUSPECT_SHARE, n), 0)
+    n_sus = np.where(outc.identified, 1 + np.where(outc.key == TIC, 0, extra), 0)
     s_crime = np.repeat(np.arange(n), n_sus)
     s_no = np.arange(len(s_crime)) - np.repeat(np.cumsum(n_sus) - n_sus, n_sus) + 1
     slots = len(s_crime)
     pool = max(20, int(np.ceil(slots * tg.POOL_PER_SUSPECT)))
-    people = make_people(r_sus, pool, months[0], prefix=f"A{index:02d}P")
-    propensity = r_sus.pareto(tg.PROPENSITY_PARETO, pool) + 1.0
-    s_person = _draw_index(r_sus, propensity, slots)
-    # Co-suspects of one crime are different people.
-    dup = s_no > 1
+    people = make_people(rng, pool, start, prefix=f"A{index:02d}P")
+    propensity = rng.pareto(tg.PROPENSITY_PARETO, pool) + 1.0
+    s_person = _draw_index(rng, propensity, slots)
+    dup = s_no > 1  # co-suspects of one crime are different people
     for _ in range(5):
         prev_same = np.zeros(slots, dtype=bool)
         prev_same[1:] = (s_person[1:] == s_person[:-1]) & (s_crime[1:] == s_crime[:-1])
         if not (prev_same & dup).any():
             break
         s_person = np.where(prev_same & dup, (s_person + 1) % pool, s_person)
-    same = r_sus.random(slots) < tg.CO_SUSPECT_SAME_OUTCOME
-    s_key = np.where((s_no == 1) | same, key[s_crime], EVID)
+    same = rng.random(slots) < tg.CO_SUSPECT_SAME_OUTCOME
+    s_key = np.where((s_no == 1) | same, outc.key[s_crime], EVID)
+    return _Suspects(s_crime, s_no, s_person, s_key, people)
 
-    # --- court: charged suspects, cases, verdicts ---------------------------------------------------------
-    charge_date = police_date
-    ch = np.flatnonzero(s_key == CHARGE)
-    first_hearing = charge_date[s_crime[ch]] + np.round(
-        tg.DAYS_CHARGE_TO_HEARING[0] * np.exp(tg.DAYS_CHARGE_TO_HEARING[1] * r_court.standard_normal(len(ch)))
+
+def _court_lines(crimes: _Crimes, outc: _Outcomes, sus: _Suspects, rng: np.random.Generator) -> pd.DataFrame:
+    """Magistrates' lines of charged suspects (grouped into cases) and their Crown Court second records."""
+    ch = np.flatnonzero(sus.key == CHARGE)
+    cdate = outc.police_date[sus.crime[ch]]
+    first_hearing = cdate + np.round(
+        tg.DAYS_CHARGE_TO_HEARING[0] * np.exp(tg.DAYS_CHARGE_TO_HEARING[1] * rng.standard_normal(len(ch)))
     ).astype("timedelta64[D]")
-    o = np.lexsort((s_crime[ch], charge_date[s_crime[ch]], s_person[ch]))
-    ch, first_hearing = ch[o], first_hearing[o]
-    cdate = charge_date[s_crime[ch]]
+    o = np.lexsort((sus.crime[ch], cdate, sus.person[ch]))
+    ch, first_hearing, cdate = ch[o], first_hearing[o], cdate[o]
+    # A person's charges within CASE_WINDOW_DAYS of the previous one join one case.
     newcase = np.ones(len(ch), dtype=bool)
     if len(ch) > 1:
         gap = (cdate[1:] - cdate[:-1]).astype("timedelta64[D]").astype(np.int64)
-        newcase[1:] = (s_person[ch][1:] != s_person[ch][:-1]) | (gap > tg.CASE_WINDOW_DAYS)
+        newcase[1:] = (sus.person[ch][1:] != sus.person[ch][:-1]) | (gap > tg.CASE_WINDOW_DAYS)
     case_no = np.cumsum(newcase) - 1
     n_cases = int(case_no.max() + 1) if len(ch) else 0
     case_hearing = np.full(n_cases, np.datetime64("1970-01-01"), dtype="datetime64[D]")
@@ -258,211 +347,232 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
         np.maximum.at(case_hearing, case_no, first_hearing.astype("datetime64[D]"))
     hearing = case_hearing[case_no].astype("datetime64[ns]")
     verdict = np.array(list(tg.VERDICT_P), dtype=object)[
-        _draw_index(r_court, list(tg.VERDICT_P.values()), len(ch))
+        _draw_index(rng, list(tg.VERDICT_P.values()), len(ch))
     ]
-    ctype_ch = crime_type[s_crime[ch]]
-    disposal = _disposals(r_court, ctype_ch)
-    convicted = np.isin(verdict, ["guilty", "guilty plea"])
-    disposal = np.where(convicted, disposal, None)
-    court_lines = pd.DataFrame(
-        {
-            "slot": ch,
-            "case_no": case_no,
-            "hearing": hearing,
-            "verdict": verdict,
-            "disposal": disposal,
-            "tic": None,
-            "crown": False,
-        }
-    )
-    # Crown Court: lines sent up get a second record at the Crown Court, months later.
+    ctype = crimes.crime_type[sus.crime[ch]]
+    disposal = np.where(np.isin(verdict, CONVICTING_VERDICTS), _disposals(rng, ctype), None)
+    mags = pd.DataFrame(
+        {"slot": ch, "case_no": case_no, "hearing": hearing, "verdict": verdict, "disposal": disposal}
+    ).assign(tic=None, crown=False)
+    # Lines sent up get a second record at the Crown Court, months later (one delay per case).
     sent = np.flatnonzero(verdict == "sent to Crown Court")
-    crown_delay = np.round(
-        tg.DAYS_TO_CROWN_COURT[0] * np.exp(tg.DAYS_TO_CROWN_COURT[1] * r_court.standard_normal(len(sent)))
+    delay = np.round(
+        tg.DAYS_TO_CROWN_COURT[0] * np.exp(tg.DAYS_TO_CROWN_COURT[1] * rng.standard_normal(len(sent)))
     )
-    crown_case_delay = pd.Series(crown_delay).groupby(case_no[sent]).transform("max").to_numpy()
-    crown_verdict = np.array(list(tg.CROWN_VERDICT_P), dtype=object)[
-        _draw_index(r_court, list(tg.CROWN_VERDICT_P.values()), len(sent))
+    case_delay = pd.Series(delay).groupby(case_no[sent]).transform("max").to_numpy()
+    c_verdict = np.array(list(tg.CROWN_VERDICT_P), dtype=object)[
+        _draw_index(rng, list(tg.CROWN_VERDICT_P.values()), len(sent))
     ]
-    crown_disposal = _disposals(r_court, ctype_ch[sent])
-    crown_disposal = np.where(np.isin(crown_verdict, ["guilty", "guilty plea"]), crown_disposal, None)
+    c_disposal = _disposals(rng, ctype[sent])
+    c_disposal = np.where(np.isin(c_verdict, CONVICTING_VERDICTS), c_disposal, None)
     crown = pd.DataFrame(
         {
             "slot": ch[sent],
             "case_no": case_no[sent],
-            "hearing": hearing[sent] + crown_case_delay.astype("timedelta64[D]"),
-            "verdict": crown_verdict,
-            "disposal": crown_disposal,
-            "tic": None,
-            "crown": True,
+            "hearing": hearing[sent] + case_delay.astype("timedelta64[D]"),
+            "verdict": c_verdict,
+            "disposal": c_disposal,
         }
-    )
-    # TICs: a TIC crime joins a convicted magistrates' case of the same area heard after it was committed.
-    tic_crimes = np.flatnonzero(key == TIC)
-    tic_slots = np.flatnonzero((s_key == TIC) & (s_no == 1))
-    first_line = court_lines.drop_duplicates("case_no")
-    hosts = first_line[np.isin(first_line["verdict"], ["guilty", "guilty plea"])].sort_values(
+    ).assign(tic=None, crown=True)
+    return pd.concat([mags, crown], ignore_index=True)
+
+
+def _attach_tics(
+    lines: pd.DataFrame, crimes: _Crimes, outc: _Outcomes, sus: _Suspects, rng: np.random.Generator, spec
+) -> pd.DataFrame:
+    """TIC lines: each TIC crime joins a convicted magistrates' case heard at least TIC_HOST_MIN_DAYS after
+    it was committed (one of the next 20 such cases). Its suspect becomes that case's defendant. TIC crimes
+    without such a case end as evidential difficulties. Updates ``outc`` and ``sus`` in place."""
+    tic_crimes = np.flatnonzero(outc.key == TIC)
+    tic_slots = np.flatnonzero((sus.key == TIC) & (sus.number == 1))  # one suspect each, same order
+    mags = lines[~lines["crown"]]
+    first_line = mags.drop_duplicates("case_no")
+    hosts = first_line[np.isin(first_line["verdict"], CONVICTING_VERDICTS)].sort_values(
         ["hearing", "case_no"], kind="stable"
     )
-    h_dates = hosts["hearing"].to_numpy()
-    need = committed[tic_crimes] + np.timedelta64(tg.TIC_HOST_MIN_DAYS, "D")
-    lo = np.searchsorted(h_dates, need.astype("datetime64[ns]"), side="left")
+    need = (crimes.committed[tic_crimes] + np.timedelta64(tg.TIC_HOST_MIN_DAYS, "D")).astype("datetime64[ns]")
+    lo = np.searchsorted(hosts["hearing"].to_numpy(), need, side="left")
     avail = len(hosts) - lo
-    pick = lo + np.floor(r_court.random(len(tic_crimes)) * np.minimum(avail, 20)).astype(np.int64)
+    pick = lo + np.floor(rng.random(len(tic_crimes)) * np.minimum(avail, 20)).astype(np.int64)
     ok = avail > 0
-    host_rows = hosts.iloc[pick[ok]] if ok.any() else hosts.iloc[:0]
-    tic_ok_slots = tic_slots[ok]
-    s_person[tic_ok_slots] = s_person[host_rows["slot"].to_numpy()]
-    tic_lines = pd.DataFrame(
+    host = hosts.iloc[pick[ok]] if ok.any() else hosts.iloc[:0]
+    sus.person[tic_slots[ok]] = sus.person[host["slot"].to_numpy()]
+    tics = pd.DataFrame(
         {
-            "slot": tic_ok_slots,
-            "case_no": host_rows["case_no"].to_numpy(),
-            "hearing": host_rows["hearing"].to_numpy(),
-            "verdict": host_rows["verdict"].to_numpy(),
-            "disposal": host_rows["disposal"].to_numpy(),
-            "tic": "Y",
-            "crown": False,
+            "slot": tic_slots[ok],
+            "case_no": host["case_no"].to_numpy(),
+            "hearing": host["hearing"].to_numpy(),
+            "verdict": host["verdict"].to_numpy(),
+            "disposal": host["disposal"].to_numpy(),
         }
-    )
-    # TIC crimes without a host case end as evidential difficulties (suspect identified, no record).
+    ).assign(tic="Y", crown=False)
     failed = tic_crimes[~ok]
-    key[failed] = EVID
-    evid_days = np.round(med[EVID] * np.exp(sig[EVID] * z[failed]))
-    days_base[failed] = evid_days
-    days[failed] = np.where(treated[failed], np.maximum(evid_days + np.round(shift), 0), evid_days)
-    police_date[failed] = recorded[failed] + days[failed].astype("timedelta64[D]")
-    s_key[tic_slots[~ok]] = EVID
-    police_date[tic_crimes[ok]] = host_rows["hearing"].to_numpy().astype("datetime64[D]")
+    outc.key[failed] = EVID
+    sus.key[tic_slots[~ok]] = EVID
+    evid_days = _draw_days(np.full(len(failed), EVID), crimes.crime_type[failed], outc.z[failed])
+    outc.days_base[failed] = evid_days
+    shift = np.round(spec.intervention.days_to_outcome)
+    outc.days[failed] = np.where(outc.treated[failed], np.maximum(evid_days + shift, 0), evid_days)
+    outc.police_date[failed] = crimes.recorded[failed] + outc.days[failed].astype("timedelta64[D]")
     # A TIC's outcome date is its host case's hearing, with or without the intervention.
-    host_days = (
-        (police_date[tic_crimes[ok]] - recorded[tic_crimes[ok]]).astype("timedelta64[D]").astype(np.int64)
-    )
-    days[tic_crimes[ok]] = host_days
-    days_base[tic_crimes[ok]] = host_days
-    lines = pd.concat([court_lines, crown, tic_lines], ignore_index=True)
+    done = tic_crimes[ok]
+    outc.police_date[done] = host["hearing"].to_numpy().astype("datetime64[D]")
+    host_days = (outc.police_date[done] - crimes.recorded[done]).astype("timedelta64[D]").astype(np.int64)
+    outc.days[done] = host_days
+    outc.days_base[done] = host_days
+    return tics
 
-    # Final court label of each charged crime (primary suspect; Crown result when sent up).
-    lines["label"] = court_outcome_label(lines["verdict"], lines["disposal"]).to_numpy()
-    primary = lines[(s_no[lines["slot"].to_numpy()] == 1) & lines["tic"].isna()].sort_values(
-        ["slot", "crown"], kind="stable"
-    )
-    prim_first = primary.drop_duplicates("slot", keep="first")
-    prim_last = primary.drop_duplicates("slot", keep="last")
 
-    # --- truth per crime ------------------------------------------------------------------------------------
+def _crime_refs(force: str, index: int, recorded: np.ndarray) -> np.ndarray:
+    """``<force initials>/<YY>/<area><serial>``: unique within the force, serials restart each year."""
     yy = pd.DatetimeIndex(recorded).year.to_numpy()
-    seq = pd.Series(np.arange(n)).groupby(yy).cumcount().to_numpy() + 1
-    prefix = force_initials(area.force)
-    crime_ref = (
-        f"{prefix}/"
+    seq = pd.Series(np.arange(len(recorded))).groupby(yy).cumcount().to_numpy() + 1
+    return (
+        f"{force_initials(force)}/"
         + pd.Series(yy % 100).astype(str).str.zfill(2)
         + f"/{index:02d}"
         + pd.Series(seq).astype(str).str.zfill(6)
     ).to_numpy(dtype=object)
-    final_label = np.array([tg.OUTCOME_LABEL[k] for k in tg.OUTCOME_KEYS], dtype=object)[key]
-    final_date = police_date.astype("datetime64[ns]").copy()
-    pc = s_crime[prim_last["slot"].to_numpy()]
-    final_label[pc] = prim_last["label"].to_numpy()
-    final_date[pc] = prim_last["hearing"].to_numpy()
-    # Charged crimes whose primary suspect's line was never created cannot exist (primary always shares key).
-    end64 = np.datetime64(end)
-    # police.uk events (label, date) per crime, in order.
-    ev_crime = [np.arange(n)]
+
+
+def _primary_lines(lines: pd.DataFrame, sus: _Suspects) -> pd.DataFrame:
+    """Non-TIC court lines of each crime's first suspect, magistrates' before Crown Court."""
+    return lines[(sus.number[lines["slot"].to_numpy()] == 1) & lines["tic"].isna()].sort_values(
+        ["slot", "crown"], kind="stable"
+    )
+
+
+def _police_events(
+    spec: WorldSpec, crimes: _Crimes, outc: _Outcomes, sus: _Suspects, lines: pd.DataFrame, rng
+) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
+    """police.uk outcome events known by the period end, which are hidden, and each crime's last outcome."""
+    n = len(crimes)
+    end64 = np.datetime64(spec.end_date)
     police_labels = np.array([tg.OUTCOME_LABEL[k] for k in tg.OUTCOME_KEYS], dtype=object)
-    ev_label = [np.where(key == CHARGE, "Suspect charged", police_labels[key])]
-    ev_date = [police_date.astype("datetime64[ns]")]
-    mag_first = prim_first[~prim_first["crown"]]
-    pcs = s_crime[mag_first["slot"].to_numpy()]
-    ev_crime.append(pcs)
-    ev_label.append(mag_first["label"].to_numpy(dtype=object))
-    ev_date.append(mag_first["hearing"].to_numpy())
-    crown_prim = primary[primary["crown"]]
-    ev_crime.append(s_crime[crown_prim["slot"].to_numpy()])
-    ev_label.append(crown_prim["label"].to_numpy(dtype=object))
-    ev_date.append(crown_prim["hearing"].to_numpy())
+    primary = _primary_lines(lines, sus)
+    mag_first = primary.drop_duplicates("slot", keep="first")
+    mag_first = mag_first[~mag_first["crown"]]
+    crown = primary[primary["crown"]]
     events = pd.DataFrame(
         {
-            "crime": np.concatenate(ev_crime),
-            "label": np.concatenate(ev_label).astype(object),
-            "date": np.concatenate(ev_date).astype("datetime64[ns]"),
-            "stage": np.concatenate([np.zeros(n, int), np.ones(len(pcs), int), np.full(len(crown_prim), 2)]),
+            "crime": np.concatenate(
+                [np.arange(n), sus.crime[mag_first["slot"].to_numpy()], sus.crime[crown["slot"].to_numpy()]]
+            ),
+            "label": np.concatenate(
+                [
+                    np.where(outc.key == CHARGE, "Suspect charged", police_labels[outc.key]),
+                    mag_first["label"].to_numpy(dtype=object),
+                    crown["label"].to_numpy(dtype=object),
+                ]
+            ).astype(object),
+            "date": np.concatenate(
+                [
+                    outc.police_date.astype("datetime64[ns]"),
+                    mag_first["hearing"].to_numpy(),
+                    crown["hearing"].to_numpy(),
+                ]
+            ).astype("datetime64[ns]"),
+            "stage": np.concatenate([np.zeros(n, int), np.ones(len(mag_first), int), np.full(len(crown), 2)]),
         }
     )
     # Court results reach police.uk months after the hearing (the record has to come back to the police).
     court_ev = events["stage"].to_numpy() > 0
     lag = np.round(
-        tg.PUBLIC_COURT_LAG_DAYS[0] * np.exp(tg.PUBLIC_COURT_LAG_DAYS[1] * r_pub.standard_normal(len(events)))
+        tg.PUBLIC_COURT_LAG_DAYS[0] * np.exp(tg.PUBLIC_COURT_LAG_DAYS[1] * rng.standard_normal(len(events)))
     )
     events["date"] = events["date"] + pd.to_timedelta(np.where(court_ev, lag, 0), unit="D")
     events = events[events["date"] <= end64].sort_values(["crime", "stage"], kind="stable")
-    court_stage = events["stage"] > 0
-    hidden = court_stage & (
+    hidden = (events["stage"] > 0) & (
         (events["date"] >= tg.COURT_RESULT_UNAVAILABLE_FROM)
-        & (r_pub.random(len(events)) < tg.COURT_RESULT_UNAVAILABLE_SHARE)
+        & (rng.random(len(events)) < tg.COURT_RESULT_UNAVAILABLE_SHARE)
     )
-    last = pd.Series("Under investigation", index=np.arange(n), dtype=object)
+    last = np.full(n, "Under investigation", dtype=object)
     latest = events.drop_duplicates("crime", keep="last")
     last[latest["crime"].to_numpy()] = np.where(
         hidden[latest.index].to_numpy(), "Court result unavailable", latest["label"].to_numpy()
     )
-    charged_waiting = (key == CHARGE) & (police_date <= end64) & (last.to_numpy() == "Suspect charged")
+    waiting = (outc.key == CHARGE) & (outc.police_date <= end64) & (last == "Suspect charged")
     waiting_label = np.where(
-        np.datetime64(tg.COURT_RESULT_UNAVAILABLE_FROM) <= police_date.astype("datetime64[ns]"),
+        np.datetime64(tg.COURT_RESULT_UNAVAILABLE_FROM) <= outc.police_date.astype("datetime64[ns]"),
         "Court result unavailable",
         "Awaiting court outcome",
     )
-    last[charged_waiting] = waiting_label[charged_waiting]
-    final_oocd = np.isin(key, _OOCD)
-    crime_truth = pd.DataFrame(
+    last[waiting] = waiting_label[waiting]
+    return events, hidden, last
+
+
+def _crime_truth(area, crimes, outc, sus, lines, crime_ref, last) -> pd.DataFrame:
+    """One row per crime: area, role, outcome with and without the intervention, dates, last outcome."""
+    final_label = np.array([tg.OUTCOME_LABEL[k] for k in tg.OUTCOME_KEYS], dtype=object)[outc.key]
+    final_date = outc.police_date.astype("datetime64[ns]").copy()
+    prim_last = _primary_lines(lines, sus).drop_duplicates("slot", keep="last")
+    pc = sus.crime[prim_last["slot"].to_numpy()]
+    final_label[pc] = prim_last["label"].to_numpy()
+    final_date[pc] = prim_last["hearing"].to_numpy()
+    n_sus = np.bincount(sus.crime, minlength=len(crimes))
+    return pd.DataFrame(
         {
             "crime_ref": pd.array(crime_ref, dtype="string"),
             "force": area.force,
             "area": area.name,
             "role": area.role,
-            "crime_type": crime_type,
-            "offence_code": ho,
-            "recorded_date": recorded.astype("datetime64[ns]"),
-            "suspect_identified": identified,
+            "crime_type": crimes.crime_type,
+            "offence_code": crimes.ho,
+            "recorded_date": crimes.recorded.astype("datetime64[ns]"),
+            "suspect_identified": outc.identified,
             "n_suspects": n_sus,
-            "outcome_key": np.array(tg.OUTCOME_KEYS, dtype=object)[key],
-            "ho_outcome_type": np.array([tg.HO_OUTCOME_TYPE[k] for k in tg.OUTCOME_KEYS])[key],
-            "outcome_date": police_date.astype("datetime64[ns]"),
+            "outcome_key": np.array(tg.OUTCOME_KEYS, dtype=object)[outc.key],
+            "ho_outcome_type": np.array([tg.HO_OUTCOME_TYPE[k] for k in tg.OUTCOME_KEYS])[outc.key],
+            "outcome_date": outc.police_date.astype("datetime64[ns]"),
             "final_outcome": final_label,
             "final_date": final_date,
-            "last_outcome": last.to_numpy(dtype=object),
-            "oocd": final_oocd,
-            "oocd_without_intervention": is_oocd,
-            "treated": treated,
-            "days_to_outcome": days,
-            "days_to_outcome_without_intervention": days_base.astype(np.int64),
+            "last_outcome": last,
+            "oocd": outc.oocd,
+            "oocd_without_intervention": outc.oocd_base,
+            "treated": outc.treated,
+            "days_to_outcome": outc.days,
+            "days_to_outcome_without_intervention": outc.days_base.astype(np.int64),
         }
     )
-    # --- restricted tables ---------------------------------------------------------------------------------
-    lon = np.where(located, pts["longitude"].to_numpy()[point], np.nan)
-    lat = np.where(located, pts["latitude"].to_numpy()[point], np.nan)
-    lsoa = np.where(located, pts["lsoa_code"].to_numpy(dtype=object)[point], None)
-    crimes = pd.DataFrame(
+
+
+def _serials(prefix: str, n: int) -> np.ndarray:
+    return (prefix + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(7)).to_numpy(dtype=object)
+
+
+def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_rec, r_fault) -> dict:
+    """crimes, suspects and the outcome records (with faults), truth, suspect_truth and the fault log."""
+    area, noise = spec.areas[index], spec.noise_profile
+    end64 = np.datetime64(spec.end_date)
+    pts = geo.points
+    lon = np.where(crimes.located, pts["longitude"].to_numpy()[crimes.point], np.nan)
+    lat = np.where(crimes.located, pts["latitude"].to_numpy()[crimes.point], np.nan)
+    out: dict[str, pd.DataFrame] = {}
+    out["crimes"] = pd.DataFrame(
         {
             "crime_ref": crime_ref,
             "force": area.force,
-            "offence_code": ho,
-            "crime_type": crime_type,
-            "committed_date": committed.astype("datetime64[ns]"),
-            "recorded_date": recorded.astype("datetime64[ns]"),
+            "offence_code": crimes.ho,
+            "crime_type": crimes.crime_type,
+            "committed_date": crimes.committed.astype("datetime64[ns]"),
+            "recorded_date": crimes.recorded.astype("datetime64[ns]"),
             "longitude": lon,
             "latitude": lat,
-            "lsoa_code": lsoa,
+            "lsoa_code": np.where(
+                crimes.located, pts["lsoa_code"].to_numpy(dtype=object)[crimes.point], None
+            ),
         }
     )
-    person = people.iloc[s_person].reset_index(drop=True)
-    suspect_ref = ("S" + pd.Series(s_no).astype(str)).to_numpy(dtype=object)
+    slots = len(sus.crime)
+    person = sus.people.iloc[sus.person].reset_index(drop=True)
+    suspect_ref = ("S" + pd.Series(sus.number).astype(str)).to_numpy(dtype=object)
     sus_pnc = np.where(
         r_rec.random(slots) < noise.suspect_pnc_missing, None, person["pnc_id"].to_numpy(dtype=object)
     )
     postcode = np.where(r_rec.random(slots) < 0.2, None, person["postcode"].to_numpy(dtype=object))
-    suspects = pd.DataFrame(
+    out["suspects"] = pd.DataFrame(
         {
-            "crime_ref": crime_ref[s_crime],
+            "crime_ref": crime_ref[sus.crime],
             "force": area.force,
             "suspect_ref": suspect_ref,
             "forename": person["forename"].to_numpy(dtype=object),
@@ -473,81 +583,74 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
             "postcode": postcode,
         }
     )
-    suspect_truth = pd.DataFrame(
+    out["suspect_truth"] = pd.DataFrame(
         {
-            "crime_ref": crime_ref[s_crime],
+            "crime_ref": crime_ref[sus.crime],
             "force": area.force,
             "suspect_ref": suspect_ref,
             "person_id": person["person_id"].to_numpy(dtype=object),
-            "outcome_key": np.array(tg.OUTCOME_KEYS, dtype=object)[s_key],
+            "outcome_key": np.array(tg.OUTCOME_KEYS, dtype=object)[sus.key],
         }
     )
-    age_years = (committed[s_crime] - person["date_of_birth"].to_numpy().astype("datetime64[D]")).astype(
-        np.int64
-    ) / 365.25
-    ctx = _RecordContext(noise, r_fault, person, s_crime, crime_ref, committed, ho, crime_type, area.force)
+    dob = person["date_of_birth"].to_numpy().astype("datetime64[D]")
+    age_years = (crimes.committed[sus.crime] - dob).astype(np.int64) / 365.25
+    ctx = _RecordContext(
+        noise, r_fault, person, sus.crime, crime_ref, crimes.committed, crimes.ho, area.force
+    )
+    disposal_date = outc.police_date[sus.crime]
 
     # Cautions
-    cs = np.flatnonzero((s_key == CAUTION) & (police_date[s_crime] <= end64))
-    cs = cs[np.lexsort((cs, police_date[s_crime[cs]]))]
+    cs = np.flatnonzero((sus.key == CAUTION) & (disposal_date <= end64))
+    cs = cs[np.lexsort((cs, disposal_date[cs]))]
     youth = age_years[cs] < 18
-    cond = r_rec.random(len(cs)) < np.where(youth, 0.10, tg.CONDITIONAL_CAUTION_SHARE)
+    cond = r_rec.random(len(cs)) < np.where(
+        youth, tg.YOUTH_CONDITIONAL_CAUTION_SHARE, tg.CONDITIONAL_CAUTION_SHARE
+    )
     ctype = np.where(
         youth,
         np.where(cond, "youth conditional caution", "youth caution"),
         np.where(cond, "adult conditional caution", "adult simple caution"),
     )
-    caution_id = f"CA{index:02d}" + pd.Series(np.arange(1, len(cs) + 1)).astype(str).str.zfill(7).to_numpy(
-        dtype=object
-    )
+    caution_id = _serials(f"CA{index:02d}", len(cs))
     cautions, cfaults = ctx.records(
         "cautions",
         cs,
         caution_id,
-        police_date[s_crime[cs]],
+        disposal_date[cs],
         noise.pnc_missing_caution,
         noise.offence_altered_caution,
     )
     cautions = cautions.rename(columns={"disposal_date": "caution_date"})
     cautions.insert(0, "caution_id", caution_id)
     cautions["caution_type"] = ctype
-    ref_out, ref_faults = ctx.crime_refs(cs, caution_id)
-    cautions["crime_ref"] = ref_out
-    cfaults = pd.concat([cfaults, ref_faults], ignore_index=True)
+    cautions["crime_ref"], ref_faults = ctx.crime_refs(cs, caution_id)
+    out["cautions"] = cautions
 
     # Penalty notices
-    ps = np.flatnonzero((s_key == PND) & (police_date[s_crime] <= end64))
-    ps = ps[np.lexsort((ps, police_date[s_crime[ps]]))]
-    pnd_id = f"PN{index:02d}" + pd.Series(np.arange(1, len(ps) + 1)).astype(str).str.zfill(7).to_numpy(
-        dtype=object
-    )
-    pnds, pfaults = ctx.records(
-        "penalty_notices", ps, pnd_id, police_date[s_crime[ps]], noise.pnc_missing_pnd, None
-    )
+    ps = np.flatnonzero((sus.key == PND) & (disposal_date <= end64))
+    ps = ps[np.lexsort((ps, disposal_date[ps]))]
+    pnd_id = _serials(f"PN{index:02d}", len(ps))
+    pnds, pfaults = ctx.records("penalty_notices", ps, pnd_id, disposal_date[ps], noise.pnc_missing_pnd, None)
     pnds = pnds.rename(columns={"disposal_date": "issue_date"})
     pnds.insert(0, "pnd_id", pnd_id)
-    pnds["pnd_offence"] = _pnd_offence(ho[s_crime[ps]], crime_type[s_crime[ps]], r_rec)
-    pnds["longitude"] = lon[s_crime[ps]]
-    pnds["latitude"] = lat[s_crime[ps]]
+    pnds["pnd_offence"] = _pnd_offence(crimes.ho[sus.crime[ps]], crimes.crime_type[sus.crime[ps]], r_rec)
+    pnds["longitude"] = lon[sus.crime[ps]]
+    pnds["latitude"] = lat[sus.crime[ps]]
     pnds["status"] = np.array(list(tg.PND_STATUS_P), dtype=object)[
         _draw_index(r_rec, list(tg.PND_STATUS_P.values()), len(ps))
     ]
+    out["penalty_notices"] = pnds
 
-    # Court outcomes
+    # Court outcomes: lines heard by the period end, numbered within case.
     lines = lines[lines["hearing"] <= end64].copy()
-    lines["crime_seq"] = s_crime[lines["slot"].to_numpy()]
-    lines["offence_date"] = committed[lines["crime_seq"].to_numpy()].astype("datetime64[ns]")
+    lines["crime_seq"] = sus.crime[lines["slot"].to_numpy()]
+    lines["offence_date"] = crimes.committed[lines["crime_seq"].to_numpy()].astype("datetime64[ns]")
     lines["tic_order"] = lines["tic"].notna()
     lines = lines.sort_values(
         ["crown", "case_no", "tic_order", "offence_date", "crime_seq", "slot"], kind="stable"
     )
-    case_key = np.where(lines["crown"], "T", "M")
-    case_id = (
-        case_key
-        + f"{index:02d}"
-        + pd.Series(lines["case_no"].to_numpy() + 1).astype(str).str.zfill(7).to_numpy()
-    ).astype(object)
-    lines["case_id"] = case_id
+    number = pd.Series(lines["case_no"].to_numpy() + 1).astype(str).str.zfill(7).to_numpy()
+    lines["case_id"] = (np.where(lines["crown"], "T", "M") + f"{index:02d}" + number).astype(object)
     lines["offence_seq"] = lines.groupby("case_id", sort=False).cumcount().to_numpy() + 1
     lines = lines.sort_values(["hearing", "case_id", "offence_seq"], kind="stable").reset_index(drop=True)
     record_id = (lines["case_id"] + ":" + lines["offence_seq"].astype(str)).to_numpy(dtype=object)
@@ -563,61 +666,40 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     courts = courts.rename(columns={"disposal_date": "hearing_date"})
     courts.insert(0, "case_id", lines["case_id"].to_numpy(dtype=object))
     courts.insert(1, "offence_seq", lines["offence_seq"].astype(str).to_numpy(dtype=object))
-    courts.insert(
-        2,
-        "court",
-        np.where(lines["crown"], f"{area.name} Crown Court", f"{area.name} Magistrates' Court").astype(
-            object
-        ),
-    )
+    court_names = np.where(lines["crown"], f"{area.name} Crown Court", f"{area.name} Magistrates' Court")
+    courts.insert(2, "court", court_names.astype(object))
     courts["verdict"] = lines["verdict"].to_numpy(dtype=object)
     courts["disposal"] = lines["disposal"].to_numpy(dtype=object)
     courts["tic"] = lines["tic"].to_numpy(dtype=object)
+    out["court_outcomes"] = courts
 
-    truth = pd.concat(
+    truth_parts = [
+        ("cautions", caution_id, cs),
+        ("penalty_notices", pnd_id, ps),
+        ("court_outcomes", record_id, slots_c),
+    ]
+    out["truth"] = pd.concat(
         [
-            _truth("cautions", caution_id, cs, s_crime, crime_ref, suspect_ref, area.force),
-            _truth("penalty_notices", pnd_id, ps, s_crime, crime_ref, suspect_ref, area.force),
-            _truth("court_outcomes", record_id, slots_c, s_crime, crime_ref, suspect_ref, area.force),
+            pd.DataFrame(
+                {
+                    "source": source,
+                    "record_id": np.asarray(ids, dtype=object),
+                    "crime_ref": crime_ref[sus.crime[sl]],
+                    "force": area.force,
+                    "suspect_ref": suspect_ref[sl],
+                }
+            )
+            for source, ids, sl in truth_parts
         ],
         ignore_index=True,
     )
-    fault_log = pd.concat([cfaults, pfaults, kfaults], ignore_index=True)
-
-    # --- public view ---------------------------------------------------------------------------------------
-    street, outcomes = _public_view(
-        r_pub, spec, area, geo, crimes, crime_truth, events, hidden, point, located, mix, months
-    )
-
-    used = np.unique(s_person)
-    people_out = people.iloc[used].drop(columns=["pnc_year", "pnc_serial"]).assign(area=area.name)
-    tables = {
-        "crimes": crimes,
-        "suspects": suspects,
-        "cautions": cautions,
-        "penalty_notices": pnds,
-        "court_outcomes": courts,
-        "truth": truth,
-        "people": people_out.reset_index(drop=True),
-        "crime_truth": crime_truth,
-        "suspect_truth": suspect_truth,
-        "faults": fault_log,
-        "street": street,
-        "outcomes": outcomes,
-    }
-    tsel = treated & identified
-    effect_sums = {
-        "n_treated": float(treated.sum()),
-        "n_treated_identified": float(tsel.sum()),
-        "oocd_diff": float(final_oocd[tsel].sum() - is_oocd[tsel].sum()),
-        "days_diff": float((days[tsel] - days_base[tsel]).sum()),
-    }
-    return AreaParts(tables, effect_sums)
+    out["faults"] = pd.concat([cfaults, ref_faults, pfaults, kfaults], ignore_index=True)
+    return out
 
 
 def _disposals(rng: np.random.Generator, ctype: np.ndarray) -> np.ndarray:
+    """A disposal per convicted line, the custody weight scaled by crime type (:data:`tg.CUSTODY_FACTOR`)."""
     names = np.array(list(tg.DISPOSAL_P), dtype=object)
-    assert set(names) <= set(DISPOSALS)
     base = np.array(list(tg.DISPOSAL_P.values()))
     factor = pd.Series(ctype).map(tg.CUSTODY_FACTOR).fillna(1.0).to_numpy()
     w = np.tile(base, (len(ctype), 1))
@@ -645,18 +727,6 @@ def _pnd_offence(ho: np.ndarray, ctype: np.ndarray, rng: np.random.Generator) ->
     return np.where(pd.isna(exact), np.where(pd.isna(by_type), anything, by_type), exact)
 
 
-def _truth(source, record_id, slots, s_crime, crime_ref, suspect_ref, force) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "source": source,
-            "record_id": np.asarray(record_id, dtype=object),
-            "crime_ref": crime_ref[s_crime[slots]],
-            "force": force,
-            "suspect_ref": suspect_ref[slots],
-        }
-    )
-
-
 @dataclass
 class _RecordContext:
     noise: NoiseProfile
@@ -666,7 +736,6 @@ class _RecordContext:
     crime_ref: np.ndarray
     committed: np.ndarray
     ho: np.ndarray
-    crime_type: np.ndarray
     force: str
 
     def records(self, source, slots, record_id, disposal_date, pnc_missing, altered_rate):
@@ -780,10 +849,11 @@ def _ids(record_id, mask, applied=None) -> np.ndarray:
     return ids
 
 
-def _public_view(rng, spec, area, geo, crimes, crime_truth, events, hidden, point, located, mix, months):
+def _public_view(rng, area, geo, crimes, crime_truth, events, hidden, arrays: _Crimes, months):
     """police.uk street and outcomes rows of one area (canonical column names)."""
     n = len(crimes)
     pts = geo.points
+    point, located = arrays.point, arrays.located
     crime_id = flt.hex_ids(rng, n)
     month = crimes["recorded_date"].dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
     loc = np.where(located, pts["location"].to_numpy(dtype=object)[point], "No Location")
@@ -842,7 +912,7 @@ def _public_view(rng, spec, area, geo, crimes, crime_truth, events, hidden, poin
             "month": pd.DatetimeIndex(ev["date"]).to_period("M").to_timestamp().astype("datetime64[ns]"),
             "reported_by": area.force,
             "falls_within": area.force,
-            "longitude": street_lon(crimes, c),
+            "longitude": crimes["longitude"].to_numpy()[c],
             "latitude": crimes["latitude"].to_numpy()[c],
             "location": loc[c],
             "lsoa_code": crimes["lsoa_code"].to_numpy(dtype=object)[c],
@@ -853,8 +923,3 @@ def _public_view(rng, spec, area, geo, crimes, crime_truth, events, hidden, poin
     dup = rng.random(len(outcomes)) < tg.PUBLIC_DUPLICATE_SHARE
     outcomes = pd.concat([outcomes, outcomes[dup]]).sort_values("month", kind="stable").reset_index(drop=True)
     return street, outcomes
-
-
-def street_lon(crimes: pd.DataFrame, c: np.ndarray) -> np.ndarray:
-    """Longitude of crimes ``c`` (helper kept separate for readability)."""
-    return crimes["longitude"].to_numpy()[c]

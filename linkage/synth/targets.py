@@ -222,6 +222,9 @@ CUSTODY_FACTOR: dict[str, float] = {
 }
 """Multiplier of the custody weight by crime type (shoplifting has a high prison share, DOMAIN.md s.3)."""
 CONDITIONAL_CAUTION_SHARE = 0.15
+"""Share of adult cautions that are conditional (modelling choice)."""
+YOUTH_CONDITIONAL_CAUTION_SHARE = 0.10
+"""Share of youth cautions that are conditional (modelling choice)."""
 PND_STATUS_P: dict[str, float] = {
     "paid": 0.55,
     "unpaid": 0.10,
