@@ -259,7 +259,7 @@ def _link(
 
         data.quality = evaluate(result.links, truth, alpha=config.evaluation.alpha).table
         data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=config.evaluation.alpha)
-    data.published_outcomes = result.to_police_uk_outcomes()
+    data.published_outcomes = _restricted_outcomes_file(result)
 
 
 def gather(config: TrailblazerConfig) -> ReportData:
@@ -589,6 +589,20 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
     write_text(out / "report.html", render_html(report))
     write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return out / "report.html"
+
+
+def _restricted_outcomes_file(result: Any) -> pd.DataFrame:
+    """The linked outcomes in the police.uk outcomes-file layout, located to LSOA only.
+
+    A restricted crimes extract may hold exact locations rather than published map points, so the
+    coordinates and the location text are left blank (as police.uk does for unlocated rows); the LSOA
+    code carries the geography. Crime IDs are the opaque SHA-256 of force and crime reference.
+    """
+    out = result.to_police_uk_outcomes()
+    out["Longitude"] = np.nan
+    out["Latitude"] = np.nan
+    out["Location"] = ""
+    return out
 
 
 def _public_outcomes_file(data: ReportData) -> pd.DataFrame:

@@ -38,6 +38,7 @@ class TableBlock:
     percent_columns: tuple[str, ...] = ()
     index: bool = False
     max_rows: int | None = None  # HTML shows at most this many rows (the CSV always has every row)
+    na_text: dict[str, str] = field(default_factory=dict)  # column -> text for blanks that are not [c]
 
 
 @dataclass
@@ -125,7 +126,11 @@ def format_table(block: TableBlock) -> Markup:
     for rec in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, rec, strict=True):
-            text = _fmt_value(value, col in block.percent_columns, str(col))
+            blank = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+            if blank and col in block.na_text:
+                text = block.na_text[col]
+            else:
+                text = _fmt_value(value, col in block.percent_columns, str(col))
             numeric = isinstance(value, int | float | np.integer | np.floating) or text == "[c]"
             cls = ' class="num"' if numeric else ""
             cells.append(f"<td{cls}>{escape(text)}</td>")

@@ -618,9 +618,9 @@ def time_to_outcome_section(
         sec.add_table(
             TableBlock(
                 "time_to_outcome_medians_by_crime_type",
-                f"Median time to final outcome by crime type ({unit}), with 95% intervals; "
-                "blank = not reached within the period",
+                f"Median time to final outcome by crime type ({unit}), with 95% intervals",
                 med,
+                na_text=_KM_NA,
             )
         )
         at = km_table_at(by_type, days=(7, 14, 28, 91, 182) if not public_months else (1, 2, 3, 6))
@@ -685,9 +685,18 @@ def time_to_outcome_section(
                     "time_to_outcome_medians_by_outcome",
                     "Median days from recording to outcome, by outcome group, with 95% intervals",
                     med,
+                    na_text=_KM_NA,
                 )
             )
     return sec
+
+
+_KM_NA = {
+    "median (days)": "not reached",
+    "median (months)": "not reached",
+    "95% CI lower": "n/a",
+    "95% CI upper": "n/a",
+}
 
 
 def _round_km(med: pd.DataFrame, settings: DisclosureSettings, unit: str) -> pd.DataFrame:
@@ -696,8 +705,6 @@ def _round_km(med: pd.DataFrame, settings: DisclosureSettings, unit: str) -> pd.
         med[col] = pd.array(round_to_base(med[col], settings.rounding_base), dtype="Int64")
     for col in ("median_days", "median_lower", "median_upper"):
         med[col] = med[col].round(1 if unit == "months" else 0)
-    for col in ("median_days", "median_lower", "median_upper"):
-        med[col] = med[col].astype(object).where(med[col].notna(), "not reached")
     return med.rename(
         columns={
             "median_days": f"median ({unit})",
@@ -998,16 +1005,15 @@ def evaluation_section(
             "cluster_on": "clustered on",
         }
         table = pd.DataFrame(rows).rename(columns=names)
-        if "true effect" in table.columns:
-            table["true effect"] = (
-                table["true effect"].astype(object).where(table["true effect"].notna(), "not set")
-            )
-            table["interval covers truth"] = (
-                table["interval covers truth"]
-                .astype(object)
-                .where(table["interval covers truth"].notna(), "n/a")
-            )
-        sec.tables.insert(0, TableBlock("evaluation_did", "Difference-in-differences estimates", table))
+        sec.tables.insert(
+            0,
+            TableBlock(
+                "evaluation_did",
+                "Difference-in-differences estimates",
+                table,
+                na_text={"true effect": "not set", "interval covers truth": "n/a"},
+            ),
+        )
         sens = pd.DataFrame(sens_rows).rename(columns=names)
         sec.add_table(
             TableBlock(
