@@ -11,6 +11,7 @@ distances, the reference crosswalk for offences.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,6 +53,7 @@ def _check_aligned(left: pd.DataFrame, right: pd.DataFrame, comparison: str) -> 
 
 # --------------------------------------------------------------------------------------------- PNC ID
 _PNC_RE = r"^(?P<year>\d{2}|\d{4})/(?P<serial>\d{1,7})(?P<check>[A-Z])$"
+_PNC_COMPILED = re.compile(_PNC_RE)
 
 
 def normalise_pnc(values: pd.Series) -> pd.DataFrame:
@@ -60,27 +62,37 @@ def normalise_pnc(values: pd.Series) -> pd.DataFrame:
     Case, spaces and leading zeros of the serial are ignored: ``' 2019/123a '``, ``'19/0000123A'`` and
     ``'2019/0000123A'`` all parse to year ``19``, serial ``0000123``, check ``A``. Unparseable or blank
     values give missing fields. ``key`` is ``yy/serial7check`` (the same for both forms); ``canonical``
-    keeps the form (``yyyy/serial7check`` or ``yy/serial7check``).
+    keeps the form (``yyyy/serial7check`` or ``yy/serial7check``). Each distinct value is parsed once.
     """
-    text = values.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
+    codes, uniques = pd.factorize(pd.Series(values).astype("string"), use_na_sentinel=True)
+    text = (
+        pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+        .str.upper()
+        .str.replace(r"\s+", "", regex=True)
+    )
     parts = text.str.extract(_PNC_RE)
     year = parts["year"]
     serial = parts["serial"].str.zfill(7)
-    form = pd.Series(pd.NA, index=values.index, dtype="string")
+    form = pd.Series(pd.NA, index=parts.index, dtype="string")
     form = form.mask(year.str.len() == 4, "long").mask(year.str.len() == 2, "short")
     yy = year.str[-2:]
-    key = yy + "/" + serial + parts["check"]
-    canonical = year + "/" + serial + parts["check"]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "form": form,
             "yy": yy,
             "serial": serial,
             "check": parts["check"],
-            "key": key,
-            "canonical": canonical,
+            "key": yy + "/" + serial + parts["check"],
+            "canonical": year + "/" + serial + parts["check"],
         }
     )
+    # One extra all-missing row for missing input values (code -1).
+    table = pd.concat(
+        [table, pd.DataFrame({c: [pd.NA] for c in table.columns}, dtype="string")], ignore_index=True
+    )
+    out = table.iloc[np.where(codes >= 0, codes, len(table) - 1)].reset_index(drop=True)
+    out.index = pd.Series(values).index
+    return out
 
 
 class PncComparison(Comparison):
@@ -100,22 +112,32 @@ class PncComparison(Comparison):
         return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
-        """Levels for pairs given by row positions; each side is parsed once per record."""
+        """Levels for pairs given by row positions; each distinct PNC ID is parsed once."""
         _check_columns(left, [self.column], "left", self.name)
         _check_columns(right, [self.column], "right", self.name)
-        a = normalise_pnc(left[self.column].reset_index(drop=True))
-        b = normalise_pnc(right[self.column].reset_index(drop=True))
-        key_codes, _ = pd.factorize(pd.concat([a["key"], b["key"]], ignore_index=True), use_na_sentinel=True)
-        ka, kb = key_codes[: len(a)][left_pos], key_codes[len(a) :][right_pos]
-        long_a = (a["form"] == "long").fillna(False).to_numpy(bool)[left_pos]
-        long_b = (b["form"] == "long").fillna(False).to_numpy(bool)[right_pos]
-        canon_codes, _ = pd.factorize(pd.concat([a["canonical"], b["canonical"]], ignore_index=True))
-        ca, cb = canon_codes[: len(a)][left_pos], canon_codes[len(a) :][right_pos]
-        missing = (ka < 0) | (kb < 0)
+        both = pd.concat([left[self.column], right[self.column]], ignore_index=True)
+        codes, uniques = pd.factorize(both, use_na_sentinel=True)
+        parsed = [_PNC_COMPILED.match("".join(str(u).split()).upper()) for u in uniques]
+        key = np.array(
+            [f"{m['year'][-2:]}/{int(m['serial']):07d}{m['check']}" if m else "" for m in parsed] + [""]
+        )
+        full = np.array(
+            [f"{m['year']}/{int(m['serial']):07d}{m['check']}" if m else "" for m in parsed] + [""]
+        )
+        is_long = np.array([bool(m) and len(m["year"]) == 4 for m in parsed] + [False])
+        key_code = pd.factorize(key)[0]
+        key_code[key == ""] = -1
+        full_code = pd.factorize(full)[0]
+        sel = np.where(codes >= 0, codes, len(uniques))
+        k, f, lg = key_code[sel], full_code[sel], is_long[sel]
+        n_left = len(left)
+        ka, kb = k[:n_left][left_pos], k[n_left:][right_pos]
+        fa, fb = f[:n_left][left_pos], f[n_left:][right_pos]
+        la, lb = lg[:n_left][left_pos], lg[n_left:][right_pos]
         out = np.full(len(ka), 2, dtype=np.int8)
-        out[(ka == kb) & (long_a != long_b)] = 1
-        out[ca == cb] = 0
-        out[missing] = _MISSING
+        out[(ka == kb) & (la != lb)] = 1
+        out[fa == fb] = 0
+        out[(ka < 0) | (kb < 0)] = _MISSING
         return out
 
 
@@ -374,8 +396,11 @@ class ForceComparison(Comparison):
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip().str.casefold().reset_index(drop=True)
-    return text.mask(text == "")
+    """Trimmed, casefolded text (blank -> missing), computed once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    clean = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.strip().str.casefold()
+    clean = pd.concat([clean.mask(clean == ""), pd.Series([pd.NA], dtype="string")], ignore_index=True)
+    return clean.iloc[np.where(codes >= 0, codes, len(clean) - 1)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------- crime_ref

@@ -377,10 +377,11 @@ class LinkResult:
     ``links``: one row per linked outcome record (source, record_id, force, crime_ref, suspect_ref,
     outcome_date, outcome_label, match_weight, match_probability, rule). ``candidates``: every scored
     pair (ids, levels, ``bf_*``, weight, probability, rule, ``linked``, and both records' fields as
-    ``l_*``/``r_*`` for clerical review). ``models``: the fitted :class:`~linkage.engine.LinkageModel`
+    ``l_*``/``r_*`` for clerical review). ``models``: the fitted :class:`~linkage.justice.model.TwoStageModel`
     per source. ``crime_outcomes``: one row per crime with its final outcome by the police.uk hierarchy.
     ``unlinked``: outcome records with no link. ``blocking``: per source the candidate pairs first made
-    by each blocking rule.
+    by each blocking rule. ``timings``: per source, seconds per step (blocking, compare, fit, predict,
+    constraints) and the number of candidate pairs.
     """
 
     links: pd.DataFrame
@@ -390,6 +391,7 @@ class LinkResult:
     unlinked: pd.DataFrame
     blocking: pd.DataFrame
     crimes: pd.DataFrame = field(repr=False)
+    timings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_police_uk_outcomes(self, lsoa_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """A police.uk-style outcomes file: one row per linked outcome record, in the published header.
@@ -497,17 +499,23 @@ def _link_source(
     settings: SourceSettings,
     step: Callable[[str], None],
     seed: int = 0,
+    timings: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, TwoStageModel, pd.Series]:
+    clock = _Clock(timings if timings is not None else {})
     spec = source_spec(source, settings)
     model = TwoStageModel(list(spec.comparisons), list(spec.blocking_rules))
     step(f"{source}: blocking")
     by_rule = model.candidate_pairs_by_rule(left, right)
     pairs = by_rule.index
+    clock.lap("blocking_s")
     step(f"{source}: comparing {len(pairs):,} pairs")
     levels = model.compare(pairs, left, right)
+    clock.lap("compare_s")
     step(f"{source}: EM")
     model.fit(levels, left, right, seed=seed, max_iter=settings.max_em_iterations)
+    clock.lap("fit_s")
     pred = model.predict(levels)
+    clock.lap("predict_s")
     lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
     rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
     rule = np.full(len(pairs), "", dtype=object)
@@ -530,6 +538,8 @@ def _link_source(
     idx = np.flatnonzero(eligible)
     keep = np.zeros(len(pairs), dtype=bool)
     keep[idx] = resolve_conflicts(_left_units(source, lpos, rpos, right)[idx], rpos[idx], score[idx])
+    clock.lap("constraints_s")
+    clock.times["pairs"] = float(len(pairs))
     rule = np.where(is_rule, rule, np.where(keep, "model", ""))
     cand = pd.DataFrame(
         {
@@ -567,6 +577,22 @@ def _link_source(
         int(keep.sum()),
     )
     return cand, model, by_rule.value_counts(sort=False)
+
+
+class _Clock:
+    """Wall-clock laps into a dict (seconds)."""
+
+    def __init__(self, times: dict[str, float]) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self.times = times
+        self._last = self._now()
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.times[name] = now - self._last
+        self._last = now
 
 
 def _left_units(source: str, lpos: np.ndarray, rpos: np.ndarray, right: pd.DataFrame) -> np.ndarray:
@@ -616,6 +642,7 @@ def link_outcomes(
         bar.update(1)
 
     cands, models, blocking, links, unlinked = [], {}, [], [], []
+    timings: dict[str, dict[str, float]] = {}
     try:
         for source in chosen:
             table = _check_table(tables, source)
@@ -628,8 +655,15 @@ def link_outcomes(
                 bar.update(steps_per_source - 1)
                 unlinked.append(right)
                 continue
+            timings[source] = {}
             cand, model, by_rule = _link_source(
-                source, left, right, settings.for_source(source), step, seed=settings.seed
+                source,
+                left,
+                right,
+                settings.for_source(source),
+                step,
+                seed=settings.seed,
+                timings=timings[source],
             )
             cands.append(cand)
             models[source] = model
@@ -690,4 +724,5 @@ def link_outcomes(
         unlinked=unlinked_df,
         blocking=blocking_df,
         crimes=crimes.assign(force=_text(crimes["force"]), crime_ref=_text(crimes["crime_ref"])),
+        timings=pd.DataFrame.from_dict(timings, orient="index"),
     )
