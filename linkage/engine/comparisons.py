@@ -5,10 +5,11 @@ to one ``int8`` level per pair; ``-1`` means a value is missing on either side a
 neutral for that pair (match weight 0). The last level is always "disagreement".
 
 Subclasses only need :meth:`Comparison.levels`. The engine calls :meth:`Comparison.levels_for_pairs`
-(frames plus row positions), whose default builds the pair-aligned frames and calls ``levels``; the
-string comparisons here override it to work on unique value pairs (codes), which is what makes the
-comparison step fast: Jaro-Winkler runs once per distinct pair of strings through
-``rapidfuzz.process.cpdist`` and phonetic codes once per distinct string through ``jellyfish``.
+(frames plus row positions), whose default builds the pair-aligned frames and calls ``levels``. The
+comparisons here override it for speed: values are coded once per frame (``pd.factorize``), pairs are
+compared as integer codes in cache-sized chunks, a cheap character-signature bound rules out most pairs
+before any string distance, and the remaining distances run once per distinct pair of strings through
+``rapidfuzz.process.cpdist``; phonetic codes are computed once per distinct string with ``jellyfish``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _joint_codes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Code left and right values against one shared vocabulary.
 
-    Returns ``(left_codes, right_codes, uniques)``: int64 codes, ``-1`` for missing (or empty after
+    Returns ``(left_codes, right_codes, uniques)``: int32 codes, ``-1`` for missing (or empty after
     ``normalise``), and the object array of distinct (normalised) values. Work is per distinct value.
     """
     both = pd.concat([left, right], ignore_index=True)
@@ -154,6 +155,16 @@ class _Signatures:
     overflow: np.ndarray
     bigram_sig: np.ndarray
     bigram_overflow: np.ndarray
+    length_f32: np.ndarray = field(init=False, repr=False)
+    overflow_u8: np.ndarray = field(init=False, repr=False)
+    overflow_saturated: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Compact copies for the per-pair bound: 8-bit overflow (191+ flagged, so two such
+        # strings are always let through, and 64 + 191 fits in 8 bits) and float32 lengths.
+        object.__setattr__(self, "length_f32", self.length.astype(np.float32))
+        object.__setattr__(self, "overflow_u8", np.minimum(self.overflow, 191).astype(np.uint8))
+        object.__setattr__(self, "overflow_saturated", self.overflow >= 191)
 
     @classmethod
     def of(cls, strings: np.ndarray) -> _Signatures:
@@ -197,18 +208,23 @@ class _Signatures:
         With ``m`` common characters, ``jaro <= (m/la + m/lb + 1) / 3``; Winkler's prefix boost adds at
         most ``0.4 * (1 - jaro)`` and nothing when the first characters differ. So the pair may reach
         ``t`` only if ``m * (la + lb) >= (3 J - 1) * la * lb`` with ``J = t`` (first characters differ)
-        or ``J = (t - 0.4) / 0.6`` (they agree). Integer/float32 arithmetic, no division.
+        or ``J = (t - 0.4) / 0.6`` (they agree). Pairs where both strings repeat a character bucket more
+        than twice (rare) are let through rather than paying for the overflow term on every pair.
         """
-        m = self.common_upper(ua, ub)
-        la = self.length[ua]
-        lb = self.length[ub]
-        same_first = self.first[ua] == self.first[ub]
-        need = np.where(
-            same_first, np.float32(3 * (threshold - 0.4) / 0.6 - 1), np.float32(3 * threshold - 1)
-        )
-        lhs = (m * (la + lb)).astype(np.float32)
-        rhs = need * (la * lb).astype(np.float32)
-        return (lhs >= rhs - np.float32(1e-3)) & (m > 0)
+        need_same = 3 * (threshold - 0.4) / 0.6 - 1 - 1e-4
+        need_diff = 3 * threshold - 1 - 1e-4
+        m = np.bitwise_count(self.sig[ua] & self.sig[ub])
+        m += np.minimum(self.overflow_u8[ua], self.overflow_u8[ub])
+        m = m.astype(np.float32)
+        la = self.length_f32[ua]
+        lb = self.length_f32[ub]
+        need = np.where(self.first[ua] == self.first[ub], np.float32(need_same), np.float32(need_diff))
+        ok = m * (la + lb) >= need * (la * lb)
+        if min(need_same, need_diff) <= 0:
+            ok &= m > 0
+        if self.overflow_saturated.any():
+            ok |= self.overflow_saturated[ua] & self.overflow_saturated[ub]
+        return ok
 
     def levenshtein_may_be_within(self, ua: np.ndarray, ub: np.ndarray, k: int) -> np.ndarray:
         """False where Levenshtein distance is certainly above ``k``.
@@ -272,13 +288,13 @@ def _string_levels(
         o = np.full(len(a), last, dtype=np.int8)
         if extra is not None:
             o[extra(a, b)] = extra_level
-        differ = np.flatnonzero((a != b) & ~missing)
+        differ = (a != b) & ~missing
         o[a == b] = 0
         o[missing] = MISSING
         out[i:j] = o
-        if len(differ) == 0:
-            return differ
-        return differ[survive(sigs, a[differ], b[differ])] + i
+        # The bound on the whole chunk (a code of -1 reads a real string's signature; masked out after)
+        # avoids gathering the differing pairs first.
+        return np.flatnonzero(differ & survive(sigs, a, b)) + i
 
     survivors = _map_chunks(n, chunk)
     idx = np.concatenate(survivors) if survivors else np.empty(0, dtype=np.int64)

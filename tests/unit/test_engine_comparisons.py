@@ -118,11 +118,13 @@ def _brute_name_levels(a: list[str], b: list[str], thresholds=(0.92, 0.85)) -> n
     return np.select(conds, [0, 1, 2], default=3)
 
 
-def test_pruned_jaro_winkler_levels_equal_brute_force():
-    # Random short strings over a small alphabet give many near pairs, so the pruning bound is exercised.
+@pytest.mark.parametrize(("alphabet", "longest"), [("aeiorstnlm", 9), ("abcd", 40)])
+def test_pruned_jaro_winkler_levels_equal_brute_force(alphabet, longest):
+    # Random strings over a small alphabet give many near pairs, so the pruning bound is exercised;
+    # long strings over 4 letters repeat characters far beyond the signature's two bits per bucket.
     rng = np.random.default_rng(7)
-    alphabet = np.array(list("aeiorstnlm"))
-    vocab = ["".join(rng.choice(alphabet, size=rng.integers(2, 9))) for _ in range(400)]
+    alphabet = np.array(list(alphabet))
+    vocab = ["".join(rng.choice(alphabet, size=rng.integers(2, longest))) for _ in range(400)]
     left = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
     right = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
     got = NameComparison("s", phonetic=False).levels(left, right)
