@@ -158,6 +158,8 @@ class _Signatures:
     length_f32: np.ndarray = field(init=False, repr=False)
     overflow_u8: np.ndarray = field(init=False, repr=False)
     overflow_saturated: np.ndarray = field(init=False, repr=False)
+    bigram_overflow_u8: np.ndarray = field(init=False, repr=False)
+    bigram_overflow_saturated: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Compact copies for the per-pair bound: 8-bit overflow (191+ flagged, so two such
@@ -165,6 +167,8 @@ class _Signatures:
         object.__setattr__(self, "length_f32", self.length.astype(np.float32))
         object.__setattr__(self, "overflow_u8", np.minimum(self.overflow, 191).astype(np.uint8))
         object.__setattr__(self, "overflow_saturated", self.overflow >= 191)
+        object.__setattr__(self, "bigram_overflow_u8", np.minimum(self.bigram_overflow, 191).astype(np.uint8))
+        object.__setattr__(self, "bigram_overflow_saturated", self.bigram_overflow >= 191)
 
     @classmethod
     def of(cls, strings: np.ndarray) -> _Signatures:
@@ -233,13 +237,16 @@ class _Signatures:
         the q-gram lemma for bigrams (an edit destroys at most two bigrams, so ``d >= (max(la, lb) - 1
         - common bigrams) / 2``), with common bigrams bounded like ``m`` by the bigram signatures.
         """
-        la = self.length[ua]
-        lb = self.length[ub]
-        longest = np.maximum(la, lb)
-        ok = longest - self.common_upper(ua, ub) <= k
-        common_b = np.bitwise_count(self.bigram_sig[ua] & self.bigram_sig[ub]).astype(np.int32)
-        common_b += np.minimum(self.bigram_overflow[ua], self.bigram_overflow[ub])
-        return ok & (longest - 1 - common_b <= 2 * k)
+        longest = np.maximum(self.length[ua], self.length[ub])
+        m = np.bitwise_count(self.sig[ua] & self.sig[ub])
+        m += np.minimum(self.overflow_u8[ua], self.overflow_u8[ub])
+        cb = np.bitwise_count(self.bigram_sig[ua] & self.bigram_sig[ub])
+        cb += np.minimum(self.bigram_overflow_u8[ua], self.bigram_overflow_u8[ub])
+        ok = (longest <= m.astype(np.int32) + k) & (longest <= cb.astype(np.int32) + (1 + 2 * k))
+        if self.overflow_saturated.any() or self.bigram_overflow_saturated.any():
+            ok |= self.overflow_saturated[ua] & self.overflow_saturated[ub]
+            ok |= self.bigram_overflow_saturated[ua] & self.bigram_overflow_saturated[ub]
+        return ok
 
 
 _CHUNK = 1 << 16

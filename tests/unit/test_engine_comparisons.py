@@ -133,9 +133,10 @@ def test_pruned_jaro_winkler_levels_equal_brute_force(alphabet, longest):
     assert set(np.unique(got)) == {0, 1, 2, 3}
 
 
-def test_pruned_levenshtein_levels_equal_brute_force():
+@pytest.mark.parametrize(("alphabet", "longest"), [("0123456789", 8), ("01", 30)])
+def test_pruned_levenshtein_levels_equal_brute_force(alphabet, longest):
     rng = np.random.default_rng(11)
-    vocab = ["".join(rng.choice(list("0123456789"), size=rng.integers(4, 8))) for _ in range(300)]
+    vocab = ["".join(rng.choice(list(alphabet), size=rng.integers(4, longest))) for _ in range(300)]
     left = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
     right = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
     got = LevenshteinLevels("s", thresholds=(1, 2, 3)).levels(left, right)
