@@ -2,7 +2,7 @@
 
 Input: a folder written by ``SyntheticWorld.write`` or real extracts, holding ``crimes``, ``suspects``
 and any of ``cautions``, ``penalty_notices``, ``court_outcomes`` (and ``truth`` for synthetic data) as
-``<kind>.parquet`` or ``<kind>.csv``, in ``restricted/`` or at the top level.
+``<kind>.parquet`` or ``<kind>.csv``, in ``restricted/`` (truth in ``truth/``) or at the top level.
 
 Output (a user-chosen folder; it holds personal data, so never ``reports/``): ``links.csv``,
 ``crime_outcomes.csv``, ``unlinked.csv``, ``candidates.parquet``, ``blocking.csv``,
@@ -36,12 +36,13 @@ _KINDS = ("crimes", "suspects", *OUTCOME_SOURCES, "truth")
 
 
 def find_extracts(folder: Path) -> dict[str, Path]:
-    """``kind -> file`` for every extract found in ``folder/restricted`` or ``folder`` (Parquet first)."""
+    """``kind -> file`` for every extract found in ``folder/restricted``, ``folder/truth`` (the layout
+    ``SyntheticWorld.write`` uses) or ``folder`` itself; Parquet before CSV."""
     if not folder.is_dir():
         raise DataContractError(folder, "no such folder")
     found: dict[str, Path] = {}
     for kind in _KINDS:
-        for base in (folder / "restricted", folder):
+        for base in (folder / "restricted", folder / "truth", folder):
             for suffix in (".parquet", ".csv"):
                 path = base / f"{kind}{suffix}"
                 if kind not in found and path.is_file():

@@ -145,3 +145,48 @@ def test_crime_ref_levels():
 def test_pair_alignment_is_checked():
     with pytest.raises(LinkageError, match="pair-aligned"):
         PncComparison().levels(pd.DataFrame({"pnc_id": ["a"]}), pd.DataFrame({"pnc_id": ["a", "b"]}))
+
+
+@pytest.mark.parametrize(
+    "comparison",
+    [
+        PncComparison(),
+        CrimeRefComparison(),
+        ForceComparison(),
+        PlaceDistance(),
+        DirectionalDate("issue_date", "committed_date", typical_days=14, long_days=90),
+        OffenceCompatibility("offence_code", "offence_code_cjs", kind="cjs"),
+    ],
+    ids=lambda c: c.name,
+)
+def test_positions_match_pair_aligned_frames(comparison):
+    """levels_for_pairs (whole frames + positions, the engine's fast path) gives what levels gives on
+    the same pairs laid out row by row."""
+    left = pd.DataFrame(
+        {
+            "pnc_id": ["2019/0012345Z", "19/12345Z", None],
+            "crime_ref": ["AB/1", "AB2", None],
+            "force": ["Kent Police", "kent police", None],
+            "longitude": [-0.09, -0.1, np.nan],
+            "latitude": [51.51, 51.52, np.nan],
+            "committed_date": pd.to_datetime(["2020-01-01", "2020-02-01", None]),
+            "offence_code": ["8N", "46", None],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "pnc_id": ["2019/12345Z", "2018/0000001A"],
+            "crime_ref": ["ab1", "AB 2"],
+            "force": ["Kent Police", "Essex Police"],
+            "longitude": [-0.0901, -0.2],
+            "latitude": [51.5101, 51.6],
+            "issue_date": pd.to_datetime(["2020-01-03", "2019-12-01"]),
+            "offence_code_cjs": ["OF61047", "TH68010"],
+        }
+    )
+    lp = np.array([0, 0, 1, 1, 2, 2])
+    rp = np.array([0, 1, 0, 1, 0, 1])
+    fast = comparison.levels_for_pairs(left, right, lp, rp)
+    slow = comparison.levels(left.iloc[lp].reset_index(drop=True), right.iloc[rp].reset_index(drop=True))
+    assert fast.tolist() == slow.tolist()
+    assert fast.dtype == np.int8
