@@ -51,7 +51,7 @@ def recordlinkage_index(
 class ComparisonFeature(BaseCompareFeature):
     """A recordlinkage compare feature backed by one of our :class:`Comparison` values."""
 
-    def __init__(self, comparison: Comparison, columns: Sequence[str]):
+    def __init__(self, comparison: Comparison, columns: Sequence[str]) -> None:
         cols = list(columns)
         super().__init__(cols, cols, label=comparison.name)
         self.comparison = comparison

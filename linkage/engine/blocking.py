@@ -185,7 +185,9 @@ class BlockingRule:
         return _sort_join(lcode, rcode, dedupe=right is None)
 
 
-def block_on(*keys: KeyExpr, key: Callable[[pd.DataFrame], pd.Series] | None = None, name: str | None = None):
+def block_on(
+    *keys: KeyExpr, key: Callable[[pd.DataFrame], pd.Series] | None = None, name: str | None = None
+) -> BlockingRule:
     """A blocking rule on columns and/or derived keys, e.g. ``block_on(Soundex("surname"), Year("dob"))``.
 
     ``key`` adds a function computing a blocking key column from a frame. A ``(left_col, right_col)``

@@ -117,7 +117,9 @@ def _joint_codes(
     return codes[: len(left)], codes[len(left) :], uniques
 
 
-def _pair_codes(lc: np.ndarray, rc: np.ndarray, left_pos: np.ndarray, right_pos: np.ndarray):
+def _pair_codes(
+    lc: np.ndarray, rc: np.ndarray, left_pos: np.ndarray, right_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = lc[left_pos]
     b = rc[right_pos]
     return a, b, (a < 0) | (b < 0)
@@ -417,7 +419,9 @@ class ExactMatch(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         lc, rc, _ = _joint_codes(left[self.col], right[self.right_col or self.col])
         a, b, missing = _pair_codes(lc, rc, left_pos, right_pos)
         out = np.where(a == b, 0, 1).astype(np.int8)
@@ -472,7 +476,9 @@ class NameComparison(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         lc, rc, strings = _joint_codes(left[self.col], right[self.right_col or self.col], normalise_name)
         thresholds = np.asarray(self.jw_thresholds, dtype=float)
         last = self.n_levels - 1
@@ -538,7 +544,9 @@ class PersonNameComparison(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         # One vocabulary for forenames and surnames, so a swap is a code comparison.
         lf, rf = left[self.forename_col], right[self.forename_col]
         ls, rs = left[self.surname_col], right[self.surname_col]
@@ -668,7 +676,9 @@ class DateComparison(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         la = _date_ints(left[self.col])
         ra = _date_ints(right[self.right_col or self.col])
         out = np.empty(len(left_pos), dtype=np.int8)
@@ -731,7 +741,9 @@ class DateWindow(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         gap = np.abs(
             _days(left[self.left_col])[left_pos] - _days(right[self.right_col or self.left_col])[right_pos]
         )
@@ -779,7 +791,9 @@ class LevenshteinLevels(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         lc, rc, strings = _joint_codes(
             left[self.col].astype("string").str.strip().replace("", pd.NA),
             right[self.right_col or self.col].astype("string").str.strip().replace("", pd.NA),
@@ -827,7 +841,9 @@ class NumericDistance(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         a = pd.to_numeric(left[self.col], errors="coerce").to_numpy(dtype=float)[left_pos]
         b = pd.to_numeric(right[self.right_col or self.col], errors="coerce").to_numpy(dtype=float)[right_pos]
         return _threshold_levels(np.abs(a - b), (0.0, *self.thresholds))
@@ -892,7 +908,9 @@ class GeoDistance(Comparison):
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
-    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+    def levels_for_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
         lx, ly = _to_bng(left[self.x_col], left[self.y_col], self.crs)
         rx, ry = _to_bng(
             right[self.right_x_col or self.x_col],
