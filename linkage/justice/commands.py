@@ -6,6 +6,7 @@ and any of ``cautions``, ``penalty_notices``, ``court_outcomes`` (and ``truth`` 
 
 Output (a user-chosen folder; it holds personal data, so never ``reports/``): ``links.csv``,
 ``crime_outcomes.csv``, ``unlinked.csv``, ``candidates.parquet``, ``blocking.csv``,
+``police_uk_outcomes.csv`` (police.uk outcomes-file layout; crimes' map points only),
 ``models/<source>.json``, ``run.json`` (input hashes, settings, version) and, with ``--truth``,
 ``quality_by_source.csv``, ``quality_by_subgroup.csv``, ``threshold_sweep.csv``, ``precision_recall.png``.
 """
@@ -101,6 +102,7 @@ def run_link(args: argparse.Namespace) -> int:
         write_csv(out / "crime_outcomes.csv", result.crime_outcomes, date_format="%Y-%m-%d")
         write_csv(out / "unlinked.csv", result.unlinked, date_format="%Y-%m-%d")
         write_csv(out / "blocking.csv", result.blocking)
+        write_csv(out / "police_uk_outcomes.csv", result.to_police_uk_outcomes())
         bar.update(4)
         write_parquet(out / "candidates.parquet", result.candidates)
         for source, model in result.models.items():

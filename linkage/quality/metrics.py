@@ -84,8 +84,11 @@ class QualityReport:
         """A compact table for logs and notes."""
         cols = ["n_links", "n_true", "tp", "precision", "recall", "f1"]
         lines = ["| source | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
-        for name, row in self.table[cols].iterrows():
-            cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
+        for name in self.table.index:
+            cells = []
+            for c in cols:
+                value = self.table.loc[name, c]
+                cells.append(f"{value:.4f}" if c in ("precision", "recall", "f1") else f"{int(value)}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
