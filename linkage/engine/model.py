@@ -290,7 +290,11 @@ class LinkageModel:
             key = np.zeros(len(X), dtype=np.int64)
             for j, r in enumerate(radices):
                 key = key * r + (X[:, j].astype(np.int64) + 1)
-            uniq, counts = np.unique(key, return_counts=True)
+            # Hash-based grouping (O(pairs)), then sort the few distinct patterns for a stable order.
+            inverse, uniq = pd.factorize(key, sort=False)
+            counts = np.bincount(inverse, minlength=len(uniq))
+            order = np.argsort(uniq, kind="stable")
+            uniq, counts = uniq[order], counts[order]
             pats = np.empty((len(uniq), len(radices)), dtype=np.int64)
             rem = uniq.copy()
             for j in range(len(radices) - 1, -1, -1):
