@@ -234,20 +234,21 @@ def _field_text(values: pd.Series) -> np.ndarray:
     return text.to_numpy(dtype=object)
 
 
+def _csv_lines(frame: pd.DataFrame, header: dict[str, str]) -> np.ndarray:
+    """One CSV line (with its newline) per row, in the published police.uk form."""
+    month = pd.to_datetime(frame["month"])
+    codes, uniques = pd.factorize(month)
+    labels = np.array([f"{m:%Y-%m}" for m in uniques] + [""], dtype=object)
+    lines = None
+    for name in header:
+        col = labels[codes] if name == "month" else _field_text(frame[name])
+        lines = col.astype(object) if lines is None else lines + "," + col
+    return lines + "\n"
+
+
 def published_csv_text(frame: pd.DataFrame, header: dict[str, str]) -> str:
     """A police.uk CSV (published header, ``YYYY-MM`` months, 6-decimal coordinates) as text."""
-    month = pd.to_datetime(frame["month"])
-    labels = {m: f"{m:%Y-%m}" for m in month.dropna().unique()}
-    cols = []
-    for name in header:
-        if name == "month":
-            cols.append(month.map(labels).fillna("").to_numpy(dtype=object))
-        else:
-            cols.append(_field_text(frame[name]))
-    lines = cols[0].astype(object)
-    for col in cols[1:]:
-        lines = lines + "," + col
-    return ",".join(header.values()) + "\n" + "".join(lines + "\n")
+    return ",".join(header.values()) + "\n" + "".join(_csv_lines(frame, header))
 
 
 def write_police_uk(folder: Path, street: pd.DataFrame, outcomes: pd.DataFrame) -> list[Path]:
@@ -256,11 +257,20 @@ def write_police_uk(folder: Path, street: pd.DataFrame, outcomes: pd.DataFrame) 
     for kind, frame, header in (("street", street, STREET_HEADER), ("outcomes", outcomes, OUTCOMES_HEADER)):
         if frame.empty:
             continue
-        keys = pd.DataFrame({"force": frame["reported_by"], "month": pd.to_datetime(frame["month"])})
-        for (force, month), idx in keys.groupby(["force", "month"], sort=True).groups.items():
+        lines = _csv_lines(frame, header)
+        head = ",".join(header.values()) + "\n"
+        keys = pd.DataFrame(
+            {
+                "force": frame["reported_by"].astype(str).to_numpy(),
+                "month": pd.to_datetime(frame["month"]).to_numpy(),
+            }
+        )
+        groups = keys.groupby(["force", "month"], sort=True).indices
+        for (force, when), idx in groups.items():
             slug = force_slug(str(force))
-            path = folder / slug / f"{month:%Y-%m}-{slug}-{kind}.csv"
-            paths.append(write_text(path, published_csv_text(frame.loc[idx], header)))
+            label = pd.Timestamp(when).strftime("%Y-%m")
+            path = folder / slug / f"{label}-{slug}-{kind}.csv"
+            paths.append(write_text(path, head + "".join(lines[np.sort(idx)])))
     return paths
 
 
