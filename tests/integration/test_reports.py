@@ -17,7 +17,14 @@ from linkage.reporting import gather, load_config, run_report
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
-SECTION_TITLES = ("Data summary", "Linkage quality", "Outcomes", "Time to outcome", "Maps", "Trailblazer evaluation")
+SECTION_TITLES = (
+    "Data summary",
+    "Linkage quality",
+    "Outcomes",
+    "Time to outcome",
+    "Maps",
+    "Trailblazer evaluation",
+)
 OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
 
 
@@ -42,13 +49,18 @@ def test_city_public_only_report_twice_identical(tmp_path):
         assert re.fullmatch(r"[0-9a-f]{40}|unknown", m.pop("git_commit"))
     assert ma == mb
     strip = re.compile(rb"git commit <code>[0-9a-f]{12}</code>")
-    assert strip.sub(b"", (a / "report.html").read_bytes()) == strip.sub(b"", (b / "report.html").read_bytes())
+    assert strip.sub(b"", (a / "report.html").read_bytes()) == strip.sub(
+        b"", (b / "report.html").read_bytes()
+    )
     html = (a / "report.html").read_text()
     for title in SECTION_TITLES:
         assert re.search(rf"<h2 id=\"s-\w+\">\d+\. {title}</h2>", html), title
     assert OGL in html
     assert "needs restricted record-level extracts" in html  # linkage quality says what it needs
-    assert "<img src=\"data:image/png;base64," in html and "http" not in html.split("<main>")[1].split("<footer>")[0]
+    assert (
+        '<img src="data:image/png;base64,' in html
+        and "http" not in html.split("<main>")[1].split("<footer>")[0]
+    )
     assert ma["seed"] == 1 and len(ma["config_sha256"]) == 64
     street = [k for k in ma["input_files"] if k.endswith("street.csv")]
     assert len(street) == 12  # every bundled 2024 street file is hashed
@@ -65,27 +77,49 @@ def _write_cumbria(folder: Path) -> None:
     2013-03: Crime ID and WGS84, but still pre-2014 outcome labels and the eleven-category crime types.
     """
     rng = random.Random(7)
-    types = ["Anti-social behaviour", "Burglary", "Violent crime", "Other theft", "Public disorder and weapons",
-             "Criminal damage and arson", "Shoplifting", "Vehicle crime", "Drugs", "Other crime"]
-    outcomes = ["No further action at this time", "Under investigation", "Offender given a caution",
-                "Offender imprisoned", "Suspect charged", "Offender given community penalty"]
+    types = [
+        "Anti-social behaviour",
+        "Burglary",
+        "Violent crime",
+        "Other theft",
+        "Public disorder and weapons",
+        "Criminal damage and arson",
+        "Shoplifting",
+        "Vehicle crime",
+        "Drugs",
+        "Other crime",
+    ]
+    outcomes = [
+        "No further action at this time",
+        "Under investigation",
+        "Offender given a caution",
+        "Offender imprisoned",
+        "Suspect charged",
+        "Offender given community penalty",
+    ]
     (folder / "2012-11").mkdir(parents=True)
     (folder / "2013-03").mkdir(parents=True)
     lines = ["Month,Reported by,Falls within,Easting,Northing,Location,Crime type,Context"]
     for i in range(300):
         e, n = 340000 + rng.randint(-3000, 3000), 556000 + rng.randint(-3000, 3000)
-        lines.append(f"2012-11,Cumbria Constabulary,Cumbria Constabulary,{e},{n},On or near Street {i % 30},"
-                     f"{rng.choice(types)},")
+        lines.append(
+            f"2012-11,Cumbria Constabulary,Cumbria Constabulary,{e},{n},On or near Street {i % 30},"
+            f"{rng.choice(types)},"
+        )
     (folder / "2012-11" / "2012-11-cumbria-street.csv").write_text("\n".join(lines) + "\n")
-    lines = ["Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
-             "Last outcome category,Context"]
+    lines = [
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+        "Last outcome category,Context"
+    ]
     for i in range(300):
         t = rng.choice(types)
         cid = "" if t == "Anti-social behaviour" else f"{rng.getrandbits(256):064x}"
         out = "" if t == "Anti-social behaviour" else rng.choice(outcomes)
         lon, lat = -2.93 + rng.uniform(-0.04, 0.04), 54.89 + rng.uniform(-0.03, 0.03)
-        lines.append(f"{cid},2013-03,Cumbria Constabulary,Cumbria Constabulary,{lon:.6f},{lat:.6f},"
-                     f"On or near Street {i % 30},E0100{5000 + i % 12},Carlisle 0{i % 12:02d}A,{t},{out},")
+        lines.append(
+            f"{cid},2013-03,Cumbria Constabulary,Cumbria Constabulary,{lon:.6f},{lat:.6f},"
+            f"On or near Street {i % 30},E0100{5000 + i % 12},Carlisle 0{i % 12:02d}A,{t},{out},"
+        )
     (folder / "2013-03" / "2013-03-cumbria-street.csv").write_text("\n".join(lines) + "\n")
 
 
@@ -94,8 +128,11 @@ def test_public_only_other_force_older_vintages(tmp_path):
     cfg = {
         "slug": "cumbria-public",
         "title": "Cumbria: outcomes in published police.uk data",
-        "area": {"name": "Carlisle", "force": "Cumbria Constabulary",
-                 "force_boundaries": str(DATA / "boundaries" / "police_force_areas_pfa20.geojson")},
+        "area": {
+            "name": "Carlisle",
+            "force": "Cumbria Constabulary",
+            "force_boundaries": str(DATA / "boundaries" / "police_force_areas_pfa20.geojson"),
+        },
         "period": {"start": "2012-11", "end": "2013-03"},
         "sources": {"police_uk": ["cumbria"]},
     }
@@ -121,23 +158,36 @@ SMALL_WORLD = {
     "noise": "typical",
     "intervention": {"oocd_pp": 10.0, "days_to_outcome": -5.0},
     "areas": [
-        {"name": "Southwark", "force": "Metropolitan Police Service", "role": "trailblazer",
-         "crimes_per_month": 1500, "geography": {"lsoa_prefix": "Southwark"}},
-        {"name": "Lewisham", "force": "Metropolitan Police Service", "role": "comparison",
-         "crimes_per_month": 1500, "geography": {"lsoa_prefix": "Lewisham"}},
+        {
+            "name": "Southwark",
+            "force": "Metropolitan Police Service",
+            "role": "trailblazer",
+            "crimes_per_month": 1000,
+            "geography": {"lsoa_prefix": "Southwark"},
+        },
+        {
+            "name": "Lewisham",
+            "force": "Metropolitan Police Service",
+            "role": "comparison",
+            "crimes_per_month": 1000,
+            "geography": {"lsoa_prefix": "Lewisham"},
+        },
     ],
 }
 
 
 @pytest.fixture(scope="module")
 def synthetic_report(tmp_path_factory):
-    """A small synthetic trailblazer world (36,000 crimes), linked and reported once for these tests."""
+    """A small synthetic trailblazer world (about 24,000 crimes), linked and reported once for these tests."""
     tmp = tmp_path_factory.mktemp("synthetic")
     cfg = {
         "slug": "small-trailblazer",
         "title": "Small synthetic trailblazer",
-        "area": {"name": "Southwark", "force": "Metropolitan Police Service",
-                 "boundary_file": str(DATA / "boundaries" / "london-2021-lsoa-gen20.shp")},
+        "area": {
+            "name": "Southwark",
+            "force": "Metropolitan Police Service",
+            "boundary_file": str(DATA / "boundaries" / "london-2021-lsoa-gen20.shp"),
+        },
         "comparison_areas": ["Lewisham"],
         "sources": {"synthetic_world": SMALL_WORLD},
         "seed": 11,
@@ -173,7 +223,7 @@ def test_no_personal_data_in_report(synthetic_report):
     people = world.people
     names = set((people["forename"] + " " + people["surname"]).dropna())
     for table in (world.suspects, world.cautions, world.penalty_notices, world.court_outcomes):
-        names |= set((table["forename"].astype(str) + " " + table["surname"].astype(str)))
+        names |= set(table["forename"].astype(str) + " " + table["surname"].astype(str))
     dobs = set()
     for table in (people, world.suspects, world.cautions, world.penalty_notices, world.court_outcomes):
         dob = pd.to_datetime(table["date_of_birth"]).dropna()
@@ -181,23 +231,44 @@ def test_no_personal_data_in_report(synthetic_report):
     pncs = set()
     for table in (people, world.suspects, world.cautions, world.penalty_notices, world.court_outcomes):
         pncs |= set(table["pnc_id"].dropna().astype(str))
+    # Latitudes (51.xxxxxx here) cannot be mistaken for a rate or a difference; a longitude near 0 can
+    # (0.014596 is also a plausible rate), so longitudes are checked only as "longitude,latitude" pairs.
     coords = set()
     for table in (world.crimes, world.penalty_notices):
         located = table.dropna(subset=["longitude", "latitude"])
-        coords |= {f"{v:.6f}" for v in located["longitude"]} | {f"{v:.6f}" for v in located["latitude"]}
+        coords |= {f"{v:.6f}" for v in located["latitude"]}
+        coords |= {f"{x:.6f},{y:.6f}" for x, y in zip(located["longitude"], located["latitude"], strict=True)}
     surnames = set(people["surname"].dropna())
     assert len(names) > 100 and len(dobs) > 100 and len(pncs) > 100 and len(coords) > 100
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert any(p.suffix == ".csv" for p in files) and any(p.name == "report.html" for p in files)
+    # Pull every candidate token of each kind out of the text, then intersect with the world's values.
+    patterns = {
+        "name": (re.compile(r"(?=([A-Z][A-Za-z'-]+ [A-Z][A-Za-z'-]+))"), names),
+        "date of birth": (re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}"), dobs),
+        "PNC ID": (re.compile(r"\d{2,4}/\d{7}[A-Z]"), pncs),
+        "coordinate pair": (re.compile(r"(?=(-?\d+\.\d{6},-?\d+\.\d{6}))"), coords),
+        "latitude": (re.compile(r"\d+\.\d{6}"), coords),
+    }
     for path in files:
         text = path.read_text(encoding="utf-8")
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)  # figures are pixels, not text
-        for needle_set, what in ((names, "name"), (dobs, "date of birth"), (pncs, "PNC ID"), (coords, "coordinate")):
-            hits = [s for s in needle_set if s in text]
-            assert not hits, f"{path.name} contains {what}(s): {hits[:3]}"
+        for what, (pattern, values) in patterns.items():
+            hits = set(pattern.findall(text)) & values
+            assert not hits, f"{path.name} contains {what}(s): {sorted(hits)[:3]}"
         if path.suffix == ".csv":
             cells = set(pd.read_csv(path, dtype=str).stack().str.strip())
             assert not (cells & surnames), f"{path.name} has surname cells {sorted(cells & surnames)[:3]}"
+
+
+def test_pattern_scan_would_catch_a_leak(tmp_path):
+    """The scan above is not vacuous: a planted name, PNC ID and coordinate are found by the same patterns."""
+    text = "note: Jane Doe, 2012/0012345Z, -0.123456, 1990-01-31"
+    assert "Jane Doe" in set(re.findall(r"(?=([A-Z][A-Za-z'-]+ [A-Z][A-Za-z'-]+))", text))
+    assert re.findall(r"\d{2,4}/\d{7}[A-Z]", text) == ["2012/0012345Z"]
+    assert re.findall(r"\d+\.\d{6}", "at 51.501234 on the map") == ["51.501234"]
+    assert "-0.123456,51.501234" in re.findall(r"(?=(-?\d+\.\d{6},-?\d+\.\d{6}))", "-0.123456,51.501234")
+    assert re.findall(r"\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}", text) == ["1990-01-31"]
 
 
 def test_synthetic_report_sections_and_disclosure(synthetic_report):
@@ -214,8 +285,16 @@ def test_synthetic_report_sections_and_disclosure(synthetic_report):
     assert "Linkage quality" in html and "needs restricted" not in html
 
 
-def test_same_config_gives_same_linked_tables(synthetic_report):
-    config, _ = synthetic_report
-    a = gather(config).linked
-    b = gather(config).linked
-    pd.testing.assert_frame_equal(a, b)
+def test_rebuilding_gives_identical_tables(synthetic_report, tmp_path):
+    """Generate, link and build again from the same configuration: every table is byte-identical."""
+    from linkage.reporting import build_report, write_report
+
+    config, folder = synthetic_report
+    data = gather(config)
+    write_report(build_report(data), data, tmp_path / "again", started=0.0)
+    first, _ = _tables_and_manifest(folder)
+    again, _ = _tables_and_manifest(tmp_path / "again")
+    assert first == again
+    assert (folder / "small-trailblazer-outcomes.csv").read_bytes() == (
+        tmp_path / "again" / "small-trailblazer-outcomes.csv"
+    ).read_bytes()
