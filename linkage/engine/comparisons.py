@@ -137,7 +137,7 @@ def _phonetic_ids(strings: np.ndarray, algorithm: str) -> np.ndarray:
     letters = [re.sub(r"[^a-z]", "", s) for s in strings]
     codes = pd.Series([fn(s) if s else "" for s in letters], dtype=object).replace("", None)
     ids, _ = pd.factorize(codes, use_na_sentinel=True)
-    return np.asarray(ids, dtype=np.int64)
+    return np.asarray(ids, dtype=np.int32)
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class _Signatures:
     overflow: np.ndarray
     bigram_sig: np.ndarray
     bigram_overflow: np.ndarray
-    length_f32: np.ndarray = field(init=False, repr=False)
+    inverse_length: np.ndarray = field(init=False, repr=False)
     overflow_u8: np.ndarray = field(init=False, repr=False)
     overflow_saturated: np.ndarray = field(init=False, repr=False)
     bigram_overflow_u8: np.ndarray = field(init=False, repr=False)
@@ -165,8 +165,8 @@ class _Signatures:
 
     def __post_init__(self) -> None:
         # Compact copies for the per-pair bound: 8-bit overflow (191+ flagged, so two such
-        # strings are always let through, and 64 + 191 fits in 8 bits) and float32 lengths.
-        object.__setattr__(self, "length_f32", self.length.astype(np.float32))
+        # strings are always let through, and 64 + 191 fits in 8 bits) and float32 1 / length.
+        object.__setattr__(self, "inverse_length", 1.0 / np.maximum(self.length, 1).astype(np.float32))
         object.__setattr__(self, "overflow_u8", np.minimum(self.overflow, 191).astype(np.uint8))
         object.__setattr__(self, "overflow_saturated", self.overflow >= 191)
         object.__setattr__(self, "bigram_overflow_u8", np.minimum(self.bigram_overflow, 191).astype(np.uint8))
@@ -213,19 +213,15 @@ class _Signatures:
 
         With ``m`` common characters, ``jaro <= (m/la + m/lb + 1) / 3``; Winkler's prefix boost adds at
         most ``0.4 * (1 - jaro)`` and nothing when the first characters differ. So the pair may reach
-        ``t`` only if ``m * (la + lb) >= (3 J - 1) * la * lb`` with ``J = t`` (first characters differ)
-        or ``J = (t - 0.4) / 0.6`` (they agree). Pairs where both strings repeat a character bucket more
-        than twice (rare) are let through rather than paying for the overflow term on every pair.
+        ``t`` only if ``m / la + m / lb >= 3 J - 1`` with ``J = t`` (first characters differ)
+        or ``J = (t - 0.4) / 0.6`` (they agree); a 1e-4 slack keeps float32 rounding on the safe side.
         """
         need_same = 3 * (threshold - 0.4) / 0.6 - 1 - 1e-4
         need_diff = 3 * threshold - 1 - 1e-4
         m = np.bitwise_count(self.sig[ua] & self.sig[ub])
         m += np.minimum(self.overflow_u8[ua], self.overflow_u8[ub])
-        m = m.astype(np.float32)
-        la = self.length_f32[ua]
-        lb = self.length_f32[ub]
         need = np.where(self.first[ua] == self.first[ub], np.float32(need_same), np.float32(need_diff))
-        ok = m * (la + lb) >= need * (la * lb)
+        ok = m * (self.inverse_length[ua] + self.inverse_length[ub]) >= need  # m/la + m/lb >= 3J - 1
         if min(need_same, need_diff) <= 0:
             ok &= m > 0
         if self.overflow_saturated.any():
@@ -423,9 +419,16 @@ class ExactMatch(Comparison):
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
     ) -> np.ndarray:
         lc, rc, _ = _joint_codes(left[self.col], right[self.right_col or self.col])
-        a, b, missing = _pair_codes(lc, rc, left_pos, right_pos)
-        out = np.where(a == b, 0, 1).astype(np.int8)
-        out[missing] = MISSING
+        out = np.empty(len(left_pos), dtype=np.int8)
+
+        def chunk(i: int, j: int) -> np.ndarray:
+            a, b, missing = _pair_codes(lc, rc, left_pos[i:j], right_pos[i:j])
+            o = (a != b).view(np.int8)  # 0 = exact, 1 = different
+            o[missing] = MISSING
+            out[i:j] = o
+            return o[:0]
+
+        _map_chunks(len(left_pos), chunk)
         return out
 
 
@@ -487,8 +490,9 @@ class NameComparison(Comparison):
             phon = _phonetic_ids(strings, self.phonetic_algorithm)
 
             def extra(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+                # Missing codes (-1) read a real entry here; the caller marks missing pairs afterwards.
                 px = phon[x]
-                return (px == phon[y]) & (px >= 0) & (x >= 0) & (y >= 0)
+                return (px == phon[y]) & (px >= 0)
 
         def survive(sigs: _Signatures, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
             return sigs.jaro_winkler_may_reach(ua, ub, float(thresholds[-1]))
