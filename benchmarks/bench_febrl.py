@@ -192,9 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"splink {splink.__version__}, duckdb {duckdb.__version__}")
     scenarios = ["accuracy", "throughput"] if args.scenario == "both" else [args.scenario]
     for scenario in scenarios:
+        load_before = os.getloadavg()[0]
         engine = run_isolated(run_engine, scenario)
         spl = run_isolated(run_splink_febrl, scenario)
         print(report(scenario, engine, spl), flush=True)
+        # Other work on the machine slows both tools; say how busy it was (1-minute load average).
+        print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     return 0
 
 
