@@ -92,6 +92,29 @@ def engine_child(folder: str) -> dict[str, Any]:
     }
 
 
+def engine_throughput_child(folder: str) -> dict[str, Any]:
+    """The comparison step alone on a loose blocking (court outcomes; same birth year and sex): the
+    justice comparison set of ``source_spec`` over millions of pairs."""
+    import numpy as np
+
+    from linkage.engine import LinkageModel, Year, block_on
+    from linkage.justice import DEFAULT_SOURCES, build_left, build_right, source_spec
+
+    tables = _load(folder)
+    left = build_left(tables["crimes"], tables["suspects"])
+    right = build_right("court_outcomes", tables["court_outcomes"])
+    spec = source_spec("court_outcomes", DEFAULT_SOURCES["court_outcomes"])
+    model = LinkageModel(list(spec.comparisons), [block_on(Year("date_of_birth"), "sex")])
+    t = time.perf_counter()
+    pairs = model.candidate_pairs(left, right)
+    block_s = time.perf_counter() - t
+    t = time.perf_counter()
+    levels = model.compare(pairs, left, right)
+    compare_s = time.perf_counter() - t
+    assert len(levels) == len(pairs) and np.isfinite(levels.iloc[:, 0].to_numpy()).all()
+    return {"pairs": len(pairs), "blocking_s": block_s, "compare_s": compare_s}
+
+
 # ------------------------------------------------------------------------------------------------ Splink
 def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
     """Left (crime-suspects) and right (one source) with the same derived columns the engine uses."""
@@ -354,6 +377,47 @@ def splink_child(folder: str) -> dict[str, Any]:
     }
 
 
+def splink_throughput_child(folder: str) -> dict[str, Any]:
+    """Splink's predict() on the same loose blocking (court outcomes; same birth year and sex), after
+    the same training as the accuracy run; predict() fuses blocking, comparison and scoring."""
+    import logging
+
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    from linkage.justice import DEFAULT_SOURCES
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    tables = _load(folder)
+    st = DEFAULT_SOURCES["court_outcomes"]
+    lf, rf = _splink_frames("court_outcomes", tables)
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=_splink_comparisons("court_outcomes", st.typical_days, st.long_days, st.tolerance_days),
+        blocking_rules_to_generate_predictions=[block_on("birth_year", "sex")],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+    db_api = DuckDBAPI()
+    if hasattr(db_api, "register"):  # Splink 5
+        inputs = [db_api.register(lf, dataset_display_name="crime_suspects"),
+                  db_api.register(rf, dataset_display_name="outcomes")]  # fmt: skip
+        linker = Linker(inputs, settings, log_level=None)
+    else:  # pragma: no cover - Splink 4
+        linker = Linker([lf, rf], settings, db_api, set_up_basic_logging=False)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("pnc_key", "event_date")], recall=0.9
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=0)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("pnc_key"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    t = time.perf_counter()
+    predictions = linker.inference.predict()
+    table = predictions.as_duckdbpyrelation()
+    n_pairs = int(table.count("*").fetchone()[0])
+    predict_s = time.perf_counter() - t
+    return {"pairs": n_pairs, "compare_s": predict_s}
+
+
 # ------------------------------------------------------------------------------------------------ main
 def _row(name: str, r: dict[str, Any]) -> dict[str, Any]:
     pairs = sum(r["pairs"].values())
@@ -378,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", default="typical", choices=["clean", "typical", "hard"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(OUT / "bench_linkage.json"))
+    parser.add_argument(
+        "--scenario",
+        default="accuracy",
+        choices=["accuracy", "throughput", "both"],
+        help="accuracy: the full linkage of every source; throughput: the comparison step on millions of "
+        "court pairs (loose blocking: same birth year and sex)",
+    )
     args = parser.parse_args(argv)
 
     from linkage.synth import WorldSpec, generate, preset
@@ -390,33 +461,61 @@ def main(argv: list[str] | None = None) -> int:
             world.table(name).to_parquet(Path(folder) / f"{name}.parquet", index=False)
         sizes = {name: len(world.table(name)) for name in TABLES}
         del world
-        engine = run_isolated(engine_child, folder)
-        splink = run_isolated(splink_child, folder)
-    rows = [_row("engine", engine), _row("splink", splink)]
-    ratio = {
-        "wall_s (splink/engine)": round(splink["link_s"] / engine["link_s"], 2),
-        "pairs/s (engine/splink)": round(rows[0]["compare_pairs_per_s"] / rows[1]["compare_pairs_per_s"], 2),
-        "peak_rss (splink/engine)": round(splink["peak_rss_mb"] / engine["peak_rss_mb"], 2),
-    }
+        payload_results: dict[str, Any] = {}
+        if args.scenario in ("accuracy", "both"):
+            engine = run_isolated(engine_child, folder)
+            splink = run_isolated(splink_child, folder)
+            payload_results["accuracy"] = {"engine": engine, "splink": splink}
+        if args.scenario in ("throughput", "both"):
+            payload_results["throughput"] = {
+                "engine": run_isolated(engine_throughput_child, folder),
+                "splink": run_isolated(splink_throughput_child, folder),
+            }
     print(f"world: preset={args.preset} noise={args.noise} seed={args.seed} rows={sizes}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
-    header = list(rows[0])
-    print(" | ".join(header))
-    for row in rows:
-        print(" | ".join(str(row[h]) for h in header))
-    print("ratios:", ratio)
-    for name, r in (("engine", engine), ("splink", splink)):
-        for s in SOURCES:
-            q = r["quality"][s]
+    rows, ratio = [], {}
+    if "accuracy" in payload_results:
+        engine, splink = payload_results["accuracy"]["engine"], payload_results["accuracy"]["splink"]
+        rows = [_row("engine", engine), _row("splink", splink)]
+        ratio = {
+            "wall_s (splink/engine)": round(splink["link_s"] / engine["link_s"], 2),
+            "pairs/s (engine/splink)": round(
+                rows[0]["compare_pairs_per_s"] / rows[1]["compare_pairs_per_s"], 2
+            ),
+            "peak_rss (splink/engine)": round(splink["peak_rss_mb"] / engine["peak_rss_mb"], 2),
+        }
+        print("accuracy scenario (full linkage of every source):")
+        header = list(rows[0])
+        print(" | ".join(header))
+        for row in rows:
+            print(" | ".join(str(row[h]) for h in header))
+        print("ratios:", ratio)
+        for name, r in (("engine", engine), ("splink", splink)):
+            for s in SOURCES:
+                q = r["quality"][s]
+                print(
+                    f"{name:7s} {s:16s} P={q['precision']:.4f} R={q['recall']:.4f} F1={q['f1']:.4f} "
+                    f"pairs={r['pairs'][s]}"
+                )
+    if "throughput" in payload_results:
+        print("throughput scenario (comparison step, court outcomes, blocking on birth year and sex):")
+        for name, r in payload_results["throughput"].items():
+            rate = r["pairs"] / r["compare_s"]
+            r["pairs_per_s"] = rate
             print(
-                f"{name:7s} {s:16s} P={q['precision']:.4f} R={q['recall']:.4f} F1={q['f1']:.4f} "
-                f"pairs={r['pairs'][s]}"
+                f"{name:7s} pairs={r['pairs']:,} compare_s={r['compare_s']:.2f} pairs/s={rate:,.0f} "
+                f"peak_rss_mb={r['peak_rss_mb']:.0f}"
             )
+        t = payload_results["throughput"]
+        ratio["throughput pairs/s (engine/splink)"] = round(
+            t["engine"]["pairs_per_s"] / t["splink"]["pairs_per_s"], 2
+        )
+        print("ratios:", ratio)
     payload = {
         "command": "benchmarks/bench_linkage.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "world": {"preset": args.preset, "noise": args.noise, "seed": args.seed, "rows": sizes},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "results": {"engine": engine, "splink": splink},
+        "results": payload_results,
         "summary": rows,
         "ratios": ratio,
     }

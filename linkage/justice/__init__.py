@@ -13,6 +13,7 @@ from linkage.justice.comparisons import (
     PncComparison,
     normalise_crime_ref,
     normalise_pnc,
+    pnc_parts,
 )
 from linkage.justice.link import (
     DeterministicRule,
@@ -46,6 +47,7 @@ __all__ = [
     "link_outcomes",
     "normalise_crime_ref",
     "normalise_pnc",
+    "pnc_parts",
     "resolve_conflicts",
     "source_spec",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "PncComparison",
     "normalise_crime_ref",
     "normalise_pnc",
+    "pnc_parts",
 ]
 
 _MISSING = np.int8(-1)
@@ -112,33 +113,49 @@ class PncComparison(Comparison):
         return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
-        """Levels for pairs given by row positions; each distinct PNC ID is parsed once."""
-        _check_columns(left, [self.column], "left", self.name)
-        _check_columns(right, [self.column], "right", self.name)
-        both = pd.concat([left[self.column], right[self.column]], ignore_index=True)
-        codes, uniques = pd.factorize(both, use_na_sentinel=True)
-        parsed = [_PNC_COMPILED.match("".join(str(u).split()).upper()) for u in uniques]
-        key = np.array(
-            [f"{m['year'][-2:]}/{int(m['serial']):07d}{m['check']}" if m else "" for m in parsed] + [""]
-        )
-        full = np.array(
-            [f"{m['year']}/{int(m['serial']):07d}{m['check']}" if m else "" for m in parsed] + [""]
-        )
-        is_long = np.array([bool(m) and len(m["year"]) == 4 for m in parsed] + [False])
-        key_code = pd.factorize(key)[0]
-        key_code[key == ""] = -1
-        full_code = pd.factorize(full)[0]
-        sel = np.where(codes >= 0, codes, len(uniques))
-        k, f, lg = key_code[sel], full_code[sel], is_long[sel]
-        n_left = len(left)
-        ka, kb = k[:n_left][left_pos], k[n_left:][right_pos]
-        fa, fb = f[:n_left][left_pos], f[n_left:][right_pos]
+        """Levels for pairs given by row positions. Uses the parsed columns of :func:`pnc_parts`
+        (``<column>_key``, ``<column>_full``, ``<column>_long``) when both frames carry them; otherwise
+        parses each distinct PNC ID once."""
+        parts = [f"{self.column}_key", f"{self.column}_full", f"{self.column}_long"]
+        if all(c in left.columns for c in parts) and all(c in right.columns for c in parts):
+            a, b = left[parts], right[parts]
+        else:
+            _check_columns(left, [self.column], "left", self.name)
+            _check_columns(right, [self.column], "right", self.name)
+            a = pnc_parts(left[self.column]).set_axis(parts, axis=1)
+            b = pnc_parts(right[self.column]).set_axis(parts, axis=1)
+        n_left = len(a)
+        key = pd.factorize(pd.concat([a[parts[0]], b[parts[0]]], ignore_index=True), use_na_sentinel=True)[0]
+        full = pd.factorize(pd.concat([a[parts[1]], b[parts[1]]], ignore_index=True), use_na_sentinel=True)[0]
+        lg = np.concatenate([a[parts[2]].to_numpy(bool), b[parts[2]].to_numpy(bool)])
+        ka, kb = key[:n_left][left_pos], key[n_left:][right_pos]
+        fa, fb = full[:n_left][left_pos], full[n_left:][right_pos]
         la, lb = lg[:n_left][left_pos], lg[n_left:][right_pos]
         out = np.full(len(ka), 2, dtype=np.int8)
         out[(ka == kb) & (la != lb)] = 1
         out[fa == fb] = 0
         out[(ka < 0) | (kb < 0)] = _MISSING
         return out
+
+
+def pnc_parts(values: pd.Series) -> pd.DataFrame:
+    """``key`` (``yy/serial7check``, the same for both forms), ``full`` (with the year as written) and
+    ``long`` (True for the ``YYYY/`` form) of each PNC ID; missing where unparseable. Each distinct value
+    is parsed once (``re`` on the distinct values, then broadcast)."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    parsed = [_PNC_COMPILED.match("".join(str(u).split()).upper()) for u in uniques]
+    key = [f"{m['year'][-2:]}/{int(m['serial']):07d}{m['check']}" if m else None for m in parsed] + [None]
+    full = [f"{m['year']}/{int(m['serial']):07d}{m['check']}" if m else None for m in parsed] + [None]
+    is_long = np.array([bool(m) and len(m["year"]) == 4 for m in parsed] + [False])
+    sel = np.where(codes >= 0, codes, len(uniques))
+    return pd.DataFrame(
+        {
+            "key": pd.array(np.asarray(key, dtype=object)[sel], dtype="string"),
+            "full": pd.array(np.asarray(full, dtype=object)[sel], dtype="string"),
+            "long": is_long[sel],
+        },
+        index=pd.Series(values).index,
+    )
 
 
 # ------------------------------------------------------------------------------------ directional time

@@ -53,7 +53,7 @@ from linkage.justice.comparisons import (
     PlaceDistance,
     PncComparison,
     normalise_crime_ref,
-    normalise_pnc,
+    pnc_parts,
 )
 from linkage.justice.model import TwoStageModel
 from linkage.justice.settings import LinkSettings, SourceSettings
@@ -142,7 +142,11 @@ def _person_keys(frame: pd.DataFrame) -> pd.DataFrame:
     sex = _text(frame["sex"]).str.upper()
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
-    out["pnc_key"] = normalise_pnc(frame["pnc_id"])["key"].to_numpy()
+    parts = pnc_parts(frame["pnc_id"])
+    out["pnc_key"] = parts["key"].to_numpy()
+    out["pnc_id_key"] = parts["key"].to_numpy()  # parsed once here, read by PncComparison
+    out["pnc_id_full"] = parts["full"].to_numpy()
+    out["pnc_id_long"] = parts["long"].to_numpy()
     return out
 
 
