@@ -20,6 +20,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from linkage.engine.comparisons import _date_ints
 from linkage.errors import LinkageError
 
 logger = logging.getLogger(__name__)
@@ -104,15 +105,15 @@ class Substr(BlockingKey):
 
 @dataclass(frozen=True)
 class Year(BlockingKey):
-    """Calendar year of a date column (datetimes, or strings ``pd.to_datetime`` can read)."""
+    """Calendar year of a date column (datetimes, ``yyyymmdd`` digits, or strings pandas can parse)."""
 
     column: str
 
     def __call__(self, frame: pd.DataFrame) -> pd.Series:
-        values = frame[self.column]
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            values = pd.to_datetime(values, errors="coerce", format="mixed")
-        return values.dt.year.astype("Int64")
+        # The same reading of dates as DateComparison: 8-digit strings keep their digits (a mistyped
+        # month still yields its year), datetimes convert exactly, other strings are parsed.
+        ints = _date_ints(frame[self.column])
+        return pd.Series(np.where(ints >= 0, ints // 10000, -1), index=frame.index).replace(-1, pd.NA)
 
 
 KeyExpr = str | tuple[str, str] | BlockingKey | Callable[[pd.DataFrame], pd.Series]

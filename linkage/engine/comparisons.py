@@ -620,9 +620,10 @@ def _unique_pair_jaro_winkler(strings: np.ndarray, a: np.ndarray, b: np.ndarray)
 def _date_ints(values: pd.Series) -> np.ndarray:
     """Dates as ``yyyymmdd`` integers (-1 when missing).
 
-    Datetime columns convert exactly. Strings keep their digits when there are eight of them (so a
-    mistyped, impossible date such as 1985-13-02 still compares digit by digit); other strings are
-    parsed with ``pd.to_datetime``.
+    Datetime columns convert exactly. Year-first strings (``yyyymmdd``, ``yyyy-mm-dd``, ``yyyy/mm/dd``)
+    keep their digits, so a mistyped, impossible date such as 1985-13-02 still compares digit by digit;
+    other strings (e.g. ``dd/mm/yyyy``) are parsed with ``pd.to_datetime(dayfirst=True)``. Work is per
+    distinct value.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         dt = values
@@ -631,12 +632,13 @@ def _date_ints(values: pd.Series) -> np.ndarray:
             values.astype("string").fillna("").to_numpy(dtype=object), return_inverse=True
         )
         out_u = np.full(len(uniques), -1, dtype=np.int64)
-        digits = pd.Series(uniques, dtype=object).str.replace(r"[^0-9]", "", regex=True)
-        eight = digits.str.len().eq(8).to_numpy()
-        out_u[eight] = digits[eight].astype(np.int64).to_numpy()
+        text = pd.Series(uniques, dtype=object).str.strip()
+        eight = text.str.fullmatch(r"\d{4}[-/.]?\d{2}[-/.]?\d{2}").fillna(False).to_numpy(dtype=bool)
+        digits = text[eight].str.replace(r"[^0-9]", "", regex=True)
+        out_u[eight] = digits.astype(np.int64).to_numpy()
         rest = ~eight & (pd.Series(uniques).str.len() > 0).to_numpy()
         if rest.any():
-            parsed = pd.to_datetime(pd.Series(uniques[rest]), errors="coerce", dayfirst=True)
+            parsed = pd.to_datetime(pd.Series(uniques[rest]), errors="coerce", dayfirst=True, format="mixed")
             ints = (
                 (parsed.dt.year * 10000 + parsed.dt.month * 100 + parsed.dt.day).fillna(-1).astype(np.int64)
             )

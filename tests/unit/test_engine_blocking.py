@@ -117,3 +117,9 @@ def test_all_pairs_equals_recordlinkage_full_index():
     assert len(mine) == 4 * 5
     dedupe = LinkageModel([ExactMatch("sn")], [all_pairs()]).candidate_pairs(LEFT)
     assert len(dedupe) == 5 * 4 // 2
+
+
+def test_year_key_reads_dates_like_date_comparison():
+    frame = pd.DataFrame({"d": ["19151111", "03/04/1999", "1980-13-02", None, "not a date"]})
+    # yyyymmdd digits; day-first text; an impossible month keeps its year; missing; unreadable.
+    assert Year("d")(frame).tolist() == [1915, 1999, 1980, pd.NA, pd.NA]

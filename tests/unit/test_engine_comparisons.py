@@ -55,6 +55,8 @@ CASES = [
     (DOB, ["dob"], ["1980-03-04"], ["1981-04-03"], 4, "two digits off and not the same year"),
     (DOB, ["dob"], ["19801304"], ["19800304"], 2, "impossible month 13 still compared digit by digit"),
     (DOB, ["dob"], [None], ["1980-03-04"], -1, "missing"),
+    (DOB, ["dob"], ["04/03/1980"], ["1980-03-04"], 0, "day-first text parsed: 4 March 1980"),
+    (DOB, ["dob"], ["19800304"], ["1980-03-04"], 0, "yyyymmdd digits"),
     (DOB, ["dob"], ["1980-05-05"], ["1980-05-05"], 0, "day == month: exact, not swapped"),
     (PERSON, ["fn", "sn"], [("john", "smith")], [("john", "smith")], 0, "exact both"),
     (PERSON, ["fn", "sn"], [("john", "smith")], [("smith", "john")], 1, "swapped"),
