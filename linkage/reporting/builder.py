@@ -440,6 +440,12 @@ def _caveats(data: ReportData) -> list[str]:
             "court outcomes are generated, not real. Figures from it illustrate the method and must not "
             "be quoted as statistics about any real area. " + data.world_note
         )
+    if cfg.extracts:
+        out.append(
+            "The restricted crimes extract carries no police outcome, so the linked view holds only what the "
+            "caution, penalty notice and court records say: crimes with none of these show 'No outcome "
+            "recorded', and local resolutions, drugs warnings and police closures are not visible in it."
+        )
     if data.public is not None:
         out.append(
             "police.uk 'last outcome' is a snapshot at publication: outcomes recorded later, outcomes "
