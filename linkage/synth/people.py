@@ -99,6 +99,12 @@ def draw_forenames(rng: np.random.Generator, sex: np.ndarray) -> np.ndarray:
     return out
 
 
+def draw_surnames(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` surnames drawn by frequency (:func:`surname_table`)."""
+    table = surname_table()
+    return _draw(rng, table["surname"].to_numpy(dtype=object), table["weight"].to_numpy(), n)
+
+
 def pnc_check_letter(year: np.ndarray, serial: np.ndarray) -> np.ndarray:
     """Check letters of PNC IDs: ``ALPHABET[int(YY + serial7) % 23]`` (two-digit year, 7-digit serial)."""
     value = (np.asarray(year, dtype=np.int64) % 100) * 10_000_000 + np.asarray(serial, dtype=np.int64)
@@ -145,8 +151,7 @@ def make_people(rng: np.random.Generator, n: int, start: pd.Timestamp, prefix: s
     middle = draw_forenames(rng, sex)
     middle = np.where(rng.random(n) < MIDDLE_NAME_SHARE, middle, None)
     middle = np.where(middle == forename, None, middle)
-    sur = surname_table()
-    surname = _draw(rng, sur["surname"].to_numpy(dtype=object), sur["weight"].to_numpy(), n)
+    surname = draw_surnames(rng, n)
     bands = np.array([(lo, hi) for lo, hi, _ in AGE_BANDS], dtype=float)
     which = _draw(rng, np.arange(len(AGE_BANDS)), np.array([w for *_, w in AGE_BANDS]), n)
     age_days = (bands[which, 0] + rng.random(n) * (bands[which, 1] - bands[which, 0])) * 365.25

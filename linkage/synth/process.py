@@ -28,7 +28,7 @@ from linkage.reference import (
 from linkage.synth import faults as flt
 from linkage.synth import targets as tg
 from linkage.synth.geography import load_geography
-from linkage.synth.people import format_pnc, make_people
+from linkage.synth.people import draw_surnames, format_pnc, make_people
 from linkage.synth.spec import NoiseProfile, WorldSpec
 
 logger = logging.getLogger(__name__)
@@ -763,6 +763,9 @@ class _RecordContext:
         m = rng.random(n) < nz.name_swap
         fore[m], sur[m] = sur[m], fore[m].copy()
         log.append(("name_swap", _ids(record_id, m)))
+        m = rng.random(n) < nz.alias
+        sur[m] = draw_surnames(rng, int(m.sum()))
+        log.append(("alias", _ids(record_id, m)))
         dob = pd.Series(p["date_of_birth"].to_numpy()).astype("datetime64[ns]")
         m = rng.random(n) < nz.dob_day_month_swap
         swapped, did = flt.dob_day_month_swap(dob[m])

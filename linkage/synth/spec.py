@@ -34,6 +34,7 @@ class NoiseProfile:
     name_typo: float = 0.03  # one keyboard edit in forename or surname
     nickname: float = 0.05  # forename replaced by a nickname or spelling variant (when one exists)
     name_swap: float = 0.01  # forename and surname swapped
+    alias: float = 0.005  # false particulars: another (frequency-weighted) surname given
     middle_name: float = 0.10  # middle name appended to the forename (when the person has one)
     dob_day_month_swap: float = 0.01  # day and month swapped (only when the day is 12 or less)
     dob_digit: float = 0.02  # one digit of the date of birth wrong
@@ -65,6 +66,7 @@ NOISE_PROFILES: dict[str, NoiseProfile] = {
         name_typo=0.10,
         nickname=0.15,
         name_swap=0.04,
+        alias=0.02,
         middle_name=0.25,
         dob_day_month_swap=0.04,
         dob_digit=0.06,

@@ -191,6 +191,7 @@ def test_each_fault_type_at_roughly_its_rate():
                 "name_typo",
                 "nickname",
                 "name_swap",
+                "alias",
                 "middle_name",
                 "dob_day_month_swap",
                 "dob_digit",
@@ -220,6 +221,7 @@ def test_each_fault_type_at_roughly_its_rate():
     for fault, sources in (
         ("name_typo", tuple(n)),
         ("name_swap", tuple(n)),
+        ("alias", tuple(n)),
         ("dob_digit", tuple(n)),
         ("sex_unknown", tuple(n)),
         ("offence_date_shift", tuple(n)),
@@ -259,6 +261,9 @@ def test_faults_do_what_they_say():
     w = generate(_spec(noise={"profile": "clean", "name_swap": 1.0}, per_month=200, months=4), 2)
     m = _records_with_truth(w, "court_outcomes", None)
     assert (m["forename"] == m["surname_p"]).all() and (m["surname"] == m["forename_p"]).all()
+    w = generate(_spec(noise={"profile": "clean", "alias": 1.0}, per_month=200, months=4), 2)
+    m = _records_with_truth(w, "court_outcomes", None)
+    assert (m["forename"] == m["forename_p"]).all() and (m["surname"] != m["surname_p"]).mean() > 0.9
     w = generate(_spec(noise={"profile": "clean", "pnc_short": 1.0}, per_month=200, months=4), 2)
     pnc = w.cautions["pnc_id"].dropna()
     assert len(pnc) and pnc.str.fullmatch(r"\d{2}/\d{7}[A-Z]").all() and pnc_is_valid(pnc).all()
