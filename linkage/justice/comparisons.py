@@ -272,23 +272,23 @@ class OffenceCompatibility(Comparison):
         _check_columns(right, [self.other_column], "right", self.name)
         lc, l_uniq = pd.factorize(left[self.ho_column].astype("string").str.strip(), use_na_sentinel=True)
         rc, r_uniq = pd.factorize(right[self.other_column].astype("string").str.strip(), use_na_sentinel=True)
-        a, b = lc[left_pos], rc[right_pos]
-        missing = (a < 0) | (b < 0)
-        key = np.where(missing, -1, a.astype(np.int64) * max(len(r_uniq), 1) + b)
-        inverse, uniq = pd.factorize(key)
-        ok = uniq >= 0
-        rel = np.full(len(uniq), _MISSING, dtype=np.int8)
-        if ok.any():
-            ua, ub = uniq[ok] // max(len(r_uniq), 1), uniq[ok] % max(len(r_uniq), 1)
-            rel[ok] = np.asarray(
+        # The crosswalk runs once per (distinct HO code, distinct other code) combination - a small
+        # matrix - and pairs index into it.
+        n_l, n_r = len(l_uniq), len(r_uniq)
+        matrix = np.full((n_l + 1, n_r + 1), _MISSING, dtype=np.int8)  # last row/column: missing code
+        if n_l and n_r:
+            ia, ib = np.divmod(np.arange(n_l * n_r), n_r)
+            matrix[:n_l, :n_r] = np.asarray(
                 offence_relation(
-                    pd.Series(np.asarray(l_uniq, dtype=object)[ua], dtype="string"),
-                    pd.Series(np.asarray(r_uniq, dtype=object)[ub], dtype="object"),
+                    pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string"),
+                    pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object"),
                     kind=self.kind,
                 ),
                 dtype=np.int8,
-            )
-        return rel[inverse]
+            ).reshape(n_l, n_r)
+        lc = np.where(lc >= 0, lc, n_l)
+        rc = np.where(rc >= 0, rc, n_r)
+        return matrix[lc[left_pos], rc[right_pos]]
 
 
 # ------------------------------------------------------------------------------------------- place
