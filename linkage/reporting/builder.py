@@ -54,6 +54,7 @@ class ReportData:
     link_result: Any = None
     tables: dict[str, pd.DataFrame] | None = None
     quality: pd.DataFrame | None = None
+    review: Any = None  # linkage.quality.ReviewEstimate
     subgroups: pd.DataFrame | None = None
     true_effects: dict[str, float] | None = None
     world_note: str = ""
@@ -254,12 +255,37 @@ def _link(
         drop=True
     )
     truth = data.tables.get("truth")
+    alpha = config.evaluation.alpha
     if truth is not None:
         from linkage.quality import by_subgroup, evaluate
 
-        data.quality = evaluate(result.links, truth, alpha=config.evaluation.alpha).table
-        data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=config.evaluation.alpha)
+        data.quality = evaluate(result.links, truth, alpha=alpha).table
+        data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=alpha)
+    data.review = _clerical_estimate(config, result, truth)
     data.published_outcomes = _restricted_outcomes_file(result)
+
+
+def _clerical_estimate(config: TrailblazerConfig, result: Any, truth: pd.DataFrame | None) -> Any:
+    """Precision and recall estimated from a clerical review (a ``linkage.quality.ReviewEstimate``).
+
+    With a reviewed sample named in the configuration (``sources.clerical_review``), that sample is used.
+    Otherwise, when a truth table exists (synthetic worlds), a review of ``evaluation.review_sample`` pairs
+    is simulated - drawn exactly as for a real reviewer, labelled from the truth - so the report shows how
+    the clerical estimate compares with the truth.
+    """
+    from linkage.quality import draw_review_sample, estimate_from_review, mark_correct, read_review
+
+    alpha = config.evaluation.alpha
+    if config.clerical_review is not None:
+        review = read_review(config.clerical_review)
+        return estimate_from_review(review, result.candidates, alpha=alpha, seed=config.seed)
+    n = config.evaluation.review_sample
+    if truth is None or n == 0 or result.candidates is None or result.candidates.empty:
+        return None
+    sample = draw_review_sample(result.candidates, n=n, seed=config.seed)
+    correct = mark_correct(sample, truth)["correct"].to_numpy(bool)
+    sample["reviewer_label"] = np.where(correct, "Y", "N")
+    return estimate_from_review(sample, result.candidates, alpha=alpha, seed=config.seed)
 
 
 def gather(config: TrailblazerConfig) -> ReportData:
@@ -311,6 +337,8 @@ def build_report(data: ReportData) -> Report:
             data.subgroups,
             record_counts,
             ds,
+            review=data.review,
+            review_simulated=cfg.clerical_review is None,
         )
     )
     compare_public = (

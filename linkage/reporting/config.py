@@ -68,6 +68,7 @@ class EvaluationSettings:
     outcome_within_days: int = 30
     followup_days: int = 90
     alpha: float = 0.05
+    review_sample: int = 300
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class TrailblazerConfig:
     comparison_areas: tuple[str, ...]
     police_uk: tuple[Path, ...]
     extracts: Mapping[str, Path]
+    clerical_review: Path | None
     synthetic_world: Mapping[str, Any] | None
     linkage: Mapping[str, Any]
     disclosure: DisclosureSettings
@@ -114,6 +116,8 @@ class TrailblazerConfig:
         for p in self.police_uk:
             files += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         files += list(self.extracts.values())
+        if self.clerical_review is not None:
+            files.append(self.clerical_review)
         for extra in (self.area.boundary_file, self.area.force_boundaries):
             if extra is not None:
                 files.append(extra)
@@ -190,8 +194,11 @@ def config_from_dict(
     if not isinstance(sources, Mapping) or not sources:
         problems.append(f"sources: must name police_uk files, extracts or a synthetic_world, got {sources!r}")
         sources = {}
-    for key in sorted(set(sources) - {"police_uk", "extracts", "synthetic_world"}):
-        problems.append(f"sources.{key}: unknown field (known: ['extracts', 'police_uk', 'synthetic_world'])")
+    for key in sorted(set(sources) - {"police_uk", "extracts", "synthetic_world", "clerical_review"}):
+        problems.append(
+            f"sources.{key}: unknown field (known: ['clerical_review', 'extracts', 'police_uk', "
+            "'synthetic_world'])"
+        )
     raw_pu = sources.get("police_uk", [])
     if isinstance(raw_pu, str):
         raw_pu = [raw_pu]
@@ -223,6 +230,13 @@ def config_from_dict(
         else:
             world = _resolve_world_paths(world, base)
             problems += _world_problems(world)
+    review_path = None
+    if "clerical_review" in sources:
+        review_path = _path(sources["clerical_review"], "sources.clerical_review", base, problems)
+        if not extracts:
+            problems.append(
+                "sources.clerical_review: needs restricted extracts (the review labels their links)"
+            )
     if extracts and world is not None:
         problems.append("sources: give restricted extracts or a synthetic_world, not both")
     if sources and not police_uk and not extracts and world is None:
@@ -346,10 +360,12 @@ def config_from_dict(
     if not isinstance(ev_raw, Mapping):
         problems.append(f"evaluation: must be a mapping, got {ev_raw!r}")
     else:
-        for key in sorted(set(ev_raw) - {"cluster", "outcome_within_days", "followup_days", "alpha"}):
+        for key in sorted(
+            set(ev_raw) - {"cluster", "outcome_within_days", "followup_days", "alpha", "review_sample"}
+        ):
             problems.append(
                 f"evaluation.{key}: unknown field (known: ['alpha', 'cluster', 'followup_days', "
-                "'outcome_within_days'])"
+                "'outcome_within_days', 'review_sample'])"
             )
         cluster = ev_raw.get("cluster", "lsoa")
         if cluster not in CLUSTER_CHOICES:
@@ -360,12 +376,19 @@ def config_from_dict(
         follow = ev_raw.get("followup_days", 90)
         if isinstance(follow, bool) or not isinstance(follow, int) or not 1 <= follow <= 365:
             problems.append(f"evaluation.followup_days: must be a whole number 1-365, got {follow!r}")
+        review_n = ev_raw.get("review_sample", 300)
+        if isinstance(review_n, bool) or not isinstance(review_n, int) or not 0 <= review_n <= 100_000:
+            problems.append(f"evaluation.review_sample: must be a whole number 0-100000, got {review_n!r}")
         alpha = ev_raw.get("alpha", 0.05)
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 0.5:
             problems.append(f"evaluation.alpha: must be a number in (0, 0.5), got {alpha!r}")
         if not any(p.startswith("evaluation.") for p in problems):
             evaluation = EvaluationSettings(
-                cluster=cluster, outcome_within_days=days, followup_days=follow, alpha=float(alpha)
+                cluster=cluster,
+                outcome_within_days=days,
+                followup_days=follow,
+                alpha=float(alpha),
+                review_sample=review_n,
             )
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -385,6 +408,7 @@ def config_from_dict(
         comparison_areas=tuple(comparison),
         police_uk=tuple(police_uk),
         extracts=extracts,
+        clerical_review=review_path,
         synthetic_world=world,
         linkage=dict(linkage_raw),
         disclosure=disclosure,

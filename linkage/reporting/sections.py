@@ -148,6 +148,8 @@ def linkage_quality_section(
     settings: DisclosureSettings,
     *,
     truth_label: str = "the synthetic world's truth table",
+    review: object | None = None,
+    review_simulated: bool = True,
 ) -> Section:
     """Link rates by source, precision/recall with intervals, match weights and link rates by subgroup."""
     sec = Section("linkage", "Linkage quality")
@@ -265,6 +267,51 @@ def linkage_quality_section(
                     f"{_pct(row['recall'])} ({_pct(row['recall lower'])} to {_pct(row['recall upper'])})",
                 )
             )
+    if review is not None:
+        est = review
+        rows = [
+            {
+                "measure": "precision",
+                "estimate": est.precision,
+                "95% lower": est.precision_interval[0],
+                "95% upper": est.precision_interval[1],
+            },
+            {
+                "measure": "recall",
+                "estimate": est.recall,
+                "95% lower": est.recall_interval[0],
+                "95% upper": est.recall_interval[1],
+            },
+        ]
+        if quality_table is not None and "all" in quality_table.index:
+            rows[0]["truth"] = float(quality_table.loc["all", "precision"])
+            rows[1]["truth"] = float(quality_table.loc["all", "recall"])
+        n_rev = int(round_to_base(est.n_reviewed, settings.rounding_base))
+        how = (
+            f"a simulated clerical review of about {n_rev} candidate pairs (drawn by match-weight "
+            "stratum as for "
+            "a real reviewer, labelled from the truth)"
+            if review_simulated
+            else f"the clerical review of about {n_rev} candidate pairs named in the configuration"
+        )
+        frame = pd.DataFrame(rows)
+        sec.add_table(
+            TableBlock(
+                "linkage_clerical_estimate",
+                f"Precision and recall estimated from {how}",
+                frame,
+                percent_columns=tuple(c for c in frame.columns if c != "measure"),
+                note="Stratified estimate with simulation intervals (linkage.quality.estimate_from_review).",
+            )
+        )
+    if quality_table is None and review is None:
+        sec.paragraphs.append(
+            "There is no truth table for these extracts, so precision and recall are not shown. "
+            "Estimate them "
+            "from a clerical review: draw a sample stratified by match weight "
+            "(linkage.quality.draw_review_sample), have reviewers label it, and read the labels back "
+            "(linkage.quality.estimate_from_review), which gives precision and recall with intervals."
+        )
     if "match_weight" in links.columns and links["match_weight"].notna().any():
         fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
         w = links["match_weight"].dropna().clip(-10, 40)

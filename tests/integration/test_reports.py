@@ -341,8 +341,22 @@ def test_restricted_extracts_path(tmp_path):
         },
     }
     (tmp_path / "extracts.yaml").write_text(yaml.safe_dump(cfg))
+    # A reviewer's labelled sample of this linkage's candidate pairs (labelled here from the truth file),
+    # named in the configuration as sources.clerical_review.
+    from linkage.quality import draw_review_sample, mark_correct, write_review_sample
+
+    data = gather(load_config(tmp_path / "extracts.yaml"))
+    sample = draw_review_sample(data.link_result.candidates, n=120, seed=5)
+    correct = mark_correct(sample, data.tables["truth"])["correct"].to_numpy(bool)
+    sample["reviewer_label"] = ["Y" if c else "N" for c in correct]
+    write_review_sample(sample, tmp_path / "secure" / "review.csv")
+    cfg["sources"]["clerical_review"] = "secure/review.csv"
+    (tmp_path / "extracts.yaml").write_text(yaml.safe_dump(cfg))
     html = run_report(load_config(tmp_path / "extracts.yaml"), tmp_path / "reports")
     folder = html.parent
+    clerical = pd.read_csv(folder / "tables" / "linkage_clerical_estimate.csv").set_index("measure")
+    assert clerical.loc["precision", "95% lower"] <= clerical.loc["precision", "truth"] + 0.02
+    assert "named in the configuration" in html.read_text()
     files = pd.read_csv(folder / "tables" / "data_files.csv")
     assert set(files["kind"]) == {*kinds, "truth"}
     quality = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv").set_index("source")
@@ -351,4 +365,4 @@ def test_restricted_extracts_path(tmp_path):
     assert "carries no police outcome" in text
     assert (folder / "tables" / "evaluation_did.csv").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert sum(k.endswith(".csv") for k in manifest["input_files"]) == 6
+    assert sum(k.endswith(".csv") for k in manifest["input_files"]) == 7  # six extracts and the review
