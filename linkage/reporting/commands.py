@@ -43,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             configs.append(load_config(path))
         except ConfigError as exc:
-            errors.append(str(exc))
+            errors += [f"{exc.source}: {problem}" for problem in exc.problems]
     if errors:
-        raise ConfigError("report", errors)
+        raise ConfigError(f"report ({len(paths)} configuration(s))", errors)
     slugs = [c.slug for c in configs]
     dups = sorted({s for s in slugs if slugs.count(s) > 1})
     if dups:
