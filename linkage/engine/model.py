@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from linkage._io import write_text
 from linkage.engine.blocking import BlockingRule, CandidatePairs, generate_candidates
@@ -199,9 +200,17 @@ class LinkageModel:
 
     # --- compare
     def compare(
-        self, pairs: pd.MultiIndex, left: pd.DataFrame, right: pd.DataFrame | None = None
+        self,
+        pairs: pd.MultiIndex,
+        left: pd.DataFrame,
+        right: pd.DataFrame | None = None,
+        *,
+        progress: bool = False,
     ) -> pd.DataFrame:
-        """Compare step: an ``int8`` level column per comparison (plus ``tf_<name>``), indexed by pairs."""
+        """Compare step: an ``int8`` level column per comparison (plus ``tf_<name>``), indexed by pairs.
+
+        ``progress=True`` shows a tqdm bar over the comparisons (for long runs from the command line).
+        """
         self._check_frame(left, "left")
         if right is not None:
             self._check_frame(right, "right")
@@ -209,7 +218,7 @@ class LinkageModel:
         other = left if right is None else right
         n = len(left)
         self._n_possible_pairs = n * (n - 1) // 2 if right is None else n * len(other)
-        return self._compare_positions(lpos, rpos, left, other, index=pairs)
+        return self._compare_positions(lpos, rpos, left, other, index=pairs, progress=progress)
 
     def _compare_positions(
         self,
@@ -219,10 +228,12 @@ class LinkageModel:
         other: pd.DataFrame,
         index: pd.Index | None = None,
         with_tf: bool = True,
+        progress: bool = False,
     ) -> pd.DataFrame:
         dedupe = left is other
         data: dict[str, np.ndarray] = {}
-        for c in self.comparisons:
+        bar = tqdm(self.comparisons, desc="compare", unit="comparison", disable=not progress, leave=False)
+        for c in bar:
             lev = np.asarray(c.levels_for_pairs(left, other, lpos, rpos), dtype=np.int8)
             if lev.shape != lpos.shape:
                 raise LinkageError(
