@@ -126,3 +126,17 @@ def test_shipped_configs_are_valid(path):
     cfg = load_config(path)
     assert cfg.slug == path.stem
     assert cfg.title
+
+
+def test_report_command_lists_every_problem_and_exits_2(tmp_path, capsys):
+    from linkage.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "slug: Bad!\narea: {name: X}\nperiod: {start: 2024-13, end: 2024-01}\nsources: {police_uk: "
+        "[nowhere]}\n"
+    )
+    assert main(["report", str(bad), "--check"]) == 2
+    err = capsys.readouterr().err
+    for field in ("slug:", "title:", "area.force:", "period.start:", "sources.police_uk[0]:"):
+        assert f"bad.yaml: {field}" in err
