@@ -357,28 +357,26 @@ class Comparison(ABC):
         """Values whose frequencies drive the term-frequency adjustment (normalised like the exact level)."""
         return values
 
-    def tf_values(
-        self,
-        left: pd.DataFrame,
-        right: pd.DataFrame,
-        left_pos: np.ndarray,
-        reference: pd.DataFrame,
-    ) -> np.ndarray:
-        """Per pair, the frequency in ``reference`` of the left record's ``tf_column`` value (NaN if none)."""
+    @property
+    def tf_right_column(self) -> str | None:
+        """The right frame's name for ``tf_column`` (the same unless the comparison renames it)."""
+        return self.tf_column
+
+    def tf_table(self, frame: pd.DataFrame, column: str | None = None) -> pd.Series:
+        """Relative frequency of each (normalised) value of ``column`` (default: ``tf_column``)."""
+        column = column or self.tf_column
+        if column is None:
+            raise LinkageError(f"comparison {self.name!r} has tf_column=None; no term frequencies")
+        if column not in frame.columns:
+            raise LinkageError(f"comparison {self.name!r}: term-frequency column {column!r} not in the data")
+        return self.tf_key(frame[column]).value_counts(normalize=True, dropna=True)
+
+    def tf_values(self, left: pd.DataFrame, left_pos: np.ndarray, table: pd.Series) -> np.ndarray:
+        """Per pair, the frequency in ``table`` of the left record's ``tf_column`` value (NaN if absent)."""
         if self.tf_column is None:
             raise LinkageError(f"comparison {self.name!r} has tf_column=None; no term frequencies")
-        table = self.tf_table(reference)
         per_left = self.tf_key(left[self.tf_column]).map(table).to_numpy(dtype=float, na_value=np.nan)
         return per_left[left_pos]
-
-    def tf_table(self, reference: pd.DataFrame) -> pd.Series:
-        """Relative frequency of each (normalised) ``tf_column`` value in ``reference``."""
-        if self.tf_column is None:
-            raise LinkageError(f"comparison {self.name!r} has tf_column=None; no term frequencies")
-        if self.tf_column not in reference.columns:
-            raise LinkageError(f"comparison {self.name!r}: tf_column {self.tf_column!r} not in the data")
-        keys = self.tf_key(reference[self.tf_column])
-        return keys.value_counts(normalize=True, dropna=True)
 
 
 def _name_default(obj: object, value: str) -> None:
@@ -406,6 +404,10 @@ class ExactMatch(Comparison):
     @property
     def tf_column(self) -> str | None:  # type: ignore[override]
         return self.col if self.tf else None
+
+    @property
+    def tf_right_column(self) -> str | None:
+        return (self.right_col or self.col) if self.tf else None
 
     @property
     def columns(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -467,6 +469,10 @@ class NameComparison(Comparison):
     @property
     def tf_column(self) -> str | None:  # type: ignore[override]
         return self.col if self.tf else None
+
+    @property
+    def tf_right_column(self) -> str | None:
+        return (self.right_col or self.col) if self.tf else None
 
     @property
     def columns(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -788,6 +794,10 @@ class LevenshteinLevels(Comparison):
     @property
     def tf_column(self) -> str | None:  # type: ignore[override]
         return self.col if self.tf else None
+
+    @property
+    def tf_right_column(self) -> str | None:
+        return (self.right_col or self.col) if self.tf else None
 
     @property
     def columns(self) -> tuple[str, ...]:  # type: ignore[override]

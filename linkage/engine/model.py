@@ -246,14 +246,14 @@ class LinkageModel:
             for c in self.comparisons:
                 if c.tf_column is None:
                     continue
-                table = c.tf_table(other)
+                table = c.tf_table(other, c.tf_column if dedupe else c.tf_right_column)
                 base = float((table**2).sum()) if dedupe else float((c.tf_table(left) * table).sum())
                 self._tf_tables[c.name] = table
                 self._tf_base[c.name] = max(base, _FLOOR)
                 # Only exact-level pairs need a term frequency.
                 exact = np.flatnonzero(data[c.name] == c.exact_level)
                 tf = np.full(len(lpos), np.nan, dtype=np.float32)
-                tf[exact] = c.tf_values(left, other, lpos[exact], other) / self._tf_base[c.name]
+                tf[exact] = c.tf_values(left, lpos[exact], table) / self._tf_base[c.name]
                 data[f"tf_{c.name}"] = tf
         index = index if index is not None else pd.RangeIndex(len(lpos))
         return pd.DataFrame(data, index=index, copy=False)

@@ -209,3 +209,16 @@ def test_argument_errors():
         model.fit_em(pd.DataFrame({"x": [0, 1]}, dtype=np.int8), fix_u=True)
     with pytest.raises(LinkageError, match="index must be unique"):
         model.candidate_pairs(pd.DataFrame({"x": [1, 2]}, index=[0, 0]))
+
+
+def test_term_frequency_with_differently_named_right_column():
+    left = pd.DataFrame({"surname": ["smith", "przybylski"]})
+    right = pd.DataFrame({"family_name": ["smith"] * 3 + ["przybylski"] + ["jones"] * 6})
+    model = LinkageModel(
+        [NameComparison("surname", right_col="family_name")], [block_on(("surname", "family_name"))]
+    )
+    pairs = model.candidate_pairs(left, right)
+    levels = model.compare(pairs, left, right)
+    # f_R(smith) = 3/10, f_R(przybylski) = 1/10; denominator sum_v f_L(v) f_R(v) = 0.5*0.3 + 0.5*0.1 = 0.2.
+    np.testing.assert_allclose(levels.loc[(0, 0), "tf_surname"], 0.3 / 0.2, rtol=1e-6)
+    np.testing.assert_allclose(levels.loc[(1, 3), "tf_surname"], 0.1 / 0.2, rtol=1e-6)
