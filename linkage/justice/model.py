@@ -214,6 +214,7 @@ class TwoStageModel:
         self.person_threshold = person_threshold
         self.floor = floor
         self.crime_pi: float | None = None
+        self.u_different_person: dict[str, np.ndarray] = {}
 
     @property
     def names(self) -> list[str]:
@@ -254,6 +255,13 @@ class TwoStageModel:
         crime_em = fit_record_em(self.crime, same, records, max_iter=max_iter, floor=self.floor)
         self.crime_pi = crime_em.pi
         _floor(self.person, self.floor)
+        # What the crime comparisons look like between different people (random pairs): the third class.
+        random_crime = LinkageModel(self.crime.comparisons, self.full.blocking_rules)
+        random_crime.estimate_u_random(left, right, n=n, seed=seed + 1)
+        self.u_different_person = {}
+        for c in self.crime.comparisons:
+            v = np.maximum(np.asarray(random_crime.u[c.name], dtype=float), self.floor)
+            self.u_different_person[c.name] = v / v.sum()
         logger.info("two-stage model: %d same-person pairs of %d", len(same), len(levels))
         return {"person": person_em, "crime": crime_em, "n_same_person": len(same)}
 
@@ -285,10 +293,25 @@ class TwoStageModel:
             p_crime[same] = post
             w_crime[same] = logit
         weight = combine_weights(p["match_weight"].to_numpy(float), w_crime)
+        if self.u_different_person:
+            # Three classes: this crime (M), the same person's other crime (S), a different person (D).
+            # odds(M:S) is the crime stage; odds(M:D) is the person odds times the crime comparisons'
+            # Bayes factor against random pairs, so strong crime evidence (same offence, same day, same
+            # place) can carry a pair whose names disagree (an alias), and weak crime evidence cannot.
+            bf_d = np.zeros(len(levels))
+            for comp in self.crime.comparisons:
+                col = levels[comp.name].to_numpy()
+                ok = col >= 0
+                idx = np.where(ok, col, 0)
+                m = np.maximum(self.crime.m[comp.name], self.floor)
+                bf_d += np.where(ok, np.log2(m[idx]) - np.log2(self.u_different_person[comp.name][idx]), 0.0)
+            w_md = p["match_weight"].to_numpy(float) + bf_d
+            weight = -np.logaddexp2(-w_crime, -w_md)
+        prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
         frame = pd.DataFrame(
             {
                 "match_weight": weight,
-                "match_probability": p_person * p_crime,
+                "match_probability": prob,
                 "person_probability": p_person,
                 "crime_probability": p_crime,
             },
