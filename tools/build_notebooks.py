@@ -473,7 +473,8 @@ can be written next to the run with `LoadResult.write_quarantine(path)`; it hold
 real project it stays in the secure environment with the extracts, never in `reports/`.
 
 The world also publishes its own police.uk-style files, which load through the public loader of notebook
-01 exactly like the real ones:
+01 exactly like the real ones, including the exact duplicate rows real files carry, which are quarantined
+the same way:
 """),
     code(
         CHECK
@@ -597,6 +598,11 @@ print(f"every record against every crime-suspect: {len(left) * len(right):,} pai
 """
     ),
     md("""
+`link_outcomes` ran the whole pipeline for every source above; the rest of the notebook takes it apart.
+Any warning the library logs (for example that an EM fit stopped at its iteration cap,
+`max_em_iterations` in the link settings, before its parameters stopped changing) is printed under the
+cell; notebook 04 checks whether the links are good regardless.
+
 ## 1. Blocking: which pairs are worth comparing?
 
 A blocking rule keeps only pairs that agree exactly on some key. Each rule is a small value built with
