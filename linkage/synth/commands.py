@@ -20,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("synth", help="generate a synthetic world and write it out")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", choices=[*sorted(PRESETS), "national"], help="a named world spec")
-    source.add_argument("--spec", type=Path, help="YAML file holding a world spec (or a 'world:' key)")
+    source.add_argument(
+        "--spec",
+        type=Path,
+        help="YAML holding a world spec, a 'world:' key, or a trailblazer config's sources.synthetic_world",
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--noise", help="override the noise profile: clean, typical or hard")
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -53,6 +57,8 @@ def _load_spec(args: argparse.Namespace) -> WorldSpec:
             raise ConfigError(args.spec, [f"cannot read spec: {exc}"]) from exc
         if isinstance(data, dict) and "world" in data:
             data = data["world"]
+        elif isinstance(data, dict) and isinstance(data.get("sources"), dict):
+            data = data["sources"].get("synthetic_world", data)  # a trailblazer configuration
     if args.noise:
         data = dict(data, noise=args.noise)
     return WorldSpec.from_dict(data, source=str(args.spec or f"preset {args.preset!r}"))

@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from linkage._io import file_sha256
 from linkage.errors import ConfigError
@@ -400,6 +401,13 @@ def test_command_line_synth_and_calibrate(tmp_path):
     )
     assert (tmp_path / "w" / "restricted" / "crimes.parquet").is_file()
     assert (tmp_path / "w" / "manifest.json").is_file()
+    config = tmp_path / "trailblazer.yaml"
+    config.write_text(yaml.safe_dump({"sources": {"synthetic_world": PRESETS["small"]}}))
+    assert main(["synth", "--spec", str(config), "--seed", "2", "--out", str(tmp_path / "t")]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "t" / "restricted" / "crimes.parquet"),
+        pd.read_parquet(tmp_path / "w" / "restricted" / "crimes.parquet"),
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("world:\n  start_month: 2024-1\n  months: 0\n  areas: []\n")
     assert main(["synth", "--spec", str(bad), "--out", str(tmp_path / "x")]) == 2
