@@ -455,8 +455,21 @@ def build_report(data: ReportData) -> Report:
         data_sources=sources,
         disclosure_log=log,
         manifest={},
-        extra={"rows_read": total},
+        extra={"rows_read": total, "disclosure_summary": _log_summary(log)},
     )
+
+
+def _log_summary(log: pd.DataFrame) -> pd.DataFrame:
+    """Cells suppressed (primary, secondary) and tables rounded, one row per table, in report order."""
+    if log.empty:
+        return pd.DataFrame(columns=["table", "primary suppression", "secondary suppression", "rounded"])
+    counts = pd.crosstab(log["table"], log["action"]).reindex(
+        columns=["primary suppression", "secondary suppression", "rounded"], fill_value=0
+    )
+    order = list(dict.fromkeys(log["table"]))
+    counts = counts.reindex(order)
+    counts["rounded"] = np.where(counts["rounded"] > 0, "yes", "no")
+    return counts.reset_index()
 
 
 def _caveats(data: ReportData) -> list[str]:
@@ -512,31 +525,40 @@ def _caveats(data: ReportData) -> list[str]:
 
 def _methods(data: ReportData) -> list[str]:
     cfg = data.config
+    ev = cfg.evaluation
+    cluster = {"lsoa": "LSOA", "area-month": "area-month", "area": "area"}[ev.cluster]
     return [
         "Outcome groups: charged or summonsed (including every court result); out-of-court disposal "
         "(caution, "
         "penalty notice, drugs possession warning, local resolution); unable to prosecute; not in the public "
         "interest or action by another body; no suspect identified; under investigation or no update.",
+        "Final outcome: the highest-ranked outcome in the police.uk hierarchy among the police "
+        "record and the "
+        "linked caution, penalty notice and court records (a court result outranks a charge, which "
+        "outranks an "
+        "out-of-court disposal, which outranks a police closure).",
         "Rates: share of crimes, with 95% Wilson score intervals (statsmodels proportion_confint).",
         f"Time to outcome: Kaplan-Meier (statsmodels SurvfuncRight), censored at {cfg.period_end:%d %B %Y}; "
-        "medians with 95% intervals from the same function (quantile_ci).",
-        "Difference-in-differences: linear probability model with area and month fixed effects and the "
-        "trailblazer x after-go-live term, fitted by weighted least squares on LSOA-month cells "
-        "(weights = crimes), "
-        "which reproduces the crime-level estimate. Time to outcome enters as the share of crimes "
-        "with a final "
-        f"outcome within {cfg.evaluation.outcome_within_days} days, counting only crimes recorded at "
-        "least that "
-        "long before the period end so every window is complete.",
-        f"Standard errors: cluster-robust, clustered on {cfg.evaluation.cluster}. With only a handful "
-        "of areas, "
-        "clustering on area would give a handful of clusters and unreliable (too small) standard errors; "
-        "clustering on LSOA allows any correlation within a neighbourhood over time (serial correlation, the "
-        "main threat in DiD panels) with hundreds of clusters. Area-month clustering is shown as a "
-        "sensitivity.",
-        "Event study: the same model with trailblazer x month-relative-to-go-live terms (month -1 "
-        "the reference); "
-        "the pre-trend test is a cluster-robust Wald test that every pre-go-live term is zero.",
+        "medians with 95% Brookmeyer-Crowley intervals from the same function (quantile_ci).",
+        "Difference-in-differences: area and month fixed effects plus a trailblazer x after-go-live term, "
+        "fitted by weighted least squares on LSOA-month cells (weights = crimes), which reproduces the "
+        "crime-level estimate. Outcomes: (1) the share of crimes with a named suspect ending in an "
+        f"out-of-court disposal; (2) days from recording to the police outcome, capped at {ev.followup_days} "
+        "days, for crimes with a named suspect whose outcome was not an out-of-court disposal (so the switch "
+        "to faster disposals is not counted as a speed-up); (3) the share of all crimes with a final outcome "
+        f"within {ev.outcome_within_days} days. Each uses only crimes recorded at least its window "
+        f"({ev.followup_days} or {ev.outcome_within_days} days) before the period end, so every window is "
+        "complete.",
+        f"Standard errors: cluster-robust, clustered on {cluster}. With only a handful of areas, "
+        "clustering on "
+        "area would give a handful of clusters and unreliable (too small) standard errors; "
+        "clustering on LSOA "
+        "allows any correlation within a neighbourhood over time (serial correlation, the main threat in DiD "
+        "panels) with hundreds of clusters. Area-month clustering is shown as a sensitivity.",
+        "Event study: the same model with trailblazer x month-relative-to-go-live terms (month -1 the "
+        "reference); the pre-trend test is a cluster-robust Wald test that every pre-go-live term is zero.",
+        "Linkage quality: precision and recall against the truth table with Wilson intervals; and estimated "
+        "from a clerical review sample stratified by match weight (linkage.quality.estimate_from_review).",
         "Maps: geopandas, British National Grid (EPSG:27700); 2021 LSOA boundaries (generalised 20 m).",
     ]
 

@@ -5,6 +5,7 @@ frames; notebooks can call them directly. Every published count or rate passes d
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib
@@ -896,7 +897,7 @@ def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = 
     )
     ax.set_xlabel("months relative to go-live (0 = go-live month; -1 = reference)")
     ax.set_ylabel(f"difference ({unit})")
-    ax.set_title(label, fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(label, 80)), fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
