@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from linkage.synth.calibration import calibration_table
 from linkage.synth.people import format_pnc, pnc_check_letter, pnc_is_valid
 from linkage.synth.presets import PRESETS, preset
 from linkage.synth.spec import (
@@ -33,6 +34,7 @@ __all__ = [
     "SyntheticWorld",
     "TrueEffect",
     "WorldSpec",
+    "calibration_table",
     "format_pnc",
     "generate",
     "pnc_check_letter",
