@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jellyfish
 import numpy as np
@@ -262,6 +262,50 @@ def _map_chunks(n: int, fn: Callable[[int, int], np.ndarray]) -> list[np.ndarray
 
 
 def _string_levels(
+    lc: np.ndarray,
+    rc: np.ndarray,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+    strings: np.ndarray,
+    n_levels: int,
+    **rules: Any,
+) -> np.ndarray:
+    """Levels for string pairs (see :func:`_string_levels_direct` for the rules).
+
+    When the distinct left values times distinct right values are at most half the pairs (names,
+    postcodes, towns under a loose blocking), every combination is levelled once into a small table
+    and each pair is a single lookup; otherwise pairs are levelled directly.
+    """
+    n = len(left_pos)
+    lu = np.unique(lc[lc >= 0])
+    ru = np.unique(rc[rc >= 0])
+    cells = (len(lu) + 1) * (len(ru) + 1)
+    if cells * 2 > n:
+        return _string_levels_direct(lc, rc, left_pos, right_pos, strings, n_levels, **rules)
+    # Row/column of each value; code -1 (missing) reads the last entry, the missing row/column.
+    lrow = np.full(len(strings) + 1, len(lu), dtype=np.int64)
+    lrow[lu] = np.arange(len(lu))
+    rcol = np.full(len(strings) + 1, len(ru), dtype=np.int64)
+    rcol[ru] = np.arange(len(ru))
+    grid_l = np.append(lu, -1).astype(lc.dtype)
+    grid_r = np.append(ru, -1).astype(rc.dtype)
+    width = len(ru) + 1
+    cell = np.arange(cells, dtype=np.int64)
+    table = _string_levels_direct(grid_l, grid_r, cell // width, cell % width, strings, n_levels, **rules)
+    lrec = lrow[lc]  # per left record
+    rrec = rcol[rc]
+    out = np.empty(n, dtype=np.int8)
+
+    def chunk(i: int, j: int) -> np.ndarray:
+        out[i:j] = table[lrec[left_pos[i:j]] * width + rrec[right_pos[i:j]]]
+        return out[:0]
+
+    _map_chunks(n, chunk)
+    logger.debug("string comparison: %d pairs through a %d-cell level table", n, cells)
+    return out
+
+
+def _string_levels_direct(
     lc: np.ndarray,
     rc: np.ndarray,
     left_pos: np.ndarray,

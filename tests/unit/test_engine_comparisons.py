@@ -120,13 +120,17 @@ def _brute_name_levels(a: list[str], b: list[str], thresholds=(0.92, 0.85)) -> n
     return np.select(conds, [0, 1, 2], default=3)
 
 
-@pytest.mark.parametrize(("alphabet", "longest"), [("aeiorstnlm", 9), ("abcd", 40)])
-def test_pruned_jaro_winkler_levels_equal_brute_force(alphabet, longest):
+@pytest.mark.parametrize(
+    ("alphabet", "shortest", "longest", "n_vocab"),
+    [("aeiorstnlm", 2, 9, 400), ("abcd", 2, 40, 400), ("aei", 4, 8, 30)],
+)
+def test_pruned_jaro_winkler_levels_equal_brute_force(alphabet, shortest, longest, n_vocab):
     # Random strings over a small alphabet give many near pairs, so the pruning bound is exercised;
-    # long strings over 4 letters repeat characters far beyond the signature's two bits per bucket.
+    # long strings over 4 letters repeat characters far beyond the signature's two bits per bucket;
+    # a 30-word vocabulary (at most 31 x 31 value combinations for 3,000 pairs) takes the table path.
     rng = np.random.default_rng(7)
     alphabet = np.array(list(alphabet))
-    vocab = ["".join(rng.choice(alphabet, size=rng.integers(2, longest))) for _ in range(400)]
+    vocab = ["".join(rng.choice(alphabet, size=rng.integers(shortest, longest))) for _ in range(n_vocab)]
     left = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
     right = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
     got = NameComparison("s", phonetic=False).levels(left, right)
@@ -135,15 +139,18 @@ def test_pruned_jaro_winkler_levels_equal_brute_force(alphabet, longest):
     assert set(np.unique(got)) == {0, 1, 2, 3}
 
 
-@pytest.mark.parametrize(("alphabet", "longest"), [("0123456789", 8), ("01", 30)])
-def test_pruned_levenshtein_levels_equal_brute_force(alphabet, longest):
+@pytest.mark.parametrize(
+    ("alphabet", "longest", "n_vocab"), [("0123456789", 8, 300), ("01", 30, 300), ("0123456789", 6, 25)]
+)
+def test_pruned_levenshtein_levels_equal_brute_force(alphabet, longest, n_vocab):
     rng = np.random.default_rng(11)
-    vocab = ["".join(rng.choice(list(alphabet), size=rng.integers(4, longest))) for _ in range(300)]
-    left = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
-    right = pd.DataFrame({"s": rng.choice(vocab, size=3000)})
+    vocab = ["".join(rng.choice(list(alphabet), size=rng.integers(4, longest))) for _ in range(n_vocab)]
+    left = pd.DataFrame({"s": rng.choice(np.array([*vocab, None], dtype=object), size=3000)})
+    right = pd.DataFrame({"s": rng.choice(np.array([*vocab, None], dtype=object), size=3000)})
     got = LevenshteinLevels("s", thresholds=(1, 2, 3)).levels(left, right)
-    dist = process.cpdist(left["s"].tolist(), right["s"].tolist(), scorer=Levenshtein.distance)
-    want = np.minimum(dist, 4)
+    a, b = left["s"].fillna("").tolist(), right["s"].fillna("").tolist()
+    dist = process.cpdist(a, b, scorer=Levenshtein.distance)
+    want = np.where(left["s"].isna() | right["s"].isna(), -1, np.minimum(dist.astype(int), 4))
     assert (got == want).all()
 
 
