@@ -139,6 +139,7 @@ def _person_keys(frame: pd.DataFrame) -> pd.DataFrame:
     out["surname"] = _text(frame["surname"])
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
     out["dob_key"] = out["date_of_birth"].dt.strftime("%Y%m%d")
+    out["dob_mmdd"] = out["date_of_birth"].dt.strftime("%m%d")
     sex = _text(frame["sex"]).str.upper()
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
@@ -307,6 +308,10 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
             Year("date_of_birth"),
             name="initials+force+birth_year",
         ),
+        # a wrong digit in the year of birth
+        block_on(Soundex("surname"), "dob_mmdd", name="surname_soundex+birth_day_month"),
+        # forename and surname swapped
+        block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
     ]
     rules = [
         DeterministicRule(
