@@ -21,7 +21,7 @@ import multiprocessing as mp
 import resource
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import jellyfish
@@ -30,6 +30,7 @@ import pandas as pd
 from linkage.engine import normalise_name
 
 __all__ = [
+    "level_parity",
     "prepare_for_splink",
     "run_isolated",
     "run_splink",
@@ -38,6 +39,7 @@ __all__ = [
     "splink_exact_comparison",
     "splink_levenshtein_comparison",
     "splink_name_comparison",
+    "splink_person_name_comparison",
 ]
 
 
@@ -87,10 +89,13 @@ def prepare_for_splink(
     name_columns: Sequence[str] = (),
     phonetic_columns: Sequence[str] = (),
     unique_id: str = "unique_id",
+    nicknames: Mapping[str, str] | None = None,
+    canonical: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A copy with ``unique_id`` from the index, names normalised like the engine's
     (:func:`linkage.engine.normalise_name`), and ``<col>_metaphone`` for each phonetic column
-    (jellyfish metaphone of the letters, once per distinct value, as the engine's phonetic level)."""
+    (jellyfish metaphone of the letters, once per distinct value, as the engine's phonetic level);
+    ``canonical`` maps a forename column to a new column of its canonical form under ``nicknames``."""
     out = frame.copy()
     for col in dict.fromkeys([*name_columns, *phonetic_columns]):
         values = out[col]
@@ -104,6 +109,10 @@ def prepare_for_splink(
             letters = "".join(ch for ch in u if "a" <= ch <= "z")
             phon.append(jellyfish.metaphone(letters) or None if letters else None)
         out[f"{col}_metaphone"] = pd.Series([*phon, None], dtype=object).to_numpy()[codes]
+    # canonical = {forename column: output column}; the canonical form via the engine's nickname map.
+    nick = {normalise_name(k): normalise_name(v) for k, v in (nicknames or {}).items()}
+    for col, target in (canonical or {}).items():
+        out[target] = out[col].map(lambda v: nick.get(v, v) if isinstance(v, str) else None)
     out.insert(0, unique_id, out.index.astype(str))
     return out.reset_index(drop=True)
 
@@ -121,6 +130,54 @@ def splink_name_comparison(col: str, jw_thresholds: Sequence[float] = (0.92, 0.8
         levels.append(cll.ExactMatchLevel(f"{col}_metaphone"))
     levels.append(cll.ElseLevel())
     return cl.CustomComparison(levels, output_column_name=col)
+
+
+def splink_person_name_comparison(
+    forename_col: str,
+    surname_col: str,
+    jw_thresholds: Sequence[float] = (0.92, 0.85),
+    canonical_forename_col: str | None = None,
+    tf: bool = True,
+):
+    """Mirror of ``PersonNameComparison``: exact both (tf on surname) / swapped / nickname or variant
+    forename with surname JW >= first threshold / initial + surname / both JW >= t ... / else; null
+    (either part missing on either side) neutral. ``canonical_forename_col`` holds each forename's
+    canonical form (add it with ``prepare_for_splink(..., nicknames=...)``); without it there is no
+    nickname level's match, but the level is kept so the two models have the same levels."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    f, s = forename_col, surname_col
+    fl, fr, sl, sr = f'"{f}_l"', f'"{f}_r"', f'"{s}_l"', f'"{s}_r"'
+    null = " OR ".join(f"{c} IS NULL" for c in (fl, fr, sl, sr))
+    exact = cll.CustomLevel(f"{fl} = {fr} AND {sl} = {sr}", label_for_charts="exact")
+    if tf:
+        exact = exact.configure(tf_adjustment_column=s, disable_tf_exact_match_detection=True)
+    if canonical_forename_col:
+        cl_, cr_ = f'"{canonical_forename_col}_l"', f'"{canonical_forename_col}_r"'
+        nickname = (
+            f"{fl} <> {fr} AND {cl_} = {cr_} AND jaro_winkler_similarity({sl}, {sr}) >= {jw_thresholds[0]}"
+        )
+    else:
+        nickname = "1 = 0"
+    levels = [
+        cll.CustomLevel(null, label_for_charts="null").configure(is_null_level=True),
+        exact,
+        cll.CustomLevel(f"{fl} = {sr} AND {sl} = {fr}", label_for_charts="forename-surname swapped"),
+        cll.CustomLevel(nickname, label_for_charts="nickname/variant forename"),
+        cll.CustomLevel(
+            f"substr({fl}, 1, 1) = substr({fr}, 1, 1) AND {sl} = {sr}", label_for_charts="initial + surname"
+        ),
+    ]
+    levels += [
+        cll.CustomLevel(
+            f"jaro_winkler_similarity({fl}, {fr}) >= {t} AND jaro_winkler_similarity({sl}, {sr}) >= {t}",
+            label_for_charts=f"both jaro_winkler >= {t}",
+        )
+        for t in jw_thresholds
+    ]
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name=f"{f}_{s}")
 
 
 def splink_date_comparison(col: str):
@@ -241,3 +298,25 @@ def run_splink(
         "timings": timings,
         "predict_cpu_s": predict_cpu_s,
     }
+
+
+def level_parity(
+    levels: pd.DataFrame, splink_predictions: pd.DataFrame, names: Sequence[str]
+) -> pd.DataFrame:
+    """Do the engine's levels and Splink's levels split the same pairs the same way?
+
+    ``levels`` (engine) and ``splink_predictions`` (with ``retain_intermediate_calculation_columns``,
+    u trained so every level has its own weight) are aligned row by row. Per comparison: pairs, levels
+    seen, and ``same_partition`` = each engine level maps to exactly one Splink match weight ``mw_<name>``
+    and different levels to different weights.
+    """
+    rows = []
+    for name in names:
+        frame = pd.DataFrame(
+            {"level": levels[name].to_numpy(), "mw": splink_predictions[f"mw_{name}"].round(9).to_numpy()}
+        )
+        per_level = frame.groupby("level")["mw"].nunique()
+        first = frame.groupby("level")["mw"].first()
+        rows.append({"comparison": name, "pairs": len(frame), "levels_seen": len(per_level),
+                     "same_partition": bool((per_level == 1).all() and first.is_unique)})  # fmt: skip
+    return pd.DataFrame(rows)
