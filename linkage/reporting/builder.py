@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
 import platform
 import subprocess
 import time
@@ -590,21 +591,16 @@ def _sources(data: ReportData) -> list[str]:
 def _manifest(
     config: TrailblazerConfig, started: float, elapsed: float, outputs: list[str]
 ) -> dict[str, Any]:
-    root = config.source.parent if config.source is not None else Path.cwd()
-    inputs = {}
-    for p in config.input_files():
-        try:
-            key = str(p.resolve().relative_to(root.resolve().parent))
-        except ValueError:
-            key = p.name
-        inputs[key] = file_sha256(p)
+    root = (config.source.parent if config.source is not None else Path.cwd()).resolve()
+    # Keys are paths relative to the configuration's folder (as the configuration names them).
+    inputs = {Path(os.path.relpath(p, root)).as_posix(): file_sha256(p) for p in config.input_files()}
     return {
         "slug": config.slug,
         "config_file": config.source.name if config.source is not None else None,
         "config_sha256": config.config_hash,
         "package": "justice-linkage",
         "package_version": __version__,
-        "git_commit": git_commit(root),
+        "git_commit": git_commit(Path(__file__).resolve().parent),  # the workbench code that ran
         "seed": config.seed,
         "python": platform.python_version(),
         "input_files": dict(sorted(inputs.items())),

@@ -115,6 +115,11 @@ class TrailblazerConfig:
         files: list[Path] = []
         for p in self.police_uk:
             files += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        for area in (self.synthetic_world or {}).get("areas", []):
+            folder = area.get("geography", {}).get("police_uk") if isinstance(area, Mapping) else None
+            if folder and Path(folder).exists():
+                p = Path(folder)
+                files += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         files += list(self.extracts.values())
         if self.clerical_review is not None:
             files.append(self.clerical_review)
@@ -127,7 +132,7 @@ class TrailblazerConfig:
                         for s in (".dbf", ".shx", ".prj")
                         if extra.with_suffix(s).exists()
                     ]
-        return sorted(set(files))
+        return sorted({f.resolve() for f in files})
 
 
 def load_config(path: str | Path) -> TrailblazerConfig:
