@@ -143,6 +143,7 @@ def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
         out["forename1"] = frame["forename1"]
         out["surname"] = frame["surname"]
         out["dob"] = frame["date_of_birth"].dt.strftime("%Y%m%d")
+        out["dob_mmdd"] = frame["date_of_birth"].dt.strftime("%m%d")
         out["birth_year"] = frame["date_of_birth"].dt.year.astype("Int64").astype("string")
         out["sex"] = frame["sex"]
         out["force"] = frame["force"]
@@ -259,6 +260,25 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
     return comps
 
 
+def _rule(cols: Any) -> Any:
+    """A Splink blocking rule: ``block_on`` for a tuple of columns, ``CustomRule`` for an SQL string."""
+    from splink import block_on
+    from splink.blocking_rule_library import CustomRule
+
+    return CustomRule(cols) if isinstance(cols, str) else block_on(*cols)
+
+
+# The engine's blocking rules (linkage.justice.link.source_spec), in Splink's terms.
+SPLINK_BLOCKING: list[Any] = [
+    ("pnc_key",),
+    ("dob",),
+    ("surname_soundex", "birth_year"),
+    ("f_init", "s_init", "force", "birth_year"),
+    ("surname_soundex", "dob_mmdd"),
+    "l.forename1 = r.surname AND l.surname = r.forename1",
+]
+
+
 def _run_splink_scored(left, right, comparisons, blocking_columns, em_blocking_columns, deterministic_columns,
                        threshold: float = 0.5, seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """Train and predict link-only on DuckDB as ``bench_splink_common.run_splink`` does, but return the
@@ -273,7 +293,7 @@ def _run_splink_scored(left, right, comparisons, blocking_columns, em_blocking_c
     settings = SettingsCreator(
         link_type="link_only",
         comparisons=list(comparisons),
-        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in blocking_columns],
+        blocking_rules_to_generate_predictions=[_rule(cols) for cols in blocking_columns],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
@@ -326,12 +346,7 @@ def splink_child(folder: str) -> dict[str, Any]:
     for source in SOURCES:
         st = DEFAULT_SOURCES[source]
         lf, rf = _splink_frames(source, tables)
-        blocking = [
-            ("pnc_key",),
-            ("dob",),
-            ("surname_soundex", "birth_year"),
-            ("f_init", "s_init", "force", "birth_year"),
-        ]
+        blocking = list(SPLINK_BLOCKING)
         if source == "cautions":
             blocking.append(("crime_ref_key",))
         out = _run_splink_scored(
