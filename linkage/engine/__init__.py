@@ -11,6 +11,9 @@ Index -> Compare -> Classify::
 Every ``recordlinkage`` import lives in :mod:`linkage.engine.backend`.
 """
 
+import importlib
+from typing import Any
+
 from linkage.engine.blocking import (
     BlockingKey,
     BlockingRule,
@@ -37,6 +40,27 @@ from linkage.engine.comparisons import (
 )
 from linkage.engine.model import EMResult, LinkageModel
 
+# recordlinkage (backend) and matplotlib (charts) load only when one of their names is used.
+_LAZY = {
+    "ComparisonFeature": "linkage.engine.backend",
+    "ecm_binary_links": "linkage.engine.backend",
+    "load_febrl4": "linkage.engine.backend",
+    "logistic_regression_links": "linkage.engine.backend",
+    "recordlinkage_compare": "linkage.engine.backend",
+    "recordlinkage_index": "linkage.engine.backend",
+    "m_u_chart": "linkage.engine.charts",
+    "match_weight_histogram": "linkage.engine.charts",
+    "match_weights_chart": "linkage.engine.charts",
+    "waterfall_chart": "linkage.engine.charts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'linkage.engine' has no attribute {name!r}")
+
+
 __all__ = [
     "BlockingKey",
     "BlockingRule",
@@ -60,4 +84,5 @@ __all__ = [
     "block_on",
     "generate_candidates",
     "normalise_name",
+    *_LAZY,
 ]
