@@ -4,16 +4,19 @@ The left side is one row per crime and suspect (crimes joined to their suspects 
 side is each outcome source in turn. Per source:
 
 1. **Index**: the union of blocking rules chosen for high recall (PNC ID, date of birth, surname soundex
-   and birth year, initials within force, and for cautions the hand-typed crime reference).
+   with birth year or with birth day and month, initials within force, swapped names, and for cautions
+   the hand-typed crime reference).
 2. **Compare**: names and date of birth (engine comparisons, with nicknames and term frequencies), PNC ID,
    offence compatibility through the crosswalk, offence date, the directional outcome lag, place
    (penalty notices) and crime reference (cautions).
 3. **Deterministic rules** mark pairs that are links on their face (e.g. PNC ID exact, offence compatible,
    outcome within the typical window after the offence).
-4. **Model**: Fellegi-Sunter with m and u estimated by EM scores every pair.
-5. **Constraints**: each outcome record links to at most one crime-suspect and each crime-suspect takes
-   at most one record of a source (so one court case's lines spread over different crimes); conflicts
-   are resolved by an optimal assignment on match weight (rule links first), per connected component.
+4. **Model**: the two-stage Fellegi-Sunter model of :mod:`linkage.justice.model` (same person? this
+   crime?) scores every pair.
+5. **Constraints**: each outcome record links to at most one crime-suspect; each crime-suspect takes at
+   most one caution and one penalty notice, and at most one line of each court case (so one case's lines
+   spread over different crimes); conflicts are resolved by an optimal assignment on match weight (rule
+   links first), per connected component.
 
 Every link records the rule that made it (``rule:<name>``) or ``model``, its match weight and probability.
 """
@@ -270,10 +273,6 @@ class SourceSpec:
     comparisons: tuple[Comparison, ...]
     blocking_rules: tuple[BlockingRule, ...]
     rules: tuple[DeterministicRule, ...] = field(default_factory=tuple)
-
-
-def _pnc_serial(frame: pd.DataFrame) -> pd.Series:
-    return frame["pnc_key"]
 
 
 def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
