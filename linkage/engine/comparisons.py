@@ -134,7 +134,8 @@ def _jaro_winkler(strings: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> np.nda
 def _phonetic_ids(strings: np.ndarray, algorithm: str) -> np.ndarray:
     """Integer id of each distinct string's phonetic code (``-1`` when the code is empty)."""
     fn = _PHONETIC[algorithm]
-    letters = [re.sub(r"[^a-z]", "", s) for s in strings]
+    arr = pa.array(pd.Series(strings, dtype=object).astype("string"), type=pa.string(), from_pandas=True)
+    letters = pc.replace_substring_regex(arr, r"[^a-z]", "").to_pylist()
     codes = pd.Series([fn(s) if s else "" for s in letters], dtype=object).replace("", None)
     ids, _ = pd.factorize(codes, use_na_sentinel=True)
     return np.asarray(ids, dtype=np.int32)
