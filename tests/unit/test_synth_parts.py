@@ -149,3 +149,19 @@ def test_hex_ids_look_like_police_uk_crime_ids():
     ids = flt.hex_ids(np.random.default_rng(0), 1000)
     assert pd.Series(ids).str.fullmatch(r"[0-9a-f]{64}").all()
     assert len(set(ids)) == 1000
+
+
+def test_write_calibration_replaces_only_its_section(tmp_path):
+    from linkage.synth.calibration import COLUMNS, write_calibration
+
+    table = pd.DataFrame(
+        [["last outcome", "all crimes", "Local resolution", 0.044, 0.036, 0.021, 0.051, True, "DOMAIN.md"]],
+        columns=list(COLUMNS),
+    )
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Title\n\n<!-- calibration:start -->\nold\n<!-- calibration:end -->\n\nAfter.\n")
+    write_calibration(table, tmp_path / "cal.csv", doc, "Header line.")
+    text = doc.read_text()
+    assert text.startswith("# Title\n") and text.endswith("\n\nAfter.\n") and "old" not in text
+    assert "| last outcome | all crimes | Local resolution | 4.4% | 3.6% | 2.1% - 5.1% | yes |" in text
+    assert pd.read_csv(tmp_path / "cal.csv")["passed"].tolist() == [True]
