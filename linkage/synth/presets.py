@@ -114,7 +114,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-# police.uk force names of the 2017/18 recorded-crime table (force_volumes.csv).
+# police.uk force name of each force in the 2017/18 recorded-crime table (force_volumes.csv): all 43.
 _POLICE_UK_NAMES = {
     "London, City of": "City of London Police",
     "Metropolitan Police": MET,
@@ -144,6 +144,21 @@ _POLICE_UK_NAMES = {
     "Lincolnshire": "Lincolnshire Police",
     "Northamptonshire": "Northamptonshire Police",
     "Cheshire": "Cheshire Constabulary",
+    "Avon and Somerset": "Avon and Somerset Constabulary",
+    "Bedfordshire": "Bedfordshire Police",
+    "Cambridgeshire": "Cambridgeshire Constabulary",
+    "Cumbria": "Cumbria Constabulary",
+    "Derbyshire": "Derbyshire Constabulary",
+    "Gloucestershire": "Gloucestershire Constabulary",
+    "Hertfordshire": "Hertfordshire Constabulary",
+    "Lancashire": "Lancashire Constabulary",
+    "Leicestershire": "Leicestershire Police",
+    "Norfolk": "Norfolk Constabulary",
+    "North Yorkshire": "North Yorkshire Police",
+    "Nottinghamshire": "Nottinghamshire Police",
+    "Staffordshire": "Staffordshire Police",
+    "Suffolk": "Suffolk Constabulary",
+    "Warwickshire": "Warwickshire Police",
 }
 
 
@@ -163,7 +178,7 @@ def national_spec(
     prefixes = ["Southwark", "Lambeth", "Lewisham", "Wandsworth", "Croydon", "Camden", "Hackney", "Barnet"]
     areas = []
     for i, row in enumerate(volumes.itertuples(index=False)):
-        force = _POLICE_UK_NAMES.get(row.force, f"{row.force} Constabulary")
+        force = _POLICE_UK_NAMES[row.force]
         areas.append(
             {
                 "name": row.force,

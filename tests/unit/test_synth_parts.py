@@ -165,3 +165,11 @@ def test_write_calibration_replaces_only_its_section(tmp_path):
     assert text.startswith("# Title\n") and text.endswith("\n\nAfter.\n") and "old" not in text
     assert "| last outcome | all crimes | Local resolution | 4.4% | 3.6% | 2.1% - 5.1% | yes |" in text
     assert pd.read_csv(tmp_path / "cal.csv")["passed"].tolist() == [True]
+
+
+def test_national_preset_has_the_43_forces_at_six_million_crimes():
+    spec = preset("national")
+    forces = {a.force for a in spec.areas}
+    assert len(spec.areas) == 43 and len(forces) == 43
+    assert {"Metropolitan Police Service", "City of London Police", "Devon & Cornwall Police"} <= forces
+    assert sum(a.crimes_per_month for a in spec.areas) * 12 == pytest.approx(6_000_000, rel=1e-4)

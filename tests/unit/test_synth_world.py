@@ -104,8 +104,11 @@ def test_police_uk_view_reads_back(world, tmp_path):
 def test_same_seed_same_bytes_and_other_seed_differs(tmp_path):
     spec = _spec(per_month=150, months=4)
     a, b = tmp_path / "a", tmp_path / "b"
-    generate(spec, 5).write(a)
-    generate(spec, 5).write(b, fmt="parquet")
+    first, second = generate(spec, 5), generate(spec, 5)
+    first.write(a)
+    second.write(b, fmt="parquet")
+    first.write(a / "csv", fmt="csv")
+    second.write(b / "csv", fmt="csv")
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert files_a == files_b and len(files_a) > 10
