@@ -263,7 +263,7 @@ def _link(
         data.quality = evaluate(result.links, truth, alpha=alpha).table
         data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=alpha)
     data.review = _clerical_estimate(config, result, truth)
-    data.published_outcomes = _restricted_outcomes_file(result)
+    data.published_outcomes = _restricted_outcomes_file(result, _lsoa_names(config))
 
 
 def _clerical_estimate(config: TrailblazerConfig, result: Any, truth: pd.DataFrame | None) -> Any:
@@ -643,14 +643,26 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
     return out / "report.html"
 
 
-def _restricted_outcomes_file(result: Any) -> pd.DataFrame:
+def _lsoa_names(config: TrailblazerConfig) -> dict[str, str] | None:
+    """LSOA code -> name from the configured boundary file (None without one)."""
+    if config.area.boundary_file is None:
+        return None
+    import pyogrio
+
+    table = pyogrio.read_dataframe(config.area.boundary_file, read_geometry=False)
+    if not {"LSOA21CD", "LSOA21NM"} <= set(table.columns):
+        return None
+    return dict(zip(table["LSOA21CD"].astype(str), table["LSOA21NM"].astype(str), strict=True))
+
+
+def _restricted_outcomes_file(result: Any, lsoa_names: dict[str, str] | None = None) -> pd.DataFrame:
     """The linked outcomes in the police.uk outcomes-file layout, located to LSOA only.
 
     A restricted crimes extract may hold exact locations rather than published map points, so the
     coordinates and the location text are left blank (as police.uk does for unlocated rows); the LSOA
     code carries the geography. Crime IDs are the opaque SHA-256 of force and crime reference.
     """
-    out = result.to_police_uk_outcomes()
+    out = result.to_police_uk_outcomes(lsoa_names)
     out["Longitude"] = np.nan
     out["Latitude"] = np.nan
     out["Location"] = ""
