@@ -208,6 +208,9 @@ def test_each_fault_type_at_roughly_its_rate():
                 "offence_date_shift",
                 "disposal_date_shift",
                 "crime_ref_blank",
+                "crime_ref_wrong",
+                "pnc_short",
+                "suspect_pnc_missing",
             )
         },
     }
@@ -236,6 +239,13 @@ def test_each_fault_type_at_roughly_its_rate():
     ):
         got, size = observed(fault, sources)
         assert abs(got - rate) < 4 * np.sqrt(rate * (1 - rate) / size), (fault, got, size)
+    # Faults applied only where another did not apply: rate x (1 - rate).
+    for fault, sources in (("crime_ref_wrong", ("cautions",)), ("pnc_short", tuple(n))):
+        got, size = observed(fault, sources)
+        expected = rate * (1 - rate)
+        assert abs(got - expected) < 4 * np.sqrt(expected * (1 - expected) / size), (fault, got, size)
+    missing = w.suspects["pnc_id"].isna().mean()
+    assert abs(missing - rate) < 4 * np.sqrt(rate * (1 - rate) / len(w.suspects))
     # Conditional faults: rate x share of records that can have them.
     people = pd.concat(
         [
