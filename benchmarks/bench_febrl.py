@@ -264,9 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report(scenario, engine, spl), flush=True)
         rep = run_isolated(run_engine_compare_repeats, scenario)
         times = ", ".join(f"{t:.2f}" for t in rep["times_s"])
-        print(
-            f"engine comparison step alone, 3 runs ({times} s): best {rep['pairs'] / rep['best_s']:,.0f} pairs/s"
-        )
+        best = rep["pairs"] / rep["best_s"]
+        print(f"engine comparison step alone, 3 runs ({times} s): best {best:,.0f} pairs/s")
         # Other work on the machine slows both tools; say how busy it was (1-minute load average).
         print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     return 0
