@@ -36,8 +36,9 @@ logger = logging.getLogger(__name__)
 CRIME_CATEGORIES = tuple(t for t in CRIME_TYPES if t != "Anti-social behaviour")
 _KEY = {k: i for i, k in enumerate(tg.OUTCOME_KEYS)}
 _OOCD = np.array([_KEY[k] for k in tg.OOCD_KEYS])
-NS, EVID, CHARGE, TIC, CAUTION, PND = (
-    _KEY[k] for k in ("no_suspect", "evidential", "charge", "tic", "caution", "penalty_notice")
+NS, EVID, CHARGE, TIC, CAUTION, PND, LR = (
+    _KEY[k]
+    for k in ("no_suspect", "evidential", "charge", "tic", "caution", "penalty_notice", "local_resolution")
 )
 
 
@@ -170,6 +171,7 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     crimes = _make_crimes(area, geo, months, r_crime)
     outc = _outcome_process(spec, area, crimes, r_out)
     sus = _assign_suspects(outc, r_sus, months[0], index)
+    _no_youth_penalty_notices(crimes, outc, sus)
     lines = _court_lines(crimes, outc, sus, r_court)
     lines = pd.concat([lines, _attach_tics(lines, crimes, outc, sus, r_court, spec)], ignore_index=True)
     lines["label"] = court_outcome_label(lines["verdict"], lines["disposal"]).to_numpy()
@@ -324,6 +326,27 @@ def _assign_suspects(outc: _Outcomes, rng: np.random.Generator, start: pd.Timest
     same = rng.random(slots) < tg.CO_SUSPECT_SAME_OUTCOME
     s_key = np.where((s_no == 1) | same, outc.key[s_crime], EVID)
     return _Suspects(s_crime, s_no, s_person, s_key, people)
+
+
+def _age_years(when: np.ndarray, dob: np.ndarray) -> np.ndarray:
+    """Age in years (float) at ``when`` of people born on ``dob``."""
+    days = (when.astype("datetime64[D]") - dob.astype("datetime64[D]")).astype(np.int64)
+    return days / 365.25
+
+
+def _no_youth_penalty_notices(crimes: _Crimes, outc: _Outcomes, sus: _Suspects) -> None:
+    """Suspects under 18 get a community resolution (local resolution) instead of a penalty notice.
+
+    Penalty notices for disorder are for adults; both are out-of-court disposals, so the intervention's
+    out-of-court indicator is unchanged. Updates ``sus`` (and ``outc`` for first suspects) in place.
+    """
+    dob = sus.people["date_of_birth"].to_numpy().astype("datetime64[D]")[sus.person]
+    youth = _age_years(crimes.committed[sus.crime], dob) < 18
+    swap = youth & (sus.key == PND)
+    sus.key[swap] = LR
+    first = sus.crime[swap & (sus.number == 1)]
+    outc.key[first] = LR
+    outc.base[first] = np.where(outc.base[first] == PND, LR, outc.base[first])
 
 
 def _court_lines(crimes: _Crimes, outc: _Outcomes, sus: _Suspects, rng: np.random.Generator) -> pd.DataFrame:
@@ -593,7 +616,7 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
         }
     )
     dob = person["date_of_birth"].to_numpy().astype("datetime64[D]")
-    age_years = (crimes.committed[sus.crime] - dob).astype(np.int64) / 365.25
+    age_years = _age_years(crimes.committed[sus.crime], dob)
     ctx = _RecordContext(
         noise, r_fault, person, sus.crime, crime_ref, crimes.committed, crimes.ho, area.force
     )

@@ -473,3 +473,14 @@ def test_lsoa_codes_geography_and_unknown_codes():
     )
     with pytest.raises(ConfigError, match="E0XXXXXXX"):
         generate(bad, 1)
+
+
+def test_youth_cautions_and_no_youth_penalty_notices():
+    w = generate(_spec(noise="clean", per_month=1500, months=6, oocd_pp=0.0), 8)
+    c = _records_with_truth(w, "cautions", "caution_id")
+    age = (c["offence_date"] - c["date_of_birth_p"]).dt.days / 365.25
+    youth_type = c["caution_type"].str.startswith("youth")
+    assert youth_type.any() and (~youth_type).any()
+    assert (youth_type == (age < 18)).all()
+    p = _records_with_truth(w, "penalty_notices", "pnd_id")
+    assert len(p) and ((p["offence_date"] - p["date_of_birth_p"]).dt.days / 365.25 >= 18).all()
