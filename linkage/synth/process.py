@@ -118,8 +118,8 @@ def cjs_codes_for(ho: np.ndarray, altered: np.ndarray, rng: np.random.Generator)
 class _Crimes:
     """Per-crime arrays of one area, in recorded-date order."""
 
-    recorded: np.ndarray  # datetime64[D]
-    committed: np.ndarray  # datetime64[D]
+    recorded: np.ndarray  # datetime64[ns]
+    committed: np.ndarray  # datetime64[ns]
     crime_type: np.ndarray
     ho: np.ndarray
     point: np.ndarray  # index into the area's map points
@@ -139,7 +139,7 @@ class _Outcomes:
     identified: np.ndarray
     days: np.ndarray
     days_base: np.ndarray
-    police_date: np.ndarray  # datetime64[D]: police outcome (charge date for charges)
+    police_date: np.ndarray  # datetime64[ns]: police outcome (charge date for charges)
     z: np.ndarray  # the normal draw behind the days
 
     @property
