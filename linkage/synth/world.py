@@ -17,7 +17,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,7 @@ class SyntheticWorld:
     outcomes: pd.DataFrame
     spec: WorldSpec
     seed: int
-    true_effect: TrueEffect = field(default=None)  # type: ignore[assignment]
+    true_effect: TrueEffect
 
     def table(self, name: str) -> pd.DataFrame:
         """Any table by name."""
