@@ -429,3 +429,42 @@ def test_link_command_writes_outputs_deterministically(tmp_path):
         )
         == 2
     )
+
+
+def test_rules_can_be_switched_off():
+    settings = LinkSettings.from_dict(
+        {"sources": {s: {"rules": False} for s in ("cautions", "court_outcomes")}}
+    )
+    res = link_outcomes(_world(), settings=settings, sources=["cautions", "court_outcomes"])
+    assert not res.links["rule"].str.startswith("rule:").any()
+    assert set(res.links["source"]) == {"cautions", "court_outcomes"}
+
+
+def test_two_stage_model_supervised_alternative():
+    """With clerical labels (here: the hand-made world's known links), both stages fit from labels and
+    the labelled links outscore every other candidate of their record."""
+    from linkage.justice.link import build_left, build_right, source_spec
+    from linkage.justice.model import TwoStageModel
+    from linkage.justice.settings import DEFAULT_SOURCES
+
+    w = _world()
+    left = build_left(w["crimes"], w["suspects"])
+    right = build_right("court_outcomes", w["court_outcomes"])
+    spec = source_spec("court_outcomes", DEFAULT_SOURCES["court_outcomes"])
+    model = TwoStageModel(list(spec.comparisons), list(spec.blocking_rules))
+    pairs = model.candidate_pairs_by_rule(left, right).index
+    levels = model.compare(pairs, left, right)
+    lrow = left.iloc[pairs.get_level_values(0)]
+    rrow = right.iloc[pairs.get_level_values(1)]
+    # The hand-made lines, and each background line 'b<crime_ref>:1' belongs to <crime_ref>, suspect 1.
+    truth = {"X:1": ("C4", "1"), "X:2": ("C7", "1"), "Y:1": ("C4", "2")}
+    truth |= {r: (r[1:-2], "1") for r in right["record_id"] if r.startswith("b")}
+    is_match = [
+        truth.get(r) == (c, s)
+        for r, c, s in zip(rrow["record_id"], lrow["crime_ref"], lrow["suspect_ref"], strict=True)
+    ]
+    same_person = (lrow["pnc_key"].to_numpy() == rrow["pnc_key"].to_numpy()) | pd.Series(is_match).to_numpy()
+    model.fit_supervised(levels, is_match, same_person)
+    pred = model.predict(levels).assign(record=rrow["record_id"].to_numpy(), match=is_match)
+    best = pred.sort_values("match_weight", ascending=False, kind="mergesort").drop_duplicates("record")
+    assert best["match"].all()
