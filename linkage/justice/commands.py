@@ -8,7 +8,8 @@ Output (a user-chosen folder; it holds personal data, so never ``reports/``): ``
 ``crime_outcomes.csv``, ``unlinked.csv``, ``candidates.parquet``, ``blocking.csv``,
 ``police_uk_outcomes.csv`` (police.uk outcomes-file layout; crimes' map points only),
 ``models/<source>.json``, ``run.json`` (input hashes, settings, version) and, with ``--truth``,
-``quality_by_source.csv``, ``quality_by_subgroup.csv``, ``threshold_sweep.csv``, ``precision_recall.png``.
+``quality_by_source.csv``, ``quality_by_subgroup.csv``, ``threshold_sweep.csv``, ``precision_recall.png``;
+with ``--review-sample N``, ``review_sample.csv`` for clerical review.
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ def run_link(args: argparse.Namespace) -> int:
         for source, model in result.models.items():
             model.save_parameters(out / "models" / f"{source}.json")
         bar.update(2)
+    if args.review_sample:
+        from linkage.quality import draw_review_sample, write_review_sample
+
+        sample = draw_review_sample(result.candidates, args.review_sample, seed=settings.seed)
+        write_review_sample(sample, out / "review_sample.csv")
+        logger.info("clerical review sample of %d pairs: %s", len(sample), out / "review_sample.csv")
     if args.truth:
         truth = tables["truth"]
         report = evaluate(result.links, truth)
@@ -162,5 +169,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (holds personal data: not reports/)")
     p.add_argument("--settings", help="YAML with link settings (or a trailblazer YAML with a linkage: block)")
     p.add_argument("--truth", action="store_true", help="evaluate against truth.parquet|csv (synthetic data)")
+    p.add_argument(
+        "--review-sample",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write review_sample.csv: N candidate pairs stratified by match weight, both records "
+        "side by side, for clerical review (read back with linkage.quality.read_review)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run_link)

@@ -412,12 +412,16 @@ def test_link_command_writes_outputs_deterministically(tmp_path):
     outs = []
     for run in ("a", "b"):
         out = tmp_path / run
-        assert (
-            main(["link", "--data", str(tmp_path / "world"), "--out", str(out), "--truth", "--no-progress"])
-            == 0
-        )
+        argv = ["link", "--data", str(tmp_path / "world"), "--out", str(out), "--truth", "--no-progress"]
+        assert main([*argv, "--review-sample", "20"]) == 0
         outs.append(out)
-    for name in ("links.csv", "crime_outcomes.csv", "quality_by_source.csv", "models/cautions.json"):
+    for name in (
+        "links.csv",
+        "crime_outcomes.csv",
+        "quality_by_source.csv",
+        "models/cautions.json",
+        "review_sample.csv",
+    ):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     quality = pd.read_csv(outs[0] / "quality_by_source.csv").set_index("source")
     assert quality.loc["all", "f1"] == 1.0  # every link of the hand-made world is right (see above)
