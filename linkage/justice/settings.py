@@ -27,7 +27,7 @@ class SourceSettings:
     long_days: int = 365
     tolerance_days: int = 3
     rules: bool = True
-    max_em_iterations: int = 50
+    max_em_iterations: int = 100
 
     def problems(self, where: str) -> list[str]:
         """Every problem with these values, each naming the field and the value."""
