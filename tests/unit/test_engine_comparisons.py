@@ -218,3 +218,15 @@ def test_person_name_levels_equal_brute_force():
             want.append(6)
     assert got.tolist() == want
     assert set(want) == {-1, 0, 1, 2, 3, 4, 5, 6}
+
+
+def test_geo_distance_mixes_lon_lat_and_british_national_grid():
+    # The BNG true origin is 49N 2W at E 400000, N -100000 (Ordnance Survey). Those are OSGB36 degrees;
+    # WGS84 degrees differ by up to about 120 m (whether pyproj applies that datum shift depends on the
+    # transformation grids installed), so the two points are within 250 m and 10 km away is not.
+    geo = GeoDistance(
+        "lon", "lat", thresholds=(250.0, 1000.0), right_x_col="e", right_y_col="n", right_crs="EPSG:27700"
+    )
+    left = pd.DataFrame({"lon": [-2.0, -2.0], "lat": [49.0, 49.0]})
+    right = pd.DataFrame({"e": [400000.0, 410000.0], "n": [-100000.0, -100000.0]})
+    assert geo.levels(left, right).tolist() == [0, 2]
