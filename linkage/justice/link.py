@@ -58,6 +58,7 @@ from linkage.justice.comparisons import (
     normalise_crime_ref,
     pnc_parts,
 )
+from linkage.justice.geography import court_area, lsoa_area
 from linkage.justice.model import TwoStageModel
 from linkage.justice.settings import LinkSettings, SourceSettings
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
@@ -189,6 +190,7 @@ def build_left(crimes: pd.DataFrame, suspects: pd.DataFrame) -> pd.DataFrame:
     left["recorded_date"] = pd.to_datetime(left["recorded_date"], errors="coerce")
     left["offence_code"] = _text(left["offence_code"])
     left["crime_ref_key"] = normalise_crime_ref(left["crime_ref"]).to_numpy()
+    left["court_area"] = lsoa_area(left["lsoa_code"]).to_numpy()
     left.index.name = "left"
     return left
 
@@ -237,6 +239,7 @@ def build_right(source: str, table: pd.DataFrame) -> pd.DataFrame:
         right["latitude"] = pd.to_numeric(table["latitude"], errors="coerce")
     if source == "court_outcomes":
         right["case_id"] = table["case_id"].astype("string")
+        right["court_area"] = court_area(table["court"]).to_numpy()
     if right["record_id"].duplicated().any():
         dup = right.loc[right["record_id"].duplicated(), "record_id"].iloc[0]
         raise DataContractError(source, f"duplicate record id {dup!r}")
@@ -328,6 +331,9 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         )
     if source == "penalty_notices":
         comparisons.append(PlaceDistance(name="place", thresholds_m=(300.0, 1500.0, 8000.0)))
+    if source == "court_outcomes":
+        # court geography: the court's area against the local authority of the crime's LSOA
+        comparisons.append(ExactMatch("court_area", name="court_area"))
     return SourceSpec(source, tuple(comparisons), tuple(blocking), tuple(rules) if settings.rules else ())
 
 

@@ -190,3 +190,16 @@ def test_positions_match_pair_aligned_frames(comparison):
     slow = comparison.levels(left.iloc[lp].reset_index(drop=True), right.iloc[rp].reset_index(drop=True))
     assert fast.tolist() == slow.tolist()
     assert fast.dtype == np.int8
+
+
+def test_court_geography():
+    from linkage.justice.geography import court_area, lsoa_area
+
+    courts = pd.Series(
+        ["Southwark Magistrates' Court", "Lambeth Crown Court", "Inner London Crown Court", None]
+    )
+    assert court_area(courts).tolist()[:3] == ["southwark", "lambeth", "inner london"]
+    # E01003992 is a Southwark LSOA in the bundled ONS 2021 boundaries (field LAD22NM); codes outside
+    # the bundled London boundaries have no area (neutral).
+    assert lsoa_area(pd.Series(["E01003992", "W01000001"])).tolist()[0] == "southwark"
+    assert pd.isna(lsoa_area(pd.Series(["W01000001"])).iloc[0])
