@@ -16,7 +16,8 @@ sources (cautions, penalty notices, court outcome lines) to the crime-suspects.
   (exact / swap / one digit / year), PNC ID (exact / same serial other form), sex, force, offence
   (same Home Office code / same group, both sides mapped through the same crosswalk), offence date
   (0 / 3 / 14 / 60 days), the directional outcome lag (the same windows per source), crime reference
-  (Levenshtein 1, 2; cautions) and place (0.3 / 1.5 / 8 km; penalty notices). u by random sampling,
+  (Levenshtein 1, 2; cautions), place (0.3 / 1.5 / 8 km; penalty notices) and court area (court
+  outcomes). u by random sampling,
   prior from deterministic rules, EM sessions blocked on PNC and on date of birth. Each outcome record
   is linked to its best candidate at match probability >= 0.5 (Splink has no assignment step).
 
@@ -156,6 +157,7 @@ def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
         out["crime_date"] = crime_date
         out["outcome_date"] = outcome_date
         out["crime_ref_key"] = frame["crime_ref_key"] if "crime_ref_key" in frame.columns else None
+        out["court_area"] = frame["court_area"] if "court_area" in frame.columns else None
         out["latitude"] = frame["latitude"] if "latitude" in frame.columns else np.nan
         out["longitude"] = frame["longitude"] if "longitude" in frame.columns else np.nan
         return out
@@ -248,6 +250,8 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
     ]
     if source == "cautions":
         comps.append(splink_levenshtein_comparison("crime_ref_key", thresholds=(1, 2)))
+    if source == "court_outcomes":
+        comps.append(splink_exact_comparison("court_area"))
     if source == "penalty_notices":
         comps.append(
             custom(
