@@ -415,8 +415,7 @@ digit in a date of birth, a short-form or missing PNC ID, a charge altered from 
 shifted dates. The `faults` table records every fault applied:
 """),
     code(
-        CHECK
-        + """
+        """
 faults = world.faults.groupby(["fault", "source"]).size().unstack(fill_value=0)
 print(faults.to_string())
 """
@@ -477,8 +476,7 @@ The world also publishes its own police.uk-style files, which load through the p
 the same way:
 """),
     code(
-        CHECK
-        + """
+        """
 published = read_police_uk(workdir / "world" / "police-uk")
 print(f"{len(published.files)} files: read {published.summary.rows_read:,}, "
       f"accepted {published.summary.accepted:,}, quarantined {published.summary.quarantined:,}")
@@ -606,14 +604,12 @@ cell; notebook 04 checks whether the links are good regardless.
 ## 1. Blocking: which pairs are worth comparing?
 
 A blocking rule keeps only pairs that agree exactly on some key. Each rule is a small value built with
-`block_on(...)`; the union of several rules catches pairs that any one would miss. The rules used for this
-source, in order:
-
-* `pnc`: the PNC ID serial (short and long forms normalised to the same key);
-* `dob`: the date of birth;
-* `surname_soundex+birth_year`: the surname's Soundex code and the year of birth (catches a mistyped date);
-* `initials+force+birth_year`: both initials, the force and the year of birth (catches typed names *and*
-  a slipped date).
+`block_on(...)`; the union of several rules catches pairs that any one would miss. The rules for this
+source are listed in the table below, in the order they are applied. They start from the strongest keys,
+the PNC ID serial (short and long forms normalised to one key) and the date of birth, then add name-based
+keys (the surname's Soundex code with the year of birth or with the day and month of birth; both initials
+with the force and the year of birth; forename and surname swapped) that catch records where an
+identifier is missing or mistyped.
 
 The table shows, for each rule, how many pairs it generates on its own, how many *new* pairs it adds to the
 rules before it, and the **blocking recall**: the share of true links (known in the synthetic world) that
@@ -639,7 +635,7 @@ print(f"\\n{len(candidates):,} candidate pairs instead of {len(left) * len(right
     ),
     md("""
 Blocking on the PNC ID alone would miss every record whose PNC ID is missing (a penalty notice usually has
-none; court and caution records sometimes lack one). Date of birth recovers most of those; the two
+none; court and caution records sometimes lack one). Date of birth recovers most of those; the
 name-based rules are there for records whose date of birth was typed wrong as well, and the table shows
 how much each actually adds here. The candidate count stays a tiny fraction of the full cross product.
 
@@ -666,8 +662,7 @@ pair ended up linked. Linked pairs sit almost all at the top levels; the many un
 outcome lag matter as much as names.
 """),
     code(
-        CHECK
-        + """
+        """
 for comparison in ["name", "offence"]:
     labels = dict(enumerate(next(c for c in spec.comparisons if c.name == comparison).level_labels))
     table = pd.crosstab(scored[f"level_{comparison}"].map(labels).fillna("missing"), scored["linked"])
@@ -685,15 +680,14 @@ from it the match probability.
 The justice model has two stages, because most candidate pairs are *the right person on the wrong crime*:
 
 * the **person** stage (name, date of birth, PNC ID, sex): u from random pairs of records, m by EM;
-* the **crime** stage (offence, offence date, outcome lag, force, and place or crime reference where the
-  source has them), estimated by EM among the pairs that are almost surely the same person, where a
-  non-match means "this person's other crime".
+* the **crime** stage (offence, offence date, outcome lag, force, and where the source has them the
+  place of a penalty notice, the court's area or the hand-typed crime reference), estimated by EM among
+  the pairs that are almost surely the same person, where a non-match means "this person's other crime".
 
 The link probability is P(same person) x P(this crime | same person).
 """),
     code(
-        CHECK
-        + """
+        """
 model = result.models[SOURCE]
 parameters = model.parameters()[["stage", "comparison", "label", "m", "u", "match_weight"]]
 print(parameters.to_string(index=False, float_format="{:.4f}".format))
@@ -741,8 +735,7 @@ Take one court record that the **model** (not a rule) linked, where the person s
 several candidate crimes: the same person, several of their crimes. Its candidates, best first:
 """),
     code(
-        CHECK
-        + """
+        """
 same_person = scored[scored["person_probability"] > 0.9]["record_id"].value_counts()
 model_linked = scored[(scored["rule"] == "model") & scored["record_id"].isin(same_person[same_person > 1].index)]
 record = model_linked.sort_values("record_id")["record_id"].iloc[0]
@@ -786,8 +779,7 @@ runner_up = its_candidates.iloc[1]
 model.crime.waterfall_chart(left.iloc[int(runner_up["left_pos"])], right.iloc[int(runner_up["right_pos"])])
 """),
     code(
-        CHECK
-        + """
+        """
 table = model.waterfall(left_row, right_row)
 print(table[["stage", "step", "label", "log2_bayes_factor", "cumulative_weight", "match_probability"]].to_string(
     index=False, float_format="{:.3f}".format))
@@ -807,8 +799,7 @@ worth knowing before you explain a link to someone else:
   from. A crime that clearly beats its rivals ends up far more probable than its waterfall alone suggests.
 """),
     code(
-        CHECK
-        + """
+        """
 used = best.filter(like="bf_").dropna()
 steps = table[table["step"].isin(model.names)].drop_duplicates("step").set_index("step")["log2_bayes_factor"]
 print(pd.DataFrame({
@@ -955,8 +946,7 @@ down by source, force, offence group, sex and age band. A subgroup with lower re
 biased downwards in any analysis of linked data.
 """),
     code(
-        CHECK
-        + """
+        """
 subgroups = by_subgroup(result.links, world.truth, tables)
 shown = subgroups[subgroups["variable"].isin(["sex", "age_band", "offence_group"])]
 print(shown[["variable", "group", "n_records", "link_rate", "recall", "recall_low", "recall_high"]].to_string(
@@ -983,8 +973,7 @@ On real data there is no truth table. The workflow is:
 The sample file holds personal data: in a real project it stays in the secure environment.
 """),
     code(
-        CHECK
-        + """
+        """
 workdir = Path(tempfile.mkdtemp(prefix="linkage-nb04-"))
 sample = draw_review_sample(result.candidates, n=REVIEW_PAIRS, seed=SEED)
 sample_path = write_review_sample(sample, workdir / "review_sample.csv")
@@ -1030,7 +1019,8 @@ estimate.strata
     md("""
 How to read the estimate:
 
-* **Precision** from the review agrees with the truth here: every reviewed linked pair was right.
+* **Precision** from the review should agree closely with the truth when the reviewer is always right, as
+  our simulated one is: compare the two figures above.
 * **Recall** from a review can only count true links the reviewer could see. True links that blocking never
   proposed (notebook 03), and true links among the unsampled pairs below the grey-zone threshold, are
   invisible to it. So the review's recall is an upper bound, and here it sits above the truth-based recall.
@@ -1130,8 +1120,7 @@ takes each crime's final outcome by the police.uk hierarchy from the force's own
 cautions, penalty notices and court results.
 """),
     code(
-        CHECK
-        + """
+        """
 rates = outcome_rates(linked, by=("area",))
 wide = rates.pivot(index="outcome_group", columns="area", values="rate").reindex(rates["outcome_group"].unique())
 print(wide.to_string(float_format="{:.3f}".format))
@@ -1151,8 +1140,7 @@ comparison shows what linkage adds, chiefly the court results that police.uk has
 mid-2019 and outcomes recorded after the publication snapshot.
 """),
     code(
-        CHECK
-        + """
+        """
 views = compare_views(data.world_public, linked)
 print(views[["outcome_group", "rate police.uk (public)", "rate linked", "difference_pp"]].to_string(
     index=False, float_format="{:.3f}".format))
@@ -1167,8 +1155,7 @@ use them correctly; a simple average of the observed times would not. Curves by 
 and 95% intervals (NaN where the median is not reached within the period):
 """),
     code(
-        CHECK
-        + """
+        """
 curves = km_by_group(linked, by="crime_type", period_end=config.period_end)
 print(median_table(curves, label="crime_type").to_string(index=False, float_format="{:.1f}".format))
 """
@@ -1229,8 +1216,7 @@ clustering alone would give four clusters and unreliable intervals, so LSOA is t
 a sensitivity check.
 """),
     code(
-        CHECK
-        + """
+        """
 for cluster in ["lsoa", "area-month"]:
     r = did(oocd, outcome="oocd", go_live=config.go_live, cluster=cluster).as_row()
     print(f"clustered on {cluster:10s}: {r['estimate']:+.2f} pp ({r['ci_lower']:+.2f} to {r['ci_upper']:+.2f}), "
@@ -1246,8 +1232,7 @@ relative to go-live (month -1 is the reference). Pre-go-live coefficients near z
 does not reject them all being zero, are reassuring (not proof).
 """),
     code(
-        CHECK
-        + """
+        """
 study = event_study(oocd, outcome="oocd", go_live=config.go_live, cluster=config.evaluation.cluster)
 print(f"pre-trend test: chi-squared {study.pretrend_stat:.2f} on {study.pretrend_df} df, p = {study.pretrend_p:.3f}")
 """
@@ -1305,8 +1290,7 @@ of any LSOA whose numerator (or its complement) is below the threshold, and the 
 rules out an LSOA map of a rare outcome: out-of-court disposals number a handful per LSOA in a year.
 """),
     code(
-        CHECK
-        + """
+        """
 by_lsoa = outcome_rates(named, by=("lsoa_code",))
 oocd_lsoa, _ = protect_rates(by_lsoa[by_lsoa["outcome_group"] == "Out-of-court disposal"], config.disclosure)
 print(f"OOCD share by LSOA: withheld for {int(oocd_lsoa['rate'].isna().sum())} of {len(oocd_lsoa)} LSOAs "
