@@ -13,8 +13,11 @@ So the model has two stages, each an engine :class:`~linkage.engine.LinkageModel
   non-match is "the same person's other crime", which is exactly the population u must describe.
   Gives P(this crime | same person).
 
-``match_probability = P(same person) * P(this crime | same person)`` and ``match_weight`` is its log2
-odds; ``bf_<comparison>`` columns keep each comparison's log2 Bayes factor for explanation.
+Scoring has three classes: **M** this crime of this person, **S** the same person's other crime, **D** a
+different person. The crime stage gives the odds M:S (with a record-level posterior: a record disposes of
+at most one of its candidates, see :func:`fit_record_em`); the odds M:D are the person odds times the
+crime comparisons' Bayes factor against random pairs. ``match_weight`` is the log2 odds of M against both;
+``person_probability``, ``crime_probability`` and ``bf_<comparison>`` (log2 Bayes factors) explain it.
 """
 
 from __future__ import annotations
