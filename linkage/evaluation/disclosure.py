@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from linkage.errors import ConfigError
+from linkage.errors import ConfigError, LinkageError
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +120,11 @@ def _bounds(
     row_tot_hidden: np.ndarray,
     col_tot_hidden: np.ndarray,
     grand_hidden: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of every hidden interior cell consistent with all published figures.
+) -> dict[tuple, tuple[float, float]]:
+    """Min and max of every hidden cell and hidden total consistent with all published figures.
+
+    Keys: ``("c", i, j)`` interior cell, ``("r", i)`` row total, ``("k", j)`` column total, ``("g",)``
+    grand total; values ``(lower, upper)``.
 
     Unknowns: hidden interior cells, hidden row totals, hidden column totals, hidden grand total.
     Constraints: each row sums to its total, each column sums to its total, the row totals sum to the
@@ -177,21 +180,18 @@ def _bounds(
     else:
         add(terms, known - grand)
 
-    lo = np.full(cells.shape, np.nan)
-    hi = np.full(cells.shape, np.nan)
     A_eq = np.vstack(A) if A else None
     b_eq = np.asarray(b) if b else None
-    for (kind, *pos), k in index.items():
-        if kind != "c":
-            continue
+    out: dict[tuple, tuple[float, float]] = {}
+    for key, k in index.items():
         c = np.zeros(n_var)
         c[k] = 1.0
         res_min = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
         res_max = linprog(-c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        i, j = pos
-        lo[i, j] = res_min.fun if res_min.status == 0 else np.nan
-        hi[i, j] = -res_max.fun if res_max.status == 0 else np.inf
-    return lo, hi
+        lo = res_min.fun if res_min.status == 0 else np.nan
+        hi = -res_max.fun if res_max.status == 0 else np.inf
+        out[key] = (float(lo), float(hi))
+    return out
 
 
 def audit_suppression(
@@ -202,28 +202,33 @@ def audit_suppression(
     col_totals_hidden: np.ndarray | None = None,
     grand_hidden: bool = False,
 ) -> pd.DataFrame:
-    """Feasible range of every hidden cell given the published cells and totals (an intruder's view).
+    """Feasible range of every hidden cell and hidden total given what is published (an intruder's view).
 
-    Returns one row per hidden cell: ``row``, ``column``, ``lower``, ``upper``, ``exposed``
-    (``upper - lower < 1``: the cell could be recovered exactly).
+    Returns one row per hidden interior cell, then one per hidden row total (``column`` is ``"Total"``),
+    hidden column total (``row`` is ``"Total"``) and the grand total if hidden: ``row``, ``column``,
+    ``lower``, ``upper``, ``exposed`` (``upper - lower < 1``: the value could be recovered exactly).
     """
     values = np.asarray(cells, dtype=float)
     mask = np.asarray(hidden, dtype=bool)
     rth = np.zeros(values.shape[0], bool) if row_totals_hidden is None else np.asarray(row_totals_hidden)
     cth = np.zeros(values.shape[1], bool) if col_totals_hidden is None else np.asarray(col_totals_hidden)
-    lo, hi = _bounds(values, mask, rth, cth, grand_hidden)
-    rows, cols = np.nonzero(mask)
+    bounds = _bounds(values, mask, rth, cth, grand_hidden)
     row_labels = list(cells.index) if isinstance(cells, pd.DataFrame) else list(range(values.shape[0]))
     col_labels = list(cells.columns) if isinstance(cells, pd.DataFrame) else list(range(values.shape[1]))
-    out = pd.DataFrame(
-        {
-            "row": [row_labels[i] for i in rows],
-            "column": [col_labels[j] for j in cols],
-            "lower": lo[rows, cols],
-            "upper": hi[rows, cols],
-        }
-    )
+    records = []
+    for key, (lo, hi) in bounds.items():
+        if key[0] == "c":
+            row, col = row_labels[key[1]], col_labels[key[2]]
+        elif key[0] == "r":
+            row, col = row_labels[key[1]], TOTAL
+        elif key[0] == "k":
+            row, col = TOTAL, col_labels[key[1]]
+        else:
+            row, col = TOTAL, TOTAL
+        records.append({"row": row, "column": col, "lower": lo, "upper": hi, "_key": key})
+    out = pd.DataFrame(records, columns=["row", "column", "lower", "upper", "_key"])
     out["exposed"] = (out["upper"] - out["lower"]) < 1 - 1e-9
+    out.attrs["keys"] = out.pop("_key").tolist()
     return out
 
 
@@ -249,6 +254,98 @@ def _pick_complement(values: np.ndarray, hidden: np.ndarray, i: int | None, j: i
         return None
     cand.sort()
     return cand[0][2], cand[0][3]
+
+
+def _next_to_hide(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    rth: np.ndarray,
+    cth: np.ndarray,
+    grand_hidden: bool,
+    key: tuple,
+) -> tuple | None:
+    """What to withhold next to protect the exposed ``key`` (same key scheme as :func:`_bounds`).
+
+    An exposed cell gets a complementary cell in its row, else its column; failing that its row total,
+    its column total, then the grand total. An exposed row (column) total gets the smallest other
+    published row (column) total, else the grand total. Anything still exposed then gets the smallest
+    published row total, else column total, else any published non-zero cell. ``None`` when nothing is
+    left to withhold.
+    """
+    row_tot, col_tot = values.sum(axis=1), values.sum(axis=0)
+    if key[0] == "c":
+        _, r, c = key
+        pick = _pick_complement(values, hidden, r, None) or _pick_complement(values, hidden, None, c)
+        if pick is not None:
+            return ("c", *pick)
+        if not rth[r]:
+            return ("r", r)
+        if not cth[c]:
+            return ("k", c)
+    elif key[0] in ("r", "k"):
+        flags, totals = (rth, row_tot) if key[0] == "r" else (cth, col_tot)
+        free = [(totals[i], i) for i in range(len(flags)) if not flags[i] and i != key[1]]
+        if free:
+            return (key[0], min(free)[1])
+    if not grand_hidden:
+        return ("g",)
+    # The grand total (or a line total) still follows from the other margins: withhold one of those.
+    for kind, flags, totals in (("r", rth, row_tot), ("k", cth, col_tot)):
+        free = [(totals[i], i) for i in range(len(flags)) if not flags[i]]
+        if free:
+            return (kind, min(free)[1])
+    # Last resort: any published non-zero cell (its line has no other way to be protected).
+    left = np.argwhere(~hidden & (values > 0))
+    return ("c", int(left[0][0]), int(left[0][1])) if len(left) else None
+
+
+def _widen_until_safe(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    rth: np.ndarray,
+    cth: np.ndarray,
+    gh_box: list[bool],
+    table: pd.DataFrame,
+    name: str,
+    log: list[dict[str, Any]],
+) -> None:
+    """Hide further cells or totals (in place) until no hidden cell or hidden total is exactly recoverable.
+
+    Each turn hides one new item, so the loop ends within the number of items; anything still exposed
+    after that is a :class:`LinkageError` rather than a silent leak.
+    """
+    n_rows, n_cols = values.shape
+    for _ in range((n_rows + 1) * (n_cols + 1) + 1):
+        audit = audit_suppression(
+            values, hidden, row_totals_hidden=rth, col_totals_hidden=cth, grand_hidden=gh_box[0]
+        )
+        exposed = [k for k, e in zip(audit.attrs["keys"], audit["exposed"], strict=True) if e]
+        if not exposed:
+            return
+        item = _next_to_hide(values, hidden, rth, cth, gh_box[0], exposed[0])
+        if item is None:
+            break
+        if item[0] == "c":
+            hidden[item[1], item[2]] = True
+            row, col = table.index[item[1]], table.columns[item[2]]
+            reason = "suppressed value was recoverable from totals (linear-programming audit)"
+        elif item[0] == "r":
+            rth[item[1]] = True
+            row, col = table.index[item[1]], TOTAL
+            reason = "suppressed value was recoverable from the other totals; row total withheld"
+        elif item[0] == "k":
+            cth[item[1]] = True
+            row, col = TOTAL, table.columns[item[1]]
+            reason = "suppressed value was recoverable from the other totals; column total withheld"
+        else:
+            gh_box[0] = True
+            row, col = TOTAL, TOTAL
+            reason = "suppressed value was recoverable from the other totals; grand total withheld"
+        log.append(_log(name, row, col, "secondary suppression", reason))
+    raise LinkageError(
+        f"table {name!r}: secondary suppression could not protect every suppressed value "
+        f"(still exactly recoverable after withholding everything available)"
+    )
 
 
 def protect_counts(
@@ -310,7 +407,7 @@ def protect_counts(
                 )
             )
 
-    if settings.secondary and hidden.any() and totals:
+    if settings.secondary and totals and (hidden.any() or rth.any() or cth.any() or gh):
         # Pass 1: the classic rule - no row or column (with a published total) hides exactly one cell.
         changed = True
         while changed:
@@ -346,37 +443,8 @@ def protect_counts(
                             )
                         )
         # Pass 2: audit by linear programming; widen suppression until nothing is exactly recoverable.
-        for _ in range(n_rows * n_cols):
-            audit = audit_suppression(
-                values, hidden, row_totals_hidden=rth, col_totals_hidden=cth, grand_hidden=gh
-            )
-            exposed = audit[audit["exposed"]]
-            if exposed.empty:
-                break
-            r, c = int(exposed.iloc[0]["row"]), int(exposed.iloc[0]["column"])
-            pick = _pick_complement(values, hidden, r, None) or _pick_complement(values, hidden, None, c)
-            if pick is None:  # nothing left to hide in that row or column: hide the totals instead
-                rth[r] = True
-                log.append(
-                    _log(
-                        name,
-                        table.index[r],
-                        TOTAL,
-                        "secondary suppression",
-                        "no complementary cell available; total withheld",
-                    )
-                )
-                continue
-            hidden[pick] = True
-            log.append(
-                _log(
-                    name,
-                    table.index[pick[0]],
-                    table.columns[pick[1]],
-                    "secondary suppression",
-                    "suppressed cell was recoverable from totals (linear-programming audit)",
-                )
-            )
+        _widen_until_safe(values, hidden, rth, cth, gh_box := [gh], table, name, log)
+        gh = gh_box[0]
 
     base = settings.rounding_base
     out = table.copy().astype("Int64")

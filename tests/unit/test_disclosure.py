@@ -83,11 +83,57 @@ def test_random_tables_no_small_cell_survives_and_none_recoverable(seed):
     assert not audit["exposed"].any(), audit[audit["exposed"]]
 
 
-def test_small_margins_are_suppressed():
+def _audit_published(t: pd.DataFrame, p) -> pd.DataFrame:
+    """The intruder's LP bounds for every hidden cell AND hidden total of a protected table."""
+    n, m = t.shape
+    s = p.suppressed
+    return audit_suppression(
+        t,
+        s.iloc[:n, :m].to_numpy(),
+        row_totals_hidden=s.iloc[:n, m].to_numpy(),
+        col_totals_hidden=s.iloc[n, :m].to_numpy(),
+        grand_hidden=bool(s.iloc[n, m]),
+    )
+
+
+def test_small_margins_are_suppressed_and_not_recoverable():
+    # r1 total 5 < 10 is withheld; before the fix it was 95 - 90 = 5 from the published r2 total and the
+    # grand total, so another row total (or the grand total) must go too.
     t = pd.DataFrame([[3, 2], [40, 50]], index=["r1", "r2"], columns=["c1", "c2"])
     p = protect_counts(t, DisclosureSettings(threshold=10, rounding_base=1))
     assert p.suppressed.loc["r1", "Total"]  # 5 < 10
     assert p.suppressed.loc["r1", "c1"] and p.suppressed.loc["r1", "c2"]
+    audit = _audit_published(t, p)
+    assert ("r1", "Total") in set(zip(audit["row"], audit["column"], strict=True))
+    assert ((audit["upper"] - audit["lower"]) > 0).all() and not audit["exposed"].any(), audit
+
+
+def test_no_complement_cell_hides_totals_once_each():
+    # Reviewer's demo: r1 = (0, 7). The zero cannot be a complement, so the r1 total (7 < 10) was hidden
+    # yet 156 - 36 - 16 - 41 - 56 = 7 recovered it (and so r1/c1 = 7), with the same log line 8 times.
+    t = pd.DataFrame({"c0": [27, 0, 7, 26, 31], "c1": [9, 7, 9, 15, 25]})
+    p = protect_counts(t, DisclosureSettings(rounding_base=1), name="demo")
+    audit = _audit_published(t, p)
+    assert p.suppressed.iloc[1, 2] and p.suppressed.iloc[1, 1]
+    assert ((audit["upper"] - audit["lower"]) > 0).all() and not audit["exposed"].any(), audit
+    keys = p.log[["row", "column", "action"]].apply(tuple, axis=1)
+    assert not keys.duplicated().any(), p.log[keys.duplicated(keep=False)]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_tables_hidden_totals_not_recoverable(seed):
+    # Sparse tables with small rows/columns, so row and column totals fall under the threshold too.
+    rng = np.random.default_rng(100 + seed)
+    shape = (int(rng.integers(2, 6)), int(rng.integers(2, 5)))
+    values = rng.integers(0, 30, size=shape)
+    values[rng.random(shape) < 0.35] = 0
+    values[rng.random(shape) < 0.3] = rng.integers(1, 10)
+    t = pd.DataFrame(values)
+    p = protect_counts(t, DisclosureSettings(threshold=10, rounding_base=1))
+    audit = _audit_published(t, p)
+    assert not audit["exposed"].any(), (values, audit[audit["exposed"]])
+    assert len(audit) == int(p.suppressed.to_numpy().sum()), "audit must cover every hidden total"
+    assert ((audit["upper"] - audit["lower"]) > 0).all()
 
 
 def test_zero_cells_published_unless_asked():
