@@ -26,10 +26,17 @@ from linkage.justice.link import (
     resolve_conflicts,
     source_spec,
 )
+from linkage.justice.publication import (
+    PUBLICATION_KEY_ENV,
+    crime_ids,
+    publication_key,
+    synthetic_publication_key,
+)
 from linkage.justice.settings import DEFAULT_SOURCES, LinkSettings, SourceSettings
 
 __all__ = [
     "DEFAULT_SOURCES",
+    "PUBLICATION_KEY_ENV",
     "CrimeRefComparison",
     "DeterministicRule",
     "DirectionalDate",
@@ -43,11 +50,14 @@ __all__ = [
     "SourceSpec",
     "build_left",
     "build_right",
+    "crime_ids",
     "crime_outcome_table",
     "link_outcomes",
     "normalise_crime_ref",
     "normalise_pnc",
     "pnc_parts",
+    "publication_key",
     "resolve_conflicts",
     "source_spec",
+    "synthetic_publication_key",
 ]

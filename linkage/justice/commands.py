@@ -29,6 +29,7 @@ from linkage import __version__
 from linkage._io import file_sha256, write_csv, write_parquet, write_text, write_with
 from linkage.errors import ConfigError, DataContractError
 from linkage.justice.link import link_outcomes
+from linkage.justice.publication import publication_key
 from linkage.justice.settings import LinkSettings
 from linkage.sources.contracts import OUTCOME_SOURCES
 
@@ -57,6 +58,27 @@ def find_extracts(folder: Path) -> dict[str, Path]:
     if not any(k in found for k in OUTCOME_SOURCES):
         raise DataContractError(folder, f"no outcome extract ({', '.join(OUTCOME_SOURCES)}) found")
     return found
+
+
+def synthetic_world_seed(folder: Path) -> int | None:
+    """The seed in ``folder/manifest.json`` when ``SyntheticWorld.write`` made the folder, else None.
+
+    Only a synthetic world may publish Crime IDs under a key derived from its seed; real extracts
+    need ``$LINKAGE_PUBLICATION_KEY`` (see :mod:`linkage.justice.publication`).
+    """
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataContractError(path, f"cannot read manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or not str(manifest.get("generator", "")).startswith("linkage.synth"):
+        return None
+    seed = manifest.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise DataContractError(path, f"synthetic world manifest has a bad seed {seed!r}")
+    return seed
 
 
 def load_tables(files: dict[str, Path], progress: bool = False) -> dict[str, pd.DataFrame]:
@@ -94,6 +116,8 @@ def run_link(args: argparse.Namespace) -> int:
     settings = read_settings(Path(args.settings) if args.settings else None)
     progress = not args.no_progress
     files = find_extracts(data)
+    # Resolve the publication key before the long linking step: fail fast on a real extract without one.
+    pub_key = publication_key(synthetic_seed=synthetic_world_seed(data))
     if args.truth and "truth" not in files:
         raise DataContractError(data, "--truth given but no truth.parquet or truth.csv found")
     tables = load_tables(files, progress=progress)
@@ -103,7 +127,7 @@ def run_link(args: argparse.Namespace) -> int:
         write_csv(out / "crime_outcomes.csv", result.crime_outcomes, date_format="%Y-%m-%d")
         write_csv(out / "unlinked.csv", result.unlinked, date_format="%Y-%m-%d")
         write_csv(out / "blocking.csv", result.blocking)
-        write_csv(out / "police_uk_outcomes.csv", result.to_police_uk_outcomes())
+        write_csv(out / "police_uk_outcomes.csv", result.to_police_uk_outcomes(key=pub_key))
         bar.update(4)
         write_parquet(out / "candidates.parquet", result.candidates)
         for source, model in result.models.items():

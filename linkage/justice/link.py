@@ -60,6 +60,7 @@ from linkage.justice.comparisons import (
 )
 from linkage.justice.geography import court_area, lsoa_area
 from linkage.justice.model import TwoStageModel
+from linkage.justice.publication import crime_ids, publication_key
 from linkage.justice.settings import LinkSettings, SourceSettings
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
 
@@ -407,16 +408,24 @@ class LinkResult:
     crimes: pd.DataFrame = field(repr=False)
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def to_police_uk_outcomes(self, lsoa_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def to_police_uk_outcomes(
+        self,
+        lsoa_names: Mapping[str, str] | None = None,
+        *,
+        key: bytes | None = None,
+        synthetic_seed: int | None = None,
+    ) -> pd.DataFrame:
         """A police.uk-style outcomes file: one row per linked outcome record, in the published header.
 
-        ``Crime ID`` is a 64-hex SHA-256 of force and crime reference (opaque, stable); ``Month`` is the
-        outcome month; coordinates and LSOA are the crime's police.uk map point (never an exact location);
-        ``Location`` is ``On or near <location>`` when the crimes table has a ``location`` column,
-        ``No location`` when the crime has no map point, else blank. ``lsoa_names`` maps LSOA code to name.
+        ``Crime ID`` is a 64-hex keyed HMAC-SHA256 of force and crime reference (see
+        :func:`publication_key` for where the key comes from): opaque without the key, stable for a
+        given key. ``Month`` is the outcome month; coordinates and LSOA are the crime's police.uk map point
+        (never an exact location); ``Location`` is ``On or near <location>`` when the crimes table has a
+        ``location`` column, ``No location`` when the crime has no map point, else blank. ``lsoa_names``
+        maps LSOA code to name. Raises :class:`~linkage.errors.LinkageError` when no key can be found and
+        ``synthetic_seed`` is None (a real restricted extract needs an explicit key).
         """
-        import hashlib
-
+        secret = publication_key(key, synthetic_seed=synthetic_seed)
         crimes = self.crimes
         cols = ["force", "crime_ref", "longitude", "latitude", "lsoa_code"]
         if "location" in crimes.columns:
@@ -425,10 +434,7 @@ class LinkResult:
         merged = merged.sort_values(
             ["outcome_date", "force", "crime_ref", "source", "record_id"], kind="mergesort"
         )
-        crime_id = [
-            hashlib.sha256(f"{f}|{c}".encode()).hexdigest()
-            for f, c in zip(merged["force"], merged["crime_ref"], strict=True)
-        ]
+        crime_id = crime_ids(merged["force"], merged["crime_ref"], secret)
         has_point = merged["longitude"].notna() & merged["latitude"].notna()
         if "location" in merged.columns:
             loc = merged["location"].astype("string")

@@ -76,7 +76,7 @@ def test_crime_level_result(linked):
     assert not co.duplicated(["force", "crime_ref"]).any()
     assert co["final_outcome"].dropna().isin(OUTCOME_CATEGORIES).all()
     assert int(co["n_outcome_records"].sum()) == len(result.links)
-    out = result.to_police_uk_outcomes()
+    out = result.to_police_uk_outcomes(synthetic_seed=1)  # the world's seed keys its Crime IDs
     assert len(out) == len(result.links)
     assert out["Crime ID"].str.fullmatch(r"[0-9a-f]{64}").all()
 

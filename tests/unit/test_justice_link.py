@@ -3,12 +3,21 @@ plus the optimal conflict resolution and the crime-level result, each checked by
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from linkage.errors import ConfigError, LinkageError
-from linkage.justice import LinkSettings, link_outcomes, resolve_conflicts
+from linkage.justice import (
+    PUBLICATION_KEY_ENV,
+    LinkSettings,
+    link_outcomes,
+    resolve_conflicts,
+    synthetic_publication_key,
+)
 from linkage.justice.link import build_left, crime_outcome_table
 
 F = "Testshire Police"
@@ -296,7 +305,7 @@ def test_link_small_world():
 
 def test_police_uk_outcomes_file():
     res = link_outcomes(_world())
-    out = res.to_police_uk_outcomes(lsoa_names={"E01000001": "Testshire 001A"})
+    out = res.to_police_uk_outcomes(lsoa_names={"E01000001": "Testshire 001A"}, synthetic_seed=0)
     assert list(out.columns) == [
         "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
         "LSOA code", "LSOA name", "Outcome type",
@@ -409,6 +418,9 @@ def test_link_command_writes_outputs_deterministically(tmp_path):
         }
     )
     pd.concat([truth, bg_truth]).to_csv(data / "truth.csv", index=False)
+    # A synthetic world's manifest: its seed keys the Crime IDs (test_link_command_needs_publication_key).
+    manifest = {"generator": "linkage.synth test", "seed": 7}
+    (tmp_path / "world" / "manifest.json").write_text(json.dumps(manifest))
     outs = []
     for run in ("a", "b"):
         out = tmp_path / run
@@ -421,6 +433,7 @@ def test_link_command_writes_outputs_deterministically(tmp_path):
         "quality_by_source.csv",
         "models/cautions.json",
         "review_sample.csv",
+        "police_uk_outcomes.csv",
     ):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     quality = pd.read_csv(outs[0] / "quality_by_source.csv").set_index("source")
@@ -472,3 +485,64 @@ def test_two_stage_model_supervised_alternative():
     pred = model.predict(levels).assign(record=rrow["record_id"].to_numpy(), match=is_match)
     best = pred.sort_values("match_weight", ascending=False, kind="mergesort").drop_duplicates("record")
     assert best["match"].all()
+
+
+def _crime_id_by_hand(key: bytes, force: str, crime_ref: str) -> str:
+    """RFC 2104 HMAC-SHA256 written out with hashlib (independent of the hmac module used by the code)."""
+    block = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block) + f"{force}|{crime_ref}".encode()).digest()
+    return hashlib.sha256(bytes(b ^ 0x5C for b in block) + inner).hexdigest()
+
+
+def test_police_uk_crime_ids_are_keyed_not_plain_hashes(monkeypatch):
+    """Review finding: an unsalted SHA-256 of force|crime_ref was reversed by enumerating references."""
+    monkeypatch.delenv(PUBLICATION_KEY_ENV, raising=False)
+    res = link_outcomes(_world())
+    key = b"k" * 32
+    out = res.to_police_uk_outcomes(key=key)
+    merged = res.links.sort_values(
+        ["outcome_date", "force", "crime_ref", "source", "record_id"], kind="mergesort"
+    )
+    forces, refs = merged["force"].tolist(), merged["crime_ref"].tolist()
+    plain = [hashlib.sha256(f"{f}|{c}".encode()).hexdigest() for f, c in zip(forces, refs, strict=True)]
+    assert not set(plain) & set(out["Crime ID"])  # the enumerable hash is gone
+    by_hand = [_crime_id_by_hand(key, f, c) for f, c in zip(forces, refs, strict=True)]
+    assert out["Crime ID"].tolist() == by_hand
+    pd.testing.assert_frame_equal(out, res.to_police_uk_outcomes(key=key))  # deterministic per key
+    other = res.to_police_uk_outcomes(key=b"q" * 32)
+    assert not set(other["Crime ID"]) & set(out["Crime ID"])
+    # The environment variable is the key when none is passed.
+    monkeypatch.setenv(PUBLICATION_KEY_ENV, "k" * 32)
+    pd.testing.assert_frame_equal(res.to_police_uk_outcomes(), out)
+
+
+def test_police_uk_crime_ids_need_a_key_for_real_extracts(monkeypatch):
+    monkeypatch.delenv(PUBLICATION_KEY_ENV, raising=False)
+    res = link_outcomes(_world())
+    with pytest.raises(LinkageError, match=PUBLICATION_KEY_ENV):
+        res.to_police_uk_outcomes()
+    with pytest.raises(LinkageError, match="at least 16 bytes"):
+        res.to_police_uk_outcomes(key=b"short")
+    # Synthetic worlds: a key derived from the seed, stable for a seed and different between seeds.
+    a = res.to_police_uk_outcomes(synthetic_seed=3)
+    pd.testing.assert_frame_equal(a, res.to_police_uk_outcomes(synthetic_seed=3))
+    assert (a["Crime ID"] == res.to_police_uk_outcomes(key=synthetic_publication_key(3))["Crime ID"]).all()
+    assert not set(a["Crime ID"]) & set(res.to_police_uk_outcomes(synthetic_seed=4)["Crime ID"])
+
+
+def test_link_command_needs_publication_key(tmp_path, monkeypatch, capsys):
+    from linkage.cli import main
+
+    monkeypatch.delenv(PUBLICATION_KEY_ENV, raising=False)
+    data = tmp_path / "extract"
+    data.mkdir()
+    for name, frame in _world().items():
+        frame.to_csv(data / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    argv = ["link", "--data", str(data), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main(argv) == 2  # no synthetic manifest and no key: refuse to publish Crime IDs
+    assert PUBLICATION_KEY_ENV in capsys.readouterr().err
+    assert not (tmp_path / "o" / "police_uk_outcomes.csv").exists()
+    monkeypatch.setenv(PUBLICATION_KEY_ENV, "a-test-key-of-32-bytes-length!!!")
+    assert main(argv) == 0
+    ids = pd.read_csv(tmp_path / "o" / "police_uk_outcomes.csv")["Crime ID"]
+    assert ids.str.fullmatch(r"[0-9a-f]{64}").all()
