@@ -16,6 +16,8 @@ from linkage.evaluation.disclosure import (
     protect_counts,
     protect_rates,
     round_to_base,
+    rounded_rate,
+    small_count_mask,
 )
 from linkage.evaluation.frames import add_flags, linked_crimes, lsoa_lookup, public_crimes
 from linkage.evaluation.maps import (
@@ -36,7 +38,14 @@ from linkage.evaluation.rates import (
     outcome_table,
     wilson_interval,
 )
-from linkage.evaluation.survival import SurvivalCurve, durations, km_by_group, km_table_at, median_table
+from linkage.evaluation.survival import (
+    SurvivalCurve,
+    durations,
+    km_by_group,
+    km_by_outcome,
+    km_table_at,
+    median_table,
+)
 
 __all__ = [
     "BNG",
@@ -58,6 +67,7 @@ __all__ = [
     "event_study",
     "force_outline",
     "km_by_group",
+    "km_by_outcome",
     "km_table_at",
     "linked_crimes",
     "load_boundaries",
@@ -73,6 +83,8 @@ __all__ = [
     "protect_rates",
     "public_crimes",
     "round_to_base",
+    "rounded_rate",
     "sensitivity",
+    "small_count_mask",
     "wilson_interval",
 ]

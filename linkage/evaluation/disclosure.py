@@ -20,6 +20,7 @@ report publishes. The log never records an original value.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,9 @@ __all__ = [
     "protect_counts",
     "protect_rates",
     "round_to_base",
+    "rounded_rate",
+    "small_count_mask",
+    "RATE_DECIMALS",
     "LOG_COLUMNS",
 ]
 
@@ -485,6 +489,50 @@ def _log(table: str, row: object, column: object, action: str, reason: str) -> d
     return {"table": table, "row": str(row), "column": str(column), "action": action, "reason": reason}
 
 
+RATE_DECIMALS = 3
+"""Published proportions are rounded to this many decimals (a percentage to one decimal place)."""
+
+
+def rounded_rate(
+    count: np.ndarray | pd.Series,
+    n: np.ndarray | pd.Series,
+    settings: DisclosureSettings | None = None,
+    *,
+    alpha: float = 0.05,
+    decimals: int = RATE_DECIMALS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rate and Wilson interval computed from the *rounded* counts, each rounded to ``decimals``.
+
+    A rate printed from unrounded counts undoes the rounding (``0.988062`` is only ``1407/1424``), so
+    every published rate is ``round_to_base(count) / round_to_base(n)``: nothing a reader can get from it
+    that the rounded counts beside it do not already give. ``n`` rounding to 0 gives NaN.
+    """
+    from linkage.evaluation.rates import wilson_interval
+
+    base = (settings or DisclosureSettings()).rounding_base
+    rk = round_to_base(np.asarray(count, dtype=float), base).astype(float)
+    rn = round_to_base(np.asarray(n, dtype=float), base).astype(float)
+    rk = np.minimum(rk, rn)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(rn > 0, rk / np.where(rn > 0, rn, 1.0), np.nan)
+    lo, hi = wilson_interval(rk, rn, alpha)
+    return np.round(rate, decimals), np.round(lo, decimals), np.round(hi, decimals)
+
+
+def small_count_mask(
+    count: np.ndarray | pd.Series, n: np.ndarray | pd.Series, settings: DisclosureSettings
+) -> np.ndarray:
+    """True where ``count``, its complement ``n - count`` or ``n`` itself is under the threshold.
+
+    Zeros (of the count or of the complement) are small only with ``suppress_zeros``.
+    """
+    k = np.asarray(count, dtype=float)
+    total = np.asarray(n, dtype=float)
+    rest = total - k
+    t, z = settings.threshold, settings.suppress_zeros
+    return ((k < t) & ((k > 0) | z)) | ((rest < t) & ((rest > 0) | z)) | (total < t)
+
+
 def protect_rates(
     rates: pd.DataFrame,
     settings: DisclosureSettings | None = None,
@@ -494,60 +542,116 @@ def protect_rates(
     n: str = "n",
     value_columns: tuple[str, ...] = ("rate", "lower", "upper"),
     extra_mask: np.ndarray | pd.Series | None = None,
+    alpha: float = 0.05,
+    ratios: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Suppress rates whose numerator or its complement is under the threshold; round the counts.
+    """Suppress rates whose numerator, complement or denominator is under the threshold; round the rest.
 
-    A rate ``count / n`` with ``count < threshold`` (or ``n - count < threshold``) would let a reader
-    recover a small person-based count, so the rate, its interval and the counts are withheld.
-    Published counts are rounded to the base; the rate itself is computed from unrounded counts.
-    Returns ``(published, log)``.
+    The main rate is ``count / n`` in ``value_columns[0]``; ``lower``/``upper`` or
+    ``{main}_low``/``{main}_high`` in ``value_columns`` are its Wilson interval. ``ratios`` names
+    further rates in the same row as ``{column: (numerator, denominator)}`` (e.g. precision
+    ``tp / n_links`` and recall ``tp / n_true``); their intervals are ``{column}_low``/``{column}_high``
+    when present. A row whose main rate fails the check is withheld whole; a further rate failing its
+    own check (numerator, ``denominator - numerator`` or denominator under the threshold) is withheld
+    with its interval and numerator. ``extra_mask`` withholds rows suppressed in a matching count
+    table. Published counts are rounded to the base, and every published rate and interval is
+    recomputed from the rounded counts at :data:`RATE_DECIMALS`
+    (:func:`rounded_rate`). Returns ``(published, log)``.
     """
     settings = settings or DisclosureSettings()
-    for col in (count, n):
+    ratios = dict(ratios or {})
+    needed = [count, n, *[c for pair in ratios.values() for c in pair]]
+    for col in needed:
         if col not in rates.columns:
             raise KeyError(f"{name}: column {col!r} not in rates (columns: {list(rates.columns)})")
     out = rates.copy()
     k = out[count].to_numpy(dtype=float)
     total = out[n].to_numpy(dtype=float)
-    small_k = (k < settings.threshold) & ((k > 0) | settings.suppress_zeros)
-    small_rest = ((total - k) < settings.threshold) & (((total - k) > 0) | settings.suppress_zeros)
-    small_n = total < settings.threshold
+    t = settings.threshold
+    small_k = (k < t) & ((k > 0) | settings.suppress_zeros)
+    small_rest = ((total - k) < t) & (((total - k) > 0) | settings.suppress_zeros)
+    small_n = total < t
     secondary = np.zeros(len(out), bool) if extra_mask is None else np.asarray(extra_mask, dtype=bool)
     if secondary.shape != k.shape:
         raise ValueError(f"{name}: extra_mask has {secondary.shape[0]} rows, rates has {len(out)}")
     hide = small_k | small_rest | small_n | secondary
-    keys = [c for c in out.columns if c not in (count, n, *value_columns)]
+    keys = [
+        c
+        for c in out.columns
+        if c not in (count, n, *value_columns, *needed)
+        and not any(c in (f"{r}_low", f"{r}_high") for r in ratios)
+    ]
+
+    def label(idx: int) -> str:
+        return " / ".join(str(out.iloc[idx][c]) for c in keys) if keys else str(out.index[idx])
+
     log = []
     for idx in np.nonzero(hide)[0]:
-        label = " / ".join(str(out.iloc[idx][c]) for c in keys) if keys else str(out.index[idx])
         if small_n[idx] or small_k[idx] or small_rest[idx]:
             action = "primary suppression"
             reason = (
-                f"denominator below threshold {settings.threshold}"
+                f"denominator below threshold {t}"
                 if small_n[idx]
-                else f"numerator below threshold {settings.threshold}"
+                else f"numerator below threshold {t}"
                 if small_k[idx]
-                else f"complement (n - count) below threshold {settings.threshold}"
+                else f"complement (n - count) below threshold {t}"
             )
         else:
             action, reason = "secondary suppression", "cell suppressed in the matching count table"
-        log.append(_log(name, label, "rate", action, reason))
-    for col in value_columns:
-        if col in out.columns:
-            out[col] = out[col].astype(float).mask(hide)
-    out[count] = pd.array(round_to_base(k, settings.rounding_base), dtype="Int64")
-    out[count] = out[count].mask(hide)
-    n_hide = small_n
-    out[n] = pd.array(round_to_base(total, settings.rounding_base), dtype="Int64")
-    out[n] = out[n].mask(n_hide)
-    if settings.rounding_base > 1 and len(out):
+        log.append(_log(name, label(idx), value_columns[0] if value_columns else "rate", action, reason))
+    base = settings.rounding_base
+    main = value_columns[0] if value_columns else None
+    if main is not None and main in out.columns:
+        rate, lo, hi = rounded_rate(k, total, settings, alpha=alpha)
+        out[main] = pd.Series(rate, index=out.index).mask(hide)
+        for cols, vals in (("lower", f"{main}_low"), lo), (("upper", f"{main}_high"), hi):
+            for col in cols:
+                if col in value_columns and col in out.columns:
+                    out[col] = pd.Series(vals, index=out.index).mask(hide)
+    numerators_hidden: dict[str, np.ndarray] = {count: hide.copy()}
+    for col, (num, den) in ratios.items():
+        kk = out[num].to_numpy(dtype=float)
+        dd = out[den].to_numpy(dtype=float)
+        own = small_count_mask(kk, dd, settings)
+        for idx in np.nonzero(own & ~hide)[0]:
+            log.append(
+                _log(
+                    name,
+                    label(idx),
+                    col,
+                    "primary suppression",
+                    f"{num}, {den} - {num} or {den} below threshold {t}",
+                )
+            )
+        mask_r = own | hide
+        rate, lo, hi = rounded_rate(kk, dd, settings, alpha=alpha)
+        out[col] = pd.Series(rate, index=out.index).mask(mask_r)
+        for suffix, vals in (("_low", lo), ("_high", hi)):
+            if f"{col}{suffix}" in out.columns:
+                out[f"{col}{suffix}"] = pd.Series(vals, index=out.index).mask(mask_r)
+        numerators_hidden[num] = numerators_hidden.get(num, np.zeros(len(out), bool)) | mask_r
+        numerators_hidden.setdefault(den, np.zeros(len(out), bool))
+        numerators_hidden[den] = numerators_hidden[den] | (dd < t)
+    for col in value_columns[1:]:
+        interval = ("lower", "upper", f"{main}_low", f"{main}_high")
+        if col in out.columns and col not in interval and col not in ratios:
+            out[col] = out[col].astype(float).round(RATE_DECIMALS).mask(hide)
+    out[n] = pd.array(round_to_base(total, base), dtype="Int64")
+    out[n] = out[n].mask(small_n)
+    for col, masked in numerators_hidden.items():
+        if col == n:
+            continue
+        out[col] = pd.array(round_to_base(out[col].to_numpy(dtype=float), base), dtype="Int64")
+        out[col] = out[col].mask(masked)
+    if len(out):
         log.append(
             _log(
                 name,
                 "all",
-                f"{count}, {n}",
+                ", ".join(dict.fromkeys([count, n, *needed])),
                 "rounded",
-                f"counts rounded to the nearest {settings.rounding_base}; rates from unrounded counts",
+                f"counts rounded to the nearest {base}; rates recomputed from the rounded counts and "
+                f"shown to {RATE_DECIMALS - 2} decimal place(s) of a percentage",
             )
         )
     return out, pd.DataFrame(log, columns=LOG_COLUMNS)

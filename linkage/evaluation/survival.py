@@ -4,14 +4,17 @@ Time runs from a start date (recorded date, or the first day of the crime's mont
 the date of the final outcome. A crime with no final outcome by the end of the period - or an outcome
 dated after it - is *censored* at the period end: we know only that it took at least that long.
 
-Two views are offered, because outcome types compete (a crime that ends in a caution can never end in
-a charge):
+Two views are offered:
 
-* :func:`km_by_group` with ``event`` = "reached any final outcome": a proper Kaplan-Meier estimate of
-  time to outcome by crime type, censored at the period end;
-* the same function restricted to crimes whose final outcome is of one type gives the distribution of
-  time to outcome *given* that type (conditional on reaching it inside the period; crimes still open
-  at the end are not in it, so these medians are biased short for slow outcomes - said in the caveats).
+* :func:`km_by_group` with ``event`` = "reached any final outcome": a Kaplan-Meier estimate of time to
+  outcome by crime type, censored at the period end;
+* :func:`km_by_outcome`: for each outcome type ``g``, every crime is at risk and the event is "final
+  outcome is ``g``". Outcome types compete (a crime that ends in a caution can never end in a charge),
+  so a crime with a *different* final outcome is kept in the risk set until the period end and
+  censored there, like a crime still open. Because the only censoring is then the (known) end of the
+  period, ``1 - S(t)`` estimates the **cumulative incidence** of ``g``: the share of all crimes that
+  have reached ``g`` by ``t`` days. Its median is the time by which half of all crimes reach ``g`` -
+  "not reached" for any outcome that fewer than half of crimes end in.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SurvivalCurve", "durations", "km_by_group", "km_table_at", "median_table"]
+__all__ = ["SurvivalCurve", "durations", "km_by_group", "km_by_outcome", "km_table_at", "median_table"]
 
 
 @dataclass
@@ -132,6 +135,54 @@ def km_by_group(
                 survival=np.asarray(sf.surv_prob, dtype=float),
             )
         )
+    return curves
+
+
+CIF_METHOD = (
+    "cumulative incidence as 1 - Kaplan-Meier (statsmodels SurvfuncRight): every crime at risk, event = "
+    "final outcome of this type; other final outcomes and open crimes censored at the period end"
+)
+
+
+def km_by_outcome(
+    crimes: pd.DataFrame,
+    *,
+    outcome: str = "outcome_group",
+    groups: list[str] | tuple[str, ...] | None = None,
+    start: str = "start_date",
+    end: str = "outcome_date",
+    period_end: pd.Timestamp | str,
+    alpha: float = 0.05,
+    min_events: int = 1,
+) -> list[SurvivalCurve]:
+    """Cumulative incidence of each outcome type over all crimes, censored only at the period end.
+
+    For each ``g`` in ``groups`` (default: every value of ``outcome``), one Kaplan-Meier fit over *all*
+    rows with event = "``outcome`` is ``g`` and dated by the period end"; rows with another outcome or
+    none are censored at ``period_end`` (see the module notes: ``1 - S(t)`` is then the cumulative
+    incidence of ``g``). ``n`` is every crime at risk, ``events`` those reaching ``g``. Types with fewer
+    than ``min_events`` events are skipped.
+    """
+    if outcome not in crimes.columns:
+        raise KeyError(f"outcome: column {outcome!r} not in crimes (columns: {list(crimes.columns)})")
+    labels = crimes[outcome].astype("string")
+    names = list(groups) if groups is not None else sorted(labels.dropna().unique())
+    curves = []
+    for g in names:
+        fit = km_by_group(
+            crimes,
+            by=None,
+            start=start,
+            end=end,
+            period_end=period_end,
+            event_mask=(labels == g).fillna(False),
+            alpha=alpha,
+            min_events=min_events,
+        )
+        for c in fit:
+            c.group = str(g)
+            c.method = CIF_METHOD
+            curves.append(c)
     return curves
 
 

@@ -500,9 +500,11 @@ def _caveats(data: ReportData) -> list[str]:
             "for many nearby places."
         )
     out.append(
-        "Time to outcome by outcome group is conditional on reaching that outcome within the period, so "
-        "slow outcomes (court results) look faster than they are; the by-crime-type curves, which censor "
-        "open crimes at the period end, do not have this bias."
+        "Time to outcome by outcome group is a competing-risks estimate: the cumulative incidence of "
+        "each group over all crimes (1 - Kaplan-Meier, crimes with another outcome or none censored at "
+        "the period end). It answers 'what share of crimes had ended in this outcome by day t', not "
+        "'how long did crimes that ended in it take'; outcomes are final outcomes, so a crime charged "
+        "and then convicted counts only under its court result."
     )
     if cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
         out.append(

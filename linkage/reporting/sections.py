@@ -17,10 +17,13 @@ import pandas as pd  # noqa: E402
 
 from linkage.evaluation.did import EventStudy, did, event_study  # noqa: E402
 from linkage.evaluation.disclosure import (  # noqa: E402
+    RATE_DECIMALS,
     DisclosureSettings,
     protect_counts,
     protect_rates,
     round_to_base,
+    rounded_rate,
+    small_count_mask,
 )
 from linkage.evaluation.frames import add_flags  # noqa: E402
 from linkage.evaluation.maps import lsoa_choropleth, point_map  # noqa: E402
@@ -31,7 +34,7 @@ from linkage.evaluation.rates import (  # noqa: E402
     outcome_rates,
     outcome_table,
 )
-from linkage.evaluation.survival import km_by_group, km_table_at, median_table  # noqa: E402
+from linkage.evaluation.survival import km_by_group, km_by_outcome, km_table_at, median_table  # noqa: E402
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -141,6 +144,87 @@ def data_summary_section(
 # 2. Linkage quality ------------------------------------------------------------------------------------
 
 
+def _link_and_precision_tables(
+    links: pd.DataFrame,
+    quality_table: pd.DataFrame | None,
+    record_counts: Mapping[str, int] | None,
+    settings: DisclosureSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Link rates by source and precision/recall by source, protected together.
+
+    The two tables share a cell (the number of links from a source), so a source withheld in one is
+    withheld in the other; precision (tp / links) and recall (tp / true matches) are each checked on
+    numerator, complement and denominator; a single withheld source is not left recoverable as
+    ``all`` minus the rest (``all`` is withheld too). Returns ``(link rates, log, precision table, log)``.
+    """
+    counts = links.groupby("source").size()
+    sources = list(record_counts or {})
+    rates = pd.DataFrame(
+        {
+            "source": sources,
+            "count": [int(counts.get(s, 0)) for s in sources],
+            "n": [int(v) for v in (record_counts or {}).values()],
+        }
+    )
+    rates["rate"] = rates["count"] / rates["n"].where(rates["n"] > 0)
+    link_hidden = pd.Series(small_count_mask(rates["count"], rates["n"], settings), index=sources)
+    q = qlog = None
+    if quality_table is not None:
+        q = quality_table.reset_index() if "source" not in quality_table.columns else quality_table.copy()
+        keep = ["source", "n_links", "n_true", "tp", "precision", "precision_low", "precision_high"]
+        keep += ["recall", "recall_low", "recall_high"]
+        q = q[[c for c in keep if c in q.columns]].reset_index(drop=True)
+        carried = q["source"].map(link_hidden).fillna(False).to_numpy(dtype=bool)
+        own = small_count_mask(q["tp"], q["n_links"], settings) | small_count_mask(
+            q["tp"], q["n_true"], settings
+        )
+        per_source = (own | carried) & (q["source"] != "all").to_numpy()
+        if per_source.sum() >= 1 and (q["source"] == "all").any():
+            carried = carried | (q["source"] == "all").to_numpy()  # else all - others = the withheld one
+        q, qlog = protect_rates(
+            q,
+            settings,
+            name="linkage_precision_recall",
+            count="tp",
+            n="n_links",
+            value_columns=("precision", "precision_low", "precision_high"),
+            extra_mask=carried,
+            ratios={"recall": ("tp", "n_true")},
+        )
+        # any source whose precision or recall is withheld: withhold its links (and link rate) too
+        withheld = q["recall"].isna() | q["precision"].isna()
+        q.loc[withheld, "n_links"] = pd.NA
+        extra_link = set(q.loc[withheld, "source"])
+        link_hidden = link_hidden | pd.Series([s in extra_link for s in sources], index=sources)
+        q = q.rename(
+            columns={
+                "n_links": "links",
+                "n_true": "true matches",
+                "tp": "correct links",
+                "precision_low": "precision lower",
+                "precision_high": "precision upper",
+                "recall_low": "recall lower",
+                "recall_high": "recall upper",
+            }
+        )
+    pub, log = protect_rates(
+        rates,
+        settings,
+        name="linkage_link_rates",
+        value_columns=("rate",),
+        extra_mask=link_hidden.to_numpy(dtype=bool),
+    )
+    pub = pub.rename(columns={"count": "records linked", "n": "outcome records", "rate": "link rate"})
+    return pub, log, q, qlog
+
+
+def _published(q: pd.DataFrame | None, column: str) -> float:
+    """The published ``all`` value of ``column`` in the protected precision table (NaN if withheld)."""
+    if q is None or "all" not in set(q["source"]):
+        return float("nan")
+    return float(q.loc[q["source"] == "all", column].iloc[0])
+
+
 def linkage_quality_section(
     links: pd.DataFrame | None,
     quality_table: pd.DataFrame | None,
@@ -162,80 +246,17 @@ def linkage_quality_section(
             "cannot be measured from them."
         )
         return sec
-    counts = links.groupby("source").size()
-    rates = pd.DataFrame(
-        {
-            "source": list(record_counts or {}),
-            "count": [int(counts.get(s, 0)) for s in (record_counts or {})],
-            "n": [int(v) for v in (record_counts or {}).values()],
-        }
-    )
-    rates["rate"] = rates["count"] / rates["n"].where(rates["n"] > 0)
-    pub, log = protect_rates(rates, settings, name="linkage_link_rates", value_columns=("rate",))
-    pub = pub.rename(columns={"count": "records linked", "n": "outcome records", "rate": "link rate"})
+    link_pub, link_log, q, qlog = _link_and_precision_tables(links, quality_table, record_counts, settings)
     sec.add_table(
         TableBlock(
             "linkage_link_rates",
             "Outcome records linked to a crime, by source",
-            pub,
+            link_pub,
             percent_columns=("link rate",),
         ),
-        log,
+        link_log,
     )
-    if quality_table is not None:
-        q = quality_table.reset_index() if "source" not in quality_table.columns else quality_table.copy()
-        keep = [
-            "source",
-            "n_links",
-            "n_true",
-            "tp",
-            "precision",
-            "precision_low",
-            "precision_high",
-            "recall",
-            "recall_low",
-            "recall_high",
-            "f1",
-        ]
-        q = q[[c for c in keep if c in q.columns]]
-        # counts of links are record-based; round them and suppress rows with small numbers of links
-        small = (q["n_links"] < settings.threshold) | (q["n_true"] < settings.threshold)
-        for col in ("n_links", "n_true", "tp"):
-            q[col] = pd.array(round_to_base(q[col], settings.rounding_base), dtype="Int64").astype("Int64")
-        q.loc[small, [c for c in q.columns if c != "source"]] = np.nan
-        q = q.rename(
-            columns={
-                "n_links": "links",
-                "n_true": "true matches",
-                "tp": "correct links",
-                "precision_low": "precision lower",
-                "precision_high": "precision upper",
-                "recall_low": "recall lower",
-                "recall_high": "recall upper",
-                "f1": "F1",
-            }
-        )
-        qlog = pd.DataFrame(
-            [
-                {
-                    "table": "linkage_precision_recall",
-                    "row": s,
-                    "column": "all",
-                    "action": "primary suppression",
-                    "reason": f"fewer than {settings.threshold} links or true matches",
-                }
-                for s in q.loc[small, "source"]
-            ]
-            + [
-                {
-                    "table": "linkage_precision_recall",
-                    "row": "all",
-                    "column": "n_links, n_true, tp",
-                    "action": "rounded",
-                    "reason": f"counts rounded to the nearest {settings.rounding_base}",
-                }
-            ]
-        )
+    if q is not None:
         sec.add_table(
             TableBlock(
                 "linkage_precision_recall",
@@ -248,8 +269,9 @@ def linkage_quality_section(
                     "recall",
                     "recall lower",
                     "recall upper",
-                    "F1",
                 ),
+                note="Rates are computed from the rounded counts shown; a rate whose count, complement or "
+                "denominator is under the threshold is withheld.",
             ),
             qlog,
         )
@@ -296,6 +318,10 @@ def linkage_quality_section(
             else f"the clerical review of about {n_rev} candidate pairs named in the configuration"
         )
         frame = pd.DataFrame(rows)
+        if "truth" in frame.columns:  # the truth rates come from the precision table, rounded counts
+            frame["truth"] = [_published(q, "precision"), _published(q, "recall")]
+        value_cols = [c for c in frame.columns if c != "measure"]
+        frame[value_cols] = frame[value_cols].astype(float).round(RATE_DECIMALS)
         sec.add_table(
             TableBlock(
                 "linkage_clerical_estimate",
@@ -335,12 +361,17 @@ def linkage_quality_section(
         )
     if subgroups is not None and len(subgroups):
         sg = subgroups[
-            ["variable", "group", "n_records", "n_linked", "link_rate", "precision", "recall"]
+            ["variable", "group", "n_records", "n_linked", "link_rate", "n_true", "tp", "precision", "recall"]
         ].copy()
         sg = sg.rename(columns={"n_linked": "count", "n_records": "n", "link_rate": "rate"})
         pub_sg, sglog = protect_rates(
-            sg, settings, name="linkage_by_subgroup", value_columns=("rate", "precision", "recall")
+            sg,
+            settings,
+            name="linkage_by_subgroup",
+            value_columns=("rate",),
+            ratios={"precision": ("tp", "count"), "recall": ("tp", "n_true")},
         )
+        pub_sg = pub_sg.drop(columns=["n_true", "tp"])
         pub_sg = pub_sg.rename(columns={"count": "linked", "n": "records", "rate": "link rate"})
         sec.add_table(
             TableBlock(
@@ -388,7 +419,7 @@ def _rates_table(
                 for ct, og in zip(rates["crime_type"], rates["outcome_group"], strict=True)
             ]
         )
-    pub, log = protect_rates(rates, settings, name=name, extra_mask=extra)
+    pub, log = protect_rates(rates, settings, name=name, extra_mask=extra, alpha=alpha)
     pub = pub.rename(
         columns={
             "outcome_group": "outcome",
@@ -459,7 +490,7 @@ def outcomes_section(
         log,
     )
     overall = outcome_rates(main, by=(), alpha=alpha)
-    pub_all, log_all = protect_rates(overall, settings, name="outcomes_mix")
+    pub_all, log_all = protect_rates(overall, settings, name="outcomes_mix", alpha=alpha)
     pub_all = pub_all.drop(columns="group").rename(
         columns={
             "outcome_group": "outcome",
@@ -517,6 +548,10 @@ def outcomes_section(
 
         hide = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
         cmp_pub = cmp.copy()
+        for side in (a, b):  # rates and intervals from the rounded counts, at 0.1 percentage points
+            rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha)
+            cmp_pub[f"rate {side}"], cmp_pub[f"lower {side}"], cmp_pub[f"upper {side}"] = rate, lo, hi
+        cmp_pub["difference_pp"] = (100 * (cmp_pub[f"rate {b}"] - cmp_pub[f"rate {a}"])).round(1)
         value_cols = [c for c in cmp.columns if c.startswith(("rate ", "lower ", "upper "))] + [
             "difference_pp"
         ]
@@ -582,7 +617,9 @@ def outcomes_section(
 # 4. Time to outcome ------------------------------------------------------------------------------------
 
 
-def _km_figure(curves, title: str, days_axis: bool = True, base: int = 1):
+def _km_figure(
+    curves, title: str, days_axis: bool = True, base: int = 1, ylabel: str = "share with a final outcome"
+):
     fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
     for c in curves:
         ax.step(
@@ -593,7 +630,7 @@ def _km_figure(curves, title: str, days_axis: bool = True, base: int = 1):
             linewidth=1.2,
         )
     ax.set_xlabel("days from recording" if days_axis else "months from the crime's month")
-    ax.set_ylabel("share with a final outcome")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1)
     ax.set_title(title, fontsize=10)
     ax.legend(frameon=False, fontsize=7, ncol=2)
@@ -620,10 +657,6 @@ def time_to_outcome_section(
     unit = "months" if public_months else "days"
     closed = ~crimes["outcome_group"].isin(["Under investigation or no update", "No outcome recorded"])
     data = crimes.copy()
-    if public_months:
-        # public files give months only: whole months (days would be false precision)
-        data["_start"] = data["start_date"]
-        data["_end"] = data["outcome_date"]
     t = settings.threshold
     by_type = km_by_group(
         data,
@@ -673,6 +706,8 @@ def time_to_outcome_section(
         )
         at = km_table_at(by_type, days=(7, 14, 28, 91, 182) if not public_months else (1, 2, 3, 6))
         at = at.rename(columns={"group": "crime type"})
+        share_cols = [c for c in at.columns if c.startswith("by ")]
+        at[share_cols] = at[share_cols].round(RATE_DECIMALS)
         if public_months:
             at.columns = [c.replace("by day", "by month") for c in at.columns]
         sec.add_table(
@@ -704,39 +739,76 @@ def time_to_outcome_section(
                 )
             )
     if not public_months:
-        reached = data[closed & data["outcome_date"].notna() & (data["outcome_date"] <= period_end)]
-        groups = [g for g in GROUP_ORDER if g in set(reached["outcome_group"])]
-        by_group = km_by_group(
-            reached[reached["outcome_group"].isin(groups)],
-            by="outcome_group",
-            start="start_date",
-            end="outcome_date",
-            period_end=period_end,
-            alpha=alpha,
-            min_events=t,
-        )
-        if by_group:
-            sec.figures.append(
-                FigureBlock(
-                    "Time from recording to outcome among crimes that reached each outcome group "
-                    "within the period "
-                    "(conditional on the outcome; see caveats).",
-                    figure_png(
-                        _km_figure(by_group, "By outcome group (conditional)", True, settings.rounding_base)
-                    ),
-                    alt="curves by outcome group",
-                )
-            )
-            med = _round_km(median_table(by_group, label="outcome group"), settings, unit)
-            sec.add_table(
-                TableBlock(
-                    "time_to_outcome_medians_by_outcome",
-                    "Median days from recording to outcome, by outcome group, with 95% intervals",
-                    med,
-                    na_text=_KM_NA,
-                )
-            )
+        _cumulative_incidence_blocks(sec, data, closed, settings, period_end=period_end, alpha=alpha)
     return sec
+
+
+def _cumulative_incidence_blocks(
+    sec: Section,
+    data: pd.DataFrame,
+    closed: pd.Series,
+    settings: DisclosureSettings,
+    *,
+    period_end: pd.Timestamp,
+    alpha: float,
+) -> None:
+    """Cumulative incidence of each outcome group over all crimes (competing outcomes censored at the
+    period end), as curves, medians and shares at fixed days."""
+    t = settings.threshold
+    groups = [g for g in GROUP_ORDER if g in set(data.loc[closed, "outcome_group"])]
+    by_group = km_by_outcome(
+        data,
+        outcome="outcome_group",
+        groups=groups,
+        period_end=period_end,
+        alpha=alpha,
+        min_events=t,
+    )
+    if not by_group:
+        return
+    sec.figures.append(
+        FigureBlock(
+            "Cumulative incidence of each outcome group: share of all crimes whose final outcome is of "
+            "that group by each time since recording (1 - Kaplan-Meier with every crime at risk; crimes "
+            "with another outcome or none are censored at the period end). Outcomes compete: the curves "
+            "add up to at most the share with any outcome.",
+            figure_png(
+                _km_figure(
+                    by_group,
+                    "By outcome group (cumulative incidence)",
+                    True,
+                    settings.rounding_base,
+                    ylabel="share of all crimes with this final outcome",
+                )
+            ),
+            alt="cumulative incidence curves by outcome group",
+        )
+    )
+    med = _round_km(median_table(by_group, label="outcome group"), settings, "days")
+    sec.add_table(
+        TableBlock(
+            "time_to_outcome_medians_by_outcome",
+            "Days from recording until half of all crimes have reached each outcome group (median of the "
+            "cumulative incidence; 'not reached' when fewer than half of crimes end in that group), with "
+            "95% intervals",
+            med,
+            na_text=_KM_NA,
+            note="Every crime is at risk ('crimes'); 'outcomes' reached the group within the period. "
+            "Crimes with a different final outcome, or none, are censored at the period end (a "
+            "competing-risks estimate, not time to the outcome among crimes that reached it).",
+        )
+    )
+    at = km_table_at(by_group, days=(7, 14, 28, 91, 182)).rename(columns={"group": "outcome group"})
+    cols = [c for c in at.columns if c.startswith("by ")]
+    at[cols] = at[cols].round(RATE_DECIMALS)
+    sec.add_table(
+        TableBlock(
+            "time_to_outcome_incidence_by_outcome",
+            "Share of all crimes whose final outcome is each group by each time point (cumulative incidence)",
+            at,
+            percent_columns=tuple(cols),
+        )
+    )
 
 
 _KM_NA = {
@@ -790,14 +862,14 @@ def maps_section(
         .reset_index()
     )
     by_lsoa["rate"] = by_lsoa["count"] / by_lsoa["n"]
-    # Rates here are shown on a map, not as counts: withhold only LSOAs with fewer than threshold crimes
-    # or fewer than threshold crimes with action (small numerators).
-    hide = (by_lsoa["n"] < t) | ((by_lsoa["count"] > 0) & (by_lsoa["count"] < t))
-    by_lsoa["rate"] = by_lsoa["rate"].mask(hide)
+    # Withhold LSOAs whose crimes, crimes with action or crimes without action are under the threshold.
+    hide = small_count_mask(by_lsoa["count"], by_lsoa["n"], settings)
+    by_lsoa["rate"] = pd.Series(rounded_rate(by_lsoa["count"], by_lsoa["n"], settings)[0]).mask(hide)
     sec.paragraphs.append(
         f"Maps show the share of crimes ({view} view) whose final outcome was a charge or summons or an "
         "out-of-court disposal ('action taken'). Maps are drawn in British National Grid (EPSG:27700). "
-        f"LSOAs with fewer than {t} crimes, or fewer than {t} crimes with action taken, are hatched; "
+        f"LSOAs with fewer than {t} crimes, or fewer than {t} crimes with (or without) action taken, are "
+        "hatched; "
         "map points "
         f"with fewer than {t} crimes are not drawn. Locations are police.uk map points (each the centre of a "
         "street or public place covering at least eight addresses), never an exact address."
@@ -995,7 +1067,13 @@ def evaluation_section(
             r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
         means = res.means.copy()
-        small = means["n"] < t
+        small = (means["n"] < t).to_numpy()
+        if unit == "pp":  # a cell mean of a 0/1 outcome is a rate: check and recompute it like one
+            k = (means["rate"] * means["n"]).round()
+            small = small | small_count_mask(k, means["n"], settings)
+            means["rate"] = rounded_rate(k, means["n"], settings)[0]
+        else:
+            means["rate"] = means["rate"].round(1)
         means["n"] = pd.array(round_to_base(means["n"], settings.rounding_base), dtype="Int64")
         means.loc[small, ["n", "rate"]] = np.nan
         means.insert(0, "outcome", label)

@@ -184,3 +184,47 @@ def test_settings_report_every_problem():
     assert "threshold" in joined and "0" in joined and "-5" in joined and "'yes'" in joined
     with pytest.raises(ConfigError, match="colour"):
         DisclosureSettings.from_dict({"colour": 1})
+
+
+def test_published_rates_come_from_rounded_counts():
+    # Reviewer's case: 1407 / 1424 = 0.988062 printed to 6 figures gave both counts back although they
+    # were published as 1405 / 1425. The published rate must be 1405 / 1425 = 0.98596 -> 0.986 (3 dp),
+    # and its interval the Wilson interval of the rounded counts.
+    r = pd.DataFrame({"g": ["cautions"], "count": [1407], "n": [1424]})
+    r["rate"] = r["count"] / r["n"]
+    r["lower"], r["upper"] = 0.0, 1.0
+    out, _ = protect_rates(r, DisclosureSettings(threshold=10, rounding_base=5))
+    assert out["count"].iloc[0] == 1405 and out["n"].iloc[0] == 1425
+    assert out["rate"].iloc[0] == 0.986
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(1405, 1425, method="wilson")
+    assert out["lower"].iloc[0] == round(lo, 3) and out["upper"].iloc[0] == round(hi, 3)
+
+
+def test_protect_rates_checks_further_ratios_on_their_own_counts():
+    # precision tp / n_links, recall tp / n_true. Row a: recall 308/310 has 2 missed (complement < 10)
+    # so recall is withheld (and tp with it) but precision 308/330 (22 false links) stays. Row b:
+    # precision 824/825 (1 false link) is the main rate: the whole row goes.
+    q = pd.DataFrame(
+        {
+            "source": ["a", "b"],
+            "tp": [308, 824],
+            "n_links": [330, 825],
+            "n_true": [310, 900],
+        }
+    )
+    q["precision"] = q["tp"] / q["n_links"]
+    q["recall"] = q["tp"] / q["n_true"]
+    out, log = protect_rates(
+        q,
+        DisclosureSettings(threshold=10, rounding_base=5),
+        count="tp",
+        n="n_links",
+        value_columns=("precision",),
+        ratios={"recall": ("tp", "n_true")},
+    )
+    assert out["precision"].tolist()[0] == round(310 / 330, 3)  # rounded counts 310 / 330
+    assert np.isnan(out["recall"].iloc[0]) and out["tp"].isna().all()
+    assert out["precision"].isna().iloc[1] and out["recall"].isna().iloc[1]
+    assert (log["action"] == "primary suppression").sum() == 2

@@ -236,3 +236,33 @@ def test_add_flags_incomplete_windows_are_missing():
     assert f["within_n"].iloc[0] == 1 and pd.isna(f["within_n"].iloc[1])
     assert f["days_capped"].iloc[0] == 9
     assert f["identified"].tolist() == [True, False]
+
+
+def test_km_by_outcome_is_censored_cumulative_incidence():
+    # Hand-made: period 1-31 Jan 2024, all recorded 1 Jan. Charged on days 10, 20 and 25 (A, C, E),
+    # B cautioned day 5, D still open. For "charged" every crime is at risk; B (competing) and D (open)
+    # are censored at the period end (day 30). KM by hand: S(10) = 4/5, S(20) = 4/5 * 3/4 = 3/5,
+    # S(25) = 3/5 * 2/3 = 2/5; statsmodels' median is the first t with S(t) < 1/2, so 25 days.
+    # The old conditional view (A, C, E only, nothing censored) gave 20.
+    from linkage.evaluation import km_by_outcome
+
+    crimes = pd.DataFrame(
+        {
+            "start_date": pd.to_datetime(["2024-01-01"] * 5),
+            "outcome_date": pd.to_datetime(["2024-01-11", "2024-01-06", "2024-01-21", None, "2024-01-26"]),
+            "outcome_group": ["Charged", "Caution", "Charged", "Open", "Charged"],
+        }
+    )
+    curves = km_by_outcome(
+        crimes, groups=["Charged", "Caution"], period_end=pd.Timestamp("2024-01-31"), min_events=1
+    )
+    charged, caution = curves
+    assert (charged.n, charged.events) == (5, 3)
+    assert charged.survival_at(10) == pytest.approx(0.8)
+    assert charged.survival_at(20) == pytest.approx(0.6)
+    assert charged.survival_at(25) == pytest.approx(0.4)
+    assert charged.median == 25
+    # Caution: one event of five at day 5, S = 4/5 thereafter; never below 1/2 -> median NaN.
+    assert (caution.n, caution.events) == (5, 1)
+    assert caution.survival_at(29) == pytest.approx(0.8)
+    assert np.isnan(caution.median)
