@@ -14,8 +14,8 @@ import logging
 import os
 import platform
 import subprocess
+import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,18 +189,46 @@ def _true_effects(world: Any, config: TrailblazerConfig) -> dict[str, float] | N
     return out
 
 
-def _table_summary(tables: Mapping[str, pd.DataFrame]):
-    from linkage.sources import LoadSummary
+def _table_summary(tables: dict[str, pd.DataFrame]):
+    """Validate in-memory extract tables with the same contracts as :func:`linkage.sources.read_extract`.
 
-    by_file = pd.DataFrame(
-        [
-            {"file": kind, "kind": kind, "rows_read": len(t), "accepted": len(t), "quarantined": 0}
-            for kind, t in tables.items()
-            if kind != "truth"
-        ]
+    Each table (except the truth table, which a real extract would not have) is written to a temporary
+    Parquet file and read back with ``read_extract``, so the row accounting and quarantine reasons are
+    the real ones. Quarantined rows are dropped from ``tables`` (in place) exactly as for real extracts;
+    the in-memory columns and types of the accepted rows are kept. Returns a ``LoadSummary``.
+    """
+    from linkage._io import write_parquet
+    from linkage.sources import LoadSummary, read_extract
+
+    by_file, reasons = [], {}
+    with tempfile.TemporaryDirectory(prefix="linkage-synth-") as tmp:
+        for kind, table in list(tables.items()):
+            if kind == "truth":
+                continue
+            path = Path(tmp) / f"{kind}.parquet"
+            write_parquet(path, table.reset_index(drop=True))
+            result = read_extract(kind, path)
+            files = result.summary.by_file.copy()
+            files["file"] = f"synthetic {kind}"  # never the temporary path
+            by_file.append(files)
+            for reason, n in result.summary.by_reason.items():
+                reasons[reason] = reasons.get(reason, 0) + int(n)
+            if result.summary.quarantined:
+                kept = result.accepted["source_row"].to_numpy() - 2  # source_row counts the header as 1
+                tables[kind] = table.iloc[kept].reset_index(drop=True)
+                logger.warning(
+                    "synthetic %s: %d row(s) quarantined by the data contract",
+                    kind,
+                    result.summary.quarantined,
+                )
+    files = pd.concat(by_file, ignore_index=True).fillna(0)
+    return LoadSummary(
+        rows_read=int(files["rows_read"].sum()),
+        accepted=int(files["accepted"].sum()),
+        quarantined=int(files["quarantined"].sum()),
+        by_reason=reasons,
+        by_file=files,
     )
-    total = int(by_file["rows_read"].sum())
-    return LoadSummary(rows_read=total, accepted=total, quarantined=0, by_reason={}, by_file=by_file)
 
 
 def _load_extracts(config: TrailblazerConfig, data: ReportData) -> None:
