@@ -118,3 +118,39 @@ def test_read_review_names_bad_rows(tmp_path):
 def test_bad_n():
     with pytest.raises(LinkageError, match="n must be"):
         draw_review_sample(_candidates(), 0)
+
+
+def test_confident_model_prior_cannot_swamp_the_review():
+    """Review finding: with match probabilities ~0.999 the old prior Beta(2p, 2(1-p)) had b ~ 0.002, so
+    all-Y reviews gave a zero-width precision interval. 980 links, one stratum, 300 reviewed, all Y.
+
+    By hand: the posterior is Beta(300 + 1.998, 0.25) (b floored at min_prior_shape 0.25); its unseen
+    error rate has a 97.5% point near Gamma(0.25).ppf(0.975) / 302 = 1.717 / 302 ~ 0.0057 (scipy), so the
+    680 unreviewed links could hold ~4 errors and the lower precision bound is ~1 - 3.9 / 980 ~ 0.996
+    (0.994 with Jeffreys' 0.5): clearly below 1, and not far below.
+    """
+    n = 980
+    cand = pd.DataFrame(
+        {
+            "source": "cautions",
+            "record_id": [f"c{i}" for i in range(n)],
+            "force": "Testshire Police",
+            "crime_ref": [f"R{i}" for i in range(n)],
+            "suspect_ref": "1",
+            "match_weight": 15.0,
+            "match_probability": 0.999,
+            "linked": True,
+        }
+    )
+    sample = draw_review_sample(cand, 300, seed=0).assign(reviewer_label="Y")
+    est = estimate_from_review(sample, cand, seed=0)
+    low, high = est.precision_interval
+    assert high == pytest.approx(1.0)
+    assert 0.985 < low < 0.998, low
+
+
+def test_min_prior_shape_must_be_positive():
+    cand = _candidates()
+    sample = _label(draw_review_sample(cand, 12, seed=0), cand)
+    with pytest.raises(LinkageError, match="min_prior_shape"):
+        estimate_from_review(sample, cand, min_prior_shape=0.0)
