@@ -307,8 +307,8 @@ def estimate_from_review(
     yes_h = table["matches"].to_numpy(float)
     n_h = table["n"].to_numpy(float)
     # Prior per stratum: the model's mean match probability there, worth ``prior_strength`` reviewed pairs,
-    # each shape at least ``min_prior_shape`` (Jeffreys, Beta(0.5, 0.5), without match_probability). Reviewed labels soon
-    # outweigh it; without it a stratum where every reviewed pair is a match is pulled towards 0.5.
+    # each shape at least ``min_prior_shape`` (Jeffreys, Beta(0.5, 0.5), without match_probability).
+    # Reviewed labels soon outweigh it; without it an all-Y stratum is pulled towards 0.5.
     if "match_probability" in candidates.columns:
         mean_p = (
             pd.Series(candidates["match_probability"].to_numpy(float), index=st.index)
