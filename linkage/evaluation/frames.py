@@ -27,7 +27,7 @@ from linkage.reference import canonical_outcome, outcome_rank
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["public_crimes", "linked_crimes", "add_flags", "ASB"]
+__all__ = ["public_crimes", "linked_crimes", "add_flags", "final_outcome_rows", "ASB"]
 
 ASB = "Anti-social behaviour"
 
@@ -36,6 +36,25 @@ def _month_start(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.PeriodDtype):
         return values.dt.to_timestamp()
     return pd.to_datetime(values.astype("string").str.slice(0, 7) + "-01", errors="coerce")
+
+
+def final_outcome_rows(frame: pd.DataFrame, *, key: str, label: str) -> pd.DataFrame:
+    """One row per ``key``: the row holding that key's final outcome, whole-column.
+
+    The rule is :func:`linkage.reference.final_outcome` (the police.uk hierarchy in
+    :data:`linkage.reference.OUTCOME_RANK` via :func:`linkage.reference.outcome_rank`; the highest
+    rank wins and ties go to the row given last), applied to every key at once instead of one call per
+    crime. Rows whose label is blank or unknown rank below every known label, so they are chosen only
+    when a key has nothing else.
+    """
+    rank = outcome_rank(frame[label]).astype("float").fillna(-1).to_numpy()
+    order = np.arange(len(frame))
+    picked = (
+        frame.assign(_rank=rank, _order=order)
+        .sort_values([key, "_rank", "_order"], kind="stable")
+        .drop_duplicates(key, keep="last")
+    )
+    return picked.drop(columns=["_rank", "_order"])
 
 
 def public_crimes(
@@ -84,10 +103,8 @@ def public_crimes(
     if outcomes is not None and len(outcomes):
         o = outcomes.dropna(subset=["crime_id"]).copy()
         o["month"] = _month_start(o["month"])
-        o["_rank"] = outcome_rank(o["outcome_type"]).fillna(-1).to_numpy()
-        o = o.sort_values(["crime_id", "_rank", "month"], kind="stable").drop_duplicates(
-            "crime_id", keep="last"
-        )
+        o = o.sort_values(["crime_id", "month"], kind="stable")
+        o = final_outcome_rows(o, key="crime_id", label="outcome_type")
         dates = o.set_index("crime_id")["month"]
         out["outcome_date"] = out["crime_key"].map(dates)
     out["outcome_date"] = pd.to_datetime(out["outcome_date"])
@@ -160,9 +177,16 @@ def linked_crimes(
         )
         out = out.merge(pol.drop_duplicates(["force", "crime_ref"]), on=["force", "crime_ref"], how="left")
         pol_label = canonical_outcome(out["police_outcome"])
-        rank_pol = outcome_rank(pol_label).astype("float").fillna(-1).to_numpy()
-        rank_link = outcome_rank(out["final_outcome"]).astype("float").fillna(-1).to_numpy()
-        use_pol = rank_pol > rank_link
+        # the police record is given first, the linked record last, so ties go to the linked record
+        both = pd.DataFrame(
+            {
+                "_row": np.tile(np.arange(len(out)), 2),
+                "_label": pd.concat([pol_label, out["final_outcome"]], ignore_index=True),
+                "_police": np.repeat([True, False], len(out)),
+            }
+        )
+        chosen = final_outcome_rows(both, key="_row", label="_label").set_index("_row")["_police"]
+        use_pol = chosen.reindex(np.arange(len(out))).fillna(False).to_numpy(bool)
         out["final_outcome"] = out["final_outcome"].where(~use_pol, pol_label)
         out["outcome_date"] = out["outcome_date"].where(~use_pol, pd.to_datetime(out["police_outcome_date"]))
         out["final_outcome_source"] = out["final_outcome_source"].where(~use_pol, "police record")

@@ -266,3 +266,27 @@ def test_km_by_outcome_is_censored_cumulative_incidence():
     assert (caution.n, caution.events) == (5, 1)
     assert caution.survival_at(29) == pytest.approx(0.8)
     assert np.isnan(caution.median)
+
+
+def test_final_outcome_rows_matches_reference_final_outcome():
+    # The whole-column pick must agree with linkage.reference.final_outcome crime by crime (random labels
+    # drawn from the vocabulary, a legacy label and blanks; ties resolved to the later row).
+    from linkage.evaluation.frames import final_outcome_rows
+    from linkage.reference import OUTCOME_CATEGORIES, canonical_outcome, final_outcome
+
+    rng = np.random.default_rng(5)
+    vocab = [*OUTCOME_CATEGORIES, "Offender given community sentence", None, ""]
+    frame = pd.DataFrame(
+        {
+            "crime": rng.integers(0, 60, size=400),
+            "label": rng.choice(np.array(vocab, dtype=object), size=400),
+        }
+    )
+    picked = final_outcome_rows(frame, key="crime", label="label").set_index("crime")["label"]
+    for crime, rows in frame.groupby("crime", sort=True):
+        expected = final_outcome(rows["label"].tolist())
+        got = canonical_outcome(pd.Series([picked[crime]], dtype="object")).iloc[0]
+        if expected is None:
+            assert pd.isna(got)
+        else:
+            assert got == expected, (crime, rows["label"].tolist())
