@@ -222,8 +222,21 @@ def empty_quarantine() -> pd.DataFrame:
     return frame
 
 
-def summarise(files: pd.DataFrame, quarantined: pd.DataFrame) -> LoadSummary:
-    """Accounting from a per-file table (file, kind, rows_read) and the quarantine table."""
+def keep_accepted(frame: pd.DataFrame, rej: Rejections, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of ``frame`` with no rejection reason (``columns`` only, when given), index reset."""
+    kept = frame.loc[~rej.rejected]
+    if columns is not None:
+        kept = kept[list(columns)]
+    return kept.reset_index(drop=True)
+
+
+def summarise(
+    files: pd.DataFrame, quarantined: pd.DataFrame, accepted: list[pd.DataFrame] | tuple[pd.DataFrame, ...]
+) -> LoadSummary:
+    """Accounting from a per-file table (file, kind, rows_read), the quarantine table and the accepted
+    tables (each with a ``source_file`` column): accepted rows are counted from the rows actually kept,
+    so a row lost between validation and output breaks ``rows_read == accepted + quarantined``, which
+    raises :class:`LinkageError` naming the file."""
     files = files.copy()
     reasons = sorted(quarantined["reason"].dropna().unique().tolist()) if len(quarantined) else []
     counts = (
@@ -234,7 +247,19 @@ def summarise(files: pd.DataFrame, quarantined: pd.DataFrame) -> LoadSummary:
     files["quarantined"] = (
         files["file"].map(counts.sum(axis=1)).fillna(0).astype("int64") if len(counts) else 0
     )
-    files["accepted"] = files["rows_read"] - files["quarantined"]
+    kept = [t["source_file"].astype("string") for t in accepted if len(t)]
+    per_file = pd.concat(kept).value_counts() if kept else pd.Series(dtype="int64")
+    files["accepted"] = files["file"].map(per_file).fillna(0).astype("int64")
+    unknown = sorted(set(per_file.index) - set(files["file"]))
+    if unknown:
+        raise LinkageError(f"row accounting broken: accepted rows from unread file(s) {unknown}")
+    broken = files[files["rows_read"] != files["accepted"] + files["quarantined"]]
+    if len(broken):
+        detail = "; ".join(
+            f"{r.file}: read {r.rows_read} != accepted {r.accepted} + quarantined {r.quarantined}"
+            for r in broken.itertuples(index=False)
+        )
+        raise LinkageError(f"row accounting broken: {detail}")
     for reason in reasons:
         files[_slug(reason)] = files["file"].map(counts[reason]).fillna(0).astype("int64")
     files = files[["file", "kind", "rows_read", "accepted", "quarantined", *[_slug(r) for r in reasons]]]

@@ -134,10 +134,10 @@ def read_extract(kind: str, path: str | os.PathLike[str]) -> c.LoadResult:
     )
     typed["source_file"] = pd.Series(str(source), index=typed.index, dtype="string")
     typed["source_row"] = meta["source_row"].to_numpy()
-    accepted = typed.loc[~rej.rejected].reset_index(drop=True)
+    accepted = c.keep_accepted(typed, rej)
     quarantined = c.build_quarantine(raw, rej, meta) if rej.rejected.any() else c.empty_quarantine()
     files = pd.DataFrame([{"file": str(source), "kind": kind, "rows_read": len(raw)}])
-    summary = c.summarise(files, quarantined)
+    summary = c.summarise(files, quarantined, [accepted])
     logger.info("%s %s: %d accepted, %d quarantined", kind, source, summary.accepted, summary.quarantined)
     return c.LoadResult(
         tables={kind: accepted}, quarantined=quarantined, summary=summary, files=[str(source)]

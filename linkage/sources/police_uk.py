@@ -450,13 +450,14 @@ def read_police_uk(
             )
         canon["source_file"] = meta["source_file"].astype("string")
         canon["source_row"] = meta["source_row"].astype("int64")
-        keep = ~rej.rejected
-        tables[file_kind] = canon.loc[keep, list(columns)].reset_index(drop=True)
+        tables[file_kind] = c.keep_accepted(canon, rej, list(columns))
         quarantines.append(c.build_quarantine(raw, rej, meta))
-        logger.info("%s: %d rows accepted, %d quarantined", file_kind, keep.sum(), (~keep).sum())
+        logger.info(
+            "%s: %d rows accepted, %d quarantined", file_kind, len(tables[file_kind]), rej.rejected.sum()
+        )
 
     quarantined = pd.concat(quarantines, ignore_index=True) if quarantines else c.empty_quarantine()
-    summary = c.summarise(pd.DataFrame(file_rows), quarantined)
+    summary = c.summarise(pd.DataFrame(file_rows), quarantined, list(tables.values()))
     if quarantine_dir is not None and len(quarantined):
         c.write_quarantine_dir(quarantined, quarantine_dir)
     return c.LoadResult(

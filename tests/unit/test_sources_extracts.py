@@ -107,3 +107,18 @@ def test_half_a_coordinate_pair_is_quarantined(tmp_path):
     path.write_text(f"{header}\nCR-1,Cumbria Constabulary,46,Shoplifting,2024-01-03,2024-01-04,-2.935,,\n")
     result = read_extract("crimes", path)
     assert reasons(result) == {2: "unparseable coordinates"}
+
+
+def test_row_accounting_counts_rows_actually_kept(monkeypatch):
+    """Review finding: accepted was rows_read - quarantined (a tautology). Drop one kept row after
+    validation: 8 read, 2 - 1 kept, 6 quarantined must fail."""
+    from linkage.sources import _common
+
+    real = _common.keep_accepted
+
+    def lossy(frame, rej, columns=None):
+        return real(frame, rej, columns).iloc[:-1]
+
+    monkeypatch.setattr(_common, "keep_accepted", lossy)
+    with pytest.raises(LinkageError, match=r"row accounting.*crimes\.csv.*read 8.*accepted 1.*quarantined 6"):
+        read_extract("crimes", DATA / "extracts" / "crimes.csv")

@@ -223,3 +223,33 @@ def test_quarantine_outputs_inside_the_tree_are_not_reread(tmp_path):
     first = read_police_uk(tree, quarantine_dir=tree / "quarantine")
     again = read_police_uk(tree)
     assert first.summary.rows_read == again.summary.rows_read == 10
+
+
+def test_row_accounting_catches_a_lost_quarantine_row(monkeypatch):
+    """Review finding: accepted was rows_read - quarantined, so the check could never fail. Losing one
+    quarantined row (rows read 33, accepted 20, quarantined 13 - 1) must now be an error."""
+    from linkage.sources import _common
+
+    real = _common.build_quarantine
+
+    def lossy(raw, rej, meta):
+        return real(raw, rej, meta).iloc[1:]
+
+    monkeypatch.setattr(_common, "build_quarantine", lossy)
+    with pytest.raises(LinkageError, match="row accounting"):
+        read_police_uk(TREE)
+
+
+def test_row_accounting_catches_a_dropped_accepted_row(monkeypatch):
+    """A row dropped between validation and the output table (accepted 20 - 1) must be an error that
+    names the file."""
+    from linkage.sources import _common
+
+    real = _common.keep_accepted
+
+    def lossy(frame, rej, columns=None):
+        return real(frame, rej, columns).iloc[:-1]
+
+    monkeypatch.setattr(_common, "keep_accepted", lossy)
+    with pytest.raises(LinkageError, match=r"row accounting.*\.csv"):
+        read_police_uk(TREE)
