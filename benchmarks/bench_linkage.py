@@ -470,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from linkage._io import write_parquet
     from linkage.synth import WorldSpec, generate, preset
 
     spec = preset(args.preset).to_dict()
@@ -477,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     world = generate(WorldSpec.from_dict(spec), seed=args.seed)
     with tempfile.TemporaryDirectory() as folder:
         for name in TABLES:
-            world.table(name).to_parquet(Path(folder) / f"{name}.parquet", index=False)
+            write_parquet(Path(folder) / f"{name}.parquet", world.table(name))
         sizes = {name: len(world.table(name)) for name in TABLES}
         del world
         payload_results: dict[str, Any] = {}

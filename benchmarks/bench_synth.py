@@ -112,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--keep")
             proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        OUT.mkdir(parents=True, exist_ok=True)
+        from linkage._io import write_text
+
         meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
-        (OUT / "bench_synth.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        write_text(OUT / "bench_synth.json", json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
         for r in results:
             print(json.dumps(r))
         return 0
