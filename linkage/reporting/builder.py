@@ -25,6 +25,7 @@ import pandas as pd
 
 from linkage import __version__
 from linkage._io import file_sha256, write_csv, write_text
+from linkage.errors import LinkageError
 from linkage.evaluation.disclosure import LOG_COLUMNS
 from linkage.evaluation.frames import linked_crimes, public_crimes
 from linkage.reporting import sections as S  # noqa: N812
@@ -60,6 +61,7 @@ class ReportData:
     true_effects: dict[str, float] | None = None
     world_note: str = ""
     published_outcomes: pd.DataFrame | None = None
+    outcomes_file_skipped: str | None = None
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -291,7 +293,12 @@ def _link(
         data.quality = evaluate(result.links, truth, alpha=alpha).table
         data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=alpha)
     data.review = _clerical_estimate(config, result, truth)
-    data.published_outcomes = _restricted_outcomes_file(result, _lsoa_names(config))
+    seed = config.seed if config.synthetic_world is not None else None
+    try:
+        data.published_outcomes = _restricted_outcomes_file(result, _lsoa_names(config), seed)
+    except LinkageError as err:  # real extracts and no publication key: no outcomes file, say why
+        logger.warning("published-style outcomes file not written: %s", err)
+        data.outcomes_file_skipped = str(err)
 
 
 def _clerical_estimate(config: TrailblazerConfig, result: Any, truth: pd.DataFrame | None) -> Any:
@@ -534,6 +541,11 @@ def _caveats(data: ReportData) -> list[str]:
         "'how long did crimes that ended in it take'; outcomes are final outcomes, so a crime charged "
         "and then convicted counts only under its court result."
     )
+    if data.outcomes_file_skipped is not None:
+        out.append(
+            "No published-style outcomes file was written: its Crime IDs are keyed hashes and no "
+            "publication key was given (set LINKAGE_PUBLICATION_KEY)."
+        )
     if cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
         out.append(
             "With few trailblazer and comparison areas, a shock that hits one area at go-live cannot be "
@@ -661,7 +673,7 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
         name = f"{cfg.slug}-outcomes.csv"
         write_csv(out / name, data.published_outcomes, float_format="%.6f")
         written.append(name)
-    elif data.public is not None:
+    elif data.public is not None and data.outcomes_file_skipped is None:
         name = f"{cfg.slug}-outcomes.csv"
         write_csv(out / name, _public_outcomes_file(data), float_format="%.6f")
         written.append(name)
@@ -685,14 +697,18 @@ def _lsoa_names(config: TrailblazerConfig) -> dict[str, str] | None:
     return dict(zip(table["LSOA21CD"].astype(str), table["LSOA21NM"].astype(str), strict=True))
 
 
-def _restricted_outcomes_file(result: Any, lsoa_names: dict[str, str] | None = None) -> pd.DataFrame:
+def _restricted_outcomes_file(
+    result: Any, lsoa_names: dict[str, str] | None = None, synthetic_seed: int | None = None
+) -> pd.DataFrame:
     """The linked outcomes in the police.uk outcomes-file layout, located to LSOA only.
 
     A restricted crimes extract may hold exact locations rather than published map points, so the
     coordinates and the location text are left blank (as police.uk does for unlocated rows); the LSOA
-    code carries the geography. Crime IDs are the opaque SHA-256 of force and crime reference.
+    code carries the geography. Crime IDs are the keyed HMAC-SHA256 of force and crime reference
+    (``linkage.justice.publication_key``: ``$LINKAGE_PUBLICATION_KEY``, or for a synthetic world the key
+    derived from its seed); a LinkageError when real extracts have no key.
     """
-    out = result.to_police_uk_outcomes(lsoa_names)
+    out = result.to_police_uk_outcomes(lsoa_names, synthetic_seed=synthetic_seed)
     out["Longitude"] = np.nan
     out["Latitude"] = np.nan
     out["Location"] = ""

@@ -8,6 +8,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -366,3 +367,57 @@ def test_restricted_extracts_path(tmp_path):
     assert (folder / "tables" / "evaluation_did.csv").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert sum(k.endswith(".csv") for k in manifest["input_files"]) == 7  # six extracts and the review
+
+
+# (table, numerator, denominator, rate) for every published rate whose counts are published beside it.
+RATE_COLUMNS = [
+    ("linkage_link_rates", "records linked", "outcome records", "link rate"),
+    ("linkage_precision_recall", "correct links", "links", "precision"),
+    ("linkage_precision_recall", "correct links", "true matches", "recall"),
+    ("linkage_by_subgroup", "linked", "records", "link rate"),
+    ("outcomes_rates_by_crime_type", "crimes with outcome", "crimes", "rate"),
+    ("outcomes_mix", "crimes", "all crimes", "rate"),
+    ("outcomes_public_vs_linked", "count linked", "n linked", "rate linked"),
+    (
+        "outcomes_public_vs_linked",
+        "count police.uk (public)",
+        "n police.uk (public)",
+        "rate police.uk (public)",
+    ),
+    ("maps_lsoa_action_rate", "crimes with action", "crimes", "action rate"),
+]
+
+
+def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
+    """Every published rate is rounded numerator / rounded denominator (to 0.1%), or withheld: a rate
+    printed from exact counts (0.988062 = 1407/1424) would give back counts that were rounded, and a
+    small numerator or complement that was suppressed."""
+    config, folder = synthetic_report
+    base = config.disclosure.rounding_base
+    checked = 0
+    for table, num, den, rate in RATE_COLUMNS:
+        frame = pd.read_csv(folder / "tables" / f"{table}.csv")
+        shown = frame[frame[rate].notna()]
+        assert shown[[num, den]].notna().all().all(), f"{table}: a published {rate} without its counts"
+        assert (shown[num] % base == 0).all() and (shown[den] % base == 0).all(), table
+        expected = (shown[num] / shown[den]).round(3)
+        assert (shown[rate] - expected).abs().max() < 1e-9, (table, rate, shown[[num, den, rate]])
+        checked += len(shown)
+    assert checked > 50
+    # Rates without counts beside them (intervals, subgroup precision and recall, time-to-outcome shares,
+    # the clerical estimate) are published to 0.1 percentage point at most.
+    for path in sorted((folder / "tables").glob("*.csv")):
+        frame = pd.read_csv(path)
+        for col in frame.columns:
+            is_rate = any(k in col for k in ("rate", "precision", "recall", "lower", "upper", "by day"))
+            if not is_rate or frame[col].dtype.kind != "f":
+                continue
+            if path.stem.startswith(("evaluation_", "time_to_outcome_medians")):
+                continue  # model estimates and medians in days, not shares of counts
+            values = frame[col].dropna().to_numpy()
+            off_grid = np.abs(np.round(values * 1000) - values * 1000)
+            assert (off_grid < 1e-6).all(), (path.name, col)
+    pr = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv").set_index("source")
+    links = pd.read_csv(folder / "tables" / "linkage_link_rates.csv").set_index("source")
+    for source in links.index.intersection(pr.index):  # the shared cell is withheld in both or neither
+        assert pd.isna(links.loc[source, "link rate"]) == pd.isna(pr.loc[source, "links"]), source
