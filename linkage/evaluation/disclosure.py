@@ -303,6 +303,52 @@ def _next_to_hide(
     return ("c", int(left[0][0]), int(left[0][1])) if len(left) else None
 
 
+def _line_rule(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    rth: np.ndarray,
+    cth: np.ndarray,
+    table: pd.DataFrame,
+    name: str,
+    log: list[dict[str, Any]],
+) -> None:
+    """Secondary pass 1 (in place): no row or column with a published total may hide exactly one cell."""
+    n_rows, n_cols = values.shape
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n_rows):
+            if not rth[i] and hidden[i].sum() == 1:
+                pick = _pick_complement(values, hidden, i, None)
+                if pick:
+                    hidden[pick] = True
+                    changed = True
+                    log.append(
+                        _log(
+                            name,
+                            table.index[pick[0]],
+                            table.columns[pick[1]],
+                            "secondary suppression",
+                            f"protects a suppressed cell in row {table.index[i]!r}",
+                        )
+                    )
+        for j in range(n_cols):
+            if not cth[j] and hidden[:, j].sum() == 1:
+                pick = _pick_complement(values, hidden, None, j)
+                if pick:
+                    hidden[pick] = True
+                    changed = True
+                    log.append(
+                        _log(
+                            name,
+                            table.index[pick[0]],
+                            table.columns[pick[1]],
+                            "secondary suppression",
+                            f"protects a suppressed cell in column {table.columns[j]!r}",
+                        )
+                    )
+
+
 def _widen_until_safe(
     values: np.ndarray,
     hidden: np.ndarray,
@@ -412,40 +458,7 @@ def protect_counts(
             )
 
     if settings.secondary and totals and (hidden.any() or rth.any() or cth.any() or gh):
-        # Pass 1: the classic rule - no row or column (with a published total) hides exactly one cell.
-        changed = True
-        while changed:
-            changed = False
-            for i in range(n_rows):
-                if not rth[i] and hidden[i].sum() == 1:
-                    pick = _pick_complement(values, hidden, i, None)
-                    if pick:
-                        hidden[pick] = True
-                        changed = True
-                        log.append(
-                            _log(
-                                name,
-                                table.index[pick[0]],
-                                table.columns[pick[1]],
-                                "secondary suppression",
-                                f"protects a suppressed cell in row {table.index[i]!r}",
-                            )
-                        )
-            for j in range(n_cols):
-                if not cth[j] and hidden[:, j].sum() == 1:
-                    pick = _pick_complement(values, hidden, None, j)
-                    if pick:
-                        hidden[pick] = True
-                        changed = True
-                        log.append(
-                            _log(
-                                name,
-                                table.index[pick[0]],
-                                table.columns[pick[1]],
-                                "secondary suppression",
-                                f"protects a suppressed cell in column {table.columns[j]!r}",
-                            )
-                        )
+        _line_rule(values, hidden, rth, cth, table, name, log)
         # Pass 2: audit by linear programming; widen suppression until nothing is exactly recoverable.
         _widen_until_safe(values, hidden, rth, cth, gh_box := [gh], table, name, log)
         gh = gh_box[0]

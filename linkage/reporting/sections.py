@@ -155,7 +155,8 @@ def _link_and_precision_tables(
     The two tables share a cell (the number of links from a source), so a source withheld in one is
     withheld in the other; precision (tp / links) and recall (tp / true matches) are each checked on
     numerator, complement and denominator; a single withheld source is not left recoverable as
-    ``all`` minus the rest (``all`` is withheld too). Returns ``(link rates, log, precision table, log)``.
+    ``all`` minus the rest (the smallest other source is withheld too, or ``all`` if there is none).
+    Returns ``(link rates, log, precision table, log)``.
     """
     counts = links.groupby("source").size()
     sources = list(record_counts or {})
@@ -178,9 +179,12 @@ def _link_and_precision_tables(
         own = small_count_mask(q["tp"], q["n_links"], settings) | small_count_mask(
             q["tp"], q["n_true"], settings
         )
-        per_source = (own | carried) & (q["source"] != "all").to_numpy()
-        if per_source.sum() >= 1 and (q["source"] == "all").any():
-            carried = carried | (q["source"] == "all").to_numpy()  # else all - others = the withheld one
+        is_all = (q["source"] == "all").to_numpy()
+        per_source = (own | carried) & ~is_all
+        if per_source.sum() == 1 and is_all.any():  # else `all` minus the others gives it back
+            others = q.loc[~is_all & ~per_source, "n_links"]
+            partner = (q.index == others.idxmin()) if len(others) else is_all  # a complementary row
+            carried = carried | partner
         q, qlog = protect_rates(
             q,
             settings,
@@ -223,6 +227,109 @@ def _published(q: pd.DataFrame | None, column: str) -> float:
     if q is None or "all" not in set(q["source"]):
         return float("nan")
     return float(q.loc[q["source"] == "all", column].iloc[0])
+
+
+def _clerical_block(
+    sec: Section,
+    review: object,
+    quality_table: pd.DataFrame | None,
+    q: pd.DataFrame | None,
+    settings: DisclosureSettings,
+    review_simulated: bool,
+) -> None:
+    """Precision and recall estimated from a clerical review, beside the truth when there is one."""
+    est = review
+    rows = [
+        {
+            "measure": "precision",
+            "estimate": est.precision,
+            "95% lower": est.precision_interval[0],
+            "95% upper": est.precision_interval[1],
+        },
+        {
+            "measure": "recall",
+            "estimate": est.recall,
+            "95% lower": est.recall_interval[0],
+            "95% upper": est.recall_interval[1],
+        },
+    ]
+    if quality_table is not None and "all" in quality_table.index:
+        # as published in the precision table (from rounded counts; NaN where withheld)
+        rows[0]["truth"] = _published(q, "precision")
+        rows[1]["truth"] = _published(q, "recall")
+    n_rev = int(round_to_base(est.n_reviewed, settings.rounding_base))
+    how = (
+        f"a simulated clerical review of about {n_rev} candidate pairs (drawn by match-weight "
+        "stratum as for "
+        "a real reviewer, labelled from the truth)"
+        if review_simulated
+        else f"the clerical review of about {n_rev} candidate pairs named in the configuration"
+    )
+    frame = pd.DataFrame(rows)
+    value_cols = [c for c in frame.columns if c != "measure"]
+    frame[value_cols] = frame[value_cols].astype(float).round(RATE_DECIMALS)
+    sec.add_table(
+        TableBlock(
+            "linkage_clerical_estimate",
+            f"Precision and recall estimated from {how}",
+            frame,
+            percent_columns=tuple(c for c in frame.columns if c != "measure"),
+            note="Stratified estimate with simulation intervals (linkage.quality.estimate_from_review).",
+        )
+    )
+
+
+def _match_weight_figure(sec: Section, links: pd.DataFrame) -> None:
+    """Histogram of the match weights of accepted links, by source."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
+    w = links["match_weight"].dropna().clip(-10, 40)
+    bins = np.arange(np.floor(w.min()) - 0.5, np.ceil(w.max()) + 1.5, 1.0)
+    for source, sub in links.dropna(subset=["match_weight"]).groupby("source"):
+        ax.hist(sub["match_weight"].clip(-10, 40), bins=bins, histtype="step", linewidth=1.5, label=source)
+    ax.set_xlabel("match weight (log2 Bayes factor); rule links shown at their model weight")
+    ax.set_ylabel("links")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    sec.figures.append(
+        FigureBlock(
+            "Distribution of match weights of accepted links, by source "
+            "(bins with very few links are not readable at this scale).",
+            figure_png(fig),
+            alt="histogram of match weights",
+        )
+    )
+
+
+def _subgroup_block(sec: Section, subgroups: pd.DataFrame, settings: DisclosureSettings) -> None:
+    """Link rate, precision and recall by subgroup, each checked on its own counts."""
+    sg = subgroups[
+        ["variable", "group", "n_records", "n_linked", "link_rate", "n_true", "tp", "precision", "recall"]
+    ].copy()
+    sg = sg.rename(columns={"n_linked": "count", "n_records": "n", "link_rate": "rate"})
+    pub_sg, sglog = protect_rates(
+        sg,
+        settings,
+        name="linkage_by_subgroup",
+        value_columns=("rate",),
+        ratios={"precision": ("tp", "count"), "recall": ("tp", "n_true")},
+    )
+    pub_sg = pub_sg.drop(columns=["n_true", "tp"])
+    pub_sg = pub_sg.rename(columns={"count": "linked", "n": "records", "rate": "link rate"})
+    sec.add_table(
+        TableBlock(
+            "linkage_by_subgroup",
+            "Link rate, precision and recall by subgroup",
+            pub_sg,
+            percent_columns=("link rate", "precision", "recall"),
+        ),
+        sglog,
+    )
+    sec.paragraphs.append(
+        "Missed links are rarely spread evenly: a subgroup with lower recall has its outcome "
+        "rates biased "
+        "downwards in the linked view. Compare link rates across subgroups before comparing "
+        "their outcomes."
+    )
 
 
 def linkage_quality_section(
@@ -291,46 +398,7 @@ def linkage_quality_section(
                 )
             )
     if review is not None:
-        est = review
-        rows = [
-            {
-                "measure": "precision",
-                "estimate": est.precision,
-                "95% lower": est.precision_interval[0],
-                "95% upper": est.precision_interval[1],
-            },
-            {
-                "measure": "recall",
-                "estimate": est.recall,
-                "95% lower": est.recall_interval[0],
-                "95% upper": est.recall_interval[1],
-            },
-        ]
-        if quality_table is not None and "all" in quality_table.index:
-            rows[0]["truth"] = float(quality_table.loc["all", "precision"])
-            rows[1]["truth"] = float(quality_table.loc["all", "recall"])
-        n_rev = int(round_to_base(est.n_reviewed, settings.rounding_base))
-        how = (
-            f"a simulated clerical review of about {n_rev} candidate pairs (drawn by match-weight "
-            "stratum as for "
-            "a real reviewer, labelled from the truth)"
-            if review_simulated
-            else f"the clerical review of about {n_rev} candidate pairs named in the configuration"
-        )
-        frame = pd.DataFrame(rows)
-        if "truth" in frame.columns:  # the truth rates come from the precision table, rounded counts
-            frame["truth"] = [_published(q, "precision"), _published(q, "recall")]
-        value_cols = [c for c in frame.columns if c != "measure"]
-        frame[value_cols] = frame[value_cols].astype(float).round(RATE_DECIMALS)
-        sec.add_table(
-            TableBlock(
-                "linkage_clerical_estimate",
-                f"Precision and recall estimated from {how}",
-                frame,
-                percent_columns=tuple(c for c in frame.columns if c != "measure"),
-                note="Stratified estimate with simulation intervals (linkage.quality.estimate_from_review).",
-            )
-        )
+        _clerical_block(sec, review, quality_table, q, settings, review_simulated)
     if quality_table is None and review is None:
         sec.paragraphs.append(
             "There is no truth table for these extracts, so precision and recall are not shown. "
@@ -340,54 +408,9 @@ def linkage_quality_section(
             "(linkage.quality.estimate_from_review), which gives precision and recall with intervals."
         )
     if "match_weight" in links.columns and links["match_weight"].notna().any():
-        fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
-        w = links["match_weight"].dropna().clip(-10, 40)
-        bins = np.arange(np.floor(w.min()) - 0.5, np.ceil(w.max()) + 1.5, 1.0)
-        for source, sub in links.dropna(subset=["match_weight"]).groupby("source"):
-            ax.hist(
-                sub["match_weight"].clip(-10, 40), bins=bins, histtype="step", linewidth=1.5, label=source
-            )
-        ax.set_xlabel("match weight (log2 Bayes factor); rule links shown at their model weight")
-        ax.set_ylabel("links")
-        ax.legend(frameon=False, fontsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
-        sec.figures.append(
-            FigureBlock(
-                "Distribution of match weights of accepted links, by source "
-                "(bins with very few links are not readable at this scale).",
-                figure_png(fig),
-                alt="histogram of match weights",
-            )
-        )
+        _match_weight_figure(sec, links)
     if subgroups is not None and len(subgroups):
-        sg = subgroups[
-            ["variable", "group", "n_records", "n_linked", "link_rate", "n_true", "tp", "precision", "recall"]
-        ].copy()
-        sg = sg.rename(columns={"n_linked": "count", "n_records": "n", "link_rate": "rate"})
-        pub_sg, sglog = protect_rates(
-            sg,
-            settings,
-            name="linkage_by_subgroup",
-            value_columns=("rate",),
-            ratios={"precision": ("tp", "count"), "recall": ("tp", "n_true")},
-        )
-        pub_sg = pub_sg.drop(columns=["n_true", "tp"])
-        pub_sg = pub_sg.rename(columns={"count": "linked", "n": "records", "rate": "link rate"})
-        sec.add_table(
-            TableBlock(
-                "linkage_by_subgroup",
-                "Link rate, precision and recall by subgroup",
-                pub_sg,
-                percent_columns=("link rate", "precision", "recall"),
-            ),
-            sglog,
-        )
-        sec.paragraphs.append(
-            "Missed links are rarely spread evenly: a subgroup with lower recall has its outcome "
-            "rates biased "
-            "downwards in the linked view. Compare link rates across subgroups before comparing "
-            "their outcomes."
-        )
+        _subgroup_block(sec, subgroups, settings)
     sec.paragraphs.insert(
         0,
         "Each caution, penalty notice and court outcome record is linked to the crime (and suspect) it "
@@ -449,6 +472,79 @@ def _wide_rates(pub: pd.DataFrame) -> pd.DataFrame:
     return grid.reset_index()
 
 
+def _public_vs_linked_block(
+    sec: Section,
+    public: pd.DataFrame,
+    linked: pd.DataFrame,
+    settings: DisclosureSettings,
+    alpha: float,
+) -> None:
+    """Final outcome by label, public police.uk view beside the linked view (rates from rounded counts)."""
+    a, b = "police.uk (public)", "linked"
+    label_public = public.assign(outcome_label=public["final_outcome"].fillna(NO_OUTCOME))
+    label_linked = linked.assign(outcome_label=linked["final_outcome"].fillna(NO_OUTCOME))
+    cmp = compare_views(label_public, label_linked, outcome="outcome_label", alpha=alpha)
+    t = settings.threshold
+
+    def _small(k: pd.Series, n: pd.Series) -> np.ndarray:
+        return (((k > 0) & (k < t)) | (((n - k) > 0) & ((n - k) < t)) | (n < t)).to_numpy()
+
+    hide = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
+    cmp_pub = cmp.copy()
+    for side in (a, b):  # rates and intervals from the rounded counts, at 0.1 percentage points
+        rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha)
+        cmp_pub[f"rate {side}"], cmp_pub[f"lower {side}"], cmp_pub[f"upper {side}"] = rate, lo, hi
+    cmp_pub["difference_pp"] = (100 * (cmp_pub[f"rate {b}"] - cmp_pub[f"rate {a}"])).round(1)
+    value_cols = [c for c in cmp.columns if c.startswith(("rate ", "lower ", "upper "))] + ["difference_pp"]
+    for col in value_cols:
+        cmp_pub[col] = cmp_pub[col].astype(float).mask(hide)
+    for col in (f"count {a}", f"n {a}", f"count {b}", f"n {b}"):
+        rounded = pd.array(round_to_base(cmp_pub[col], settings.rounding_base), dtype="Int64")
+        cmp_pub[col] = rounded if col.startswith("n ") else pd.Series(rounded).mask(hide).to_numpy()
+    cmp_log = pd.DataFrame(
+        [
+            {
+                "table": "outcomes_public_vs_linked",
+                "row": lab,
+                "column": "all",
+                "action": "primary suppression",
+                "reason": f"a count (or its complement) below threshold {t} in either view",
+            }
+            for lab in cmp.loc[hide, "outcome_label"]
+        ]
+        + [
+            {
+                "table": "outcomes_public_vs_linked",
+                "row": "all",
+                "column": "counts",
+                "action": "rounded",
+                "reason": f"counts rounded to the nearest {settings.rounding_base}",
+            }
+        ],
+        columns=["table", "row", "column", "action", "reason"],
+    )
+    cmp_pub = cmp_pub.rename(columns={"outcome_label": "final outcome", "difference_pp": "difference (pp)"})
+    sec.add_table(
+        TableBlock(
+            "outcomes_public_vs_linked",
+            "Final outcome by label: public police.uk view against the linked view",
+            cmp_pub,
+            percent_columns=tuple(c for c in cmp_pub.columns if c.startswith(("rate ", "lower ", "upper "))),
+            note="Difference in percentage points, linked minus public. Outcome labels, not groups, so "
+            "that 'Court result unavailable' in the public view can be seen resolving into court "
+            "results.",
+        ),
+        cmp_log,
+    )
+    sec.paragraphs.append(
+        "The public police.uk view shows one 'last outcome' per crime as known to the police "
+        "when the file "
+        "was published; out-of-court disposals recorded only by other systems, and court results after "
+        "mid-2019, are often missing from it. The linked view adds what the caution, penalty notice and "
+        "court records say."
+    )
+
+
 def outcomes_section(
     public: pd.DataFrame | None,
     linked: pd.DataFrame | None,
@@ -485,7 +581,7 @@ def outcomes_section(
             "outcomes_rates_by_crime_type",
             "Share of crimes reaching each outcome group, by crime type: rate (95% Wilson interval)",
             _wide_rates(pub),
-            note="Long form with counts in the CSV.",
+            note="Rates from the rounded counts of the table above; [c] = withheld.",
         ),
         log,
     )
@@ -537,75 +633,7 @@ def outcomes_section(
                 (f"{rec.outcome} ({view})", f"{_pct(rec.rate)} ({_pct(rec[5])} to {_pct(rec[6])})")
             )
     if public is not None and linked is not None:
-        a, b = "police.uk (public)", "linked"
-        label_public = public.assign(outcome_label=public["final_outcome"].fillna(NO_OUTCOME))
-        label_linked = linked.assign(outcome_label=linked["final_outcome"].fillna(NO_OUTCOME))
-        cmp = compare_views(label_public, label_linked, outcome="outcome_label", alpha=alpha)
-        t = settings.threshold
-
-        def _small(k: pd.Series, n: pd.Series) -> np.ndarray:
-            return (((k > 0) & (k < t)) | (((n - k) > 0) & ((n - k) < t)) | (n < t)).to_numpy()
-
-        hide = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
-        cmp_pub = cmp.copy()
-        for side in (a, b):  # rates and intervals from the rounded counts, at 0.1 percentage points
-            rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha)
-            cmp_pub[f"rate {side}"], cmp_pub[f"lower {side}"], cmp_pub[f"upper {side}"] = rate, lo, hi
-        cmp_pub["difference_pp"] = (100 * (cmp_pub[f"rate {b}"] - cmp_pub[f"rate {a}"])).round(1)
-        value_cols = [c for c in cmp.columns if c.startswith(("rate ", "lower ", "upper "))] + [
-            "difference_pp"
-        ]
-        for col in value_cols:
-            cmp_pub[col] = cmp_pub[col].astype(float).mask(hide)
-        for col in (f"count {a}", f"n {a}", f"count {b}", f"n {b}"):
-            rounded = pd.array(round_to_base(cmp_pub[col], settings.rounding_base), dtype="Int64")
-            cmp_pub[col] = rounded if col.startswith("n ") else pd.Series(rounded).mask(hide).to_numpy()
-        cmp_log = pd.DataFrame(
-            [
-                {
-                    "table": "outcomes_public_vs_linked",
-                    "row": lab,
-                    "column": "all",
-                    "action": "primary suppression",
-                    "reason": f"a count (or its complement) below threshold {t} in either view",
-                }
-                for lab in cmp.loc[hide, "outcome_label"]
-            ]
-            + [
-                {
-                    "table": "outcomes_public_vs_linked",
-                    "row": "all",
-                    "column": "counts",
-                    "action": "rounded",
-                    "reason": f"counts rounded to the nearest {settings.rounding_base}",
-                }
-            ],
-            columns=["table", "row", "column", "action", "reason"],
-        )
-        cmp_pub = cmp_pub.rename(
-            columns={"outcome_label": "final outcome", "difference_pp": "difference (pp)"}
-        )
-        sec.add_table(
-            TableBlock(
-                "outcomes_public_vs_linked",
-                "Final outcome by label: public police.uk view against the linked view",
-                cmp_pub,
-                percent_columns=tuple(
-                    c for c in cmp_pub.columns if c.startswith(("rate ", "lower ", "upper "))
-                ),
-                note="Difference in percentage points, linked minus public. Outcome labels, not groups, so "
-                "that 'Court result unavailable' in the public view can be seen resolving into court "
-                "results.",
-            ),
-            cmp_log,
-        )
-        sec.paragraphs.append(
-            "The public police.uk view shows one 'last outcome' per crime as known to the police "
-            "when the file "
-            "was published; out-of-court disposals recorded only by other systems, and court results after "
-            "mid-2019, are often missing from it. The linked view adds what the caution, penalty notice and "
-            "court records say."
-        )
+        _public_vs_linked_block(sec, public, linked, settings, alpha)
     elif linked is None:
         sec.paragraphs.append(
             "Comparing the public view with a linked view needs restricted extracts; this report shows the "
@@ -990,6 +1018,54 @@ _DID_OUTCOMES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def _cell_means_table(res, label: str, unit: str, settings: DisclosureSettings) -> pd.DataFrame:
+    """Before/after cell means of one DiD outcome, protected: a mean of a 0/1 outcome is a rate."""
+    t = settings.threshold
+    means = res.means.copy()
+    small = (means["n"] < t).to_numpy()
+    if unit == "pp":  # a cell mean of a 0/1 outcome is a rate: check and recompute it like one
+        k = (means["rate"] * means["n"]).round()
+        small = small | small_count_mask(k, means["n"], settings)
+        means["rate"] = rounded_rate(k, means["n"], settings)[0]
+    else:
+        means["rate"] = means["rate"].round(1)
+    means["n"] = pd.array(round_to_base(means["n"], settings.rounding_base), dtype="Int64")
+    means.loc[small, ["n", "rate"]] = np.nan
+    means.insert(0, "outcome", label)
+    means = means.rename(columns={"n": "crimes", "rate": "mean" if unit == "days" else "rate"})
+    return means
+
+
+def _event_study_blocks(sec: Section, es: EventStudy, key: str, label: str, unit: str, scale: float) -> None:
+    """Event-study chart (with the pre-trend test in its caption) and coefficient table."""
+    sec.figures.append(
+        FigureBlock(
+            f"Event study: {label}, trailblazer minus comparison by month relative to go-live "
+            f"({unit}), with 95% cluster-robust intervals. Pre-trend test (every pre-go-live "
+            f"coefficient zero): chi-squared {es.pretrend_stat:.1f} on {es.pretrend_df} df, "
+            f"p = {es.pretrend_p:.3f}.",
+            figure_png(_event_figure(es, label, scale, unit)),
+            alt=f"event study of {label}",
+        )
+    )
+    es_tab = es.coefficients.copy()
+    es_tab[["estimate", "ci_lower", "ci_upper", "std_error"]] *= scale
+    sec.add_table(
+        TableBlock(
+            f"evaluation_event_study_{key}",
+            f"Event-study coefficients ({unit}): {label}",
+            es_tab.rename(
+                columns={
+                    "estimate": f"estimate ({unit})",
+                    "ci_lower": "95% CI lower",
+                    "ci_upper": "95% CI upper",
+                    "std_error": "SE",
+                }
+            ),
+        )
+    )
+
+
 def evaluation_section(
     crimes: pd.DataFrame | None,
     settings: DisclosureSettings,
@@ -1022,7 +1098,6 @@ def evaluation_section(
         )
         return sec
     data = add_flags(crimes, period_end=period_end, within_days=within_days, followup_days=followup_days)
-    t = settings.threshold
     cluster_label = "LSOA" if cluster == "lsoa" else cluster
     sec.paragraphs.append(
         f"Trailblazer areas are compared with comparison areas before and after go-live ({go_live:%B %Y}). "
@@ -1066,18 +1141,7 @@ def evaluation_section(
             r2["outcome"] = label
             r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
-        means = res.means.copy()
-        small = (means["n"] < t).to_numpy()
-        if unit == "pp":  # a cell mean of a 0/1 outcome is a rate: check and recompute it like one
-            k = (means["rate"] * means["n"]).round()
-            small = small | small_count_mask(k, means["n"], settings)
-            means["rate"] = rounded_rate(k, means["n"], settings)[0]
-        else:
-            means["rate"] = means["rate"].round(1)
-        means["n"] = pd.array(round_to_base(means["n"], settings.rounding_base), dtype="Int64")
-        means.loc[small, ["n", "rate"]] = np.nan
-        means.insert(0, "outcome", label)
-        means = means.rename(columns={"n": "crimes", "rate": "mean" if unit == "days" else "rate"})
+        means = _cell_means_table(res, label, unit, settings)
         sec.add_table(
             TableBlock(
                 f"evaluation_means_{key}",
@@ -1086,32 +1150,7 @@ def evaluation_section(
                 percent_columns=("rate",) if unit == "pp" else (),
             )
         )
-        sec.figures.append(
-            FigureBlock(
-                f"Event study: {label}, trailblazer minus comparison by month relative to go-live "
-                f"({unit}), with 95% cluster-robust intervals. Pre-trend test (every pre-go-live "
-                f"coefficient zero): chi-squared {es.pretrend_stat:.1f} on {es.pretrend_df} df, "
-                f"p = {es.pretrend_p:.3f}.",
-                figure_png(_event_figure(es, label, scale, unit)),
-                alt=f"event study of {label}",
-            )
-        )
-        es_tab = es.coefficients.copy()
-        es_tab[["estimate", "ci_lower", "ci_upper", "std_error"]] *= scale
-        sec.add_table(
-            TableBlock(
-                f"evaluation_event_study_{key}",
-                f"Event-study coefficients ({unit}): {label}",
-                es_tab.rename(
-                    columns={
-                        "estimate": f"estimate ({unit})",
-                        "ci_lower": "95% CI lower",
-                        "ci_upper": "95% CI upper",
-                        "std_error": "SE",
-                    }
-                ),
-            )
-        )
+        _event_study_blocks(sec, es, key, label, unit, scale)
         text = f"{row['estimate']:+.2f} {unit} ({row['ci_lower']:+.2f} to {row['ci_upper']:+.2f})"
         if truth is not None:
             text += f"; true {truth:+.2f}"

@@ -375,7 +375,6 @@ RATE_COLUMNS = [
     ("linkage_precision_recall", "correct links", "links", "precision"),
     ("linkage_precision_recall", "correct links", "true matches", "recall"),
     ("linkage_by_subgroup", "linked", "records", "link rate"),
-    ("outcomes_rates_by_crime_type", "crimes with outcome", "crimes", "rate"),
     ("outcomes_mix", "crimes", "all crimes", "rate"),
     ("outcomes_public_vs_linked", "count linked", "n linked", "rate linked"),
     (
@@ -403,6 +402,19 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
         expected = (shown[num] / shown[den]).round(3)
         assert (shown[rate] - expected).abs().max() < 1e-9, (table, rate, shown[[num, den, rate]])
         checked += len(shown)
+    # The wide rates-by-crime-type table: each shown "x% (lo-hi)" is the rounded count of the count table
+    # over the rounded crimes, to 0.1%.
+    counts = pd.read_csv(folder / "tables" / "outcomes_by_crime_type_counts.csv", index_col=0)
+    wide = pd.read_csv(folder / "tables" / "outcomes_rates_by_crime_type.csv", index_col=0)
+    for crime_type, row in wide.iterrows():
+        for group, cell in row.drop("crimes").items():
+            if cell == "[c]" or pd.isna(cell):
+                continue
+            shown = float(str(cell).split("%")[0])
+            cnt = counts.loc[crime_type, group]
+            assert pd.notna(cnt) and cnt % base == 0, (crime_type, group)
+            assert abs(shown - 100 * round(cnt / row["crimes"], 3)) < 0.05 + 1e-9, (crime_type, group, cell)
+            checked += 1
     assert checked > 50
     # Rates without counts beside them (intervals, subgroup precision and recall, time-to-outcome shares,
     # the clerical estimate) are published to 0.1 percentage point at most.

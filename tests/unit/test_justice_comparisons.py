@@ -15,7 +15,6 @@ from linkage.justice.comparisons import (
     OffenceCompatibility,
     PlaceDistance,
     PncComparison,
-    normalise_pnc,
 )
 
 
@@ -40,13 +39,6 @@ def _pairs(left: dict, right: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_pnc_levels(a, b, level):
     left, right = _pairs({"pnc_id": [a]}, {"pnc_id": [b]})
     assert PncComparison().levels(left, right).tolist() == [level]
-
-
-def test_normalise_pnc_fields():
-    parsed = normalise_pnc(pd.Series(["19/12A", "2019/0000012a", None]))
-    assert parsed["key"].tolist()[:2] == ["19/0000012A", "19/0000012A"]
-    assert parsed["form"].tolist()[:2] == ["short", "long"]
-    assert pd.isna(parsed["key"].iloc[2])
 
 
 def test_directional_date_levels():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +23,7 @@ from linkage.reference import (
     court_outcome_label,
     crime_type_is_coarse,
     final_outcome,
+    final_outcome_per_group,
     outcome_rank,
     pnd_outcome_label,
 )
@@ -144,3 +146,54 @@ def test_caution_and_pnd_labels():
     assert caution_outcome_label(pd.Series(CAUTION_TYPES)).eq("Offender given a caution").all()
     assert pnd_outcome_label(pd.Series(PND_STATUSES)).eq("Offender given penalty notice").all()
     assert caution_outcome_label(pd.Series(["reprimand"])).isna().all()
+
+
+def test_final_outcome_per_group_by_hand():
+    """Review finding: justice re-implemented the hierarchy; one vectorised rule now serves every caller.
+    Crime A: charged (rank of 'Suspect charged') vs caution on the same date -> by hand from OUTCOME_RANK;
+    crime B: two equal-rank labels, the later date wins even though it comes first in the frame;
+    crime C: only blank/unknown labels -> no row (a row, the last, with keep_unknown)."""
+    frame = pd.DataFrame(
+        {
+            "force": ["F", "F", "F", "F", "F", "F"],
+            "crime": ["A", "A", "B", "B", "C", "C"],
+            "label": [
+                "Suspect charged",
+                "Offender given a caution",
+                "Offender fined",
+                "Offender fined",
+                "",
+                "nonsense",
+            ],
+            "date": pd.to_datetime(["2024-01-05", "2024-01-05", "2024-03-01", "2024-02-01", None, None]),
+            "rid": ["a1", "a2", "b1", "b2", "c1", "c2"],
+        }
+    )
+    picked = final_outcome_per_group(frame, ["force", "crime"], "label", ["date", "rid"])
+    a_best = max(["Suspect charged", "Offender given a caution"], key=OUTCOME_RANK.__getitem__)
+    assert picked["crime"].tolist() == ["A", "B"]
+    assert picked["label"].tolist() == [a_best, "Offender fined"]
+    assert picked["rid"].tolist()[1] == "b1"  # 2024-03-01 is later than b2's 2024-02-01
+    assert picked.index.tolist()[1] == 2  # original index kept
+    kept = final_outcome_per_group(frame, "crime", "label", keep_unknown=True)
+    assert kept["rid"].tolist() == [frame.loc[frame["label"] == a_best, "rid"].iloc[0], "b2", "c2"]
+
+
+def test_final_outcome_per_group_matches_scalar_rule():
+    """The scalar final_outcome (one crime) and the vectorised rule agree crime by crime on random labels
+    from the vocabulary, a legacy label and blanks (ties go to the later row)."""
+    rng = np.random.default_rng(11)
+    vocab = [*OUTCOME_CATEGORIES, "Offender given community sentence", None, ""]
+    frame = pd.DataFrame(
+        {"crime": rng.integers(0, 80, size=500), "label": rng.choice(np.array(vocab, dtype=object), 500)}
+    )
+    picked = final_outcome_per_group(frame, "crime", "label").set_index("crime")["label"]
+    for crime, rows in frame.groupby("crime", sort=True):
+        labels = rows["label"].tolist()
+        # Independent scalar rule written here: highest OUTCOME_RANK, last among ties.
+        canon = canonical_outcome(pd.Series(labels, dtype="object"))
+        ranks = canon.map(OUTCOME_RANK)
+        expected = None if ranks.isna().all() else canon[ranks == ranks.max()].iloc[-1]
+        got = canonical_outcome(pd.Series([picked.get(crime)], dtype="object")).iloc[0]
+        assert pd.isna(got) if expected is None else got == expected, (crime, labels)
+        assert final_outcome(labels) == expected
