@@ -12,8 +12,6 @@ from linkage.justice.comparisons import (
     PlaceDistance,
     PncComparison,
     normalise_crime_ref,
-    normalise_pnc,
-    pnc_parts,
 )
 from linkage.justice.link import (
     DeterministicRule,
@@ -33,6 +31,7 @@ from linkage.justice.publication import (
     synthetic_publication_key,
 )
 from linkage.justice.settings import DEFAULT_SOURCES, LinkSettings, SourceSettings
+from linkage.reference.identifiers import pnc_parts
 
 __all__ = [
     "DEFAULT_SOURCES",
@@ -54,7 +53,6 @@ __all__ = [
     "crime_outcome_table",
     "link_outcomes",
     "normalise_crime_ref",
-    "normalise_pnc",
     "pnc_parts",
     "publication_key",
     "resolve_conflicts",

@@ -11,7 +11,6 @@ distances, the reference crosswalk for offences.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from linkage.engine import Comparison
 from linkage.errors import LinkageError
+from linkage.reference.identifiers import pnc_parts
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ __all__ = [
     "PlaceDistance",
     "PncComparison",
     "normalise_crime_ref",
-    "normalise_pnc",
-    "pnc_parts",
 ]
 
 _MISSING = np.int8(-1)
@@ -53,49 +51,6 @@ def _check_aligned(left: pd.DataFrame, right: pd.DataFrame, comparison: str) -> 
 
 
 # --------------------------------------------------------------------------------------------- PNC ID
-_PNC_RE = r"^(?P<year>\d{2}|\d{4})/(?P<serial>\d{1,7})(?P<check>[A-Z])$"
-_PNC_COMPILED = re.compile(_PNC_RE)
-
-
-def normalise_pnc(values: pd.Series) -> pd.DataFrame:
-    """Parse PNC IDs into ``form`` ('long'/'short'), ``yy`` (2-digit year), ``serial`` (7 digits), ``check``.
-
-    Case, spaces and leading zeros of the serial are ignored: ``' 2019/123a '``, ``'19/0000123A'`` and
-    ``'2019/0000123A'`` all parse to year ``19``, serial ``0000123``, check ``A``. Unparseable or blank
-    values give missing fields. ``key`` is ``yy/serial7check`` (the same for both forms); ``canonical``
-    keeps the form (``yyyy/serial7check`` or ``yy/serial7check``). Each distinct value is parsed once.
-    """
-    codes, uniques = pd.factorize(pd.Series(values).astype("string"), use_na_sentinel=True)
-    text = (
-        pd.Series(np.asarray(uniques, dtype=object), dtype="string")
-        .str.upper()
-        .str.replace(r"\s+", "", regex=True)
-    )
-    parts = text.str.extract(_PNC_RE)
-    year = parts["year"]
-    serial = parts["serial"].str.zfill(7)
-    form = pd.Series(pd.NA, index=parts.index, dtype="string")
-    form = form.mask(year.str.len() == 4, "long").mask(year.str.len() == 2, "short")
-    yy = year.str[-2:]
-    table = pd.DataFrame(
-        {
-            "form": form,
-            "yy": yy,
-            "serial": serial,
-            "check": parts["check"],
-            "key": yy + "/" + serial + parts["check"],
-            "canonical": year + "/" + serial + parts["check"],
-        }
-    )
-    # One extra all-missing row for missing input values (code -1).
-    table = pd.concat(
-        [table, pd.DataFrame({c: [pd.NA] for c in table.columns}, dtype="string")], ignore_index=True
-    )
-    out = table.iloc[np.where(codes >= 0, codes, len(table) - 1)].reset_index(drop=True)
-    out.index = pd.Series(values).index
-    return out
-
-
 class PncComparison(Comparison):
     """PNC ID: 0 identical (after normalising case, spaces, leading zeros); 1 same year, serial and check
     letter written in the other form (short ``YY/`` vs long ``YYYY/``); 2 different; -1 missing."""
@@ -122,8 +77,8 @@ class PncComparison(Comparison):
         else:
             _check_columns(left, [self.column], "left", self.name)
             _check_columns(right, [self.column], "right", self.name)
-            a = pnc_parts(left[self.column]).set_axis(parts, axis=1)
-            b = pnc_parts(right[self.column]).set_axis(parts, axis=1)
+            a = pnc_parts(left[self.column])[["key", "full", "long"]].set_axis(parts, axis=1)
+            b = pnc_parts(right[self.column])[["key", "full", "long"]].set_axis(parts, axis=1)
         n_left = len(a)
         key = pd.factorize(pd.concat([a[parts[0]], b[parts[0]]], ignore_index=True), use_na_sentinel=True)[0]
         full = pd.factorize(pd.concat([a[parts[1]], b[parts[1]]], ignore_index=True), use_na_sentinel=True)[0]
@@ -136,26 +91,6 @@ class PncComparison(Comparison):
         out[fa == fb] = 0
         out[(ka < 0) | (kb < 0)] = _MISSING
         return out
-
-
-def pnc_parts(values: pd.Series) -> pd.DataFrame:
-    """``key`` (``yy/serial7check``, the same for both forms), ``full`` (with the year as written) and
-    ``long`` (True for the ``YYYY/`` form) of each PNC ID; missing where unparseable. Each distinct value
-    is parsed once (``re`` on the distinct values, then broadcast)."""
-    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
-    parsed = [_PNC_COMPILED.match("".join(str(u).split()).upper()) for u in uniques]
-    key = [f"{m['year'][-2:]}/{int(m['serial']):07d}{m['check']}" if m else None for m in parsed] + [None]
-    full = [f"{m['year']}/{int(m['serial']):07d}{m['check']}" if m else None for m in parsed] + [None]
-    is_long = np.array([bool(m) and len(m["year"]) == 4 for m in parsed] + [False])
-    sel = np.where(codes >= 0, codes, len(uniques))
-    return pd.DataFrame(
-        {
-            "key": pd.array(np.asarray(key, dtype=object)[sel], dtype="string"),
-            "full": pd.array(np.asarray(full, dtype=object)[sel], dtype="string"),
-            "long": is_long[sel],
-        },
-        index=pd.Series(values).index,
-    )
 
 
 # ------------------------------------------------------------------------------------ directional time

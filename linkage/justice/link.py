@@ -56,12 +56,12 @@ from linkage.justice.comparisons import (
     PlaceDistance,
     PncComparison,
     normalise_crime_ref,
-    pnc_parts,
 )
 from linkage.justice.geography import court_area, lsoa_area
 from linkage.justice.model import TwoStageModel
 from linkage.justice.publication import crime_ids, publication_key
 from linkage.justice.settings import LinkSettings, SourceSettings
+from linkage.reference.identifiers import pnc_parts
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
 
 logger = logging.getLogger(__name__)
@@ -465,10 +465,11 @@ class LinkResult:
 def crime_outcome_table(crimes: pd.DataFrame, suspects: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """One row per crime: its fields, n_suspects, n_outcome_records and the final outcome.
 
-    The final outcome follows :func:`linkage.reference.final_outcome`: the highest rank in the police.uk
-    hierarchy wins, ties go to the later outcome date (then source and record id for determinism).
+    The final outcome is :func:`linkage.reference.final_outcome_per_group`: the highest rank in the
+    police.uk hierarchy wins, ties go to the later outcome date (then source and record id for
+    determinism).
     """
-    from linkage.reference import outcome_rank
+    from linkage.reference import final_outcome_per_group
 
     base_cols = [
         "force",
@@ -491,10 +492,9 @@ def crime_outcome_table(crimes: pd.DataFrame, suspects: pd.DataFrame, links: pd.
     out = out.merge(n_sus, on=key, how="left").merge(n_links, on=key, how="left")
     out["n_suspects"] = out["n_suspects"].fillna(0).astype(int)
     out["n_outcome_records"] = out["n_outcome_records"].fillna(0).astype(int)
-    ranked = links.assign(_rank=outcome_rank(links["outcome_label"]).astype("float").to_numpy())
-    ranked = ranked[ranked["_rank"].notna()]
-    ranked = ranked.sort_values([*key, "_rank", "outcome_date", "source", "record_id"], kind="mergesort")
-    final = ranked.drop_duplicates(key, keep="last")[[*key, "outcome_label", "outcome_date", "source"]]
+    final = final_outcome_per_group(links, key, "outcome_label", ["outcome_date", "source", "record_id"])[
+        [*key, "outcome_label", "outcome_date", "source"]
+    ]
     final = final.rename(
         columns={
             "outcome_label": "final_outcome",

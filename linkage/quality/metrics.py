@@ -1,5 +1,5 @@
 """Precision, recall and F1 of outcome links against the synthetic truth, overall, by source and by
-subgroup, with Wilson score intervals (statsmodels ``proportion_confint``)."""
+subgroup, with Wilson score intervals (:func:`linkage.evaluation.rates.wilson_interval`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from linkage.errors import LinkageError
 
@@ -25,18 +24,6 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], argument: str) -> None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise LinkageError(f"{argument} lacks column(s) {missing}; has {list(frame.columns)}")
-
-
-def _wilson(successes: np.ndarray, trials: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    successes = np.asarray(successes, dtype=float)
-    trials = np.asarray(trials, dtype=float)
-    low = np.full(trials.shape, np.nan)
-    high = np.full(trials.shape, np.nan)
-    ok = trials > 0
-    if ok.any():
-        lo, hi = proportion_confint(successes[ok], trials[ok], alpha=alpha, method="wilson")
-        low[ok], high[ok] = lo, hi
-    return low, high
 
 
 def _truth_targets(truth: pd.DataFrame) -> pd.DataFrame:
@@ -98,8 +85,11 @@ def _scores(tp: np.ndarray, n_links: np.ndarray, n_true: np.ndarray, alpha: floa
         precision = np.where(n_links > 0, tp / np.maximum(n_links, 1), np.nan)
         recall = np.where(n_true > 0, tp / np.maximum(n_true, 1), np.nan)
         f1 = np.where(n_links + n_true > 0, 2 * tp / np.maximum(n_links + n_true, 1), np.nan)
-    p_lo, p_hi = _wilson(tp, n_links, alpha)
-    r_lo, r_hi = _wilson(tp, n_true, alpha)
+    # The package's one Wilson implementation (imported here: linkage.evaluation pulls in geopandas).
+    from linkage.evaluation import rates
+
+    p_lo, p_hi = rates.wilson_interval(tp, n_links, alpha)
+    r_lo, r_hi = rates.wilson_interval(tp, n_true, alpha)
     return {
         "precision": precision,
         "precision_low": p_lo,

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from linkage.reference.identifiers import (
+    PNC_CHECK_ALPHABET,
+    PNC_PATTERN,
+    format_pnc,
+    pnc_check_letter,
+    pnc_is_valid,
+    pnc_parts,
+)
 from linkage.reference.offences import (
     ALTERNATIVE_CHARGES,
     CJS_CODE_PATTERN,
@@ -39,6 +47,7 @@ from linkage.reference.outcomes import (
     court_outcome_label,
     crime_type_is_coarse,
     final_outcome,
+    final_outcome_per_group,
     outcome_rank,
     pnd_outcome_label,
 )
@@ -60,6 +69,8 @@ __all__ = [
     "OUTCOME_RANK",
     "OUTCOME_RELABEL_MONTH",
     "OUTCOME_STAGE",
+    "PNC_CHECK_ALPHABET",
+    "PNC_PATTERN",
     "PND_LABEL",
     "PND_STATUSES",
     "POLICE_OUTCOMES",
@@ -74,10 +85,15 @@ __all__ = [
     "court_outcome_label",
     "crime_type_is_coarse",
     "final_outcome",
+    "final_outcome_per_group",
+    "format_pnc",
     "normalise_cjs_code",
     "offence_codes",
     "offence_relation",
     "outcome_rank",
     "pnd_offences",
+    "pnc_check_letter",
+    "pnc_is_valid",
+    "pnc_parts",
     "pnd_outcome_label",
 ]

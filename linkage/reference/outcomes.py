@@ -19,7 +19,7 @@ Decisions (documented in docs/reference_data.md):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -283,22 +283,52 @@ def outcome_rank(values: pd.Series) -> pd.Series:
     return canonical_outcome(values).map(OUTCOME_RANK).astype("Int8")
 
 
+def final_outcome_per_group(
+    frame: pd.DataFrame,
+    group_cols: str | Sequence[str],
+    label_col: str,
+    order_cols: str | Sequence[str] | None = None,
+    *,
+    keep_unknown: bool = False,
+) -> pd.DataFrame:
+    """The row holding each group's police.uk "last outcome", for every group at once.
+
+    The highest rank in :data:`OUTCOME_RANK` (:func:`outcome_rank`; legacy labels translated) wins; ties
+    go to the row that comes last by ``order_cols`` (e.g. the outcome date, then ids for determinism),
+    then by row order (``order_cols=None``: row order alone). Rows with a blank or unknown label are
+    dropped, so a group with no known label has no row; with ``keep_unknown`` they rank below every
+    known label instead (such a group keeps its last row). Returns the chosen rows of ``frame`` (all
+    columns, original index) sorted by ``group_cols``.
+    """
+    groups = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+    order = [] if order_cols is None else [order_cols] if isinstance(order_cols, str) else list(order_cols)
+    missing = [c for c in [*groups, label_col, *order] if c not in frame.columns]
+    if missing:
+        raise LinkageError(f"frame lacks column(s) {missing}; has {list(frame.columns)}")
+    if not groups:
+        raise LinkageError("group_cols must name at least one column, got []")
+    rank = outcome_rank(frame[label_col]).astype("float")
+    work = frame.assign(_rank=rank.fillna(-1.0).to_numpy(), _row=np.arange(len(frame)))
+    if not keep_unknown:
+        work = work[rank.notna().to_numpy()]
+    picked = work.sort_values([*groups, "_rank", *order, "_row"], kind="mergesort").drop_duplicates(
+        groups, keep="last"
+    )
+    return picked.drop(columns=["_rank", "_row"])
+
+
 def final_outcome(labels: Iterable[str | None]) -> str | None:
     """The police.uk "last outcome" of one crime from its outcome labels.
 
     The highest rank in :data:`OUTCOME_RANK` wins; ties go to the label given last (pass labels in
     date order). Legacy labels are translated; blanks and unknown labels are ignored. Returns ``None``
-    when no label is known.
+    when no label is known. The rule is :func:`final_outcome_per_group` on a single group.
     """
     series = pd.Series(list(labels), dtype="object")
-    if series.empty:
+    picked = final_outcome_per_group(pd.DataFrame({"_group": 0, "label": series}), "_group", "label")
+    if picked.empty:
         return None
-    canon = canonical_outcome(series)
-    ranks = canon.map(OUTCOME_RANK)
-    if ranks.isna().all():
-        return None
-    best = ranks.max()
-    return str(canon[ranks == best].iloc[-1])
+    return str(canonical_outcome(picked["label"]).iloc[0])
 
 
 def court_outcome_label(verdict: pd.Series, disposal: pd.Series) -> pd.Series:

@@ -16,10 +16,16 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-logger = logging.getLogger(__name__)
+# The PNC helpers live in linkage.reference.identifiers (the one parser); linkage.synth re-exports them
+# from here.
+from linkage.reference.identifiers import (  # noqa: F401
+    PNC_CHECK_ALPHABET,
+    format_pnc,
+    pnc_check_letter,
+    pnc_is_valid,
+)
 
-PNC_CHECK_ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
-"""Check letter alphabet of PNC IDs and CRO numbers (DOMAIN.md section 4)."""
+logger = logging.getLogger(__name__)
 
 # Age of suspects at the start of the period (years): bands and shares. Modelling choice (offenders are
 # young and mostly male); not a calibrated published figure.
@@ -103,40 +109,6 @@ def draw_surnames(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` surnames drawn by frequency (:func:`surname_table`)."""
     table = surname_table()
     return _draw(rng, table["surname"].to_numpy(dtype=object), table["weight"].to_numpy(), n)
-
-
-def pnc_check_letter(year: np.ndarray, serial: np.ndarray) -> np.ndarray:
-    """Check letters of PNC IDs: ``ALPHABET[int(YY + serial7) % 23]`` (two-digit year, 7-digit serial)."""
-    value = (np.asarray(year, dtype=np.int64) % 100) * 10_000_000 + np.asarray(serial, dtype=np.int64)
-    letters = np.array(list(PNC_CHECK_ALPHABET))
-    return letters[value % 23]
-
-
-def format_pnc(year: np.ndarray, serial: np.ndarray, short: np.ndarray | None = None) -> np.ndarray:
-    """PNC IDs ``YYYY/NNNNNNNC`` (or ``YY/NNNNNNNC`` where ``short`` is True) as an object array."""
-    year = np.asarray(year, dtype=np.int64)
-    serial = np.asarray(serial, dtype=np.int64)
-    check = pnc_check_letter(year, serial)
-    body = pd.Series(serial).astype(str).str.zfill(7).to_numpy(dtype=object) + check.astype(object)
-    long_year = pd.Series(year).astype(str).to_numpy(dtype=object)
-    out = long_year + "/" + body
-    if short is not None:
-        short_year = pd.Series(year % 100).astype(str).str.zfill(2).to_numpy(dtype=object)
-        out = np.where(short, short_year + "/" + body, out)
-    return out
-
-
-def pnc_is_valid(pnc: pd.Series) -> pd.Series:
-    """True where a PNC ID (long or short form) has a valid check letter; NA stays False."""
-    parts = pd.Series(pnc, dtype="string").str.extract(r"^(\d{2}|\d{4})/(\d{7})([A-Z])$")
-    ok = parts.notna().all(axis=1)
-    out = pd.Series(False, index=parts.index)
-    if ok.any():
-        yy = parts.loc[ok, 0].astype(int) % 100
-        serial = parts.loc[ok, 1].astype(np.int64)
-        expected = pnc_check_letter(yy.to_numpy(), serial.to_numpy())
-        out[ok] = expected == parts.loc[ok, 2].to_numpy()
-    return out
 
 
 def make_people(rng: np.random.Generator, n: int, start: pd.Timestamp, prefix: str) -> pd.DataFrame:

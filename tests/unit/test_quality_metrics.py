@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -152,3 +153,14 @@ def test_by_subgroup_by_hand():
 def test_by_subgroup_rejects_unknown_variable():
     with pytest.raises(LinkageError, match="ethnicity"):
         by_subgroup(_links(), _truth(), _tables(), by=["ethnicity"])
+
+
+def test_intervals_come_from_the_one_wilson_implementation(monkeypatch):
+    """Review finding: metrics had its own Wilson copy. Swap linkage.evaluation.rates.wilson_interval for
+    a marker and the quality intervals must follow it."""
+    import linkage.evaluation.rates as rates
+    from linkage.quality.metrics import _scores
+
+    monkeypatch.setattr(rates, "wilson_interval", lambda count, n, alpha=0.05: (n * 0 - 7.0, n * 0 + 7.0))
+    out = _scores(np.array([3.0]), np.array([4.0]), np.array([5.0]), 0.05)
+    assert out["precision_low"].tolist() == [-7.0] and out["recall_high"].tolist() == [7.0]

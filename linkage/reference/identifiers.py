@@ -1,0 +1,114 @@
+"""Police National Computer (PNC) identifiers: the one parser, formatter and check-letter rule.
+
+A PNC ID is ``YYYY/NNNNNNNC`` (short form ``YY/NNNNNNNC``): the year of first arrest, a serial padded to
+seven digits and a check letter ``ALPHABET[int(YY + serial7) % 23]`` (DOMAIN.md section 4). Parsing
+ignores case, white space and leading zeros of the serial; the short and long forms of one ID share a
+``key``. Every PNC helper in the package (synthetic world, comparisons, blocking) calls these.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "PNC_CHECK_ALPHABET",
+    "PNC_PATTERN",
+    "format_pnc",
+    "pnc_check_letter",
+    "pnc_is_valid",
+    "pnc_parts",
+]
+
+PNC_CHECK_ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
+"""Check letter alphabet of PNC IDs and CRO numbers (DOMAIN.md section 4)."""
+
+PNC_PATTERN = r"^(?P<year>\d{2}|\d{4})/(?P<serial>\d{1,7})(?P<check>[A-Z])$"
+"""A PNC ID after upper-casing and removing white space (serial of 1 to 7 digits)."""
+
+_PARTS_COLUMNS = ("key", "full", "long", "yy", "serial", "check")
+
+
+def pnc_check_letter(year: np.ndarray, serial: np.ndarray) -> np.ndarray:
+    """Check letters of PNC IDs: ``ALPHABET[int(YY + serial7) % 23]`` (two-digit year, 7-digit serial)."""
+    value = (np.asarray(year, dtype=np.int64) % 100) * 10_000_000 + np.asarray(serial, dtype=np.int64)
+    letters = np.array(list(PNC_CHECK_ALPHABET))
+    return letters[value % 23]
+
+
+def format_pnc(year: np.ndarray, serial: np.ndarray, short: np.ndarray | None = None) -> np.ndarray:
+    """PNC IDs ``YYYY/NNNNNNNC`` (or ``YY/NNNNNNNC`` where ``short`` is True) as an object array."""
+    year = np.asarray(year, dtype=np.int64)
+    serial = np.asarray(serial, dtype=np.int64)
+    check = pnc_check_letter(year, serial)
+    body = pd.Series(serial).astype(str).str.zfill(7).to_numpy(dtype=object) + check.astype(object)
+    long_year = pd.Series(year).astype(str).to_numpy(dtype=object)
+    out = long_year + "/" + body
+    if short is not None:
+        short_year = pd.Series(year % 100).astype(str).str.zfill(2).to_numpy(dtype=object)
+        out = np.where(short, short_year + "/" + body, out)
+    return out
+
+
+def pnc_parts(values: pd.Series) -> pd.DataFrame:
+    """Parse PNC IDs: ``key`` (``yy/serial7check``, the same for both forms), ``full`` (with the year as
+    written), ``long`` (True for the ``YYYY/`` form), ``yy`` and ``serial`` (Int64) and ``check``.
+
+    Case, white space and leading zeros of the serial are ignored: ``' 2019/123a '``, ``'19/0000123A'``
+    and ``'2019/0000123A'`` share the key ``19/0000123A``. Unparseable or blank values give missing
+    fields (``long`` False). Each distinct value is parsed once, with vectorised string methods.
+    """
+    values = pd.Series(values)
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    text = (
+        pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+        .str.upper()
+        .str.replace(r"\s+", "", regex=True)
+    )
+    parts = text.str.extract(PNC_PATTERN)
+    year, check = parts["year"].astype("string"), parts["check"].astype("string")
+    serial7 = parts["serial"].astype("string").str.zfill(7)
+    yy = year.str[-2:]
+    table = pd.DataFrame(
+        {
+            "key": yy + "/" + serial7 + check,
+            "full": year + "/" + serial7 + check,
+            "long": (year.str.len() == 4).fillna(False).astype(bool),
+            "yy": pd.to_numeric(yy, errors="coerce").astype("Int64"),
+            "serial": pd.to_numeric(serial7, errors="coerce").astype("Int64"),
+            "check": check,
+        }
+    )
+    # One extra all-missing row for missing input values (code -1).
+    missing = pd.DataFrame(
+        {
+            "key": pd.array([pd.NA], dtype="string"),
+            "full": pd.array([pd.NA], dtype="string"),
+            "long": [False],
+            "yy": pd.array([pd.NA], dtype="Int64"),
+            "serial": pd.array([pd.NA], dtype="Int64"),
+            "check": pd.array([pd.NA], dtype="string"),
+        }
+    )
+    table = pd.concat([table, missing], ignore_index=True)
+    out = table.iloc[np.where(codes >= 0, codes, len(table) - 1)].reset_index(drop=True)
+    out.index = values.index
+    return out[list(_PARTS_COLUMNS)]
+
+
+def pnc_is_valid(values: pd.Series) -> pd.Series:
+    """True where a PNC ID (long or short form, parsed by :func:`pnc_parts`) has the right check letter;
+    missing or unparseable values are False."""
+    parts = pnc_parts(values)
+    ok = parts["key"].notna().to_numpy()
+    out = np.zeros(len(parts), dtype=bool)
+    if ok.any():
+        expected = pnc_check_letter(
+            parts["yy"].to_numpy()[ok].astype(np.int64), parts["serial"].to_numpy()[ok].astype(np.int64)
+        )
+        out[ok] = expected == parts["check"].to_numpy()[ok].astype(str)
+    return pd.Series(out, index=parts.index)
