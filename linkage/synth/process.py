@@ -564,14 +564,54 @@ def _serials(prefix: str, n: int) -> np.ndarray:
 
 
 def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_rec, r_fault) -> dict:
-    """crimes, suspects and the outcome records (with faults), truth, suspect_truth and the fault log."""
+    """crimes, suspects and the outcome records (with faults), truth, suspect_truth and the fault log.
+
+    Named steps, called in a fixed order because they share the random streams ``r_rec`` (record
+    values) and ``r_fault`` (faults): crimes, suspects, cautions, penalty notices, court lines, truth.
+    """
     area, noise = spec.areas[index], spec.noise_profile
     end64 = np.datetime64(spec.end_date)
     pts = geo.points
     lon = np.where(crimes.located, pts["longitude"].to_numpy()[crimes.point], np.nan)
     lat = np.where(crimes.located, pts["latitude"].to_numpy()[crimes.point], np.nan)
     out: dict[str, pd.DataFrame] = {}
-    out["crimes"] = pd.DataFrame(
+    out["crimes"] = _crime_rows(area, crimes, crime_ref, pts, lon, lat)
+    person, suspect_ref, out["suspects"], out["suspect_truth"] = _suspect_rows(
+        area, noise, sus, crime_ref, r_rec
+    )
+    dob = person["date_of_birth"].to_numpy().astype("datetime64[D]")
+    age_years = _age_years(crimes.committed[sus.crime], dob)
+    ctx = _RecordContext(
+        noise, r_fault, person, sus.crime, crime_ref, crimes.committed, crimes.ho, area.force
+    )
+    disposal_date = outc.police_date[sus.crime]
+    out["cautions"], cs, caution_id, cfaults = _caution_rows(
+        index, noise, ctx, sus, disposal_date, age_years, end64, r_rec
+    )
+    out["penalty_notices"], ps, pnd_id, pfaults = _penalty_notice_rows(
+        index, noise, ctx, sus, crimes, disposal_date, lon, lat, end64, r_rec
+    )
+    out["court_outcomes"], record_id, slots_c, kfaults = _court_rows(
+        index, area, noise, ctx, sus, crimes, lines, end64
+    )
+    out["truth"] = _truth_rows(
+        area,
+        crime_ref,
+        sus,
+        suspect_ref,
+        [
+            ("cautions", caution_id, cs),
+            ("penalty_notices", pnd_id, ps),
+            ("court_outcomes", record_id, slots_c),
+        ],
+    )
+    out["faults"] = pd.concat([*cfaults, pfaults, kfaults], ignore_index=True)
+    return out
+
+
+def _crime_rows(area, crimes, crime_ref, pts, lon, lat) -> pd.DataFrame:
+    """The crimes extract: one row per recorded crime, its map point and LSOA where located."""
+    return pd.DataFrame(
         {
             "crime_ref": crime_ref,
             "force": area.force,
@@ -586,6 +626,11 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
             ),
         }
     )
+
+
+def _suspect_rows(area, noise, sus, crime_ref, r_rec):
+    """(person per suspect slot, suspect_ref, suspects extract, suspect_truth); draws PNC and postcode
+    gaps from ``r_rec``."""
     slots = len(sus.crime)
     person = sus.people.iloc[sus.person].reset_index(drop=True)
     suspect_ref = ("S" + pd.Series(sus.number).astype(str)).to_numpy(dtype=object)
@@ -593,7 +638,7 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
         r_rec.random(slots) < noise.suspect_pnc_missing, None, person["pnc_id"].to_numpy(dtype=object)
     )
     postcode = np.where(r_rec.random(slots) < 0.2, None, person["postcode"].to_numpy(dtype=object))
-    out["suspects"] = pd.DataFrame(
+    suspects = pd.DataFrame(
         {
             "crime_ref": crime_ref[sus.crime],
             "force": area.force,
@@ -606,7 +651,7 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
             "postcode": postcode,
         }
     )
-    out["suspect_truth"] = pd.DataFrame(
+    suspect_truth = pd.DataFrame(
         {
             "crime_ref": crime_ref[sus.crime],
             "force": area.force,
@@ -615,14 +660,12 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
             "outcome_key": np.array(tg.OUTCOME_KEYS, dtype=object)[sus.key],
         }
     )
-    dob = person["date_of_birth"].to_numpy().astype("datetime64[D]")
-    age_years = _age_years(crimes.committed[sus.crime], dob)
-    ctx = _RecordContext(
-        noise, r_fault, person, sus.crime, crime_ref, crimes.committed, crimes.ho, area.force
-    )
-    disposal_date = outc.police_date[sus.crime]
+    return person, suspect_ref, suspects, suspect_truth
 
-    # Cautions
+
+def _caution_rows(index, noise, ctx, sus, disposal_date, age_years, end64, r_rec):
+    """(cautions extract, suspect slots, caution ids, [record faults, crime_ref faults]) for cautions
+    given by the period end, in date order; youth and conditional shares from the targets."""
     cs = np.flatnonzero((sus.key == CAUTION) & (disposal_date <= end64))
     cs = cs[np.lexsort((cs, disposal_date[cs]))]
     youth = age_years[cs] < 18
@@ -647,9 +690,12 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
     cautions.insert(0, "caution_id", caution_id)
     cautions["caution_type"] = ctype
     cautions["crime_ref"], ref_faults = ctx.crime_refs(cs, caution_id)
-    out["cautions"] = cautions
+    return cautions, cs, caution_id, [cfaults, ref_faults]
 
-    # Penalty notices
+
+def _penalty_notice_rows(index, noise, ctx, sus, crimes, disposal_date, lon, lat, end64, r_rec):
+    """(penalty notices extract, suspect slots, notice ids, faults) for notices issued by the period end;
+    the notice location is the crime's map point."""
     ps = np.flatnonzero((sus.key == PND) & (disposal_date <= end64))
     ps = ps[np.lexsort((ps, disposal_date[ps]))]
     pnd_id = _serials(f"PN{index:02d}", len(ps))
@@ -662,9 +708,12 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
     pnds["status"] = np.array(list(tg.PND_STATUS_P), dtype=object)[
         _draw_index(r_rec, list(tg.PND_STATUS_P.values()), len(ps))
     ]
-    out["penalty_notices"] = pnds
+    return pnds, ps, pnd_id, pfaults
 
-    # Court outcomes: lines heard by the period end, numbered within case.
+
+def _court_rows(index, area, noise, ctx, sus, crimes, lines, end64):
+    """(court outcomes extract, record ids ``case_id:offence_seq``, suspect slots, faults): lines heard
+    by the period end, numbered within case (charged lines before TICs, then by offence date)."""
     lines = lines[lines["hearing"] <= end64].copy()
     lines["crime_seq"] = sus.crime[lines["slot"].to_numpy()]
     lines["offence_date"] = crimes.committed[lines["crime_seq"].to_numpy()].astype("datetime64[ns]")
@@ -694,14 +743,12 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
     courts["verdict"] = lines["verdict"].to_numpy(dtype=object)
     courts["disposal"] = lines["disposal"].to_numpy(dtype=object)
     courts["tic"] = lines["tic"].to_numpy(dtype=object)
-    out["court_outcomes"] = courts
+    return courts, record_id, slots_c, kfaults
 
-    truth_parts = [
-        ("cautions", caution_id, cs),
-        ("penalty_notices", pnd_id, ps),
-        ("court_outcomes", record_id, slots_c),
-    ]
-    out["truth"] = pd.concat(
+
+def _truth_rows(area, crime_ref, sus, suspect_ref, parts) -> pd.DataFrame:
+    """The linkage truth: for each (source, record ids, suspect slots) the crime and suspect disposed of."""
+    return pd.concat(
         [
             pd.DataFrame(
                 {
@@ -712,12 +759,10 @@ def _restricted_tables(spec, index, geo, crimes, outc, sus, lines, crime_ref, r_
                     "suspect_ref": suspect_ref[sl],
                 }
             )
-            for source, ids, sl in truth_parts
+            for source, ids, sl in parts
         ],
         ignore_index=True,
     )
-    out["faults"] = pd.concat([cfaults, ref_faults, pfaults, kfaults], ignore_index=True)
-    return out
 
 
 def _disposals(rng: np.random.Generator, ctype: np.ndarray) -> np.ndarray:
