@@ -591,8 +591,9 @@ def protect_rates(
     keys = [
         c
         for c in out.columns
-        if c not in (count, n, *value_columns, *needed)
+        if c not in (count, n, *value_columns, *needed, *ratios)
         and not any(c in (f"{r}_low", f"{r}_high") for r in ratios)
+        and not pd.api.types.is_float_dtype(out[c])  # a label, never a value (the log shows no figures)
     ]
 
     def label(idx: int) -> str:

@@ -175,7 +175,7 @@ def _link_and_precision_tables(
         keep = ["source", "n_links", "n_true", "tp", "precision", "precision_low", "precision_high"]
         keep += ["recall", "recall_low", "recall_high"]
         q = q[[c for c in keep if c in q.columns]].reset_index(drop=True)
-        carried = q["source"].map(link_hidden).fillna(False).to_numpy(dtype=bool)
+        carried = q["source"].isin(link_hidden.index[link_hidden.to_numpy()]).to_numpy()
         own = small_count_mask(q["tp"], q["n_links"], settings) | small_count_mask(
             q["tp"], q["n_true"], settings
         )

@@ -356,12 +356,16 @@ def test_restricted_extracts_path(tmp_path):
     html = run_report(load_config(tmp_path / "extracts.yaml"), tmp_path / "reports")
     folder = html.parent
     clerical = pd.read_csv(folder / "tables" / "linkage_clerical_estimate.csv").set_index("measure")
-    assert clerical.loc["precision", "95% lower"] <= clerical.loc["precision", "truth"] + 0.02
+    # The published truth column may be withheld (fewer than `threshold` false links overall), so compare
+    # with the unprotected truth precision of the same linkage (gathered above, before the review was named).
+    truth_precision = float(data.quality.loc["all", "precision"])
+    assert clerical.loc["precision", "95% lower"] <= truth_precision + 0.02
     assert "named in the configuration" in html.read_text()
     files = pd.read_csv(folder / "tables" / "data_files.csv")
     assert set(files["kind"]) == {*kinds, "truth"}
+    assert truth_precision > 0.9  # linked against the truth extract
     quality = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv").set_index("source")
-    assert quality.loc["all", "precision"] > 0.9  # linked against the truth extract
+    assert set(quality.index) >= {"cautions", "court_outcomes", "penalty_notices", "all"}
     text = html.read_text()
     assert "carries no police outcome" in text
     assert (folder / "tables" / "evaluation_did.csv").exists()

@@ -228,3 +228,4 @@ def test_protect_rates_checks_further_ratios_on_their_own_counts():
     assert np.isnan(out["recall"].iloc[0]) and out["tp"].isna().all()
     assert out["precision"].isna().iloc[1] and out["recall"].isna().iloc[1]
     assert (log["action"] == "primary suppression").sum() == 2
+    assert sorted(log["row"].tolist()[:2]) == ["a", "b"]  # labels only: no rate or count in the log
