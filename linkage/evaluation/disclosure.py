@@ -611,7 +611,7 @@ def protect_rates(
                 else f"complement (n - count) below threshold {t}"
             )
         else:
-            action, reason = "secondary suppression", "cell suppressed in the matching count table"
+            action, reason = "secondary suppression", "withheld in a table that shares this cell"
         log.append(_log(name, label(idx), value_columns[0] if value_columns else "rate", action, reason))
     base = settings.rounding_base
     main = value_columns[0] if value_columns else None

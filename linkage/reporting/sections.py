@@ -300,8 +300,17 @@ def _match_weight_figure(sec: Section, links: pd.DataFrame) -> None:
     )
 
 
-def _subgroup_block(sec: Section, subgroups: pd.DataFrame, settings: DisclosureSettings) -> None:
-    """Link rate, precision and recall by subgroup, each checked on its own counts."""
+def _subgroup_block(
+    sec: Section,
+    subgroups: pd.DataFrame,
+    settings: DisclosureSettings,
+    withheld_sources: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """Link rate, precision and recall by subgroup, each checked on its own counts.
+
+    The ``source`` rows repeat the link-rate table's cells, so sources withheld there
+    (``withheld_sources``) are withheld here too.
+    """
     sg = subgroups[
         ["variable", "group", "n_records", "n_linked", "link_rate", "n_true", "tp", "precision", "recall"]
     ].copy()
@@ -311,6 +320,7 @@ def _subgroup_block(sec: Section, subgroups: pd.DataFrame, settings: DisclosureS
         settings,
         name="linkage_by_subgroup",
         value_columns=("rate",),
+        extra_mask=((sg["variable"] == "source") & sg["group"].isin(list(withheld_sources))).to_numpy(),
         ratios={"precision": ("tp", "count"), "recall": ("tp", "n_true")},
     )
     pub_sg = pub_sg.drop(columns=["n_true", "tp"])
@@ -410,7 +420,8 @@ def linkage_quality_section(
     if "match_weight" in links.columns and links["match_weight"].notna().any():
         _match_weight_figure(sec, links)
     if subgroups is not None and len(subgroups):
-        _subgroup_block(sec, subgroups, settings)
+        withheld = set(link_pub.loc[link_pub["link rate"].isna(), "source"])
+        _subgroup_block(sec, subgroups, settings, withheld)
     sec.paragraphs.insert(
         0,
         "Each caution, penalty notice and court outcome record is linked to the crime (and suspect) it "

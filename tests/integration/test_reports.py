@@ -435,5 +435,9 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
             assert (off_grid < 1e-6).all(), (path.name, col)
     pr = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv").set_index("source")
     links = pd.read_csv(folder / "tables" / "linkage_link_rates.csv").set_index("source")
+    sub = pd.read_csv(folder / "tables" / "linkage_by_subgroup.csv")
+    sub = sub[sub["variable"] == "source"].set_index("group")
     for source in links.index.intersection(pr.index):  # the shared cell is withheld in both or neither
         assert pd.isna(links.loc[source, "link rate"]) == pd.isna(pr.loc[source, "links"]), source
+        if source in sub.index:
+            assert pd.isna(links.loc[source, "link rate"]) == pd.isna(sub.loc[source, "link rate"]), source
