@@ -170,28 +170,10 @@ def _path(
     return p
 
 
-def config_from_dict(
-    data: object, *, base: str | Path = ".", source: object = "config", default_slug: str | None = None
-) -> TrailblazerConfig:
-    """Validate a configuration mapping and build a :class:`TrailblazerConfig` (all problems at once)."""
-    base = Path(base)
-    if not isinstance(data, Mapping):
-        raise ConfigError(source, [f"top level must be a mapping, got {type(data).__name__}"])
-    problems: list[str] = []
-    for key in sorted(set(data) - _TOP):
-        problems.append(f"{key}: unknown field (known: {sorted(_TOP)})")
-
-    slug = data.get("slug", default_slug)
-    if not isinstance(slug, str) or not _SLUG.match(slug):
-        problems.append(f"slug: must be lower-case letters, digits and hyphens, got {slug!r}")
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        problems.append(f"title: must be a non-empty string, got {title!r}")
-    summary = data.get("summary", "")
-    if not isinstance(summary, str):
-        problems.append(f"summary: must be text, got {summary!r}")
-
-    # sources ---------------------------------------------------------------------------------------
+def _parse_sources(
+    data: Mapping[str, Any], base: Path, problems: list[str]
+) -> tuple[list[Path], dict[str, Path], dict[str, Any] | None, Path | None]:
+    """The ``sources:`` block: police.uk paths, extract paths, world spec, clerical review path."""
     sources = data.get("sources")
     police_uk: list[Path] = []
     extracts: dict[str, Path] = {}
@@ -246,8 +228,11 @@ def config_from_dict(
         problems.append("sources: give restricted extracts or a synthetic_world, not both")
     if sources and not police_uk and not extracts and world is None:
         problems.append("sources: name at least one of police_uk, extracts, synthetic_world")
+    return police_uk, extracts, world, review_path
 
-    # area --------------------------------------------------------------------------------------------
+
+def _parse_area(data: Mapping[str, Any], base: Path, problems: list[str]) -> AreaConfig | None:
+    """The ``area:`` block (None when it is not a mapping; problems appended)."""
     area_raw = data.get("area")
     area = None
     if not isinstance(area_raw, Mapping):
@@ -286,8 +271,13 @@ def config_from_dict(
             boundary_file=boundary,
             force_boundaries=force_b,
         )
+    return area
 
-    # period ------------------------------------------------------------------------------------------
+
+def _parse_period(
+    data: Mapping[str, Any], world: Mapping[str, Any] | None, problems: list[str]
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None, pd.Timestamp | None]:
+    """The ``period:`` block (or the synthetic world's months): start, end and go-live months."""
     period = data.get("period")
     start = end = go_live = None
     if period is None and world is not None and not _world_problems(world):
@@ -329,37 +319,11 @@ def config_from_dict(
                 problems.append(
                     f"period.go_live: {period.get('go_live')!r} differs from the world's {w_go!r}"
                 )
+    return start, end, go_live
 
-    comparison = data.get("comparison_areas", []) or []
-    if not isinstance(comparison, list) or not all(isinstance(c, str) for c in comparison):
-        problems.append(f"comparison_areas: must be a list of area names, got {comparison!r}")
-        comparison = []
-    if world is not None and not _world_problems(world):
-        world_names = {a.get("name") for a in world.get("areas", []) if isinstance(a, Mapping)}
-        missing = [c for c in comparison if c not in world_names]
-        if missing:
-            problems.append(
-                f"comparison_areas: {missing} not among the synthetic world's areas {sorted(world_names)}"
-            )
 
-    # linkage, disclosure, evaluation, seed ---------------------------------------------------------------
-    linkage_raw = data.get("linkage", {}) or {}
-    if not isinstance(linkage_raw, Mapping):
-        problems.append(f"linkage: must be a mapping of link settings, got {linkage_raw!r}")
-        linkage_raw = {}
-    else:
-        problems += _linkage_problems(linkage_raw)
-    disclosure = DisclosureSettings()
-    d_raw = data.get("disclosure", {}) or {}
-    if not isinstance(d_raw, Mapping):
-        problems.append(f"disclosure: must be a mapping, got {d_raw!r}")
-    else:
-        try:
-            disclosure = DisclosureSettings.from_dict(dict(d_raw))
-        except ConfigError as exc:
-            problems += exc.problems
-        except TypeError as exc:
-            problems.append(f"disclosure: {exc}")
+def _parse_evaluation(data: Mapping[str, Any], problems: list[str]) -> EvaluationSettings:
+    """The ``evaluation:`` block (defaults when absent or invalid; problems appended)."""
     ev_raw = data.get("evaluation", {}) or {}
     evaluation = EvaluationSettings()
     if not isinstance(ev_raw, Mapping):
@@ -395,6 +359,67 @@ def config_from_dict(
                 alpha=float(alpha),
                 review_sample=review_n,
             )
+    return evaluation
+
+
+def config_from_dict(
+    data: object, *, base: str | Path = ".", source: object = "config", default_slug: str | None = None
+) -> TrailblazerConfig:
+    """Validate a configuration mapping and build a :class:`TrailblazerConfig` (all problems at once)."""
+    base = Path(base)
+    if not isinstance(data, Mapping):
+        raise ConfigError(source, [f"top level must be a mapping, got {type(data).__name__}"])
+    problems: list[str] = []
+    for key in sorted(set(data) - _TOP):
+        problems.append(f"{key}: unknown field (known: {sorted(_TOP)})")
+
+    slug = data.get("slug", default_slug)
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        problems.append(f"slug: must be lower-case letters, digits and hyphens, got {slug!r}")
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append(f"title: must be a non-empty string, got {title!r}")
+    summary = data.get("summary", "")
+    if not isinstance(summary, str):
+        problems.append(f"summary: must be text, got {summary!r}")
+
+    police_uk, extracts, world, review_path = _parse_sources(data, base, problems)
+
+    area = _parse_area(data, base, problems)
+
+    start, end, go_live = _parse_period(data, world, problems)
+
+    comparison = data.get("comparison_areas", []) or []
+    if not isinstance(comparison, list) or not all(isinstance(c, str) for c in comparison):
+        problems.append(f"comparison_areas: must be a list of area names, got {comparison!r}")
+        comparison = []
+    if world is not None and not _world_problems(world):
+        world_names = {a.get("name") for a in world.get("areas", []) if isinstance(a, Mapping)}
+        missing = [c for c in comparison if c not in world_names]
+        if missing:
+            problems.append(
+                f"comparison_areas: {missing} not among the synthetic world's areas {sorted(world_names)}"
+            )
+
+    # linkage, disclosure, evaluation, seed ---------------------------------------------------------------
+    linkage_raw = data.get("linkage", {}) or {}
+    if not isinstance(linkage_raw, Mapping):
+        problems.append(f"linkage: must be a mapping of link settings, got {linkage_raw!r}")
+        linkage_raw = {}
+    else:
+        problems += _linkage_problems(linkage_raw)
+    disclosure = DisclosureSettings()
+    d_raw = data.get("disclosure", {}) or {}
+    if not isinstance(d_raw, Mapping):
+        problems.append(f"disclosure: must be a mapping, got {d_raw!r}")
+    else:
+        try:
+            disclosure = DisclosureSettings.from_dict(dict(d_raw))
+        except ConfigError as exc:
+            problems += exc.problems
+        except TypeError as exc:
+            problems.append(f"disclosure: {exc}")
+    evaluation = _parse_evaluation(data, problems)
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problems.append(f"seed: must be a whole number >= 0, got {seed!r}")
