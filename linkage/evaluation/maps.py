@@ -122,7 +122,8 @@ def lsoa_choropleth(
     ax.text(
         0.0,
         -0.02,
-        "Hatched: suppressed (fewer crimes than the disclosure threshold). British National Grid.",
+        "Hatched: suppressed (crimes, or crimes with or without the outcome, under the disclosure "
+        "threshold). British National Grid.",
         transform=ax.transAxes,
         fontsize=7,
         va="top",
