@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from linkage.evaluation.rates import outcome_group
-from linkage.reference import canonical_outcome, outcome_rank
+from linkage.reference import canonical_outcome, final_outcome_per_group
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["public_crimes", "linked_crimes", "add_flags", "final_outcome_rows", "ASB"]
+__all__ = ["public_crimes", "linked_crimes", "add_flags", "ASB"]
 
 ASB = "Anti-social behaviour"
 
@@ -36,25 +36,6 @@ def _month_start(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.PeriodDtype):
         return values.dt.to_timestamp()
     return pd.to_datetime(values.astype("string").str.slice(0, 7) + "-01", errors="coerce")
-
-
-def final_outcome_rows(frame: pd.DataFrame, *, key: str, label: str) -> pd.DataFrame:
-    """One row per ``key``: the row holding that key's final outcome, whole-column.
-
-    The rule is :func:`linkage.reference.final_outcome` (the police.uk hierarchy in
-    :data:`linkage.reference.OUTCOME_RANK` via :func:`linkage.reference.outcome_rank`; the highest
-    rank wins and ties go to the row given last), applied to every key at once instead of one call per
-    crime. Rows whose label is blank or unknown rank below every known label, so they are chosen only
-    when a key has nothing else.
-    """
-    rank = outcome_rank(frame[label]).astype("float").fillna(-1).to_numpy()
-    order = np.arange(len(frame))
-    picked = (
-        frame.assign(_rank=rank, _order=order)
-        .sort_values([key, "_rank", "_order"], kind="stable")
-        .drop_duplicates(key, keep="last")
-    )
-    return picked.drop(columns=["_rank", "_order"])
 
 
 def public_crimes(
@@ -103,8 +84,7 @@ def public_crimes(
     if outcomes is not None and len(outcomes):
         o = outcomes.dropna(subset=["crime_id"]).copy()
         o["month"] = _month_start(o["month"])
-        o = o.sort_values(["crime_id", "month"], kind="stable")
-        o = final_outcome_rows(o, key="crime_id", label="outcome_type")
+        o = final_outcome_per_group(o, "crime_id", "outcome_type", order_cols="month", keep_unknown=True)
         dates = o.set_index("crime_id")["month"]
         out["outcome_date"] = out["crime_key"].map(dates)
     out["outcome_date"] = pd.to_datetime(out["outcome_date"])
@@ -180,12 +160,14 @@ def linked_crimes(
         # the police record is given first, the linked record last, so ties go to the linked record
         both = pd.DataFrame(
             {
-                "_row": np.tile(np.arange(len(out)), 2),
+                "_crime": np.tile(np.arange(len(out)), 2),
                 "_label": pd.concat([pol_label, out["final_outcome"]], ignore_index=True),
                 "_police": np.repeat([True, False], len(out)),
             }
         )
-        chosen = final_outcome_rows(both, key="_row", label="_label").set_index("_row")["_police"]
+        chosen = final_outcome_per_group(both, "_crime", "_label", keep_unknown=True).set_index("_crime")[
+            "_police"
+        ]
         use_pol = chosen.reindex(np.arange(len(out))).fillna(False).to_numpy(bool)
         out["final_outcome"] = out["final_outcome"].where(~use_pol, pol_label)
         out["outcome_date"] = out["outcome_date"].where(~use_pol, pd.to_datetime(out["police_outcome_date"]))

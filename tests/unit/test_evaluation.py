@@ -268,25 +268,33 @@ def test_km_by_outcome_is_censored_cumulative_incidence():
     assert np.isnan(caution.median)
 
 
-def test_final_outcome_rows_matches_reference_final_outcome():
-    # The whole-column pick must agree with linkage.reference.final_outcome crime by crime (random labels
-    # drawn from the vocabulary, a legacy label and blanks; ties resolved to the later row).
-    from linkage.evaluation.frames import final_outcome_rows
-    from linkage.reference import OUTCOME_CATEGORIES, canonical_outcome, final_outcome
-
-    rng = np.random.default_rng(5)
-    vocab = [*OUTCOME_CATEGORIES, "Offender given community sentence", None, ""]
-    frame = pd.DataFrame(
+def test_public_outcome_date_follows_the_reference_hierarchy():
+    # Crime X: "Under investigation" (Jan) then "Offender given a caution" (Feb) then "Under investigation"
+    # again (Mar): the caution outranks it (linkage.reference.OUTCOME_RANK), so the outcome date is Feb,
+    # not the latest row. Crime Y: two equal-rank rows (Jan, Mar): ties go to the later month, Mar.
+    street = pd.DataFrame(
         {
-            "crime": rng.integers(0, 60, size=400),
-            "label": rng.choice(np.array(vocab, dtype=object), size=400),
+            "crime_id": ["X", "Y"],
+            "month": ["2024-01", "2024-01"],
+            "crime_type": ["Burglary", "Burglary"],
+            "last_outcome": ["Offender given a caution", "Under investigation"],
         }
     )
-    picked = final_outcome_rows(frame, key="crime", label="label").set_index("crime")["label"]
-    for crime, rows in frame.groupby("crime", sort=True):
-        expected = final_outcome(rows["label"].tolist())
-        got = canonical_outcome(pd.Series([picked[crime]], dtype="object")).iloc[0]
-        if expected is None:
-            assert pd.isna(got)
-        else:
-            assert got == expected, (crime, rows["label"].tolist())
+    outcomes = pd.DataFrame(
+        {
+            "crime_id": ["X", "X", "X", "Y", "Y"],
+            "month": ["2024-01", "2024-02", "2024-03", "2024-01", "2024-03"],
+            "outcome_type": [
+                "Under investigation",
+                "Offender given a caution",
+                "Under investigation",
+                "Under investigation",
+                "Under investigation",
+            ],
+        }
+    )
+    from linkage.evaluation import public_crimes
+
+    out = public_crimes(street, outcomes).set_index("crime_key")["outcome_date"]
+    assert out["X"] == pd.Timestamp("2024-02-01")
+    assert out["Y"] == pd.Timestamp("2024-03-01")
