@@ -429,9 +429,39 @@ def _name_default(obj: object, value: str) -> None:
         object.__setattr__(obj, "name", value)
 
 
+class _PositionalComparison(Comparison):
+    """Base for comparisons computed natively on row positions (:meth:`levels_for_pairs`)."""
+
+    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        n = len(left)
+        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
+
+
+class _ColumnComparison(_PositionalComparison):
+    """Base for comparisons of one column ``col`` (named ``right_col`` on the right, if given).
+
+    Term frequencies are used on ``col`` when the comparison has a true ``tf`` field.
+    """
+
+    col: str
+    right_col: str | None
+
+    @property
+    def tf_column(self) -> str | None:  # type: ignore[override]
+        return self.col if getattr(self, "tf", False) else None
+
+    @property
+    def tf_right_column(self) -> str | None:
+        return (self.right_col or self.col) if getattr(self, "tf", False) else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
+
+
 # --- exact
 @dataclass(frozen=True)
-class ExactMatch(Comparison):
+class ExactMatch(_ColumnComparison):
     """Two levels: values equal / not equal. ``right_col`` when the right frame names it differently."""
 
     col: str
@@ -445,22 +475,6 @@ class ExactMatch(Comparison):
     @property
     def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("exact", "different")
-
-    @property
-    def tf_column(self) -> str | None:  # type: ignore[override]
-        return self.col if self.tf else None
-
-    @property
-    def tf_right_column(self) -> str | None:
-        return (self.right_col or self.col) if self.tf else None
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
@@ -481,7 +495,7 @@ class ExactMatch(Comparison):
 
 # --- names
 @dataclass(frozen=True)
-class NameComparison(Comparison):
+class NameComparison(_ColumnComparison):
     """A single name column: exact / Jaro-Winkler >= t1 / >= t2 ... / phonetic code equal / else.
 
     Names are casefolded and whitespace-trimmed first. ``tf=True`` adds the term-frequency adjustment
@@ -511,24 +525,8 @@ class NameComparison(Comparison):
             labels.append(f"{self.phonetic_algorithm} equal")
         return (*labels, "different")
 
-    @property
-    def tf_column(self) -> str | None:  # type: ignore[override]
-        return self.col if self.tf else None
-
-    @property
-    def tf_right_column(self) -> str | None:
-        return (self.right_col or self.col) if self.tf else None
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
-
     def tf_key(self, values: pd.Series) -> pd.Series:
         return _normalise_names(values)
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
@@ -558,7 +556,7 @@ class NameComparison(Comparison):
 
 
 @dataclass(frozen=True)
-class PersonNameComparison(Comparison):
+class PersonNameComparison(_PositionalComparison):
     """Forename and surname together.
 
     Levels: exact both / forename and surname swapped / nickname or variant forename with surname
@@ -594,10 +592,6 @@ class PersonNameComparison(Comparison):
 
     def tf_key(self, values: pd.Series) -> pd.Series:
         return _normalise_names(values)
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
@@ -708,7 +702,7 @@ def _days(values: pd.Series) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class DateComparison(Comparison):
+class DateComparison(_ColumnComparison):
     """A date such as date of birth: exact / day and month swapped / one digit off / same year / else.
 
     "One digit off" means the ``yyyymmdd`` forms differ in exactly one digit position.
@@ -724,14 +718,6 @@ class DateComparison(Comparison):
     @property
     def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("exact", "day-month swapped", "one digit off", "same year", "different")
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
@@ -773,7 +759,7 @@ def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class DateWindow(Comparison):
+class DateWindow(_PositionalComparison):
     """Absolute gap in days between two date columns: <= windows[0] / <= windows[1] / ... / beyond."""
 
     left_col: str
@@ -794,10 +780,6 @@ class DateWindow(Comparison):
     def columns(self) -> tuple[str, ...]:  # type: ignore[override]
         return tuple(dict.fromkeys((self.left_col, self.right_col or self.left_col)))
 
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
-
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
     ) -> np.ndarray:
@@ -817,7 +799,7 @@ def _threshold_levels(distance: np.ndarray, thresholds: tuple[float, ...]) -> np
 
 # --- other values
 @dataclass(frozen=True)
-class LevenshteinLevels(Comparison):
+class LevenshteinLevels(_ColumnComparison):
     """Edit distance: exact / distance <= thresholds[0] / ... / further (e.g. identifiers, postcodes)."""
 
     col: str
@@ -835,22 +817,6 @@ class LevenshteinLevels(Comparison):
     @property
     def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("exact", *[f"levenshtein <= {t}" for t in self.thresholds], "different")
-
-    @property
-    def tf_column(self) -> str | None:  # type: ignore[override]
-        return self.col if self.tf else None
-
-    @property
-    def tf_right_column(self) -> str | None:
-        return (self.right_col or self.col) if self.tf else None
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
@@ -876,7 +842,7 @@ class LevenshteinLevels(Comparison):
 
 
 @dataclass(frozen=True)
-class NumericDistance(Comparison):
+class NumericDistance(_ColumnComparison):
     """Absolute numeric difference: equal / <= thresholds[0] / ... / further."""
 
     col: str
@@ -893,14 +859,6 @@ class NumericDistance(Comparison):
     @property
     def level_labels(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("equal", *[f"within {t:g}" for t in self.thresholds], "further")
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(dict.fromkeys((self.col, self.right_col or self.col)))
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
@@ -932,7 +890,7 @@ def _to_bng(x: pd.Series, y: pd.Series, crs: str) -> tuple[np.ndarray, np.ndarra
 
 
 @dataclass(frozen=True)
-class GeoDistance(Comparison):
+class GeoDistance(_PositionalComparison):
     """Straight-line distance in metres, computed in British National Grid (EPSG:27700).
 
     ``x_col``/``y_col`` are longitude/latitude when ``crs="EPSG:4326"`` (default) or easting/northing
@@ -964,10 +922,6 @@ class GeoDistance(Comparison):
                 (self.x_col, self.y_col, self.right_x_col or self.x_col, self.right_y_col or self.y_col)
             )
         )
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        n = len(left)
-        return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
