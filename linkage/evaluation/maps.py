@@ -150,7 +150,8 @@ def point_map(
     geo = points_to_bng(points[points[value].notna()])
     fig, ax = plt.subplots(figsize=(7.0, 6.0), dpi=110)
     if outline is not None:
-        outline.plot(ax=ax, facecolor="none", edgecolor="#555555", linewidth=0.8)
+        # zorder keeps the outline above the LSOA layer drawn below it
+        outline.plot(ax=ax, facecolor="none", edgecolor="#555555", linewidth=0.8, zorder=3)
     if geo.empty:
         ax.text(0.5, 0.5, "No map point has enough crimes to show", ha="center", transform=ax.transAxes)
         _finish(ax, title)
