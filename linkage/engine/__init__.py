@@ -36,6 +36,7 @@ from linkage.engine.comparisons import (
     NameComparison,
     NumericDistance,
     PersonNameComparison,
+    PositionalComparison,
     normalise_name,
 )
 from linkage.engine.model import EMResult, LinkageModel
@@ -77,6 +78,7 @@ __all__ = [
     "NameComparison",
     "NumericDistance",
     "PersonNameComparison",
+    "PositionalComparison",
     "Soundex",
     "Substr",
     "Year",

@@ -429,15 +429,22 @@ def _name_default(obj: object, value: str) -> None:
         object.__setattr__(obj, "name", value)
 
 
-class _PositionalComparison(Comparison):
-    """Base for comparisons computed natively on row positions (:meth:`levels_for_pairs`)."""
+class PositionalComparison(Comparison):
+    """Base for comparisons computed natively on row positions (:meth:`levels_for_pairs`).
+
+    :meth:`levels` checks the frames are pair-aligned and calls :meth:`levels_for_pairs`.
+    """
 
     def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+        if len(left) != len(right):
+            raise LinkageError(
+                f"{self.name}: left and right must be pair-aligned, got {len(left)} and {len(right)} rows"
+            )
         n = len(left)
         return self.levels_for_pairs(left, right, np.arange(n), np.arange(n))
 
 
-class _ColumnComparison(_PositionalComparison):
+class _ColumnComparison(PositionalComparison):
     """Base for comparisons of one column ``col`` (named ``right_col`` on the right, if given).
 
     Term frequencies are used on ``col`` when the comparison has a true ``tf`` field.
@@ -556,7 +563,7 @@ class NameComparison(_ColumnComparison):
 
 
 @dataclass(frozen=True)
-class PersonNameComparison(_PositionalComparison):
+class PersonNameComparison(PositionalComparison):
     """Forename and surname together.
 
     Levels: exact both / forename and surname swapped / nickname or variant forename with surname
@@ -759,7 +766,7 @@ def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class DateWindow(_PositionalComparison):
+class DateWindow(PositionalComparison):
     """Absolute gap in days between two date columns: <= windows[0] / <= windows[1] / ... / beyond."""
 
     left_col: str
@@ -890,7 +897,7 @@ def _to_bng(x: pd.Series, y: pd.Series, crs: str) -> tuple[np.ndarray, np.ndarra
 
 
 @dataclass(frozen=True)
-class GeoDistance(_PositionalComparison):
+class GeoDistance(PositionalComparison):
     """Straight-line distance in metres, computed in British National Grid (EPSG:27700).
 
     ``x_col``/``y_col`` are longitude/latitude when ``crs="EPSG:4326"`` (default) or easting/northing

@@ -18,7 +18,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from linkage.engine import Comparison
+from linkage.engine import PositionalComparison
 from linkage.errors import LinkageError
 from linkage.reference.identifiers import pnc_parts
 
@@ -51,7 +51,7 @@ def _check_aligned(left: pd.DataFrame, right: pd.DataFrame, comparison: str) -> 
 
 
 # --------------------------------------------------------------------------------------------- PNC ID
-class PncComparison(Comparison):
+class PncComparison(PositionalComparison):
     """PNC ID: 0 identical (after normalising case, spaces, leading zeros); 1 same year, serial and check
     letter written in the other form (short ``YY/`` vs long ``YYYY/``); 2 different; -1 missing."""
 
@@ -62,10 +62,6 @@ class PncComparison(Comparison):
         self.name = name
         self.tf_column = None
         self.columns = (column,)
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        _check_aligned(left, right, self.name)
-        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions. Uses the parsed columns of :func:`pnc_parts`
@@ -94,7 +90,7 @@ class PncComparison(Comparison):
 
 
 # ------------------------------------------------------------------------------------ directional time
-class DirectionalDate(Comparison):
+class DirectionalDate(PositionalComparison):
     """Outcome date against the offence date, in the direction of time.
 
     ``lag = outcome - offence`` in days. Levels: 0 within the typical window ``[-tolerance, typical]``;
@@ -160,10 +156,6 @@ class DirectionalDate(Comparison):
         days[np.isnat(dt)] = np.nan
         return days[pos]
 
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        _check_aligned(left, right, self.name)
-        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
-
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; dates are converted once per record."""
         lag = self._lag(left, right, left_pos, right_pos)
@@ -176,7 +168,7 @@ class DirectionalDate(Comparison):
 
 
 # ------------------------------------------------------------------------------ offence compatibility
-class OffenceCompatibility(Comparison):
+class OffenceCompatibility(PositionalComparison):
     """The crime's Home Office code against the outcome's CJS code or penalty notice offence.
 
     Levels come from :func:`linkage.reference.offence_relation`: 0 same offence, 1 same group (charge
@@ -194,10 +186,6 @@ class OffenceCompatibility(Comparison):
         self.name = name
         self.tf_column = None
         self.columns = (ho_column, other_column)
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        _check_aligned(left, right, self.name)
-        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; the crosswalk runs once per distinct code pair."""
@@ -240,7 +228,7 @@ def _to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _TRANSFORMER.transform(lon, lat)
 
 
-class PlaceDistance(Comparison):
+class PlaceDistance(PositionalComparison):
     """Distance in metres (British National Grid) between a penalty notice location and the crime's map
     point. Levels: one per threshold in ``thresholds_m`` (``<=`` each, ascending), then 'further'; -1 when
     either point is missing. Crime points are police.uk map points, so a few hundred metres is agreement."""
@@ -284,10 +272,6 @@ class PlaceDistance(Comparison):
         dist[~np.isfinite(dist)] = np.nan
         return dist
 
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        _check_aligned(left, right, self.name)
-        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
-
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; coordinates are projected once per record."""
         dist = self._distance(left, right, left_pos, right_pos)
@@ -296,7 +280,7 @@ class PlaceDistance(Comparison):
         return out
 
 
-class ForceComparison(Comparison):
+class ForceComparison(PositionalComparison):
     """Force geography: 0 same force; 1 neighbouring forces (from an optional ``neighbours`` mapping,
     e.g. a court serving several force areas); 2 different; -1 missing."""
 
@@ -318,10 +302,6 @@ class ForceComparison(Comparison):
             else ("same force", "different force")
         )
         self.columns = tuple(dict.fromkeys((left_column, right_column)))
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        _check_aligned(left, right, self.name)
-        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions (codes per distinct force name)."""
@@ -362,7 +342,7 @@ def normalise_crime_ref(values: pd.Series) -> pd.Series:
     return text.mask(text == "").reset_index(drop=True)
 
 
-class CrimeRefComparison(Comparison):
+class CrimeRefComparison(PositionalComparison):
     """The hand-typed crime reference: 0 exact (after normalising); 1 near (Levenshtein distance <=
     ``max_edits`` or one transposition of adjacent characters); 2 different; -1 absent on either side."""
 
@@ -383,10 +363,6 @@ class CrimeRefComparison(Comparison):
         self.name = name
         self.tf_column = None
         self.columns = tuple(dict.fromkeys((left_column, right_column)))
-
-    def levels(self, left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-        _check_aligned(left, right, self.name)
-        return self.levels_for_pairs(left, right, np.arange(len(left)), np.arange(len(right)))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; edit distances run once per distinct pair of refs."""
