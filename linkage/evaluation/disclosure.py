@@ -314,39 +314,28 @@ def _line_rule(
 ) -> None:
     """Secondary pass 1 (in place): no row or column with a published total may hide exactly one cell."""
     n_rows, n_cols = values.shape
+    lines = [(i, None, rth[i], f"row {table.index[i]!r}") for i in range(n_rows)]
+    lines += [(None, j, cth[j], f"column {table.columns[j]!r}") for j in range(n_cols)]
     changed = True
     while changed:
         changed = False
-        for i in range(n_rows):
-            if not rth[i] and hidden[i].sum() == 1:
-                pick = _pick_complement(values, hidden, i, None)
-                if pick:
-                    hidden[pick] = True
-                    changed = True
-                    log.append(
-                        _log(
-                            name,
-                            table.index[pick[0]],
-                            table.columns[pick[1]],
-                            "secondary suppression",
-                            f"protects a suppressed cell in row {table.index[i]!r}",
-                        )
+        for i, j, total_hidden, label in lines:
+            line = hidden[i] if j is None else hidden[:, j]
+            if total_hidden or line.sum() != 1:
+                continue
+            pick = _pick_complement(values, hidden, i, j)
+            if pick:
+                hidden[pick] = True
+                changed = True
+                log.append(
+                    _log(
+                        name,
+                        table.index[pick[0]],
+                        table.columns[pick[1]],
+                        "secondary suppression",
+                        f"protects a suppressed cell in {label}",
                     )
-        for j in range(n_cols):
-            if not cth[j] and hidden[:, j].sum() == 1:
-                pick = _pick_complement(values, hidden, None, j)
-                if pick:
-                    hidden[pick] = True
-                    changed = True
-                    log.append(
-                        _log(
-                            name,
-                            table.index[pick[0]],
-                            table.columns[pick[1]],
-                            "secondary suppression",
-                            f"protects a suppressed cell in column {table.columns[j]!r}",
-                        )
-                    )
+                )
 
 
 def _widen_until_safe(
