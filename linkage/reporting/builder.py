@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from linkage import __version__
-from linkage._io import file_sha256, write_csv, write_text
+from linkage._io import atomic_directory, file_sha256, write_csv, write_text
 from linkage.errors import LinkageError
 from linkage.evaluation.disclosure import LOG_COLUMNS
 from linkage.evaluation.frames import linked_crimes, public_crimes
@@ -656,12 +656,15 @@ def _manifest(
 
 def write_report(report: Report, data: ReportData, out_dir: str | Path, *, started: float) -> Path:
     """Write the report folder; returns the path of report.html."""
+    with atomic_directory(out_dir) as out:  # all or nothing: a killed run leaves the previous folder
+        _write_report_files(report, data, out, started=started)
+    return Path(out_dir) / "report.html"
+
+
+def _write_report_files(report: Report, data: ReportData, out: Path, *, started: float) -> None:
     cfg = data.config
-    out = Path(out_dir)
     tables_dir = out / "tables"
     written = []
-    for old in sorted(tables_dir.glob("*.csv")) if tables_dir.exists() else []:
-        old.unlink()
     for sec in report.sections:
         for block in sec.tables:
             frame = block.frame.reset_index() if block.index else block.frame
@@ -682,7 +685,6 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
     report.manifest = manifest
     write_text(out / "report.html", render_html(report))
     write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return out / "report.html"
 
 
 def _lsoa_names(config: TrailblazerConfig) -> dict[str, str] | None:
