@@ -621,7 +621,41 @@ class LinkageModel:
                 }  # fmt: skip
                 for c in self.comparisons
             ],
+            "term_frequencies": self.term_frequencies_dict(),
         }
+
+    def term_frequencies_dict(self) -> dict[str, dict[str, Any]]:
+        """The term-frequency tables of the most recent :meth:`compare` as plain data: per comparison,
+        ``values`` and ``frequencies`` (same order, sorted by value) and ``base`` (the denominator
+        ``sum_v fL(v) fR(v)``). Empty before any compare."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in sorted(self._tf_tables):
+            table = self._tf_tables[name].sort_index(kind="mergesort")
+            out[name] = {
+                "values": table.index.tolist(),
+                "frequencies": [float(x) for x in table.to_numpy(dtype=float)],
+                "base": float(self._tf_base[name]),
+            }
+        return out
+
+    def set_term_frequencies(self, data: Mapping[str, Mapping[str, Any]], source: str = "parameters") -> None:
+        """Install tables from :meth:`term_frequencies_dict` (used by :meth:`waterfall` on records; a
+        later :meth:`compare` replaces them with the frequencies of the data it compares)."""
+        problems = []
+        for name, d in data.items():
+            if name not in self.names:
+                problems.append(f"term frequencies for unknown comparison {name!r}")
+            elif len(d.get("values", ())) != len(d.get("frequencies", ())):
+                problems.append(f"{name!r}: values and frequencies differ in length")
+            elif not isinstance(d.get("base"), int | float) or not d["base"] > 0:
+                problems.append(f"{name!r}: base must be a positive number, got {d.get('base')!r}")
+        if problems:
+            raise LinkageError(f"{source}: " + "; ".join(problems))
+        for name, d in data.items():
+            self._tf_tables[name] = pd.Series(
+                np.asarray(d["frequencies"], dtype=float), index=pd.Index(d["values"]), name="proportion"
+            )
+            self._tf_base[name] = float(d["base"])
 
     def save_parameters(self, path: str | PathLike[str]) -> None:
         """Write the parameters as JSON (atomic, sorted keys: same model => same bytes)."""
@@ -664,3 +698,5 @@ class LinkageModel:
             self.u[c.name] = np.asarray(given[c.name]["u"], dtype=float)
         self.prior = float(prior)
         self.u_source = data.get("u_source")
+        self.probability_two_random_records_match = data.get("probability_two_random_records_match")
+        self.set_term_frequencies(data.get("term_frequencies", {}), source=source)

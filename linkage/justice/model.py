@@ -22,14 +22,17 @@ crime comparisons' Bayes factor against random pairs. ``match_weight`` is the lo
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from linkage._io import write_text
 from linkage.engine import Comparison, LinkageModel
 from linkage.engine.blocking import BlockingRule
 from linkage.errors import LinkageError
@@ -44,6 +47,8 @@ __all__ = [
     "fit_record_em",
     "record_posterior",
 ]
+
+PARAMS_FORMAT = "linkage-justice-two-stage/2"
 
 PERSON_COMPARISONS: tuple[str, ...] = ("name", "dob", "pnc_id", "sex")
 """Comparison names that belong to the person stage; every other comparison is in the crime stage."""
@@ -342,19 +347,98 @@ class TwoStageModel:
             ignore_index=True,
         )
 
-    def parameters_dict(self) -> dict[str, Any]:
-        """Both stages' parameters as plain data."""
+    # --- persistence
+    def to_parameters_dict(self) -> dict[str, Any]:
+        """Everything :meth:`predict` needs, as plain JSON-able data: both stages' m, u and prior, the
+        record-level prior ``crime_pi``, the different-person u table, ``floor``, ``person_threshold``,
+        the person-stage comparison names and the term-frequency tables of the last :meth:`compare`.
+
+        Apply a model fitted on one sample to other data with :meth:`from_parameters_dict` (the link
+        threshold is not the model's: it lives in :class:`~linkage.justice.settings.SourceSettings`).
+        """
         return {
-            "format": "linkage-justice-two-stage/1",
-            "person_threshold": self.person_threshold,
+            "format": PARAMS_FORMAT,
+            "comparisons": self.names,
+            "person_comparisons": self.person.names,
+            "person_threshold": float(self.person_threshold),
+            "floor": float(self.floor),
+            "crime_pi": None if self.crime_pi is None else float(self.crime_pi),
+            "u_different_person": {
+                name: [float(x) for x in v] for name, v in sorted(self.u_different_person.items())
+            },
             "person": self.person.parameters_dict(),
             "crime": self.crime.parameters_dict(),
+            "term_frequencies": self.full.term_frequencies_dict(),
         }
 
-    def save_parameters(self, path) -> None:
-        """Write both stages' parameters as JSON (atomic, sorted keys)."""
-        import json
+    parameters_dict = to_parameters_dict
 
-        from linkage._io import write_text
+    @classmethod
+    def from_parameters_dict(
+        cls,
+        data: Mapping[str, Any],
+        comparisons: Sequence[Comparison],
+        blocking_rules: Sequence[BlockingRule],
+        source: str = "parameters",
+    ) -> TwoStageModel:
+        """A model with the parameters of :meth:`to_parameters_dict` over ``comparisons`` (which must
+        have the names and level labels the parameters were fitted with, e.g. from
+        :func:`~linkage.justice.link.source_spec`) and ``blocking_rules``."""
+        if not isinstance(data, Mapping):
+            raise LinkageError(f"{source}: parameters must be a mapping, got {type(data).__name__}")
+        model = cls(
+            comparisons,
+            blocking_rules,
+            person=tuple(data.get("person_comparisons", PERSON_COMPARISONS)),
+            person_threshold=float(data.get("person_threshold", 0.9)),
+            floor=float(data.get("floor", 1e-4)),
+        )
+        model.set_parameters_dict(data, source=source)
+        return model
 
-        write_text(path, json.dumps(self.parameters_dict(), indent=2, sort_keys=True) + "\n")
+    def set_parameters_dict(self, data: Mapping[str, Any], source: str = "parameters") -> None:
+        """Install parameters from :meth:`to_parameters_dict`; every problem is reported at once."""
+        problems = []
+        if data.get("format") != PARAMS_FORMAT:
+            problems.append(f"format must be {PARAMS_FORMAT!r}, got {data.get('format')!r}")
+        if list(data.get("comparisons", [])) != self.names:
+            problems.append(f"comparisons {data.get('comparisons')!r} != model's {self.names}")
+        if list(data.get("person_comparisons", [])) != self.person.names:
+            problems.append(
+                f"person_comparisons {data.get('person_comparisons')!r} != model's {self.person.names}"
+            )
+        pi = data.get("crime_pi")
+        if pi is not None and not (isinstance(pi, int | float) and 0.0 < pi < 1.0):
+            problems.append(f"crime_pi must be None or in (0, 1), got {pi!r}")
+        udp = data.get("u_different_person", {})
+        for c in self.crime.comparisons:
+            if udp and len(udp.get(c.name, ())) != c.n_levels:
+                problems.append(f"u_different_person[{c.name!r}] needs {c.n_levels} values")
+        if problems:
+            raise LinkageError(f"{source}: " + "; ".join(problems))
+        self.person.set_parameters_dict(data["person"], source=f"{source}: person")
+        self.crime.set_parameters_dict(data["crime"], source=f"{source}: crime")
+        self.full.set_term_frequencies(data.get("term_frequencies", {}), source=source)
+        self.person_threshold = float(data["person_threshold"])
+        self.floor = float(data["floor"])
+        self.crime_pi = None if pi is None else float(pi)
+        self.u_different_person = {n: np.asarray(v, dtype=float) for n, v in udp.items()}
+
+    def save_parameters(self, path: str | PathLike[str]) -> None:
+        """Write :meth:`to_parameters_dict` as JSON (atomic, sorted keys: same model => same bytes)."""
+        write_text(path, json.dumps(self.to_parameters_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load_parameters(
+        cls,
+        path: str | PathLike[str],
+        comparisons: Sequence[Comparison],
+        blocking_rules: Sequence[BlockingRule],
+    ) -> TwoStageModel:
+        """Read a file written by :meth:`save_parameters` (see :meth:`from_parameters_dict`)."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise LinkageError(f"{path}: cannot read model parameters ({exc})") from exc
+        return cls.from_parameters_dict(data, comparisons, blocking_rules, source=str(path))
