@@ -11,15 +11,11 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from linkage.errors import DataContractError  # noqa: E402
+from linkage.errors import DataContractError
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +86,8 @@ def lsoa_choropleth(
     if boundaries.crs is None or boundaries.crs.to_epsg() != 27700:
         raise ValueError(f"boundaries must be in EPSG:27700, got {boundaries.crs}")
     geo = boundaries.merge(rates[["lsoa_code", value]], on="lsoa_code", how="inner")
-    fig, ax = plt.subplots(figsize=(7.0, 6.0), dpi=110)
+    fig = Figure(figsize=(7.0, 6.0), dpi=110)
+    ax = fig.subplots()
     if geo.empty:
         ax.text(
             0.5, 0.5, "No LSOA in the boundary file matches the data", ha="center", transform=ax.transAxes
@@ -148,7 +145,8 @@ def point_map(
     ``value``); rows with NaN ``value`` (suppressed) are not drawn.
     """
     geo = points_to_bng(points[points[value].notna()])
-    fig, ax = plt.subplots(figsize=(7.0, 6.0), dpi=110)
+    fig = Figure(figsize=(7.0, 6.0), dpi=110)
+    ax = fig.subplots()
     if outline is not None:
         # zorder keeps the outline above the LSOA layer drawn below it
         outline.plot(ax=ax, facecolor="none", edgecolor="#555555", linewidth=0.8, zorder=3)

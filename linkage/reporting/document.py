@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-import matplotlib
 import numpy as np
 import pandas as pd
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from markupsafe import Markup, escape  # noqa: E402
+from markupsafe import Markup, escape
+from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +84,14 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def figure_png(fig: matplotlib.figure.Figure, *, dpi: int = 110) -> str:
-    """Render a matplotlib figure to a base64 PNG (no timestamp metadata, so bytes are reproducible)."""
+def figure_png(fig: Figure, *, dpi: int = 110) -> str:
+    """Render a matplotlib figure to a base64 PNG (no timestamp metadata, so bytes are reproducible).
+
+    Figures are built with the object API (``matplotlib.figure.Figure``), so rendering needs no pyplot
+    state and no backend choice: ``savefig`` on a bare Figure uses the Agg canvas for PNG.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -8,15 +8,12 @@ import logging
 import textwrap
 from collections.abc import Mapping
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from linkage.evaluation.did import EventStudy, did, event_study  # noqa: E402
-from linkage.evaluation.disclosure import (  # noqa: E402
+from linkage.evaluation.did import EventStudy, did, event_study
+from linkage.evaluation.disclosure import (
     RATE_DECIMALS,
     DisclosureSettings,
     protect_counts,
@@ -25,17 +22,17 @@ from linkage.evaluation.disclosure import (  # noqa: E402
     rounded_rate,
     small_count_mask,
 )
-from linkage.evaluation.frames import add_flags  # noqa: E402
-from linkage.evaluation.maps import lsoa_choropleth, point_map  # noqa: E402
-from linkage.evaluation.rates import (  # noqa: E402
+from linkage.evaluation.frames import add_flags
+from linkage.evaluation.maps import lsoa_choropleth, point_map
+from linkage.evaluation.rates import (
     GROUP_ORDER,
     NO_OUTCOME,
     compare_views,
     outcome_rates,
     outcome_table,
 )
-from linkage.evaluation.survival import km_by_group, km_by_outcome, km_table_at, median_table  # noqa: E402
-from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png  # noqa: E402
+from linkage.evaluation.survival import km_by_group, km_by_outcome, km_table_at, median_table
+from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +278,8 @@ def _clerical_block(
 
 def _match_weight_figure(sec: Section, links: pd.DataFrame) -> None:
     """Histogram of the match weights of accepted links, by source."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
+    fig = Figure(figsize=(7.5, 3.2), dpi=110)
+    ax = fig.subplots()
     w = links["match_weight"].dropna().clip(-10, 40)
     bins = np.arange(np.floor(w.min()) - 0.5, np.ceil(w.max()) + 1.5, 1.0)
     for source, sub in links.dropna(subset=["match_weight"]).groupby("source"):
@@ -616,7 +614,8 @@ def outcomes_section(
         ),
         log_all,
     )
-    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
+    fig = Figure(figsize=(7.5, 3.4), dpi=110)
+    ax = fig.subplots()
     shown = pub_all.dropna(subset=["rate"])
     ax.barh(shown["outcome"].astype(str)[::-1], shown["rate"][::-1] * 100, color="#1d70b8")
     err = np.vstack([(shown["rate"] - shown["95% CI lower"]), (shown["95% CI upper"] - shown["rate"])]) * 100
@@ -659,7 +658,8 @@ def outcomes_section(
 def _km_figure(
     curves, title: str, days_axis: bool = True, base: int = 1, ylabel: str = "share with a final outcome"
 ):
-    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
+    fig = Figure(figsize=(7.5, 4.0), dpi=110)
+    ax = fig.subplots()
     for c in curves:
         ax.step(
             np.r_[0, c.times],
@@ -992,7 +992,8 @@ def maps_section(
 
 
 def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = "pp"):
-    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
+    fig = Figure(figsize=(7.5, 3.4), dpi=110)
+    ax = fig.subplots()
     c = es.coefficients
     ax.axhline(0, color="black", linewidth=0.6)
     ax.axvline(-0.5, color="#d4351c", linewidth=0.8, linestyle="--")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib
+import subprocess
+import sys
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from linkage.reporting.document import (  # noqa: E402
+from linkage.reporting.document import (
     FigureBlock,
     Report,
     Section,
@@ -21,7 +21,8 @@ from linkage.reporting.document import (  # noqa: E402
 
 
 def _fig() -> str:
-    fig, ax = plt.subplots()
+    fig = Figure()
+    ax = fig.subplots()
     ax.plot([0, 1], [0, 1])
     return figure_png(fig)
 
@@ -51,6 +52,20 @@ def test_format_table_markers_percentages_and_row_limit():
 
 def test_figure_png_is_reproducible():
     assert _fig() == _fig()
+
+
+def test_library_modules_leave_the_matplotlib_backend_alone():
+    # Before the fix maps.py, document.py and sections.py called matplotlib.use("Agg") on import, which
+    # replaced whatever backend the caller (a notebook, a GUI session) had chosen. Run in a fresh
+    # interpreter so modules already imported by this test session cannot hide it.
+    code = (
+        "import matplotlib; matplotlib.use('template'); "
+        "import linkage.evaluation, linkage.evaluation.maps, linkage.reporting, linkage.reporting.sections, "
+        "linkage.engine.charts; "
+        "print(matplotlib.get_backend())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "template"
 
 
 def test_render_html_document_structure():
