@@ -74,22 +74,40 @@ def match_weight_histogram(predictions: pd.DataFrame, bins: int = 60) -> Figure:
 
 
 def waterfall_chart(table: pd.DataFrame) -> Figure:
-    """Waterfall of one pair's weight from the table :meth:`LinkageModel.waterfall` returns."""
-    steps = table[table["step"] != "final"]
-    contrib = steps["log2_bayes_factor"].to_numpy(dtype=float)
-    starts = np.concatenate([[0.0], np.cumsum(contrib)[:-1]])
-    total = float(np.sum(contrib))
-    fig = Figure(figsize=(8, 4))
+    """Waterfall of one pair's weight from a waterfall table (:meth:`LinkageModel.waterfall` or
+    :meth:`linkage.justice.model.TwoStageModel.waterfall`).
+
+    Each contribution row is a bar from the running weight before it to ``cumulative_weight`` (green up,
+    red down); rows of kind ``total`` (a stage's subtotal, drawn grey) and ``final`` (blue) are bars from
+    0. A new stage starts again from 0 at its prior.
+    """
+    kind = (
+        table["kind"].to_numpy()
+        if "kind" in table.columns
+        else np.where(table["step"] == "final", "final", "comparison")
+    )
+    cumulative = table["cumulative_weight"].to_numpy(dtype=float)
+    contrib = table["log2_bayes_factor"].to_numpy(dtype=float)
+    is_bar = (kind != "total") & (kind != "final")
+    height = np.where(is_bar, contrib, cumulative)
+    bottom = np.where(is_bar, cumulative - contrib, 0.0)
+    colours = np.where(
+        kind == "final",
+        "tab:blue",
+        np.where(kind == "total", "tab:gray", np.where(height >= 0, "tab:green", "tab:red")),
+    )
+    fig = Figure(figsize=(max(8.0, 0.45 * len(table) + 2), 4.5))
     ax = fig.subplots()
-    x = np.arange(len(steps) + 1)
-    colours = np.where(contrib >= 0, "tab:green", "tab:red")
-    ax.bar(x[:-1], contrib, bottom=starts, color=colours)
-    ax.bar(x[-1], total, color="tab:blue")
+    x = np.arange(len(table))
+    ax.bar(x, height, bottom=bottom, color=colours)
+    steps = table["step"].astype(str)
     labels = [
-        f"{s}\n{lab}" if lab else s for s, lab in zip(steps["step"], steps["label"].fillna(""), strict=True)
+        f"{s}\n{lab}" if lab else s
+        for s, lab in zip(steps, table["label"].fillna("").astype(str).str.slice(0, 40), strict=True)
     ]
-    ax.set_xticks(x, [*labels, "final"], rotation=60, ha="right", fontsize=7)
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
     ax.axhline(0, color="black", linewidth=0.8)
+    total = float(cumulative[-1])
     prob = 1.0 / (1.0 + 2.0 ** (-total))
     ax.set_ylabel("match weight (log2)")
     ax.set_title(f"Waterfall: final weight {total:.2f}, probability {prob:.3f}")

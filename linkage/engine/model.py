@@ -64,6 +64,14 @@ def _logit2(p: float) -> float:
     return math.log2(p) - math.log2(1.0 - p)
 
 
+def _position(levels: pd.DataFrame, pair: Any) -> int:
+    """Row position of index label ``pair`` in ``levels`` (which must hold it exactly once)."""
+    loc = levels.index.get_indexer_for([pair]) if not isinstance(pair, list) else np.array([-1])
+    if len(loc) != 1 or loc[0] < 0:
+        raise LinkageError(f"pair {pair!r} is not (exactly once) in the levels index")
+    return int(loc[0])
+
+
 class LinkageModel:
     """A Fellegi-Sunter model over ``comparisons``, with candidates from ``blocking_rules``.
 
@@ -486,28 +494,43 @@ class LinkageModel:
         u = np.maximum(self.u[name], _FLOOR)
         return np.log2(m) - np.log2(u)
 
-    def predict(self, levels: pd.DataFrame, tf_minimum: float = 1e-9) -> pd.DataFrame:
-        """Match weight (log2 odds), match probability and ``bf_<name>`` (log2 Bayes factor) per pair.
+    def bayes_factor_parts(
+        self, levels: pd.DataFrame, tf_minimum: float = 1e-9
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per comparison, each pair's level weight ``log2(m/u)`` (0 where missing) and its
+        term-frequency adjustment ``-log2(r)`` (0 where none applies), both float64 in bits.
 
         Term-frequency adjustment (Splink's): where a ``tf_<name>`` column holds the relative term
         frequency ``r = f(v) / sum_w fL(w) fR(w)`` of the agreed value (1 = a typical agreement), the
         exact level's u is multiplied by ``r``; with u from random pairs (``u ~ sum fL fR``) this is
-        exactly "u replaced by the frequency of v".
+        exactly "u replaced by the frequency of v". :meth:`predict` and the waterfalls both use this.
         """
         self._check_fitted()
-        out: dict[str, np.ndarray] = {}
-        total = np.full(len(levels), _logit2(self.prior), dtype=float)
+        level_bf: dict[str, np.ndarray] = {}
+        tf_bf: dict[str, np.ndarray] = {}
         for c in self.comparisons:
             col = levels[c.name].to_numpy()
             # Prepend 0.0 so level -1 (missing) looks up a neutral weight: one take per comparison.
             table = np.concatenate([[0.0], self.weight_table(c.name)])
-            bf = table.take(col.astype(np.intp) + 1)
+            level_bf[c.name] = table.take(col.astype(np.intp) + 1)
             tf_col = f"tf_{c.name}"
             if c.tf_column is not None and tf_col in levels.columns:
                 exact = np.flatnonzero(col == c.exact_level)
                 rel = levels[tf_col].to_numpy()[exact].astype(float)
                 ok = ~np.isnan(rel)
-                bf[exact[ok]] -= np.log2(np.maximum(rel[ok], tf_minimum))
+                adj = np.zeros(len(col))
+                adj[exact[ok]] = -np.log2(np.maximum(rel[ok], tf_minimum))
+                tf_bf[c.name] = adj
+        return level_bf, tf_bf
+
+    def predict(self, levels: pd.DataFrame, tf_minimum: float = 1e-9) -> pd.DataFrame:
+        """Match weight (log2 odds), match probability and ``bf_<name>`` (log2 Bayes factor, term
+        frequency included) per pair; see :meth:`bayes_factor_parts`."""
+        level_bf, tf_bf = self.bayes_factor_parts(levels, tf_minimum)
+        out: dict[str, np.ndarray] = {}
+        total = np.full(len(levels), _logit2(self.prior), dtype=float)
+        for c in self.comparisons:
+            bf = level_bf[c.name] + tf_bf[c.name] if c.name in tf_bf else level_bf[c.name]
             total += bf
             out[f"bf_{c.name}"] = bf.astype(np.float32)  # per-comparison detail; the total stays float64
         prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
@@ -539,42 +562,74 @@ class LinkageModel:
         return pd.DataFrame(rows)
 
     # --- explain
-    def waterfall(
-        self, left_row: pd.Series | Mapping[str, Any], right_row: pd.Series | Mapping[str, Any]
-    ) -> pd.DataFrame:
-        """Contribution of each comparison to one pair's match weight (prior first, total last).
+    def waterfall_steps(self, levels: pd.DataFrame, position: int) -> pd.DataFrame:
+        """The contribution rows (prior, then per comparison its level weight and, where it applies, a
+        term-frequency row) of the pair at row ``position`` of ``levels``, without a final row.
 
-        Term frequencies come from the data of the most recent :meth:`compare` call (if any).
+        Columns: step, kind (``prior``, ``comparison`` or ``term frequency``), level, label, m, u (for a
+        term-frequency row, u times the relative frequency), log2_bayes_factor.
         """
-        self._check_fitted()
-        lf = pd.DataFrame([dict(left_row)])
-        rf = pd.DataFrame([dict(right_row)])
-        rows = [{"step": "prior", "level": np.nan, "label": "", "m": np.nan, "u": self.prior,
-                 "log2_bayes_factor": _logit2(self.prior), "tf_adjusted": False}]  # fmt: skip
+        one = levels.iloc[[position]]
+        level_bf, tf_bf = self.bayes_factor_parts(one)
+        rows = [{"step": "prior", "kind": "prior", "level": np.nan, "label": "", "m": np.nan,
+                 "u": self.prior, "log2_bayes_factor": _logit2(self.prior)}]  # fmt: skip
         for c in self.comparisons:
-            lev = int(np.asarray(c.levels_for_pairs(lf, rf, np.zeros(1, int), np.zeros(1, int)))[0])
+            lev = int(one[c.name].iloc[0])
             if lev < 0:
-                rows.append({"step": c.name, "level": -1, "label": "missing", "m": np.nan, "u": np.nan,
-                             "log2_bayes_factor": 0.0, "tf_adjusted": False})  # fmt: skip
+                rows.append({"step": c.name, "kind": "comparison", "level": -1, "label": "missing",
+                             "m": np.nan, "u": np.nan, "log2_bayes_factor": 0.0})  # fmt: skip
                 continue
             m, u = float(self.m[c.name][lev]), float(self.u[c.name][lev])
-            tf_adjusted = False
-            if lev == c.exact_level and c.tf_column is not None and c.name in self._tf_tables:
-                key = c.tf_key(lf[c.tf_column]).iloc[0]
-                freq = self._tf_tables[c.name].get(key, np.nan)
-                if freq == freq:
-                    u, tf_adjusted = u * float(freq) / self._tf_base[c.name], True
-            rows.append({"step": c.name, "level": lev, "label": c.level_labels[lev], "m": m, "u": u,
-                         "log2_bayes_factor": math.log2(max(m, _FLOOR) / max(u, _FLOOR)),
-                         "tf_adjusted": tf_adjusted})  # fmt: skip
-        frame = pd.DataFrame(rows)
+            rows.append({"step": c.name, "kind": "comparison", "level": lev, "label": c.level_labels[lev],
+                         "m": m, "u": u, "log2_bayes_factor": float(level_bf[c.name][0])})  # fmt: skip
+            rel = float(one[f"tf_{c.name}"].iloc[0]) if c.name in tf_bf else np.nan
+            if lev == c.exact_level and rel == rel:  # a term frequency applies (rel is not NaN)
+                adj = float(tf_bf[c.name][0])
+                rows.append({"step": f"{c.name} term frequency", "kind": "term frequency", "level": lev,
+                             "label": f"value {rel:.3g}x as common as a typical agreement", "m": m,
+                             "u": u * rel, "log2_bayes_factor": adj})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def waterfall_from_levels(self, levels: pd.DataFrame, pair: Any) -> pd.DataFrame:
+        """Each comparison's contribution to the match weight of ``pair`` (a label of ``levels``'s
+        index, e.g. ``(left_label, right_label)``): prior first, a term-frequency row after each level
+        it adjusts, then ``final``, whose ``cumulative_weight`` is :meth:`predict`'s ``match_weight``.
+        """
+        position = _position(levels, pair)
+        frame = self.waterfall_steps(levels, position)
         frame["cumulative_weight"] = frame["log2_bayes_factor"].cumsum()
-        total = float(frame["cumulative_weight"].iloc[-1])
-        final = {"step": "final", "level": np.nan, "label": "", "m": np.nan, "u": np.nan,
-                 "log2_bayes_factor": np.nan, "tf_adjusted": False, "cumulative_weight": total}  # fmt: skip
+        total = float(self.predict(levels.iloc[[position]])["match_weight"].iloc[0])
+        final = {"step": "final", "kind": "final", "level": np.nan, "label": "", "m": np.nan, "u": np.nan,
+                 "log2_bayes_factor": np.nan, "cumulative_weight": total}  # fmt: skip
         frame = pd.concat([frame, pd.DataFrame([final])], ignore_index=True)
         frame["match_probability"] = 1.0 / (1.0 + np.exp2(-frame["cumulative_weight"]))
         return frame
+
+    def compare_records(
+        self, left_row: pd.Series | Mapping[str, Any], right_row: pd.Series | Mapping[str, Any]
+    ) -> pd.DataFrame:
+        """The one-row level frame of two records, with term frequencies from the tables of the most
+        recent :meth:`compare` (or :meth:`set_term_frequencies`), exactly as :meth:`compare` stores them."""
+        lf = pd.DataFrame([dict(left_row)])
+        rf = pd.DataFrame([dict(right_row)])
+        zero = np.zeros(1, dtype=np.int64)
+        data: dict[str, np.ndarray] = {}
+        for c in self.comparisons:
+            data[c.name] = np.asarray(c.levels_for_pairs(lf, rf, zero, zero), dtype=np.int8)
+        for c in self.comparisons:
+            if c.tf_column is None or c.name not in self._tf_tables:
+                continue
+            tf = np.full(1, np.nan, dtype=np.float32)
+            if data[c.name][0] == c.exact_level:
+                tf[:] = c.tf_values(lf, zero, self._tf_tables[c.name]) / self._tf_base[c.name]
+            data[f"tf_{c.name}"] = tf
+        return pd.DataFrame(data)
+
+    def waterfall(
+        self, left_row: pd.Series | Mapping[str, Any], right_row: pd.Series | Mapping[str, Any]
+    ) -> pd.DataFrame:
+        """:meth:`waterfall_from_levels` for two records (see :meth:`compare_records`)."""
+        return self.waterfall_from_levels(self.compare_records(left_row, right_row), 0)
 
     def m_u_chart(self) -> Figure:
         """Bar chart of m and u per level, one panel per comparison."""

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from linkage._io import write_text
 from linkage.engine import Comparison, LinkageModel
 from linkage.engine.blocking import BlockingRule
 from linkage.errors import LinkageError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -235,8 +238,16 @@ class TwoStageModel:
         return self.full.candidate_pairs_by_rule(left, right)
 
     def compare(self, pairs: pd.MultiIndex, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-        """Level frame of every comparison (and term-frequency columns)."""
-        return self.full.compare(pairs, left, right)
+        """Level frame of every comparison (and term-frequency columns). The stages get the term-frequency
+        tables too, so their record-based waterfalls (``model.person.waterfall(l, r)``) include them."""
+        levels = self.full.compare(pairs, left, right)
+        self._share_term_frequencies()
+        return levels
+
+    def _share_term_frequencies(self) -> None:
+        tf = self.full.term_frequencies_dict()
+        for stage in (self.person, self.crime):
+            stage.set_term_frequencies({k: v for k, v in tf.items() if k in stage.names})
 
     def fit(
         self,
@@ -283,24 +294,28 @@ class TwoStageModel:
         self.person.fit_supervised(levels, sp)
         self.crime.fit_supervised(levels[sp], y[sp])
 
-    def predict(self, levels: pd.DataFrame) -> pd.DataFrame:
-        """``match_weight``, ``match_probability``, ``person_probability``, ``crime_probability`` and
-        ``bf_<comparison>`` per pair."""
+    def _scores(self, levels: pd.DataFrame) -> dict[str, Any]:
+        """Every intermediate of :meth:`predict` per pair (the waterfall charts them)."""
         p = self.person.predict(levels)
         c = self.crime.predict(levels)
+        w_person = p["match_weight"].to_numpy(float)
         p_person = p["match_probability"].to_numpy(float)
+        w_pair = c["match_weight"].to_numpy(float)  # crime stage, this pair alone
         p_crime = c["match_probability"].to_numpy(float)
-        w_crime = c["match_weight"].to_numpy(float)
+        w_crime = w_pair
+        record_step = np.zeros(len(levels), dtype=bool)
         if self.crime_pi is not None and isinstance(levels.index, pd.MultiIndex):
-            same = p_person >= self.person_threshold
+            # Among the same person's candidates, a record disposes of at most one crime.
+            record_step = p_person >= self.person_threshold
             bf_bits = c.filter(like="bf_").to_numpy(float).sum(axis=1)
             records = np.asarray(levels.index.get_level_values(1))
-            post, logit = record_posterior(bf_bits[same], records[same], self.crime_pi)
+            post, logit = record_posterior(bf_bits[record_step], records[record_step], self.crime_pi)
             p_crime = p_crime.copy()
-            w_crime = w_crime.copy()
-            p_crime[same] = post
-            w_crime[same] = logit
-        weight = combine_weights(p["match_weight"].to_numpy(float), w_crime)
+            w_crime = w_pair.copy()
+            p_crime[record_step] = post
+            w_crime[record_step] = logit
+        bf_d = np.full(len(levels), np.nan)
+        w_md = np.full(len(levels), np.nan)
         if self.u_different_person:
             # Three classes: this crime (M), the same person's other crime (S), a different person (D).
             # odds(M:S) is the crime stage; odds(M:D) is the person odds times the crime comparisons'
@@ -313,19 +328,41 @@ class TwoStageModel:
                 idx = np.where(ok, col, 0)
                 m = np.maximum(self.crime.m[comp.name], self.floor)
                 bf_d += np.where(ok, np.log2(m[idx]) - np.log2(self.u_different_person[comp.name][idx]), 0.0)
-            w_md = p["match_weight"].to_numpy(float) + bf_d
+            w_md = w_person + bf_d
             weight = -np.logaddexp2(-w_crime, -w_md)
+        else:
+            weight = combine_weights(w_person, w_crime)
+        return {
+            "person": p,
+            "crime": c,
+            "w_person": w_person,
+            "p_person": p_person,
+            "w_pair": w_pair,
+            "w_crime": w_crime,
+            "p_crime": p_crime,
+            "record_step": record_step,
+            "bf_d": bf_d,
+            "w_md": w_md,
+            "weight": weight,
+        }
+
+    def predict(self, levels: pd.DataFrame) -> pd.DataFrame:
+        """``match_weight``, ``match_probability``, ``person_probability``, ``crime_probability`` and
+        ``bf_<comparison>`` per pair. The level frame's index must be (left, right) labels for the
+        record-level step (a record's candidates are the rows sharing its right label)."""
+        s = self._scores(levels)
+        weight = s["weight"]
         prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
         frame = pd.DataFrame(
             {
                 "match_weight": weight,
                 "match_probability": prob,
-                "person_probability": p_person,
-                "crime_probability": p_crime,
+                "person_probability": s["p_person"],
+                "crime_probability": s["p_crime"],
             },
             index=levels.index,
         )
-        bfs = pd.concat([p.filter(like="bf_"), c.filter(like="bf_")], axis=1)
+        bfs = pd.concat([s["person"].filter(like="bf_"), s["crime"].filter(like="bf_")], axis=1)
         return pd.concat([frame, bfs], axis=1)
 
     def parameters(self) -> pd.DataFrame:
@@ -335,17 +372,101 @@ class TwoStageModel:
             ignore_index=True,
         )
 
-    def waterfall(
-        self, left_row: pd.Series | Mapping[str, Any], right_row: pd.Series | Mapping[str, Any]
-    ) -> pd.DataFrame:
-        """Each comparison's contribution for one pair, person stage then crime stage (``stage`` column)."""
-        return pd.concat(
+    def waterfall(self, levels: pd.DataFrame, pair: tuple[Any, Any]) -> pd.DataFrame:
+        """How the model reaches ``pair``'s match weight, row by row; the last row equals :meth:`predict`.
+
+        ``levels`` is the level frame (index of (left, right) labels) holding the pair and the other
+        candidates of the same outcome record, which the record-level step weighs it against. Rows, each
+        with ``stage``, ``step``, ``kind``, ``label``, ``log2_bayes_factor`` (the step's change in bits)
+        and ``cumulative_weight`` (the weight after it):
+
+        * person stage: ``person prior``; each person comparison, with a ``term frequency`` row after an
+          exact name match; ``person total`` (the person weight, kind ``total``);
+        * crime stage: ``crime prior``; each crime comparison; ``crime total (this pair alone)``;
+        * ``other candidate crimes of this person``: the record-level posterior (:func:`record_posterior`
+          with ``crime_pi``) against the record's other same-person candidates; 0 when the person
+          probability is below ``person_threshold``;
+        * ``different-person alternative``: the three-class combination with the odds against a
+          different person (person weight plus the crime evidence against random pairs, in the label);
+        * ``final``: ``cumulative_weight`` and ``match_probability`` are :meth:`predict`'s.
+        """
+        if not isinstance(levels.index, pd.MultiIndex) or levels.index.nlevels != 2:
+            raise LinkageError("levels must be indexed by (left, right) labels, as compare() returns")
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise LinkageError(f"pair must be a (left_label, right_label) tuple, got {pair!r}")
+        record = levels.index.get_level_values(1) == pair[1]
+        group = levels[record]
+        where = group.index.get_indexer_for([pair])
+        if len(where) != 1 or where[0] < 0:
+            raise LinkageError(f"pair {pair!r} is not (exactly once) in the levels index")
+        i = int(where[0])
+        s = self._scores(group)
+        person = self.person.waterfall_steps(group, i).assign(stage="person")
+        person.loc[person["kind"] == "prior", "step"] = "person prior"
+        person["cumulative_weight"] = person["log2_bayes_factor"].cumsum()
+        crime = self.crime.waterfall_steps(group, i).assign(stage="crime")
+        crime.loc[crime["kind"] == "prior", "step"] = "crime prior"
+        crime["cumulative_weight"] = crime["log2_bayes_factor"].cumsum()
+        w_person, w_pair, w_crime, weight = (
+            float(s[k][i]) for k in ("w_person", "w_pair", "w_crime", "weight")
+        )
+        n_rivals = int(s["record_step"].sum()) - 1 if s["record_step"][i] else 0
+        if s["record_step"][i]:
+            record_label = f"{n_rivals} other candidate crime(s) of this person; crime_pi {self.crime_pi:.3f}"
+        else:
+            record_label = f"not applied: P(same person) {s['p_person'][i]:.3f} < {self.person_threshold}"
+        if self.u_different_person:
+            alt_label = (
+                f"vs different person {s['w_md'][i]:.2f} = person {w_person:.2f} "
+                f"+ crime vs random pairs {s['bf_d'][i]:.2f}"
+            )
+        else:
+            alt_label = f"combined with the person weight {w_person:.2f}"
+
+        def summary(stage: str, step: str, kind: str, label: str, change: float, after: float) -> dict:
+            return {"stage": stage, "step": step, "kind": kind, "label": label, "log2_bayes_factor": change,
+                    "cumulative_weight": after}  # fmt: skip
+
+        frame = pd.concat(
             [
-                self.person.waterfall(left_row, right_row).assign(stage="person"),
-                self.crime.waterfall(left_row, right_row).assign(stage="crime"),
+                person,
+                pd.DataFrame([summary("person", "person total", "total", "", np.nan, w_person)]),
+                crime,
+                pd.DataFrame(
+                    [
+                        summary("crime", "crime total (this pair alone)", "total", "", np.nan, w_pair),
+                        summary(
+                            "crime",
+                            "other candidate crimes of this person",
+                            "record",
+                            record_label,
+                            w_crime - w_pair,
+                            w_crime,
+                        ),  # fmt: skip
+                        summary(
+                            "combined",
+                            "different-person alternative",
+                            "three-class",
+                            alt_label,
+                            weight - w_crime,
+                            weight,
+                        ),  # fmt: skip
+                        summary("combined", "final", "final", "", np.nan, weight),
+                    ]
+                ),
             ],
             ignore_index=True,
         )
+        frame["match_probability"] = 1.0 / (1.0 + np.exp2(-np.clip(frame["cumulative_weight"], -1000, 1000)))
+        cols = ["stage", "step", "kind", "level", "label", "m", "u", "log2_bayes_factor", "cumulative_weight",
+                "match_probability"]  # fmt: skip
+        return frame[cols]
+
+    def waterfall_chart(self, levels: pd.DataFrame, pair: tuple[Any, Any]) -> Figure:
+        """Chart of :meth:`waterfall` (:func:`linkage.engine.charts.waterfall_chart`)."""
+        from linkage.engine.charts import waterfall_chart
+
+        return waterfall_chart(self.waterfall(levels, pair))
 
     # --- persistence
     def to_parameters_dict(self) -> dict[str, Any]:
@@ -419,6 +540,7 @@ class TwoStageModel:
         self.person.set_parameters_dict(data["person"], source=f"{source}: person")
         self.crime.set_parameters_dict(data["crime"], source=f"{source}: crime")
         self.full.set_term_frequencies(data.get("term_frequencies", {}), source=source)
+        self._share_term_frequencies()
         self.person_threshold = float(data["person_threshold"])
         self.floor = float(data["floor"])
         self.crime_pi = None if pi is None else float(pi)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,11 +156,35 @@ def test_waterfall_adds_up_to_the_prediction():
     pred = model.predict(levels)
     for lpos, rpos in [(0, 0), (2, 2), (3, 3), (1, 0)]:
         table = model.waterfall(left.iloc[lpos], right.iloc[rpos])
-        assert table["step"].tolist() == ["prior", "sn", "dob", "final"]
+        exact = levels.loc[(lpos, rpos), "sn"] == 0  # an exact surname match carries a term-frequency row
+        tf_row = ["sn term frequency"] if exact else []
+        assert table["step"].tolist() == ["prior", "sn", *tf_row, "dob", "final"]
         final = table["cumulative_weight"].iloc[-1]
-        assert final == pytest.approx(pred.loc[(lpos, rpos), "match_weight"])
+        assert final == pred.loc[(lpos, rpos), "match_weight"]
+        assert np.isclose(table["log2_bayes_factor"].iloc[:-1].sum(), final, rtol=0, atol=1e-9)
+        pd.testing.assert_frame_equal(table, model.waterfall_from_levels(levels, (lpos, rpos)))
     fig = model.waterfall_chart(left.iloc[0], right.iloc[0])
     assert isinstance(fig, Figure)
+
+
+def test_waterfall_shows_the_term_frequency_adjustment():
+    left = pd.DataFrame({"sn": ["smith", "przybylski"]})
+    right = pd.DataFrame({"sn": ["smith", "smith", "smith", "przybylski"]})
+    model = LinkageModel([NameComparison("sn")], [block_on("sn")])
+    levels = model.compare(pd.MultiIndex.from_tuples([(0, 0), (1, 3)]), left, right)
+    model.set_m_u("sn", [0.8, 0.1, 0.05, 0.03, 0.02], [0.01, 0.01, 0.02, 0.02, 0.94])
+    model.prior = 0.2
+    # f_R(smith) = 3/4, f_R(przybylski) = 1/4; sum_v f_L(v) f_R(v) = 0.5*0.75 + 0.5*0.25 = 0.5, so the
+    # relative frequencies are 1.5 (smith) and 0.5 (przybylski): -log2(1.5) and +1 bit.
+    # Weight = log2(0.2/0.8) + log2(0.8/0.01) - log2(r).
+    for pair, rel in (((0, 0), 1.5), ((1, 3), 0.5)):
+        table = model.waterfall(left.iloc[pair[0]], right.iloc[pair[1]])
+        expected = math.log2(0.2 / 0.8) + math.log2(0.8 / 0.01) - math.log2(rel)
+        tf = table.set_index("step").loc["sn term frequency"]
+        assert tf["log2_bayes_factor"] == pytest.approx(-math.log2(rel))
+        assert tf["u"] == pytest.approx(0.01 * rel)
+        assert table["cumulative_weight"].iloc[-1] == pytest.approx(expected)
+        assert model.predict(levels).loc[pair, "match_weight"] == pytest.approx(expected)
 
 
 def test_charts_are_figures():

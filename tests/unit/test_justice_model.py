@@ -99,3 +99,64 @@ def test_parameters_for_another_spec_are_refused(court, small_world):
     bad = {**model.to_parameters_dict(), "crime_pi": 1.5}
     with pytest.raises(LinkageError, match="crime_pi"):
         TwoStageModel.from_parameters_dict(bad, model.full.comparisons, model.full.blocking_rules)
+
+
+def _pairs_to_explain(pred: pd.DataFrame, n_spread: int = 30) -> list:
+    """Pairs spread over the whole frame plus every candidate of the three records with most
+    same-person candidates (where the record-level step moves the weight most)."""
+    spread = list(pred.index[:: max(len(pred) // n_spread, 1)])
+    same = pred[pred["person_probability"] >= 0.9]
+    busiest = same.index.get_level_values(1).value_counts(sort=True).index[:3]
+    rivals = list(pred.index[pred.index.get_level_values(1).isin(busiest)])[:40]
+    return spread + rivals
+
+
+@pytest.mark.parametrize("source", ["court_outcomes", "cautions"])
+def test_waterfall_ends_at_the_prediction(small_world, court, source):
+    left, right, levels, model, _ = court if source == "court_outcomes" else _fit_source(small_world, source)
+    pred = model.predict(levels)
+    pairs = _pairs_to_explain(pred)
+    kinds = set()
+    for pair in pairs:
+        table = model.waterfall(levels, pair)
+        kinds |= set(table["kind"])
+        assert np.isclose(
+            table["cumulative_weight"].iloc[-1], pred.loc[pair, "match_weight"], rtol=0, atol=1e-9
+        )
+        assert np.isclose(table["match_probability"].iloc[-1], pred.loc[pair, "match_probability"], rtol=0)
+        # Each stage's rows add up to its total, and each step moves the weight by its stated change.
+        for stage, total in (("person", "person total"), ("crime", "crime total (this pair alone)")):
+            rows = table[(table["stage"] == stage) & ~table["kind"].isin(["total", "record"])]
+            subtotal = table.loc[table["step"] == total, "cumulative_weight"].item()
+            assert np.isclose(rows["log2_bayes_factor"].sum(), subtotal, rtol=0, atol=1e-9)
+        after = table.loc[table["kind"].isin(["record", "three-class"])]
+        before = table["cumulative_weight"].shift().loc[after.index]
+        assert np.allclose(before + after["log2_bayes_factor"], after["cumulative_weight"], rtol=0, atol=1e-9)
+    # The pairs exercise the term-frequency row and the record-level step.
+    assert {"term frequency", "record", "three-class"} <= kinds
+
+
+def test_waterfall_person_stage_includes_the_name_term_frequency(court):
+    _, _, levels, model, _ = court
+    pred = model.predict(levels)
+    exact = levels.index[(levels["name"] == 0).to_numpy() & levels["tf_name"].notna().to_numpy()]
+    pair = exact[0]
+    table = model.waterfall(levels, pair).set_index("step")
+    rel = float(levels.loc[pair, "tf_name"])
+    # The name row plus its term-frequency row is the name's Bayes factor predict used.
+    name_bits = table.loc["name", "log2_bayes_factor"] + table.loc["name term frequency", "log2_bayes_factor"]
+    assert table.loc["name term frequency", "log2_bayes_factor"] == pytest.approx(-math.log2(rel))
+    assert name_bits == pytest.approx(pred.loc[pair, "bf_name"], abs=1e-5)  # bf_* are stored as float32
+    assert table.loc["person total", "cumulative_weight"] == pytest.approx(
+        math.log2(pred.loc[pair, "person_probability"] / (1 - pred.loc[pair, "person_probability"])), abs=1e-6
+    )
+
+
+def test_waterfall_chart_and_errors(court):
+    _, _, levels, model, _ = court
+    pair = levels.index[0]
+    assert model.waterfall_chart(levels, pair).axes
+    with pytest.raises(LinkageError, match="not"):
+        model.waterfall(levels, (-1, -1))
+    with pytest.raises(LinkageError, match="left_label, right_label"):
+        model.waterfall(levels, 3)
