@@ -5,10 +5,12 @@ from __future__ import annotations
 from linkage.reference.identifiers import (
     PNC_CHECK_ALPHABET,
     PNC_PATTERN,
+    POLICE_UK_FORCES,
     format_pnc,
     pnc_check_letter,
     pnc_is_valid,
     pnc_parts,
+    unknown_force_problem,
 )
 from linkage.reference.offences import (
     ALTERNATIVE_CHARGES,
@@ -53,6 +55,8 @@ from linkage.reference.outcomes import (
 )
 
 __all__ = [
+    "POLICE_UK_FORCES",
+    "unknown_force_problem",
     "ALTERNATIVE_CHARGES",
     "CAUTION_LABEL",
     "CAUTION_TYPES",

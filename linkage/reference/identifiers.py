@@ -1,4 +1,4 @@
-"""Police National Computer (PNC) identifiers: the one parser, formatter and check-letter rule.
+"""Identifiers: PNC IDs (the one parser, formatter and check-letter rule) and police force names.
 
 A PNC ID is ``YYYY/NNNNNNNC`` (short form ``YY/NNNNNNNC``): the year of first arrest, a serial padded to
 seven digits and a check letter ``ALPHABET[int(YY + serial7) % 23]`` (DOMAIN.md section 4). Parsing
@@ -8,6 +8,7 @@ ignores case, white space and leading zeros of the serial; the short and long fo
 
 from __future__ import annotations
 
+import difflib
 import logging
 
 import numpy as np
@@ -16,6 +17,8 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "POLICE_UK_FORCES",
+    "unknown_force_problem",
     "PNC_CHECK_ALPHABET",
     "PNC_PATTERN",
     "format_pnc",
@@ -112,3 +115,72 @@ def pnc_is_valid(values: pd.Series) -> pd.Series:
         )
         out[ok] = expected == parts["check"].to_numpy()[ok].astype(str)
     return pd.Series(out, index=parts.index)
+
+
+POLICE_UK_FORCES: tuple[str, ...] = (
+    "Avon and Somerset Constabulary",
+    "Bedfordshire Police",
+    "British Transport Police",
+    "Cambridgeshire Constabulary",
+    "Cheshire Constabulary",
+    "City of London Police",
+    "Cleveland Police",
+    "Cumbria Constabulary",
+    "Derbyshire Constabulary",
+    "Devon & Cornwall Police",
+    "Dorset Police",
+    "Durham Constabulary",
+    "Dyfed-Powys Police",
+    "Essex Police",
+    "Gloucestershire Constabulary",
+    "Greater Manchester Police",
+    "Gwent Police",
+    "Hampshire Constabulary",
+    "Hertfordshire Constabulary",
+    "Humberside Police",
+    "Kent Police",
+    "Lancashire Constabulary",
+    "Leicestershire Police",
+    "Lincolnshire Police",
+    "Merseyside Police",
+    "Metropolitan Police Service",
+    "Norfolk Constabulary",
+    "North Wales Police",
+    "North Yorkshire Police",
+    "Northamptonshire Police",
+    "Northumbria Police",
+    "Nottinghamshire Police",
+    "Police Service of Northern Ireland",
+    "South Wales Police",
+    "South Yorkshire Police",
+    "Staffordshire Police",
+    "Suffolk Constabulary",
+    "Surrey Police",
+    "Sussex Police",
+    "Thames Valley Police",
+    "Warwickshire Police",
+    "West Mercia Police",
+    "West Midlands Police",
+    "West Yorkshire Police",
+    "Wiltshire Police",
+)
+"""Force names as data.police.uk spells them in ``Reported by`` / ``Falls within`` (the 43 territorial
+forces of England and Wales, British Transport Police and the Police Service of Northern Ireland)."""
+
+_FORCE_ALIASES = {
+    # Older or newer spellings seen in published files.
+    "Avon & Somerset Constabulary": "Avon and Somerset Constabulary",
+    "Devon and Cornwall Police": "Devon & Cornwall Police",
+    "Hampshire and Isle of Wight Constabulary": "Hampshire Constabulary",
+}
+
+
+def unknown_force_problem(name: str, where: str = "force") -> str | None:
+    """None when ``name`` is a police.uk force name (or a known older/newer spelling of one); otherwise
+    a problem naming ``where`` and the value, with the closest force names as suggestions."""
+    if name in POLICE_UK_FORCES or name in _FORCE_ALIASES:
+        return None
+    by_lower = {f.lower(): f for f in (*POLICE_UK_FORCES, *_FORCE_ALIASES)}
+    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=2, cutoff=0.6)]
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"{where}: unknown police force {name!r}{hint}; use the name police.uk publishes"

@@ -25,6 +25,7 @@ import yaml
 from linkage.errors import ConfigError
 from linkage.evaluation.did import CLUSTER_CHOICES
 from linkage.evaluation.disclosure import DisclosureSettings
+from linkage.reference.identifiers import unknown_force_problem
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +245,13 @@ def _parse_area(data: Mapping[str, Any], base: Path, problems: list[str]) -> Are
         for key in ("name", "force"):
             if not isinstance(area_raw.get(key), str) or not area_raw.get(key, "").strip():
                 problems.append(f"area.{key}: must be a non-empty string, got {area_raw.get(key)!r}")
+        force_problem = (
+            unknown_force_problem(area_raw["force"].strip(), "area.force")
+            if isinstance(area_raw.get("force"), str) and area_raw["force"].strip()
+            else None
+        )
+        if force_problem:
+            problems.append(force_problem)
         codes = area_raw.get("lsoa_codes", []) or []
         if not isinstance(codes, list) or not all(
             isinstance(c, str) and re.match(r"^[EW]0\d{7}$", c) for c in codes
