@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for ``linkage`` and ``python -m linkage``; returns the exit code."""
+    """Entry point for ``linkage`` and ``python -m linkage``; returns the exit code.
+
+    0 success; 1 data loaded with problems (``validate``: rows quarantined or months missing); 2 an input
+    or configuration error (a :class:`~linkage.errors.LinkageError` or an unreadable file), printed as one
+    ``error:`` line naming the file, row and column; 3 an internal error (no traceback unless ``-v``).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -58,6 +63,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LinkageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be opened, a full disk, a permission: say which
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback only with --verbose
+        logging.getLogger("linkage").debug("traceback", exc_info=True)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; please report it)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import os
@@ -28,11 +29,17 @@ QUARANTINE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
 """Leading columns of every quarantine table; the raw row's columns follow under their original names."""
 
 # Quarantine reasons (the ``reason`` column). A row gets the first reason in this order that applies.
+R_FIELDS = "wrong number of fields"
 R_MONTH = "unparseable month"
 R_DATE = "unparseable date"
+R_FUTURE = "date in the future"
+R_TOO_EARLY = "date before 1900"
+R_BEFORE_POLICE_UK = "month before police.uk data began (2010-12)"
 R_MISSING = "missing required value"
 R_NUMBER = "unparseable number"
 R_COORDS_BAD = "unparseable coordinates"
+R_COORDS_ZERO = "coordinates at 0,0"
+R_COORDS_SWAPPED = "longitude and latitude swapped"
 R_COORDS_UK = "coordinates outside the UK"
 R_CRIME_ID = "bad crime id"
 R_CRIME_TYPE = "unknown crime type"
@@ -52,6 +59,7 @@ class LoadSummary:
     quarantined: int
     by_reason: dict[str, int]
     by_file: pd.DataFrame  # file, kind, rows_read, accepted, quarantined, then one column per reason
+    missing_months: tuple[str, ...] = ()  # "<kind>, <force>: YYYY-MM" for each month missing in a run
 
     def __post_init__(self) -> None:
         if self.rows_read != self.accepted + self.quarantined:
@@ -80,6 +88,8 @@ class LoadSummary:
         )
         for reason, count in self.by_reason.items():
             lines.append(f"  {reason}: {count}")
+        for gap in self.missing_months:
+            lines.append(f"MISSING MONTH  {gap}")
         return "\n".join(lines)
 
 
@@ -126,25 +136,181 @@ class LoadResult:
 # File-level reading
 
 
-def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
-    """Parse CSV bytes to an all-text frame, or raise DataContractError naming ``name``."""
-    if not data.strip():
-        raise DataContractError(name, "empty file")
+@dataclass(frozen=True)
+class CsvRows:
+    """A CSV file parsed to text: the records, where each starts and how many fields it had.
+
+    ``frame`` has one all-text column per header name and one row per record (blank lines are not
+    records); ``line`` is the physical line each record starts on (the header is line 1 when the file
+    starts with it); ``fields`` is the number of fields the record had, so a record that is short
+    (a truncated line) or long (an unquoted comma) can be quarantined rather than silently padded or
+    cut; ``overflow`` holds the text beyond the header's last column for long records (else None).
+    """
+
+    frame: pd.DataFrame
+    line: np.ndarray
+    fields: np.ndarray
+    overflow: np.ndarray
+    header_line: int = 1
+
+    @property
+    def width(self) -> int:
+        """Number of columns in the header."""
+        return self.frame.shape[1]
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """CSV bytes to text: UTF-8 (with or without a byte-order mark); lines that are not UTF-8 are read
+    as Windows-1252 (which also reads Latin-1 letters), line by line so a mixed file keeps its UTF-8
+    lines intact. UTF-16 and binary content raise DataContractError naming ``name``."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataContractError(name, "UTF-16 text; save the file as UTF-8 CSV")
     if b"\x00" in data[:4096]:
         raise DataContractError(name, "not a CSV file (binary content)")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-        logger.warning("%s is not UTF-8; read as cp1252", name)
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataContractError(name, f"not a readable CSV file ({str(exc).strip()})") from exc
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.split(b"\n")
+    decoded, fallback = [], []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            decoded.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            decoded.append(raw.decode("cp1252", errors="replace"))
+            fallback.append(number)
+    logger.warning(
+        "%s: %d line(s) are not UTF-8 (first: line %d); read them as Windows-1252",
+        name,
+        len(fallback),
+        fallback[0],
+    )
+    return "\n".join(decoded)
+
+
+def _blank_line(record: list[str]) -> bool:
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def parse_csv(data: bytes, name: str) -> CsvRows:
+    """Parse CSV bytes to :class:`CsvRows`, or raise DataContractError naming ``name`` (and the row and
+    column where the problem is): empty file, no header, blank or repeated column names, binary content.
+
+    Files without quote characters whose every line has the header's number of fields (every
+    police.uk file) are parsed by pandas' C reader; anything else by the ``csv`` module, record by
+    record, so line numbers and field counts stay exact.
+    """
+    if not data.strip():
+        raise DataContractError(name, "empty file")
+    text = decode_text(data, name)
+    if not text.strip():
+        raise DataContractError(name, "empty file")
+    fast = _parse_fast(text, name) if '"' not in text else None
+    rows = fast if fast is not None else _parse_slow(text, name)
+    header = list(rows.frame.columns)
+    for i, col in enumerate(header):
+        if not col:
+            raise DataContractError(
+                name, "blank column name in the header", row=rows.header_line, column=f"#{i + 1}"
+            )
+    dups = sorted({c for c in header if header.count(c) > 1})
+    if dups:
+        raise DataContractError(
+            name, f"column name repeated in the header: {dups}", row=rows.header_line, column=dups[0]
+        )
+    return rows
+
+
+def _parse_fast(text: str, name: str) -> CsvRows | None:
+    """pandas' C reader for quote-free text whose lines all have the header's field count, else None."""
+    lines = pd.Series(text.split("\n"), dtype="string[pyarrow]").str.rstrip("\r")
+    empty = lines.eq("").to_numpy(dtype=bool)
+    blank = lines.str.strip().eq("").to_numpy(dtype=bool)
+    if (blank & ~empty).any():  # white-space-only lines: pandas would read them as records
+        return None
+    numbers = np.flatnonzero(~blank) + 1
+    if len(numbers) == 0:
+        return None
+    commas = lines.str.count(",").to_numpy()[numbers - 1]
+    if (commas != commas[0]).any():
+        return None
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, index_col=False)
+    if len(frame) != len(numbers) - 1:
+        return None
     frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns):
-        raise DataContractError(name, f"duplicate column names in header {list(frame.columns)}")
-    return frame
+    n = len(frame)
+    return CsvRows(
+        frame=frame,
+        line=numbers[1:].astype("int64"),
+        fields=np.full(n, commas[0] + 1, dtype="int64"),
+        overflow=np.full(n, None, dtype=object),
+        header_line=int(numbers[0]),
+    )
+
+
+def _parse_slow(text: str, name: str) -> CsvRows:
+    """Record by record with the ``csv`` module: exact start lines and field counts (any quoting)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    header_line = 1
+    records: list[list[str]] = []
+    starts: list[int] = []
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if _blank_line(record):
+                continue
+            if header is None:
+                header, header_line = [c.strip() for c in record], start
+                continue
+            records.append(record)
+            starts.append(start)
+    except csv.Error as exc:
+        raise DataContractError(name, f"not a readable CSV file ({exc})", row=reader.line_num) from exc
+    if header is None:
+        raise DataContractError(name, "empty file")
+    width = len(header)
+    fields = np.fromiter(map(len, records), dtype="int64", count=len(records))
+    overflow = np.full(len(records), None, dtype=object)
+    for i in np.flatnonzero(fields != width):
+        record = records[i]
+        if len(record) > width:
+            overflow[i] = ",".join(record[width:])
+        records[i] = (record + [""] * width)[:width]
+    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header)
+    frame = frame.astype(object)
+    return CsvRows(
+        frame=frame.reset_index(drop=True),
+        line=np.asarray(starts, dtype="int64"),
+        fields=fields,
+        overflow=overflow,
+        header_line=header_line,
+    )
+
+
+def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
+    """Parse CSV bytes to an all-text frame (see :func:`parse_csv`), or raise DataContractError."""
+    return parse_csv(data, name).frame
+
+
+def field_count_problems(
+    rej: Rejections, extra_fields: np.ndarray, columns: list[str], overflow: pd.Series | np.ndarray
+) -> None:
+    """Quarantine records with too few fields (a truncated line: column = the first one missing) or too
+    many (an unquoted comma: value = the text beyond the last column). ``extra_fields`` is each record's
+    field count minus the header's (0 for a well-formed record)."""
+    extra = np.asarray(extra_fields, dtype="int64")
+    if not extra.any():
+        return
+    width = len(columns)
+    names = np.array([*columns, "(beyond the last column)"], dtype=object)
+    column = names[np.clip(width + extra, 0, width)]
+    values = pd.Series(np.asarray(overflow, dtype=object))
+    for col in pd.unique(column[extra != 0]):
+        rej.add((extra != 0) & (column == col), R_FIELDS, str(col), values)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -168,6 +334,40 @@ def outside_uk(longitude: pd.Series, latitude: pd.Series) -> pd.Series:
     present = longitude.notna() & latitude.notna()
     inside = longitude.between(*UK_LONGITUDE) & latitude.between(*UK_LATITUDE)
     return present & ~inside
+
+
+def coordinate_problems(
+    rej: Rejections, longitude: pd.Series, latitude: pd.Series, column: str, values: pd.Series | None
+) -> None:
+    """Quarantine WGS84 points at 0,0, with longitude and latitude swapped, or outside the UK box."""
+    zero = longitude.eq(0).fillna(False) & latitude.eq(0).fillna(False)
+    rej.add(zero, R_COORDS_ZERO, column, values)
+    swapped = outside_uk(longitude, latitude) & ~outside_uk(latitude, longitude)
+    rej.add(swapped, R_COORDS_SWAPPED, column, values)
+    rej.add(outside_uk(longitude, latitude), R_COORDS_UK, column, values)
+
+
+def today() -> pd.Timestamp:
+    """Today's date (UTC, midnight): dates after it are in the future."""
+    return pd.Timestamp.now(tz="UTC").normalize().tz_localize(None)
+
+
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
+"""Dates before this are quarantined as implausible (a date of birth of 1899 or earlier, a typo'd year)."""
+
+
+def date_range_problems(
+    rej: Rejections,
+    parsed: pd.Series,
+    column: str,
+    values: pd.Series | None,
+    *,
+    earliest: pd.Timestamp = EARLIEST_DATE,
+    early_reason: str = R_TOO_EARLY,
+) -> None:
+    """Quarantine parsed dates after today (:func:`today`) or before ``earliest``."""
+    rej.add(parsed.notna() & (parsed > today()), R_FUTURE, column, values)
+    rej.add(parsed.notna() & (parsed < earliest), early_reason, column, values)
 
 
 class Rejections:
@@ -231,7 +431,11 @@ def keep_accepted(frame: pd.DataFrame, rej: Rejections, columns: list[str] | Non
 
 
 def summarise(
-    files: pd.DataFrame, quarantined: pd.DataFrame, accepted: list[pd.DataFrame] | tuple[pd.DataFrame, ...]
+    files: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    accepted: list[pd.DataFrame] | tuple[pd.DataFrame, ...],
+    *,
+    missing_months: tuple[str, ...] = (),
 ) -> LoadSummary:
     """Accounting from a per-file table (file, kind, rows_read), the quarantine table and the accepted
     tables (each with a ``source_file`` column): accepted rows are counted from the rows actually kept,
@@ -270,6 +474,7 @@ def summarise(
         quarantined=len(quarantined),
         by_reason=by_reason,
         by_file=files.reset_index(drop=True),
+        missing_months=tuple(missing_months),
     )
 
 

@@ -1,6 +1,7 @@
 """``linkage validate PATH...``: load files with every check and print the row accounting.
 
-Exit codes: 0 every row accepted; 1 some rows quarantined; 2 a file could not be read at all.
+Exit codes: 0 every row accepted; 1 some rows quarantined or a month missing from a run of police.uk
+files; 2 a file could not be read at all.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def run_validate(args: argparse.Namespace) -> int:
         total_read += result.summary.rows_read
         total_accepted += result.summary.accepted
         total_quarantined += result.summary.quarantined
-        if result.summary.quarantined and status == 0:
+        if (result.summary.quarantined or result.summary.missing_months) and status == 0:
             status = 1
     if len(args.paths) > 1:
         print(f"ALL PATHS  read {total_read}  accepted {total_accepted}  quarantined {total_quarantined}")
@@ -76,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Load each PATH (a CSV, a Parquet extract, a month folder, an archive tree or a zip) with the "
             "same checks as the library and print rows read, accepted and quarantined per file and reason. "
-            "Exit 1 if any row was quarantined, 2 if a file could not be read at all."
+            "Exit 1 if any row was quarantined or a month is missing from a run of police.uk files, 2 if a "
+            "file could not be read at all."
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file, folder or zip to validate")

@@ -2,9 +2,11 @@
 
 File-level problems (missing file, empty, not CSV/Parquet, missing contract columns) raise
 :class:`~linkage.errors.DataContractError`. Row-level problems send the row to quarantine with the first
-failing reason, checked in this order: missing required value, unparseable date, bad sex value,
-unparseable number, unknown category (a value outside a column's allowed ``values``), coordinates
-outside the UK, unknown crime type (``crimes`` only), duplicate key.
+failing reason, checked in this order: wrong number of fields, missing required value, unparseable date
+(dates are ``YYYY-MM-DD``; other formats are not guessed), date in the future, date before 1900, bad sex
+value, unparseable number, unknown category (a value outside a column's allowed ``values``),
+coordinates at 0,0, longitude and latitude swapped, coordinates outside the UK, unknown crime type
+(``crimes`` only), duplicate key.
 Columns beyond the contract are kept as text.
 """
 
@@ -44,26 +46,45 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_rows(path: Path) -> c.CsvRows:
+    """The table's records: CSV parsed with line numbers and field counts; Parquet rows numbered 2, 3, ...
+    as if the file were a CSV with a header (so row numbers mean the same for both)."""
     if not path.is_file():
         raise DataContractError(path, "no such file")
     if path.suffix.lower() in _PARQUET_SUFFIXES:
-        return _read_parquet(path)
-    return c.read_csv_text(path.read_bytes(), str(path))
+        frame = _read_parquet(path)
+        n = len(frame)
+        return c.CsvRows(
+            frame=frame,
+            line=np.arange(2, n + 2, dtype="int64"),
+            fields=np.full(n, frame.shape[1], dtype="int64"),
+            overflow=np.full(n, None, dtype=object),
+        )
+    return c.parse_csv(path.read_bytes(), str(path))
 
 
-def check_header(contract: TableContract, columns: list[str], name: str) -> None:
-    """Raise DataContractError when ``columns`` lack any contract column."""
+def _read_table(path: Path) -> pd.DataFrame:
+    return _read_rows(path).frame
+
+
+def check_header(contract: TableContract, columns: list[str], name: str, header_line: int = 1) -> None:
+    """Raise DataContractError (naming the header row and the first missing column) when ``columns``
+    lack any contract column."""
     missing = [col for col in contract.names if col not in columns]
     if missing:
         raise DataContractError(
-            name, f"wrong header for a {contract.kind} extract: missing columns {missing} (found {columns})"
+            name,
+            f"wrong header for a {contract.kind} extract: missing columns {missing} (found {columns})",
+            row=header_line,
+            column=missing[0],
         )
 
 
-def _validate(raw: pd.DataFrame, contract: TableContract) -> tuple[pd.DataFrame, c.Rejections]:
+def _validate(rows: c.CsvRows, contract: TableContract) -> tuple[pd.DataFrame, c.Rejections]:
     """Typed table and the row rejections for one extract."""
+    raw = rows.frame
     rej = c.Rejections(len(raw))
+    c.field_count_problems(rej, rows.fields - rows.width, list(raw.columns), rows.overflow)
     typed = pd.DataFrame(index=raw.index)
     for column in contract.columns:
         text = raw[column.name].astype("string").str.strip()
@@ -76,6 +97,7 @@ def _validate(raw: pd.DataFrame, contract: TableContract) -> tuple[pd.DataFrame,
         if column.kind == "date":
             parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
             rej.add(text.notna() & parsed.isna(), c.R_DATE, column.name, raw[column.name])
+            c.date_range_problems(rej, parsed, column.name, raw[column.name])
             typed[column.name] = parsed.astype("datetime64[ns]")
         elif column.kind == "sex":
             upper = text.str.upper()
@@ -97,7 +119,7 @@ def _validate(raw: pd.DataFrame, contract: TableContract) -> tuple[pd.DataFrame,
     if "longitude" in names and "latitude" in names:
         lon, lat = typed["longitude"], typed["latitude"]
         rej.add(lon.isna() != lat.isna(), c.R_COORDS_BAD, "longitude", raw["longitude"])
-        rej.add(c.outside_uk(lon, lat), c.R_COORDS_UK, "longitude", raw["longitude"])
+        c.coordinate_problems(rej, lon, lat, "longitude", raw["longitude"])
     if contract.kind == "crimes":
         canon = canonical_crime_type(typed["crime_type"])
         rej.add(typed["crime_type"].notna() & canon.isna(), c.R_CRIME_TYPE, "crime_type", raw["crime_type"])
@@ -125,13 +147,12 @@ def read_extract(kind: str, path: str | os.PathLike[str]) -> c.LoadResult:
         raise LinkageError(f"kind must be one of {sorted(EXTRACTS)}, got {kind!r}")
     contract = EXTRACTS[kind]
     source = Path(path)
-    raw = _read_table(source)
+    rows = _read_rows(source)
+    raw = rows.frame
     raw.columns = [str(col).strip() for col in raw.columns]
-    check_header(contract, list(raw.columns), str(source))
-    typed, rej = _validate(raw, contract)
-    meta = pd.DataFrame(
-        {"source_file": str(source), "source_row": np.arange(2, len(raw) + 2, dtype="int64"), "kind": kind}
-    )
+    check_header(contract, list(raw.columns), str(source), rows.header_line)
+    typed, rej = _validate(rows, contract)
+    meta = pd.DataFrame({"source_file": str(source), "source_row": rows.line, "kind": kind})
     typed["source_file"] = pd.Series(str(source), index=typed.index, dtype="string")
     typed["source_row"] = meta["source_row"].to_numpy()
     accepted = c.keep_accepted(typed, rej)

@@ -142,6 +142,8 @@ STOP_AND_SEARCH_COLUMNS: tuple[str, ...] = (
 )
 SEARCH_TYPES: tuple[str, ...] = ("Person search", "Vehicle search", "Person and Vehicle search")
 _CRIME_ID = re.compile(r"[0-9a-fA-F]{64}")
+FIRST_MONTH = pd.Timestamp("2010-12-01")
+"""The first month police.uk published (street-level crime from December 2010)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,9 +189,11 @@ def _collect(path: Path) -> list[tuple[str, bytes]]:
     return [(str(path), path.read_bytes())]
 
 
-def detect_kind(columns: list[str], name: str) -> str:
-    """Kind of a police.uk file from its header; raises DataContractError if none fits."""
+def detect_kind(columns: list[str], name: str, header_line: int = 1) -> str:
+    """Kind of a police.uk file from its header; raises DataContractError (naming the header row and the
+    first wrong column) if none fits."""
     cols = set(columns)
+    known = set(STREET_HEADER) | set(OUTCOMES_HEADER) | set(STOP_AND_SEARCH_HEADER)
     if "Crime type" in cols:
         kind = "street"
     elif "Outcome type" in cols:
@@ -197,21 +201,32 @@ def detect_kind(columns: list[str], name: str) -> str:
     elif {"Type", "Date"} <= cols or "Object of search" in cols:
         kind = "stop-and-search"
     else:
+        unknown = [col for col in columns if col not in known]
         raise DataContractError(
-            name, f"header {columns} matches no police.uk file kind (street, outcomes, stop-and-search)"
+            name,
+            f"header {columns} matches no police.uk file kind (street, outcomes, stop-and-search)"
+            + (f"; unexpected {unknown}" if unknown else ""),
+            row=header_line,
+            column=unknown[0] if unknown else None,
         )
     unknown = [col for col in columns if col not in _HEADERS[kind]]
     missing = sorted(_REQUIRED[kind] - cols)
     if unknown or missing:
         raise DataContractError(
-            name, f"wrong header for a {kind} file: missing {missing}, unexpected {unknown}"
+            name,
+            f"wrong header for a {kind} file: missing {missing}, unexpected {unknown}",
+            row=header_line,
+            column=(unknown or missing)[0],
         )
     if kind != "stop-and-search":
         has_wgs = {"Longitude", "Latitude"} <= cols
         has_bng = {"Easting", "Northing"} <= cols
         if not (has_wgs or has_bng):
             raise DataContractError(
-                name, f"wrong header for a {kind} file: no Longitude/Latitude or Easting/Northing"
+                name,
+                f"wrong header for a {kind} file: no Longitude/Latitude or Easting/Northing",
+                row=header_line,
+                column="Longitude",
             )
     return kind
 
@@ -251,6 +266,12 @@ def _coordinates(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
         rej.add(bad, c.R_COORDS_BAD, col, _original(raw, col))
     rej.add(lon.isna() != lat.isna(), c.R_COORDS_BAD, "Longitude", _original(raw, "Longitude"))
     rej.add(east.isna() != north.isna(), c.R_COORDS_BAD, "Easting", _original(raw, "Easting"))
+    rej.add(
+        east.eq(0).fillna(False) & north.eq(0).fillna(False),
+        c.R_COORDS_ZERO,
+        "Easting",
+        _original(raw, "Easting"),
+    )
     # BNG -> WGS84 where only the grid reference is given.
     grid = east.notna() & north.notna() & lon.isna() & lat.isna()
     in_grid = east.between(*c.BNG_EASTING) & north.between(*c.BNG_NORTHING)
@@ -262,7 +283,7 @@ def _coordinates(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
         lat = lat.copy()
         lon[convert] = points.x.to_numpy()
         lat[convert] = points.y.to_numpy()
-    rej.add(c.outside_uk(lon, lat), c.R_COORDS_UK, "Longitude", _original(raw, "Longitude"))
+    c.coordinate_problems(rej, lon, lat, "Longitude", _original(raw, "Longitude"))
     return pd.DataFrame({"longitude": lon, "latitude": lat, "easting": east, "northing": north})
 
 
@@ -270,6 +291,14 @@ def _month(raw: pd.DataFrame, rej: c.Rejections) -> pd.Series:
     text = _text(raw, "Month")
     month = pd.to_datetime(text, format="%Y-%m", errors="coerce")
     rej.add(month.isna(), c.R_MONTH, "Month", _original(raw, "Month"))
+    c.date_range_problems(
+        rej,
+        month,
+        "Month",
+        _original(raw, "Month"),
+        earliest=FIRST_MONTH,
+        early_reason=c.R_BEFORE_POLICE_UK,
+    )
     return month.astype("datetime64[ns]")
 
 
@@ -368,6 +397,7 @@ def _stop_and_search(raw: pd.DataFrame, rej: c.Rejections, source: pd.Series) ->
     date_text = _text(raw, "Date")
     date = pd.to_datetime(date_text, format="ISO8601", utc=True, errors="coerce")
     rej.add(date.isna(), c.R_DATE, "Date", _original(raw, "Date"))
+    c.date_range_problems(rej, date.dt.tz_localize(None), "Date", _original(raw, "Date"))
     coords = _coordinates(raw, rej)
     search_type = _text(raw, "Type")
     rej.add(~search_type.isin(SEARCH_TYPES).fillna(False), c.R_CATEGORY, "Type", _original(raw, "Type"))
@@ -385,6 +415,25 @@ def _stop_and_search(raw: pd.DataFrame, rej: c.Rejections, source: pd.Series) ->
     base = source.str.rsplit("/", n=1).str[-1].str.rsplit("!", n=1).str[-1]
     out["force"] = base.str.extract(_FORCE_FROM_NAME)["force"].astype("string")
     return out
+
+
+def _missing_months(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
+    """``"<kind>, <force>: YYYY-MM"`` for every month between a force's first and last month of street or
+    outcomes rows that has no row at all (a month file missing from an archive)."""
+    gaps = []
+    for kind in ("street", "outcomes"):
+        table = tables.get(kind)
+        if table is None or table.empty:
+            continue
+        months = table[["falls_within", "month"]].dropna().drop_duplicates()
+        for force, group in months.groupby("falls_within", sort=True):
+            have = pd.PeriodIndex(group["month"], freq="M")
+            span = pd.period_range(have.min(), have.max(), freq="M")
+            for month in span.difference(have):
+                gaps.append(f"{kind}, {force}: {month}")
+    for gap in gaps:
+        logger.warning("missing month: %s", gap)
+    return tuple(gaps)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -411,14 +460,17 @@ def read_police_uk(
     by_kind: dict[str, list[pd.DataFrame]] = {}
     file_rows = []
     for name, data in entries:
-        raw = c.read_csv_text(data, name)
-        file_kind = detect_kind(list(raw.columns), name)
+        rows = c.parse_csv(data, name)
+        raw = rows.frame.copy()
+        file_kind = detect_kind(list(raw.columns), name, rows.header_line)
         if kind is not None and file_kind != kind:
             if len(entries) == 1:
                 raise DataContractError(name, f"is a {file_kind} file, not {kind}")
             logger.info("skipping %s: %s file, not %s", name, file_kind, kind)
             continue
-        raw.insert(0, "__source_row", np.arange(2, len(raw) + 2, dtype="int64"))
+        raw.insert(0, "__overflow", rows.overflow)
+        raw.insert(0, "__fields", rows.fields - rows.width)
+        raw.insert(0, "__source_row", rows.line)
         raw.insert(0, "__source_file", name)
         by_kind.setdefault(file_kind, []).append(raw)
         file_rows.append({"file": name, "kind": file_kind, "rows_read": len(raw)})
@@ -428,17 +480,20 @@ def read_police_uk(
     tables: dict[str, pd.DataFrame] = {}
     quarantines = []
     for file_kind in [k for k in KINDS if k in by_kind]:
-        raw = pd.concat(by_kind[file_kind], ignore_index=True).fillna("")
+        raw = pd.concat(by_kind[file_kind], ignore_index=True)
         meta = pd.DataFrame(
             {
                 "source_file": raw.pop("__source_file"),
-                "source_row": raw.pop("__source_row"),
+                "source_row": raw.pop("__source_row").astype("int64"),
                 "kind": file_kind,
             }
         )
+        extra_fields = raw.pop("__fields").astype("int64").to_numpy()
+        overflow = raw.pop("__overflow")
         # Arrow-backed strings: the string methods below run as Arrow compute kernels.
-        raw = raw.astype("string[pyarrow]")
+        raw = raw.fillna("").astype("string[pyarrow]")
         rej = c.Rejections(len(raw))
+        c.field_count_problems(rej, extra_fields, list(raw.columns), overflow)
         if file_kind == "street":
             canon, columns = _street(raw, rej), STREET_COLUMNS
         elif file_kind == "outcomes":
@@ -457,7 +512,9 @@ def read_police_uk(
         )
 
     quarantined = pd.concat(quarantines, ignore_index=True) if quarantines else c.empty_quarantine()
-    summary = c.summarise(pd.DataFrame(file_rows), quarantined, list(tables.values()))
+    summary = c.summarise(
+        pd.DataFrame(file_rows), quarantined, list(tables.values()), missing_months=_missing_months(tables)
+    )
     if quarantine_dir is not None and len(quarantined):
         c.write_quarantine_dir(quarantined, quarantine_dir)
     return c.LoadResult(
