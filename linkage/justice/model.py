@@ -43,15 +43,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CRIME_KEY",
+    "PARAMS_FORMAT",
     "PERSON_COMPARISONS",
     "RecordEMResult",
     "TwoStageModel",
     "combine_weights",
+    "crime_keys",
     "fit_record_em",
     "record_posterior",
 ]
 
 PARAMS_FORMAT = "linkage-justice-two-stage/2"
+
+CRIME_KEY = "crime_key"
+"""Level-frame column :meth:`TwoStageModel.compare` adds: a hash of the left record's crime identity, so
+the record-level step treats two suspect rows of one crime as one alternative (:func:`record_posterior`)."""
 
 PERSON_COMPARISONS: tuple[str, ...] = ("name", "dob", "pnc_id", "sex")
 """Comparison names that belong to the person stage; every other comparison is in the crime stage."""
@@ -160,14 +167,34 @@ def fit_record_em(
     )
 
 
-def record_posterior(bf_bits: np.ndarray, records: np.ndarray, pi: float) -> tuple[np.ndarray, np.ndarray]:
+def record_posterior(
+    bf_bits: np.ndarray, records: np.ndarray, pi: float, alternatives: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Probability (and its log2 odds) that each candidate is its record's true crime, when a record has
     one with probability ``pi``, equally likely any of its candidates a priori; ``bf_bits`` is each
-    candidate's summed log2 Bayes factor."""
+    candidate's summed log2 Bayes factor.
+
+    ``alternatives`` (optional, one key per candidate, e.g. :data:`CRIME_KEY`) says which candidates of a
+    record are the **same crime** (the same person entered twice as a suspect on it): they count as one
+    alternative, with the largest Bayes factor among them, and each gets that alternative's probability,
+    so a duplicated suspect does not split the record's probability in two.
+    """
+    bf_bits = np.asarray(bf_bits, dtype=float)
     codes, _ = pd.factorize(pd.Series(records))
+    if alternatives is not None and len(codes):
+        group = (
+            pd.DataFrame({"r": codes, "a": np.asarray(alternatives)}).groupby(["r", "a"], sort=False).ngroup()
+        )
+        g = group.to_numpy(dtype=np.int64)
+        n_groups = int(g.max()) + 1
+        g_bits = _group_max(bf_bits, g, n_groups)
+        g_rec = np.zeros(n_groups, dtype=np.int64)
+        g_rec[g] = codes
+        post, logit = record_posterior(g_bits, g_rec, pi)
+        return post[g], logit[g]
     n_rec = int(codes.max()) + 1 if len(codes) else 0
     n_cand = np.bincount(codes, minlength=n_rec).astype(float)
-    score = np.asarray(bf_bits, dtype=float) * np.log(2.0) + np.log(pi) - np.log(n_cand[codes])
+    score = bf_bits * np.log(2.0) + np.log(pi) - np.log(n_cand[codes])
     none = np.full(n_rec, np.log(max(1.0 - pi, 1e-12)))
     top = np.maximum(none, _group_max(score, codes, n_rec))
     e = np.exp(score - top[codes])
@@ -176,6 +203,19 @@ def record_posterior(bf_bits: np.ndarray, records: np.ndarray, pi: float) -> tup
     rest = np.maximum(total[codes] - e, 1e-300)  # "none" and the record's other candidates
     logit = (np.log(np.maximum(e, 1e-300)) - np.log(rest)) / np.log(2.0)
     return post, np.clip(logit, -60.0, 60.0)
+
+
+def crime_keys(left: pd.DataFrame, pairs: pd.MultiIndex, columns: Sequence[str]) -> np.ndarray:
+    """Per pair, a 64-bit hash of the left record's ``columns`` (the crime's identity, e.g. force and
+    crime reference): equal for two suspects of the same crime. Stable across runs and partitions."""
+    missing = [c for c in columns if c not in left.columns]
+    if missing:
+        raise LinkageError(f"left lacks crime key column(s) {missing}; has {list(left.columns)}")
+    per_left = pd.util.hash_pandas_object(left[list(columns)], index=False).to_numpy().view(np.int64)
+    lmap = left.index.get_indexer(pairs.levels[0])
+    if (lmap[np.unique(pairs.codes[0])] < 0).any():
+        raise LinkageError("pairs: some left labels are not in the left index")
+    return per_left[lmap[pairs.codes[0]]]
 
 
 def _start_m(k: int) -> np.ndarray:
@@ -208,10 +248,13 @@ class TwoStageModel:
         person: Sequence[str] = PERSON_COMPARISONS,
         person_threshold: float = 0.9,
         floor: float = 1e-4,
+        crime_key: Sequence[str] | None = ("force", "crime_ref"),
     ) -> None:
         if not 0.0 < person_threshold < 1.0:
             raise LinkageError(f"person_threshold must be in (0, 1), got {person_threshold!r}")
         comparisons = list(comparisons)
+        if CRIME_KEY in [c.name for c in comparisons]:
+            raise LinkageError(f"comparison name {CRIME_KEY!r} is reserved for the crime key column")
         p_comps = [c for c in comparisons if c.name in person]
         c_comps = [c for c in comparisons if c.name not in person]
         if not p_comps or not c_comps:
@@ -224,6 +267,7 @@ class TwoStageModel:
         self.crime = LinkageModel(c_comps, blocking_rules)
         self.person_threshold = person_threshold
         self.floor = floor
+        self.crime_key: tuple[str, ...] | None = None if crime_key is None else tuple(crime_key)
         self.crime_pi: float | None = None
         self.u_different_person: dict[str, np.ndarray] = {}
 
@@ -242,6 +286,8 @@ class TwoStageModel:
         tables too, so their record-based waterfalls (``model.person.waterfall(l, r)``) include them."""
         levels = self.full.compare(pairs, left, right)
         self._share_term_frequencies()
+        if self.crime_key is not None:
+            levels[CRIME_KEY] = crime_keys(left, pairs, self.crime_key)
         return levels
 
     def _share_term_frequencies(self) -> None:
@@ -270,6 +316,10 @@ class TwoStageModel:
                 f"only {len(same)} candidate pair(s) are the same person with probability >= "
                 f"{self.person_threshold}; too few to fit the crime stage"
             )
+        if CRIME_KEY in same.columns:
+            # Two suspect rows of one crime (the same person entered twice) are one alternative.
+            key = pd.DataFrame({"r": same.index.get_level_values(1), "k": same[CRIME_KEY].to_numpy()})
+            same = same[~key.duplicated().to_numpy()]
         records = np.asarray(same.index.get_level_values(1))
         crime_em = fit_record_em(self.crime, same, records, max_iter=max_iter, floor=self.floor)
         self.crime_pi = crime_em.pi
@@ -309,7 +359,10 @@ class TwoStageModel:
             record_step = p_person >= self.person_threshold
             bf_bits = c.filter(like="bf_").to_numpy(float).sum(axis=1)
             records = np.asarray(levels.index.get_level_values(1))
-            post, logit = record_posterior(bf_bits[record_step], records[record_step], self.crime_pi)
+            alternatives = levels[CRIME_KEY].to_numpy()[record_step] if CRIME_KEY in levels.columns else None
+            post, logit = record_posterior(
+                bf_bits[record_step], records[record_step], self.crime_pi, alternatives
+            )
             p_crime = p_crime.copy()
             w_crime = w_pair.copy()
             p_crime[record_step] = post
@@ -410,7 +463,8 @@ class TwoStageModel:
         w_person, w_pair, w_crime, weight = (
             float(s[k][i]) for k in ("w_person", "w_pair", "w_crime", "weight")
         )
-        n_rivals = int(s["record_step"].sum()) - 1 if s["record_step"][i] else 0
+        alternatives = group[CRIME_KEY].to_numpy() if CRIME_KEY in group.columns else np.arange(len(group))
+        n_rivals = len(np.unique(alternatives[s["record_step"]])) - 1 if s["record_step"][i] else 0
         if s["record_step"][i]:
             record_label = f"{n_rivals} other candidate crime(s) of this person; crime_pi {self.crime_pi:.3f}"
         else:
@@ -483,6 +537,7 @@ class TwoStageModel:
             "person_comparisons": self.person.names,
             "person_threshold": float(self.person_threshold),
             "floor": float(self.floor),
+            "crime_key": None if self.crime_key is None else list(self.crime_key),
             "crime_pi": None if self.crime_pi is None else float(self.crime_pi),
             "u_different_person": {
                 name: [float(x) for x in v] for name, v in sorted(self.u_different_person.items())
@@ -513,6 +568,7 @@ class TwoStageModel:
             person=tuple(data.get("person_comparisons", PERSON_COMPARISONS)),
             person_threshold=float(data.get("person_threshold", 0.9)),
             floor=float(data.get("floor", 1e-4)),
+            crime_key=data.get("crime_key", ("force", "crime_ref")),
         )
         model.set_parameters_dict(data, source=source)
         return model

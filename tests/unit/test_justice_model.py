@@ -160,3 +160,34 @@ def test_waterfall_chart_and_errors(court):
         model.waterfall(levels, (-1, -1))
     with pytest.raises(LinkageError, match="left_label, right_label"):
         model.waterfall(levels, 3)
+
+
+def test_record_posterior_counts_one_crime_once():
+    # Record r1: candidates A1 and A2 are the same crime (a suspect entered twice), B another crime.
+    # log2 BFs 1, 1, 0 (BF 2, 2, 1), pi = 0.5. As alternatives {A, B}: A weighs (0.5/2)*2 = 0.5, B
+    # (0.5/2)*1 = 0.25, none 0.5; total 1.25, so P(A) = 0.4 for both A rows and P(B) = 0.2.
+    post, logit = record_posterior(np.array([1.0, 1.0, 0.0]), np.array(["r1"] * 3), 0.5, np.array([7, 7, 9]))
+    assert post.tolist() == pytest.approx([0.4, 0.4, 0.2])
+    assert logit[0] == pytest.approx(math.log2(0.5 / 0.75))
+    # Without the crime key the duplicate splits A: weights 1/3, 1/3, 1/6 against 0.5 -> 0.25 each.
+    post, _ = record_posterior(np.array([1.0, 1.0, 0.0]), np.array(["r1"] * 3), 0.5)
+    assert post.tolist() == pytest.approx([0.25, 0.25, 0.125])
+
+
+def test_a_suspect_entered_twice_on_one_crime_still_links(small_world):
+    from linkage.justice import link_outcomes
+
+    truth = small_world["truth"]
+    key = ["force", "crime_ref", "suspect_ref"]
+    picked = truth[truth["source"].isin(["cautions", "court_outcomes"])].groupby("source").head(4)
+    suspects = small_world["suspects"]
+    twice = suspects.merge(picked[key], on=key, validate="one_to_one")
+    twice["suspect_ref"] = twice["suspect_ref"] + "b"  # same person, same crime, a second suspect row
+    tables = {**small_world, "suspects": pd.concat([suspects, twice], ignore_index=True)}
+    result = link_outcomes(tables, sources=["cautions", "court_outcomes"])
+    links = result.links.set_index(["source", "record_id"])
+    for row in picked.itertuples():
+        link = links.loc[(row.source, row.record_id)]  # KeyError = left unlinked (the 0.5/0.5 split)
+        assert link["crime_ref"] == row.crime_ref
+        assert link["suspect_ref"] in {row.suspect_ref, row.suspect_ref + "b"}
+        assert link["match_probability"] > 0.99
