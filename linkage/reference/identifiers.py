@@ -181,6 +181,6 @@ def unknown_force_problem(name: str, where: str = "force") -> str | None:
     if name in POLICE_UK_FORCES or name in _FORCE_ALIASES:
         return None
     by_lower = {f.lower(): f for f in (*POLICE_UK_FORCES, *_FORCE_ALIASES)}
-    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=2, cutoff=0.6)]
+    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.8)]
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     return f"{where}: unknown police force {name!r}{hint}; use the name police.uk publishes"

@@ -239,7 +239,7 @@ def _parse_fast(text: str, name: str) -> CsvRows | None:
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, index_col=False)
     if len(frame) != len(numbers) - 1:
         return None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = [c.strip() for c in str(lines.iloc[numbers[0] - 1]).split(",")]  # as written
     n = len(frame)
     return CsvRows(
         frame=frame,
@@ -300,17 +300,20 @@ def field_count_problems(
     rej: Rejections, extra_fields: np.ndarray, columns: list[str], overflow: pd.Series | np.ndarray
 ) -> None:
     """Quarantine records with too few fields (a truncated line: column = the first one missing) or too
-    many (an unquoted comma: value = the text beyond the last column). ``extra_fields`` is each record's
-    field count minus the header's (0 for a well-formed record)."""
+    many (an unquoted comma: column ``(beyond the last column)``). The value says how many fields the
+    record had, and for a long record the text beyond the last column (kept nowhere else).
+    ``extra_fields`` is each record's field count minus the header's (0 for a well-formed record)."""
     extra = np.asarray(extra_fields, dtype="int64")
     if not extra.any():
         return
     width = len(columns)
     names = np.array([*columns, "(beyond the last column)"], dtype=object)
     column = names[np.clip(width + extra, 0, width)]
-    values = pd.Series(np.asarray(overflow, dtype=object))
+    beyond = pd.Series(np.asarray(overflow, dtype=object)).astype("string")
+    text = pd.Series(width + extra).astype("string") + f" fields, header has {width}"
+    text = text.where(beyond.isna(), text + "; beyond the last column: " + beyond.fillna(""))
     for col in pd.unique(column[extra != 0]):
-        rej.add((extra != 0) & (column == col), R_FIELDS, str(col), values)
+        rej.add((extra != 0) & (column == col), R_FIELDS, str(col), text)
 
 
 # --------------------------------------------------------------------------------------------------
