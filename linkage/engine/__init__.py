@@ -38,6 +38,8 @@ from linkage.engine.comparisons import (
     PersonNameComparison,
     PositionalComparison,
     normalise_name,
+    pair_distances,
+    to_british_national_grid,
 )
 from linkage.engine.model import EMResult, LinkageModel
 
@@ -86,5 +88,7 @@ __all__ = [
     "block_on",
     "generate_candidates",
     "normalise_name",
+    "pair_distances",
+    "to_british_national_grid",
     *_LAZY,
 ]

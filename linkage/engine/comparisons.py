@@ -46,6 +46,8 @@ __all__ = [
     "NumericDistance",
     "GeoDistance",
     "normalise_name",
+    "pair_distances",
+    "to_british_national_grid",
 ]
 
 MISSING = np.int8(-1)
@@ -878,22 +880,53 @@ class NumericDistance(_ColumnComparison):
 _TRANSFORMERS: dict[str, object] = {}
 
 
-def _to_bng(x: pd.Series, y: pd.Series, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Column-wise transform to British National Grid (EPSG:27700) metres."""
-    xs = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
-    ys = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
-    if crs.upper() in ("EPSG:27700",):
+def to_british_national_grid(
+    x: pd.Series, y: pd.Series, crs: str = "EPSG:4326"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column-wise transform to British National Grid (EPSG:27700) metres.
+
+    A point is NaN when either coordinate is missing, not a number, infinite or (in EPSG:4326) outside
+    longitude -180..180 / latitude -90..90; only valid points go through the projection (pyproj turns
+    NaN into inf, and arithmetic on inf is what raised RuntimeWarnings downstream).
+    """
+    xs = pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
+    ys = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
+    bad = ~np.isfinite(xs) | ~np.isfinite(ys)
+    is_bng = crs.upper() == "EPSG:27700"
+    if not is_bng and crs.upper() in ("EPSG:4326", "WGS84"):
+        bad |= ~((np.abs(xs) <= 180.0) & (np.abs(ys) <= 90.0))
+    xs[bad] = np.nan
+    ys[bad] = np.nan
+    if is_bng or bad.all():
         return xs, ys
     from pyproj import Transformer
 
     if crs not in _TRANSFORMERS:
         _TRANSFORMERS[crs] = Transformer.from_crs(crs, "EPSG:27700", always_xy=True)
-    ex, ny = _TRANSFORMERS[crs].transform(xs, ys)  # type: ignore[attr-defined]
+    ok = np.flatnonzero(~bad)
+    ex, ny = _TRANSFORMERS[crs].transform(xs[ok], ys[ok])  # type: ignore[attr-defined]
     ex, ny = np.asarray(ex, dtype=float), np.asarray(ny, dtype=float)
-    bad = ~np.isfinite(ex) | ~np.isfinite(ny)
-    ex[bad] = np.nan
-    ny[bad] = np.nan
-    return ex, ny
+    good = np.isfinite(ex) & np.isfinite(ny)
+    xs[ok] = np.where(good, ex, np.nan)
+    ys[ok] = np.where(good, ny, np.nan)
+    return xs, ys
+
+
+def pair_distances(
+    lx: np.ndarray,
+    ly: np.ndarray,
+    rx: np.ndarray,
+    ry: np.ndarray,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+) -> np.ndarray:
+    """Straight-line distance per pair of points given by row positions; NaN where either point is
+    missing (no arithmetic is done on missing points, so no RuntimeWarning)."""
+    ax, ay, bx, by = lx[left_pos], ly[left_pos], rx[right_pos], ry[right_pos]
+    ok = np.isfinite(ax) & np.isfinite(ay) & np.isfinite(bx) & np.isfinite(by)
+    dist = np.full(len(ax), np.nan)
+    dist[ok] = np.hypot(ax[ok] - bx[ok], ay[ok] - by[ok])
+    return dist
 
 
 @dataclass(frozen=True)
@@ -933,11 +966,10 @@ class GeoDistance(PositionalComparison):
     def levels_for_pairs(
         self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
     ) -> np.ndarray:
-        lx, ly = _to_bng(left[self.x_col], left[self.y_col], self.crs)
-        rx, ry = _to_bng(
+        lx, ly = to_british_national_grid(left[self.x_col], left[self.y_col], self.crs)
+        rx, ry = to_british_national_grid(
             right[self.right_x_col or self.x_col],
             right[self.right_y_col or self.y_col],
             self.right_crs or self.crs,
         )
-        dist = np.hypot(lx[left_pos] - rx[right_pos], ly[left_pos] - ry[right_pos])
-        return _threshold_levels(dist, self.thresholds)
+        return _threshold_levels(pair_distances(lx, ly, rx, ry, left_pos, right_pos), self.thresholds)

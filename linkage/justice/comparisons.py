@@ -18,7 +18,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from linkage.engine import PositionalComparison
+from linkage.engine import PositionalComparison, pair_distances, to_british_national_grid
 from linkage.errors import LinkageError
 from linkage.reference.identifiers import pnc_parts
 
@@ -215,19 +215,6 @@ class OffenceCompatibility(PositionalComparison):
 
 
 # ------------------------------------------------------------------------------------------- place
-_TRANSFORMER = None
-
-
-def _to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 longitude/latitude (EPSG:4326) to British National Grid metres (EPSG:27700)."""
-    global _TRANSFORMER
-    if _TRANSFORMER is None:
-        from pyproj import Transformer
-
-        _TRANSFORMER = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    return _TRANSFORMER.transform(lon, lat)
-
-
 class PlaceDistance(PositionalComparison):
     """Distance in metres (British National Grid) between a penalty notice location and the crime's map
     point. Levels: one per threshold in ``thresholds_m`` (``<=`` each, ascending), then 'further'; -1 when
@@ -262,15 +249,10 @@ class PlaceDistance(PositionalComparison):
     def _distance(self, left, right, left_pos, right_pos) -> np.ndarray:
         _check_columns(left, list(self.left_lonlat), "left", self.name)
         _check_columns(right, list(self.right_lonlat), "right", self.name)
-        lx, ly = _to_bng(*(pd.to_numeric(left[c], errors="coerce").to_numpy(float) for c in self.left_lonlat))
-        rx, ry = _to_bng(
-            *(pd.to_numeric(right[c], errors="coerce").to_numpy(float) for c in self.right_lonlat)
-        )
-        lx, ly, rx, ry = (np.asarray(v, dtype=float) for v in (lx, ly, rx, ry))
-        with np.errstate(invalid="ignore"):  # missing points are NaN (inf after projection)
-            dist = np.hypot(lx[left_pos] - rx[right_pos], ly[left_pos] - ry[right_pos])
-        dist[~np.isfinite(dist)] = np.nan
-        return dist
+        # Missing, non-numeric, infinite or out-of-range points are NaN and never enter the arithmetic.
+        lx, ly = to_british_national_grid(*(left[c] for c in self.left_lonlat))
+        rx, ry = to_british_national_grid(*(right[c] for c in self.right_lonlat))
+        return pair_distances(lx, ly, rx, ry, np.asarray(left_pos), np.asarray(right_pos))
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; coordinates are projected once per record."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,6 +105,25 @@ def test_geo_distance_bng_three_four_five():
     left = pd.DataFrame({"e": [530000.0, 530000.0, np.nan], "n": [180000.0, 180000.0, 180000.0]})
     right = pd.DataFrame({"e": [530300.0, 530000.0, 530000.0], "n": [180400.0, 180000.0, 180000.0]})
     assert geo.levels(left, right).tolist() == [1, 0, -1]
+
+
+def test_geo_distance_infinite_or_missing_points_are_missing_without_warnings():
+    # EPSG:27700 is used as given, so an infinite easting used to reach np.hypot (inf - inf: invalid).
+    geo = GeoDistance("e", "n", thresholds=(499.0, 501.0), crs="EPSG:27700")
+    left = pd.DataFrame(
+        {"e": [np.inf, 530000.0, None, 530000.0], "n": [180000.0, -np.inf, 180000.0, 180000.0]}
+    )
+    right = pd.DataFrame(
+        {"e": [np.inf, 530000.0, 530000.0, 530300.0], "n": [180000.0, 180000.0, 1.0, 180400.0]}
+    )
+    with warnings.catch_warnings(), np.errstate(all="warn"):
+        warnings.simplefilter("error", RuntimeWarning)
+        assert geo.levels(left, right).tolist() == [-1, -1, -1, 1]  # the last pair is 500 m apart (3-4-5)
+        lonlat = GeoDistance("lon", "lat", thresholds=(100.0,))
+        assert lonlat.levels(
+            pd.DataFrame({"lon": [181.0, np.nan], "lat": [51.5, 51.5]}),
+            pd.DataFrame({"lon": [-0.1, -0.1], "lat": [51.5, 51.5]}),
+        ).tolist() == [-1, -1]
 
 
 def test_geo_distance_lon_lat_is_transformed_to_metres():

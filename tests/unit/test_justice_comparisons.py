@@ -3,6 +3,8 @@ from the comparison's definition (and, for offences, from linkage/reference/data
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +103,26 @@ def test_place_distance_levels():
     dist = comp.distance_m(left, right)
     assert dist[0] == pytest.approx(111, rel=0.02)
     assert comp.levels(left, right).tolist() == [0, 1, 2, 3, -1]
+
+
+def test_place_distance_bad_points_are_missing_without_runtime_warnings():
+    # Each left point is compared with a good right point (and the reverse): missing, text, infinite and
+    # out-of-range coordinates (longitude beyond 180, latitude beyond 90) are all "missing" (-1), never
+    # a distance; the pyproj projection of NaN is inf, and inf - inf was the hypot RuntimeWarning.
+    bad = {
+        "longitude": [np.nan, "x", np.inf, 200.0, -0.09, -0.09, None],
+        "latitude": [51.515, 51.515, 51.515, 51.515, 95.0, -np.inf, 51.515],
+    }
+    good = {"longitude": [-0.09] * 7, "latitude": [51.515] * 7}
+    comp = PlaceDistance()
+    with warnings.catch_warnings(), np.errstate(all="warn"):
+        warnings.simplefilter("error", RuntimeWarning)  # pytest -W error::RuntimeWarning semantics
+        for left, right in ((bad, good), (good, bad)):
+            assert comp.levels(pd.DataFrame(left), pd.DataFrame(right)).tolist() == [-1] * 7
+            assert np.isnan(comp.distance_m(pd.DataFrame(left), pd.DataFrame(right))).all()
+        # Good points still get a distance: 0.001 degree of latitude ~ 111 m.
+        near = pd.DataFrame({"longitude": [-0.09], "latitude": [51.516]})
+        assert comp.distance_m(pd.DataFrame(good).iloc[:1], near)[0] == pytest.approx(111, rel=0.02)
 
 
 def test_force_comparison():

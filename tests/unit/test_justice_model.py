@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from linkage.errors import LinkageError
-from linkage.justice.model import TwoStageModel, combine_weights, record_posterior
+from linkage.justice.model import TwoStageModel, combine_weights, fit_record_em, record_posterior
 
 
 def test_record_posterior_by_hand():
@@ -191,3 +191,40 @@ def test_a_suspect_entered_twice_on_one_crime_still_links(small_world):
         assert link["crime_ref"] == row.crime_ref
         assert link["suspect_ref"] in {row.suspect_ref, row.suspect_ref + "b"}
         assert link["match_probability"] > 0.99
+
+
+def _every_record_has_its_crime(seed: int = 0, n_records: int = 300, n_candidates: int = 4):
+    """Levels of three yes/no comparisons: each record's first candidate is its crime (agrees with
+    probability 0.9 on each), the others are the same person's other crimes (agree with probability 0.2).
+    Every record has its crime among its candidates, so the maximum-likelihood pi is 1: on the boundary."""
+    rng = np.random.default_rng(seed)
+    p_agree = np.full((n_records, n_candidates, 3), 0.2)
+    p_agree[:, 0, :] = 0.9
+    agree = rng.random(p_agree.shape) < p_agree
+    levels = pd.DataFrame((~agree).reshape(-1, 3).astype(np.int8), columns=["a", "b", "c"])
+    return levels, np.repeat(np.arange(n_records), n_candidates)
+
+
+def test_record_em_converges_when_pi_tends_to_one():
+    from linkage.engine import ExactMatch, LinkageModel, block_on
+
+    levels, records = _every_record_has_its_crime()
+
+    def fitted(**kwargs):
+        model = LinkageModel([ExactMatch("a"), ExactMatch("b"), ExactMatch("c")], [block_on("a")])
+        result = fit_record_em(model, levels, records, **kwargs)
+        bits = model.predict(levels).filter(like="bf_").to_numpy(float).sum(axis=1)
+        return result, record_posterior(bits, records, result.pi)[0]
+
+    # The old test (no parameter moves by 1e-6) needed 56 iterations here, over the old cap of 50, as pi
+    # crept towards 1; the likelihood was flat long before.
+    result, post = fitted(max_iter=50)
+    assert result.converged and result.iterations < 50
+    gains = np.diff(result.log_likelihood)
+    assert abs(gains[-1]) < 1e-6 * len(levels)
+    assert (gains > -1e-9).all()  # EM does not lower the likelihood
+    # Run to the fixed point (no likelihood stop, tiny tol): pi is closer to 1, the posteriors barely move.
+    exact, exact_post = fitted(max_iter=5_000, tol=1e-12, ll_tol=0.0)
+    assert exact.pi > result.pi > 0.99
+    assert np.abs(post - exact_post).max() < 0.01
+    assert ((post > 0.5) == (exact_post > 0.5)).all()
