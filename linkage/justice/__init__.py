@@ -15,6 +15,7 @@ from linkage.justice.comparisons import (
 )
 from linkage.justice.link import (
     DeterministicRule,
+    FittedModels,
     LinkResult,
     SourceSpec,
     build_left,
@@ -39,6 +40,7 @@ __all__ = [
     "CrimeRefComparison",
     "DeterministicRule",
     "DirectionalDate",
+    "FittedModels",
     "ForceComparison",
     "LinkResult",
     "LinkSettings",

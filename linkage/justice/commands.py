@@ -181,8 +181,55 @@ def run_link(args: argparse.Namespace) -> int:
     return 0
 
 
+_NATIONAL_DOC = """Link a national extract force by force, with parameters fitted once on a sample of forces.
+
+Input: a folder of Parquet extracts (``restricted/crimes.parquet``, ``suspects.parquet`` and the outcome
+sources, as ``write_world_chunked`` or ``SyntheticWorld.write`` make). Each force is one partition, read
+alone (pyarrow filters), linked with the fixed parameters and written atomically to
+``OUT/partitions/<slug>/`` with a manifest; a re-run skips partitions whose outputs match their inputs,
+parameters and settings, so a failed force is re-run alone (``--only <slug>``). ``--distributed`` runs the
+same partitions on Dask (``--scheduler ADDRESS``, or a local cluster of worker processes). See
+docs/scale.md.
+"""
+
+
+def run_link_national(args: argparse.Namespace) -> int:
+    """Run :func:`linkage.scale.link_national`; returns 0, or 1 when a partition failed."""
+    from linkage.scale import PartitionFailedError, link_national
+
+    settings = read_settings(Path(args.settings) if args.settings else None)
+    try:
+        run = link_national(
+            args.data,
+            args.out,
+            settings,
+            distributed=args.distributed,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            memory_limit=args.memory_limit,
+            only=args.only,
+            sample_crimes=args.sample_crimes,
+            candidates=args.candidates,
+            refit=args.refit,
+            progress=not args.no_progress,
+        )
+    except PartitionFailedError as exc:
+        logger.error("%s", exc)
+        return 1
+    statuses = pd.Series([r["status"] for r in run.reports]).value_counts().to_dict()
+    logger.info(
+        "fit %.1f s, link %.1f s; partitions %s; outputs in %s",
+        run.fit_seconds,
+        run.link_seconds,
+        statuses,
+        args.out,
+    )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``linkage link``."""
+    """Add ``linkage link`` and ``linkage link-national``."""
+    _register_national(subparsers)
     p = subparsers.add_parser(
         "link",
         help="link cautions, penalty notices and court outcomes to crimes and suspects",
@@ -203,3 +250,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run_link)
+
+
+def _register_national(subparsers: argparse._SubParsersAction) -> None:
+    from linkage.scale import DEFAULT_SAMPLE_CRIMES
+
+    p = subparsers.add_parser(
+        "link-national",
+        help="link a national extract force by force (fit once on a sample; local or Dask)",
+        description=_NATIONAL_DOC,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, help="folder with Parquet extracts (restricted/*.parquet)")
+    p.add_argument("--out", required=True, help="output folder (holds personal data: not reports/)")
+    p.add_argument("--settings", help="YAML with link settings (or a trailblazer YAML with a linkage: block)")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="PARTITION",
+        help="re-run this partition (slug, e.g. dorset-police, or force name) and leave the rest; repeatable",
+    )
+    p.add_argument(
+        "--sample-crimes",
+        type=int,
+        default=DEFAULT_SAMPLE_CRIMES,
+        metavar="N",
+        help=f"crimes in the fitting sample of whole forces (default {DEFAULT_SAMPLE_CRIMES:,})",
+    )
+    p.add_argument("--refit", action="store_true", help="fit again even when OUT/fitted.json matches")
+    p.add_argument(
+        "--candidates", action="store_true", help="also write every scored pair per partition (large)"
+    )
+    p.add_argument("--distributed", action="store_true", help="run the partitions on Dask distributed")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler to use (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster worker processes (default: one per core)")
+    p.add_argument(
+        "--memory-limit",
+        default="auto",
+        help="local cluster memory limit per worker, e.g. 6GiB (default auto)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=run_link_national)

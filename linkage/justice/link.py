@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "DeterministicRule",
+    "FittedModels",
     "LinkResult",
     "SourceSpec",
     "build_left",
@@ -384,6 +386,75 @@ def resolve_conflicts(left_pos: np.ndarray, right_pos: np.ndarray, score: np.nda
     return keep
 
 
+# ---------------------------------------------------------------------------------------------- fitted
+FITTED_FORMAT = "linkage-fitted-models/1"
+
+
+def _apply_term_frequencies(
+    levels: pd.DataFrame,
+    comparisons: Sequence[Comparison],
+    left: pd.DataFrame,
+    lpos: np.ndarray,
+    fitted: TwoStageModel,
+) -> None:
+    """Overwrite the ``tf_<name>`` columns of ``levels`` with the term frequencies ``fitted`` was fitted
+    with (exact level only, as the engine's compare step does), so a pair's score does not depend on which
+    other records share the run."""
+    tables = fitted.full.term_frequencies_dict()
+    for c in comparisons:
+        col = f"tf_{c.name}"
+        if c.tf_column is None or col not in levels.columns:
+            continue
+        if c.name not in tables:
+            raise LinkageError(f"fitted model has no term frequencies for {c.name!r}; has {sorted(tables)}")
+        d = tables[c.name]
+        table = pd.Series(np.asarray(d["frequencies"], dtype=float), index=pd.Index(d["values"]))
+        exact = np.flatnonzero(levels[c.name].to_numpy() == c.exact_level)
+        values = np.full(len(levels), np.nan, dtype=np.float32)
+        values[exact] = c.tf_values(left, lpos[exact], table) / float(d["base"])
+        levels[col] = values
+
+
+@dataclass
+class FittedModels:
+    """Parameters fixed once and applied to any run: the fitted :class:`TwoStageModel` of each source
+    (m, u, priors and the term frequencies it was fitted with). Give it to :func:`link_outcomes`
+    (``fitted=``) to skip EM, e.g. to link every partition of a national run with one sample's fit."""
+
+    models: dict[str, TwoStageModel]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: each source's :meth:`TwoStageModel.to_parameters_dict`."""
+        return {
+            "format": FITTED_FORMAT,
+            "sources": {s: self.models[s].to_parameters_dict() for s in sorted(self.models)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], settings: LinkSettings | None = None) -> FittedModels:
+        """Rebuild from :meth:`to_dict` over each source's spec under ``settings`` (the comparisons must
+        be the ones the parameters were fitted with)."""
+        settings = settings or LinkSettings()
+        if not isinstance(data, Mapping) or data.get("format") != FITTED_FORMAT:
+            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise LinkageError(f"fitted models: format must be {FITTED_FORMAT!r}, got {got!r}")
+        models = {}
+        for source, params in data.get("sources", {}).items():
+            spec = source_spec(source, settings.for_source(source))
+            models[source] = TwoStageModel.from_parameters_dict(
+                params, list(spec.comparisons), list(spec.blocking_rules), source=f"fitted {source}"
+            )
+        return cls(models=models)
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`to_dict` as sorted-key JSON: equal digests, equal scores."""
+        import hashlib
+        import json
+
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------- result
 @dataclass
 class LinkResult:
@@ -407,6 +478,10 @@ class LinkResult:
     blocking: pd.DataFrame
     crimes: pd.DataFrame = field(repr=False)
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def fitted(self) -> FittedModels:
+        """This run's models (with the term frequencies they scored with), to apply unchanged elsewhere."""
+        return FittedModels(models=dict(self.models))
 
     def to_police_uk_outcomes(
         self,
@@ -520,24 +595,39 @@ def _link_source(
     step: Callable[[str], None],
     seed: int = 0,
     timings: dict[str, float] | None = None,
+    fitted: TwoStageModel | None = None,
+    candidates: bool = True,
 ) -> tuple[pd.DataFrame, TwoStageModel, pd.Series]:
+    """Link one source. With ``fitted`` EM is skipped: its parameters and term frequencies score the
+    pairs. ``candidates=False`` keeps only the linked pairs, without the clerical-review fields (national
+    runs). Returns candidates, model and pairs per blocking rule."""
     clock = _Clock(timings if timings is not None else {})
     spec = source_spec(source, settings)
     model = TwoStageModel(list(spec.comparisons), list(spec.blocking_rules))
+    if fitted is not None and fitted.names != model.names:
+        raise LinkageError(
+            f"{source}: fitted model compares {fitted.names}, the settings' spec compares {model.names}"
+        )
     step(f"{source}: blocking")
     by_rule = model.candidate_pairs_by_rule(left, right)
     pairs = by_rule.index
+    lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
+    rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
     clock.lap("blocking_s")
     step(f"{source}: comparing {len(pairs):,} pairs")
     levels = model.compare(pairs, left, right)
+    if fitted is not None:
+        _apply_term_frequencies(levels, model.full.comparisons, left, lpos, fitted)
     clock.lap("compare_s")
-    step(f"{source}: EM")
-    model.fit(levels, left, right, seed=seed, max_iter=settings.max_em_iterations)
+    if fitted is None:
+        step(f"{source}: EM")
+        model.fit(levels, left, right, seed=seed, max_iter=settings.max_em_iterations)
+    else:
+        step(f"{source}: fixed parameters")
+        model = fitted
     clock.lap("fit_s")
     pred = model.predict(levels)
     clock.lap("predict_s")
-    lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
-    rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
     rule = np.full(len(pairs), "", dtype=object)
     for r in reversed(spec.rules):  # first rule listed wins the label
         rule[r.matches(levels)] = f"rule:{r.name}"
@@ -561,6 +651,19 @@ def _link_source(
     clock.lap("constraints_s")
     clock.times["pairs"] = float(len(pairs))
     rule = np.where(is_rule, rule, np.where(keep, "model", ""))
+    logger.info(
+        "%s: %d records, %d candidate pairs, %d rule pairs, %d links",
+        source,
+        len(right),
+        len(pairs),
+        int(is_rule.sum()),
+        int(keep.sum()),
+    )
+    blocking_counts = by_rule.value_counts(sort=False)
+    if not candidates:  # linked pairs only: a national partition's candidates would not fit in memory
+        sel = np.flatnonzero(keep)
+        lpos, rpos, rule, keep, by_rule = lpos[sel], rpos[sel], rule[sel], keep[sel], by_rule.iloc[sel]
+        levels, pred = levels.iloc[sel], pred.iloc[sel]
     cand = pd.DataFrame(
         {
             "source": source,
@@ -579,24 +682,17 @@ def _link_source(
         cand[c] = pred[c].to_numpy()
     cand["rule"] = rule
     cand["linked"] = keep
-    for f in _REVIEW_FIELDS:
-        cand[f"l_{f}"] = left[f].to_numpy()[lpos]
-        cand[f"r_{f}"] = right[f].to_numpy()[rpos]
-    cand["l_offence"] = left["offence_code"].to_numpy()[lpos]
-    cand["r_offence"] = right["off_code"].to_numpy()[rpos]
-    cand["l_date"] = left["committed_date"].to_numpy()[lpos]
-    cand["r_date"] = right["offence_date"].to_numpy()[rpos]
-    cand["r_outcome_date"] = right["outcome_date"].to_numpy()[rpos]
-    cand["r_outcome_label"] = right["outcome_label"].to_numpy()[rpos]
-    logger.info(
-        "%s: %d records, %d candidate pairs, %d rule pairs, %d links",
-        source,
-        len(right),
-        len(pairs),
-        int(is_rule.sum()),
-        int(keep.sum()),
-    )
-    return cand, model, by_rule.value_counts(sort=False)
+    if candidates:
+        for f in _REVIEW_FIELDS:
+            cand[f"l_{f}"] = left[f].to_numpy()[lpos]
+            cand[f"r_{f}"] = right[f].to_numpy()[rpos]
+        cand["l_offence"] = left["offence_code"].to_numpy()[lpos]
+        cand["r_offence"] = right["off_code"].to_numpy()[rpos]
+        cand["l_date"] = left["committed_date"].to_numpy()[lpos]
+        cand["r_date"] = right["offence_date"].to_numpy()[rpos]
+        cand["r_outcome_date"] = right["outcome_date"].to_numpy()[rpos]
+        cand["r_outcome_label"] = right["outcome_label"].to_numpy()[rpos]
+    return cand, model, blocking_counts
 
 
 class _Clock:
@@ -640,11 +736,16 @@ def link_outcomes(
     settings: LinkSettings | None = None,
     progress: bool = False,
     sources: Sequence[str] | None = None,
+    fitted: FittedModels | None = None,
+    candidates: bool = True,
 ) -> LinkResult:
     """Link each outcome source in ``tables`` to the crime-suspects of ``tables['crimes']`` and
     ``tables['suspects']`` (contract column names), and build the crime-level result.
 
     ``sources`` defaults to every outcome source present. ``progress`` shows tqdm bars on the long steps.
+    ``fitted`` (e.g. ``other_result.fitted()``) fixes every parameter: no EM, the given models and term
+    frequencies score the pairs, so the same pair gets the same score in any run. ``candidates=False``
+    keeps only the linked pairs in ``LinkResult.candidates`` (no review fields), to bound memory.
     """
     settings = settings or LinkSettings()
     crimes = _check_table(tables, "crimes")
@@ -653,6 +754,10 @@ def link_outcomes(
     bad = [s for s in chosen if s not in OUTCOME_SOURCES]
     if bad:
         raise LinkageError(f"sources must be among {list(OUTCOME_SOURCES)}, got {bad}")
+    if fitted is not None:
+        lacking = [s for s in chosen if s not in fitted.models]
+        if lacking:
+            raise LinkageError(f"fitted has no model for source(s) {lacking}; has {sorted(fitted.models)}")
     left = build_left(crimes, suspects)
     steps_per_source = 5
     bar = tqdm(total=steps_per_source * len(chosen) + 1, desc="linking", unit="step", disable=not progress)
@@ -684,6 +789,8 @@ def link_outcomes(
                 step,
                 seed=settings.seed,
                 timings=timings[source],
+                fitted=None if fitted is None else fitted.models[source],
+                candidates=candidates,
             )
             cands.append(cand)
             models[source] = model
