@@ -10,8 +10,10 @@ from linkage.quality.metrics import (
     threshold_sweep,
 )
 from linkage.quality.review import (
+    DEFAULT_MIN_PER_STRATUM,
     DEFAULT_WEIGHT_EDGES,
     ReviewEstimate,
+    allocate,
     assign_strata,
     draw_review_sample,
     estimate_from_review,
@@ -20,9 +22,11 @@ from linkage.quality.review import (
 )
 
 __all__ = [
+    "DEFAULT_MIN_PER_STRATUM",
     "DEFAULT_WEIGHT_EDGES",
     "QualityReport",
     "ReviewEstimate",
+    "allocate",
     "assign_strata",
     "by_subgroup",
     "draw_review_sample",

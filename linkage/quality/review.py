@@ -1,9 +1,13 @@
 """Clerical review: draw a sample of candidate pairs stratified by match weight, write it with both
 records side by side for a reviewer, read the labels back and estimate precision and recall.
 
-Strata are match-weight bands crossed with whether the pair was linked, so the estimates reweight each
-reviewed pair by its stratum's sampling fraction (a stratified estimator; with few reviewed pairs per
-stratum the intervals are wide, as they should be).
+Design: stratified simple random sampling without replacement. Strata are match-weight bands crossed
+with whether the pair was linked; the sample is allocated to strata in proportion to their size, with a
+minimum per stratum (so small grey-zone strata are seen at all), and each reviewed pair stands for
+1 / (its inclusion probability) = stratum size / reviewed pairs of its stratum. Point estimates are the
+design's (Horvitz-Thompson) estimates: precision is unbiased, recall is a ratio of two unbiased totals.
+Intervals are Korn-Graubard intervals (Clopper-Pearson at the design's effective sample size), with no
+tuned constant and no use of the model's own probabilities to judge the model.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from linkage.errors import DataContractError, LinkageError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_MIN_PER_STRATUM",
     "DEFAULT_WEIGHT_EDGES",
     "ReviewEstimate",
+    "allocate",
     "assign_strata",
     "draw_review_sample",
     "estimate_from_review",
@@ -33,9 +39,7 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHT_EDGES: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0, 20.0)
-# Smallest Beta prior shape per stratum (see estimate_from_review), so the model prior cannot swamp the
-# reviewed labels.
-DEFAULT_MIN_PRIOR_SHAPE = 0.25
+DEFAULT_MIN_PER_STRATUM = 5
 LABELS = ("Y", "N", "?")
 _ID = ["source", "record_id", "force", "crime_ref", "suspect_ref"]
 _REQUIRED = [*_ID, "match_weight", "linked"]
@@ -66,20 +70,48 @@ def assign_strata(candidates: pd.DataFrame, edges: Sequence[float] = DEFAULT_WEI
     return pd.DataFrame({"stratum": label, "stratum_low": low, "stratum_high": high}, index=candidates.index)
 
 
-def _allocate(sizes: np.ndarray, n: int) -> np.ndarray:
-    """Spread ``n`` draws as evenly as possible over strata, never more than a stratum holds."""
-    take = np.zeros(len(sizes), dtype=int)
-    remaining = n
-    open_ = sizes > 0
-    while remaining > 0 and open_.any():
-        share = max(remaining // int(open_.sum()), 1)
-        for i in np.flatnonzero(open_):
-            add = min(share, sizes[i] - take[i], remaining)
-            take[i] += add
-            remaining -= add
-            if remaining == 0:
-                break
-        open_ = take < sizes
+def allocate(
+    sizes: Sequence[int] | np.ndarray, n: int, min_per_stratum: int = DEFAULT_MIN_PER_STRATUM
+) -> np.ndarray:
+    """Pairs to review per stratum: ``min(size, min_per_stratum)`` each, the rest of ``n`` in proportion to
+    stratum size (largest remainders, never more than a stratum holds).
+
+    When ``n`` cannot give every non-empty stratum its minimum, the minimum drops to ``n // strata`` (a
+    warning says so). Deterministic: ties go to the earlier stratum.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if (sizes < 0).any():
+        raise LinkageError(f"sizes must be non-negative, got {sizes.tolist()}")
+    if min_per_stratum < 0:
+        raise LinkageError(f"min_per_stratum must be >= 0, got {min_per_stratum!r}")
+    n = int(min(n, sizes.sum()))
+    filled = int((sizes > 0).sum())
+    floor = min_per_stratum
+    if filled and floor * filled > n:
+        floor = n // filled
+        logger.warning(
+            "review of %d pairs cannot give %d strata %d pairs each; minimum lowered to %d",
+            n,
+            filled,
+            min_per_stratum,
+            floor,
+        )
+    take = np.minimum(sizes, floor)
+    remaining = n - int(take.sum())
+    while remaining > 0:
+        room = sizes - take
+        open_ = room > 0
+        share = remaining * np.where(open_, sizes, 0) / sizes[open_].sum()
+        add = np.minimum(np.floor(share).astype(np.int64), room)
+        left = remaining - int(add.sum())
+        if left > 0:  # largest remainders first (stable: earlier stratum wins a tie)
+            frac = np.where(open_ & (add < room), share - np.floor(share), -1.0)
+            order = np.argsort(-frac, kind="stable")[:left]
+            add[order[frac[order] >= 0]] += 1
+        if add.sum() == 0:
+            break
+        take += add
+        remaining = n - int(take.sum())
     return take
 
 
@@ -89,8 +121,12 @@ def draw_review_sample(
     strata: Sequence[float] = DEFAULT_WEIGHT_EDGES,
     seed: int = 0,
     exclude_below: float | None = DEFAULT_WEIGHT_EDGES[0],
+    min_per_stratum: int = DEFAULT_MIN_PER_STRATUM,
 ) -> pd.DataFrame:
-    """A sample of ``n`` candidate pairs for clerical review, spread evenly over match-weight strata.
+    """A stratified random sample of ``n`` candidate pairs for clerical review: strata are match-weight
+    bands x linked/unlinked; each gets ``min_per_stratum`` pairs (or all it has) and the rest of ``n`` is
+    allocated in proportion to stratum size (:func:`allocate`). ``sampling_fraction`` is each pair's
+    inclusion probability (stratum_sampled / stratum_size).
 
     Unlinked pairs with a match weight below ``exclude_below`` are not sampled and are assumed to be
     non-matches when estimating (the usual grey-zone design: a reviewer learns nothing from thousands of
@@ -114,7 +150,7 @@ def draw_review_sample(
         frame = frame[~excluded].reset_index(drop=True)
     names = np.array(sorted(frame["stratum"].unique()))
     sizes = frame.groupby("stratum", sort=True).size().reindex(names).to_numpy()
-    take = _allocate(sizes, int(n))
+    take = allocate(sizes, int(n), min_per_stratum)
     rng = np.random.default_rng(seed)
     picked = []
     for name, k in zip(names, take, strict=True):
@@ -214,11 +250,12 @@ class ReviewEstimate:
 
     ``precision``: share of linked pairs that are true matches. ``recall``: share of true matches among the
     candidate pairs that were linked (matches never proposed as candidates are invisible to review).
-    Estimates are medians, and intervals equal-tailed at ``1 - alpha``, of ``n_draws`` finite-population
-    simulations: each stratum's unreviewed pairs hold a binomial number of matches at a rate drawn from
-    the stratum's Beta posterior (prior: the model's mean match probability in the stratum worth
-    ``prior_strength`` pairs), so a full census is exact. ``strata``: per stratum N (pairs),
-    n (reviewed Y/N), matches (Y), the plug-in match rate and the estimated number of matches.
+    Point estimates are the stratified (Horvitz-Thompson) estimates: each reviewed pair weighs
+    stratum size / reviewed pairs in its stratum (the inverse of its inclusion probability). Intervals are
+    Korn-Graubard intervals at ``1 - alpha`` (see :func:`estimate_from_review`); a full census is exact.
+    ``strata``: per stratum N (pairs), n (reviewed Y/N), matches (Y), the match rate, the inclusion weight
+    N/n and the estimated number of matches. ``effective_n``: the effective sample sizes behind the
+    precision and recall intervals.
     """
 
     precision: float
@@ -229,38 +266,109 @@ class ReviewEstimate:
     n_unsure: int
     strata: pd.DataFrame
     alpha: float
-    method: str = "stratified finite-population simulation, Beta posterior per stratum (model-mean prior)"
+    effective_n: tuple[float, float] = (np.nan, np.nan)
+    method: str = (
+        "stratified Horvitz-Thompson estimate; Korn-Graubard (Clopper-Pearson at the design-effective "
+        "sample size) interval"
+    )
 
 
 def estimate_from_review(
     review: pd.DataFrame,
     candidates: pd.DataFrame,
     alpha: float = 0.05,
-    n_draws: int = 4000,
-    seed: int = 0,
-    prior_strength: float = 2.0,
-    min_prior_shape: float = DEFAULT_MIN_PRIOR_SHAPE,
+    seed: int | None = None,
 ) -> ReviewEstimate:
     """Precision and recall of the links, with intervals, from a reviewed sample.
 
-    Each stratum's match rate is the share of its reviewed pairs labelled Y ('?' are left out); the
-    stratum's size comes from ``candidates`` (strata recomputed with the review's band edges), so each
-    reviewed pair stands for stratum_size / reviewed pairs in its stratum. Unlinked pairs below the
-    sample's ``excluded_below`` weight count as non-matches. Point estimates are the medians of the
-    simulated precision and recall (so they always sit inside their intervals); ``strata`` also shows
-    the plug-in rates.
+    Each stratum's match rate is the share of its reviewed pairs labelled Y ('?' are left out, i.e. taken
+    to be like the stratum's other pairs); the stratum's size N comes from ``candidates`` (strata
+    recomputed with the review's band edges), so each reviewed pair stands for N / n pairs: the estimated
+    matches of a stratum are N x Y / n, precision is the estimated matches among linked pairs over the
+    (known) number of linked pairs (design-unbiased), and recall is that over the estimated matches of
+    every stratum (a ratio of two unbiased totals). Unlinked pairs below the sample's ``excluded_below``
+    weight count as non-matches. A stratum with pairs but no Y/N label has no design estimate: its rate
+    is taken as 1/2 (a warning names it).
 
-    Each stratum's prior is Beta(a0, b0) with mean the model's mean match probability, worth
-    ``prior_strength`` pairs, and both shapes at least ``min_prior_shape``. Without that floor a confident
-    model (p ~ 0.999, b0 ~ 0.002) makes a prior no number of all-Y reviews can move, and the intervals
-    collapse to a point. Jeffreys' 0.5 was measured to be too pessimistic with ~33 reviews per stratum
-    (each all-Y stratum keeps half a pseudo-error, scaled up by N/n): see docs/linkage_method.md.
+    Intervals (Korn & Graubard 1998, the NCHS rule for survey proportions): the stratified variance with
+    finite-population correction (linearised for recall) gives an effective sample size
+    ``n* = p(1 - p) / var``, at most the number of reviewed pairs behind the estimate, and the interval is
+    Clopper-Pearson's for ``n* p`` successes in ``n*``. Where every reviewed stratum is all Y or all N the
+    variance is 0 and ``n*`` is that number of reviewed pairs over (1 - their share of the pairs they stand
+    for), so an all-Y review of 300 links still leaves room for errors among the unreviewed ones, and a
+    full census is exact. No prior and no tuned constant; the model's probabilities are not used.
+    ``seed`` is accepted for old callers and unused (the estimate is deterministic).
     """
     _require(review, ["stratum", "stratum_low", "stratum_high", "reviewer_label"], "review")
     if not 0 < alpha < 1:
         raise LinkageError(f"alpha must be in (0, 1), got {alpha!r}")
-    if not min_prior_shape > 0:
-        raise LinkageError(f"min_prior_shape must be positive, got {min_prior_shape!r}")
+    table = _review_strata(review, candidates)
+    active = ~table["assumed_nonmatch"].to_numpy(bool)
+    lk = table["linked"].to_numpy(bool)
+    big = table["N"].to_numpy(float)
+    n_h = table["n"].to_numpy(float)
+    ybar = table["match_rate"].to_numpy(float)
+    est = table["est_matches"].to_numpy(float)
+    # Within-stratum variance of the 0/1 label (n - 1 denominator); one reviewed pair gives no estimate
+    # of spread, so it is taken at its largest, 1/4. fpc: (1 - n/N), 0 for a census.
+    s2 = np.where(n_h >= 2, ybar * (1 - ybar) * n_h / np.maximum(n_h - 1, 1), 0.25)
+    fpc = np.where(big > 0, 1 - n_h / np.maximum(big, 1), 0.0)
+    unit_var = np.where(n_h > 0, big**2 * fpc * s2 / np.maximum(n_h, 1), 0.0)  # var of N_h * ybar_h
+    # Precision: p = sum_L N_h ybar_h / N_L, with N_L known.
+    n_linked = float(big[lk].sum())
+    precision = float(est[lk].sum() / n_linked) if n_linked else float("nan")
+    var_p = float(unit_var[lk & active].sum() / n_linked**2) if n_linked else float("nan")
+    n_rev_p = float(n_h[lk & active].sum())
+    p_int, n_eff_p = _korn_graubard(precision, var_p, n_rev_p, float(big[lk & active].sum()), alpha)
+    # Recall: r = Y_L / Y_A; linearised, each stratum's residual is (1{linked} - r) times its match count.
+    y_all = float(est[active].sum())
+    recall = float(est[lk].sum() / y_all) if y_all > 0 else float("nan")
+    if y_all > 0:
+        resid = np.where(lk, 1.0, 0.0) - recall
+        var_r = float((resid**2 * unit_var)[active].sum() / y_all**2)
+        yes_rev = float(table["matches"].to_numpy(float)[active].sum())
+        r_int, n_eff_r = _korn_graubard(recall, var_r, yes_rev, y_all, alpha)
+    else:
+        r_int, n_eff_r = (float("nan"), float("nan")), float("nan")
+    return ReviewEstimate(
+        precision=precision,
+        precision_interval=p_int,
+        recall=recall,
+        recall_interval=r_int,
+        n_reviewed=int(table["n"].sum()),
+        n_unsure=int((review["reviewer_label"].astype("string").str.strip().str.upper() == "?").sum()),
+        strata=table.reset_index(names="stratum"),
+        alpha=alpha,
+        effective_n=(n_eff_p, n_eff_r),
+    )
+
+
+def _korn_graubard(
+    p: float, var: float, n_reviewed: float, n_population: float, alpha: float
+) -> tuple[tuple[float, float], float]:
+    """Clopper-Pearson interval for proportion ``p`` at the effective sample size ``p(1-p)/var``, capped
+    at ``n_reviewed``; with zero variance, ``n_reviewed / (1 - n_reviewed / n_population)`` (infinite,
+    i.e. an exact interval, for a census)."""
+    from scipy.stats import beta
+
+    if not np.isfinite(p) or n_reviewed <= 0:
+        return (float("nan"), float("nan")), float("nan")
+    if var > 0:
+        n_eff = min(p * (1 - p) / var, n_reviewed)
+    else:
+        share = n_reviewed / n_population if n_population > 0 else 1.0
+        n_eff = n_reviewed / (1 - share) if share < 1 else np.inf
+    if not np.isfinite(n_eff):
+        return (p, p), float(n_eff)
+    x = p * n_eff
+    low = 0.0 if x <= 0 else float(beta.ppf(alpha / 2, x, n_eff - x + 1))
+    high = 1.0 if x >= n_eff else float(beta.ppf(1 - alpha / 2, x + 1, n_eff - x))
+    return (min(low, p), max(high, p)), float(n_eff)
+
+
+def _review_strata(review: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """Per stratum: N (candidates), n (reviewed Y/N), matches (Y), linked, assumed_nonmatch, match_rate,
+    weight (N / n, the inverse inclusion probability) and est_matches (the design estimate N x Y / n)."""
     edges = np.unique(
         np.concatenate([review["stratum_low"].to_numpy(float), review["stratum_high"].to_numpy(float)])
     )
@@ -277,6 +385,11 @@ def estimate_from_review(
     linked_of = pd.Series(candidates["linked"].to_numpy(bool), index=st.index).groupby(st["stratum"]).first()
     labels = review["reviewer_label"].astype("string").str.strip().str.upper()
     sure = review[labels.isin(["Y", "N"])]
+    unknown = sorted(set(sure["stratum"]) - set(big_n.index))
+    if unknown:
+        raise LinkageError(
+            f"review strata {unknown} hold no candidates: was the review drawn from these candidates?"
+        )
     yes = (labels[labels.isin(["Y", "N"])] == "Y").groupby(sure["stratum"]).sum()
     n_rev = sure.groupby("stratum").size()
     table = pd.DataFrame({"N": big_n}).join(pd.DataFrame({"n": n_rev, "matches": yes}), how="left").fillna(0)
@@ -286,64 +399,12 @@ def estimate_from_review(
     unreviewed = table[(table["n"] == 0) & (table["N"] > 0) & ~table["assumed_nonmatch"]]
     if len(unreviewed):
         logger.warning(
-            "strata with candidates but no reviewed pairs (prior mean 0.5): %s", list(unreviewed.index)
+            "strata with candidates but no Y/N label (rate taken as 1/2): %s", list(unreviewed.index)
         )
-    rate = np.where(table["n"] > 0, table["matches"] / np.maximum(table["n"], 1), 0.5)
+    n = table["n"].to_numpy(float)
+    rate = np.where(n > 0, table["matches"] / np.maximum(n, 1), 0.5)
     rate = np.where(table["assumed_nonmatch"], 0.0, rate)
     table["match_rate"] = rate
+    table["weight"] = np.where(n > 0, table["N"] / np.maximum(n, 1), np.nan)
     table["est_matches"] = table["N"] * rate
-    lk = table["linked"].to_numpy(bool)
-    big = table["N"].to_numpy(float)
-
-    def _pr(matches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        linked_matches = (matches * lk).sum(axis=-1)
-        all_matches = matches.sum(axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return linked_matches / (big * lk).sum(), linked_matches / all_matches
-
-    # Finite-population simulation: each stratum's matches are the reviewed Ys plus a binomial draw for
-    # its unreviewed pairs at a rate from the stratum's Beta posterior (a full census has no uncertainty).
-    rng = np.random.default_rng(seed)
-    yes_h = table["matches"].to_numpy(float)
-    n_h = table["n"].to_numpy(float)
-    # Prior per stratum: the model's mean match probability there, worth ``prior_strength`` reviewed pairs,
-    # each shape at least ``min_prior_shape`` (Jeffreys, Beta(0.5, 0.5), without match_probability).
-    # Reviewed labels soon outweigh it; without it an all-Y stratum is pulled towards 0.5.
-    if "match_probability" in candidates.columns:
-        mean_p = (
-            pd.Series(candidates["match_probability"].to_numpy(float), index=st.index)
-            .groupby(st["stratum"])
-            .mean()
-            .reindex(table.index)
-            .fillna(0.5)
-            .clip(1e-3, 1 - 1e-3)
-            .to_numpy()
-        )
-        # Floor both shapes: a confident model (p ~ 0.999) would otherwise give b0 ~ 0.002, a prior that
-        # no number of all-Y reviews can widen (zero-width intervals).
-        a0 = np.maximum(prior_strength * mean_p, min_prior_shape)
-        b0 = np.maximum(prior_strength * (1 - mean_p), min_prior_shape)
-    else:
-        a0 = b0 = np.full(len(table), 0.5)
-    table["prior_mean"] = a0 / (a0 + b0)
-    a = yes_h + a0
-    b = n_h - yes_h + b0
-    rates = rng.beta(a, b, size=(n_draws, len(table)))
-    unseen = rng.binomial((big - n_h).astype(np.int64), rates).astype(float)
-    matches = yes_h + unseen
-    matches[:, table["assumed_nonmatch"].to_numpy(bool)] = 0.0
-    p_draws, r_draws = _pr(matches)
-    q = [100 * alpha / 2, 50.0, 100 * (1 - alpha / 2)]
-    p_lo, precision, p_hi = (float(x) for x in np.nanpercentile(p_draws, q))
-    r_lo, recall, r_hi = (float(x) for x in np.nanpercentile(r_draws, q))
-    p_int, r_int = (p_lo, p_hi), (r_lo, r_hi)
-    return ReviewEstimate(
-        precision=float(precision),
-        precision_interval=p_int,  # type: ignore[arg-type]
-        recall=float(recall),
-        recall_interval=r_int,  # type: ignore[arg-type]
-        n_reviewed=int(len(sure)),
-        n_unsure=int((labels == "?").sum()),
-        strata=table.reset_index(names="stratum"),
-        alpha=alpha,
-    )
+    return table
