@@ -566,6 +566,7 @@ DATA = ROOT / "data"
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+import numpy as np
 import pandas as pd
 
 from linkage.engine import generate_candidates
@@ -684,7 +685,8 @@ The justice model has two stages, because most candidate pairs are *the right pe
   place of a penalty notice, the court's area or the hand-typed crime reference), estimated by EM among
   the pairs that are almost surely the same person, where a non-match means "this person's other crime".
 
-The link probability is P(same person) x P(this crime | same person).
+The link probability is, roughly, P(same person) x P(this crime | same person); section 5 shows the exact
+steps, including the weighing of a record's rival crimes and of a different person.
 """),
     code(
         """
@@ -761,7 +763,8 @@ pd.DataFrame(
 """),
     md("""
 The **waterfall** shows how each comparison moves the match weight, starting from the prior. The person
-stage first: does this record describe the same person as the suspect?
+stage first: does this record describe the same person as the suspect? An exact name match is followed by
+its **term frequency** row: agreeing on a common name is weaker evidence than agreeing on a rare one.
 """),
     code("""
 left_row, right_row = left.iloc[int(best["left_pos"])], right.iloc[int(best["right_pos"])]
@@ -778,38 +781,52 @@ model.crime.waterfall_chart(left_row, right_row)
 runner_up = its_candidates.iloc[1]
 model.crime.waterfall_chart(left.iloc[int(runner_up["left_pos"])], right.iloc[int(runner_up["right_pos"])])
 """),
+    md("""
+The whole model for this pair, in one table. The score needs more than the pair itself: the crime stage
+weighs this crime against **the same person's other candidate crimes** for the same record (a record
+disposes of at most one of them), and the final step weighs "this crime of this person" against **a
+different person** whose crime merely looks similar. So the waterfall takes the level frame of every
+candidate pair (the compare step of section 2) and the pair's labels:
+
+* person stage: the prior, each person comparison (with the name's term-frequency row), the person total;
+* crime stage: the prior, each crime comparison, the crime total for this pair alone, then
+  **other candidate crimes of this person**: the record-level step, which lifts a crime that clearly beats
+  its rivals and lowers one that does not;
+* **different-person alternative**: the three-class step; its label gives the odds against a different
+  person (the person weight plus the crime evidence against random pairs);
+* **final**: the model's match weight and probability for the pair.
+"""),
     code(
         """
-table = model.waterfall(left_row, right_row)
+pairs = pd.MultiIndex.from_arrays([scored["left_pos"], scored["right_pos"]], names=["left", "right"])
+levels = model.compare(pairs, left, right)
+pair = (int(best["left_pos"]), int(best["right_pos"]))
+table = model.waterfall(levels, pair)
 print(table[["stage", "step", "label", "log2_bayes_factor", "cumulative_weight", "match_probability"]].to_string(
     index=False, float_format="{:.3f}".format))
 """
     ),
+    code("""
+model.waterfall_chart(levels, pair)
+"""),
     md("""
-Two things make the model's final score for this pair differ from the waterfall's end points, and both are
-worth knowing before you explain a link to someone else:
-
-* **Term frequency.** The prediction scales the weight of an exact name match by how common the name is
-  among the records (agreeing on a common surname is weaker evidence than agreeing on a rare one). The
-  per-comparison weights the prediction used are stored with each candidate (`bf_*` columns); the
-  waterfall above shows the untouched level weights.
-* **Rival crimes.** The crime stage's probability is a **record-level posterior**: each outcome record
-  disposes of at most one of its candidate crimes, so this crime's evidence is weighed against the
-  evidence for the same person's other crimes, not just against the average prior the waterfall starts
-  from. A crime that clearly beats its rivals ends up far more probable than its waterfall alone suggests.
+The waterfall's last row is the model's own score for the pair (the figure the link was made on), and each
+comparison's rows add up to the Bayes factor stored with the candidate (`bf_*` columns):
 """),
     code(
-        """
-used = best.filter(like="bf_").dropna()
-steps = table[table["step"].isin(model.names)].drop_duplicates("step").set_index("step")["log2_bayes_factor"]
-print(pd.DataFrame({
-    "waterfall": steps,
-    "used in prediction": pd.Series(used.to_numpy(float), index=[c.removeprefix("bf_") for c in used.index]),
-}).to_string(float_format="{:.3f}".format))
-print()
+        CHECK
+        + """
+final = table.iloc[-1]
+print(f"waterfall: match weight {final['cumulative_weight']:.3f}, probability {final['match_probability']:.4f}")
+print(f"model:     match weight {best['match_weight']:.3f}, probability {best['match_probability']:.4f}")
+rows = table[table["kind"].isin(["comparison", "term frequency"])]
+per_comparison = rows.assign(step=rows["step"].str.removesuffix(" term frequency")).groupby("step", sort=False)[
+    "log2_bayes_factor"].sum()
+used = pd.Series({name: best[f"bf_{name}"] for name in per_comparison.index})
+print("comparison rows add up to the stored Bayes factors:", bool(np.allclose(per_comparison, used, atol=1e-4)))
 print(f"P(same person) = {best['person_probability']:.4f}; "
       f"P(this crime | same person) = {best['crime_probability']:.4f} "
-      f"against {len(its_candidates) - 1} rival candidate(s); match weight {best['match_weight']:.2f}")
+      f"against {len(its_candidates) - 1} rival candidate(s)")
 """
     ),
     md("""
@@ -962,13 +979,15 @@ would publish alongside any outcome rate broken down by these groups.
 
 On real data there is no truth table. The workflow is:
 
-1. **draw** a sample of candidate pairs stratified by match weight (and by whether they were linked), so
-   that the uncertain middle is well represented, and write it to CSV with both records side by side.
+1. **draw** a random sample of candidate pairs stratified by match weight (and by whether they were
+   linked): every stratum gets at least 5 pairs, so the small uncertain middle is seen, and the rest of the
+   sample is spread in proportion to stratum size. Write it to CSV with both records side by side.
    Unlinked pairs far below the threshold (weight under -10 by default: they disagree on almost
    everything) are not sampled and are assumed to be non-matches, the usual "grey zone" design;
 2. a **reviewer** fills `reviewer_label` with `Y` (same person and crime), `N`, or `?` (cannot tell);
-3. **read** the labels back (every label is checked) and **estimate** precision and recall, each reviewed
-   pair standing for its stratum, with intervals.
+3. **read** the labels back (every label is checked) and **estimate** precision and recall: each reviewed
+   pair stands for (stratum size / pairs reviewed in its stratum) pairs, the inverse of its chance of
+   being drawn, with intervals.
 
 The sample file holds personal data: in a real project it stays in the secure environment.
 """),
@@ -1002,7 +1021,7 @@ review = read_review(workdir / "review_returned.csv")
     code(
         CHECK
         + """
-estimate = estimate_from_review(review, result.candidates, seed=SEED)
+estimate = estimate_from_review(review, result.candidates)
 truth_all = quality.table.loc["all"]
 print(f"reviewed pairs: {estimate.n_reviewed} ({estimate.n_unsure} unsure)")
 print(f"precision: estimated {estimate.precision:.3f} "
@@ -1024,9 +1043,11 @@ How to read the estimate:
 * **Recall** from a review can only count true links the reviewer could see. True links that blocking never
   proposed (notebook 03), and true links among the unsampled pairs below the grey-zone threshold, are
   invisible to it. So the review's recall is an upper bound, and here it sits above the truth-based recall.
-* The intervals come from simulating each stratum's match rate, starting from the model's own mean
-  probability for that stratum; where the reviewed pairs agree with the model (all `Y` among strong links,
-  all `N` among weak ones) they are narrow. They describe sampling uncertainty within the reviewed strata,
+* The estimates weigh each reviewed pair by the inverse of its chance of being drawn (the `weight` column
+  above), so they are unbiased over repeated samples, and they never use the model's own probabilities:
+  the review judges the model, not the other way round. The intervals (Korn-Graubard: Clopper-Pearson at
+  the sample's effective size) stay open even when every reviewed link is right, because the unreviewed
+  links could still hold a few errors. They describe sampling uncertainty within the reviewed strata,
   **not** the two assumptions above, which is how the truth can sit outside the recall interval. Report
   the assumptions with the figures.
 * To learn more, review more pairs in the strata around the threshold, where labels are mixed, not more of
