@@ -1,6 +1,7 @@
-"""Run every benchmark in turn (``make bench``); each prints its own figures and writes JSON to benchmarks/out/.
+"""Run every benchmark in turn (``make bench``); each prints its figures and writes JSON to benchmarks/out/.
 
-Heavy: the national synthetic year takes minutes and a few GiB. Pass ``--quick`` to skip it.
+Heavy: the national synthetic year, and its linkage at four scales, take tens of minutes and several GiB.
+Pass ``--quick`` to skip both.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="skip the national-scale synthetic year")
+    parser.add_argument("--quick", action="store_true", help="skip the national year and its linkage")
     args = parser.parse_args()
     runs = [
         ["bench_synth.py", "--scenario", "area" if args.quick else "all"],
@@ -23,6 +24,8 @@ def main() -> int:
         ["bench_linkage.py", "--scenario", "both"],
         ["bench_linkage.py", "--noise", "hard", "--out", str(HERE / "out" / "bench_linkage_hard.json")],
     ]
+    if not args.quick:
+        runs.append(["bench_national.py", "--scale", "0.125", "0.25", "0.5", "1"])
     failed = 0
     for script, *extra in runs:
         print(f"\n=== {script} {' '.join(extra)}", flush=True)
