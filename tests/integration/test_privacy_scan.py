@@ -49,6 +49,8 @@ _CRO = re.compile(r"\b(\d{1,6})/(\d{2})([A-Za-z])\b")
 _NUMBER = r"-?\d{1,3}\.\d{4,}"
 _PAIR = re.compile(rf"({_NUMBER})\s*,\s*({_NUMBER})")
 _DECIMAL = re.compile(r"-?\d{1,3}\.(\d{5,})")
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b")
+_TOKEN = re.compile(r"[^\s,<>\"'()|;]+")
 
 
 @dataclass
@@ -60,6 +62,8 @@ class Sensitive:
     dobs: set[tuple[int, int, int]] = field(default_factory=set)
     pnc_keys: set[str] = field(default_factory=set)
     cro: set[str] = field(default_factory=set)  # upper-case, as recorded (none in the synthetic data)
+    crime_refs: set[str] = field(default_factory=set)  # force crime references (re-identify a crime)
+    postcodes: set[str] = field(default_factory=set)  # upper case, no space
     pairs: set[tuple[float, float]] = field(default_factory=set)  # (lon, lat) rounded to 6 decimals
     latitudes: dict[int, set[float]] = field(default_factory=dict)  # decimals -> rounded latitudes
 
@@ -87,6 +91,10 @@ def _sensitive(built: dict) -> Sensitive:
                 s.dobs |= set(zip(dob.dt.year, dob.dt.month, dob.dt.day, strict=True))
             if "pnc_id" in cols:
                 s.pnc_keys |= set(pnc_parts(table["pnc_id"])["key"].dropna())
+            if "crime_ref" in cols:
+                s.crime_refs |= set(table["crime_ref"].dropna().astype(str).str.strip()) - {""}
+            if "postcode" in cols:
+                s.postcodes |= set(table["postcode"].dropna().astype(str).str.upper().str.replace(" ", ""))
             for col in ("cro", "cro_number"):
                 if col in cols:
                     s.cro |= set(table[col].dropna().astype(str).str.upper().str.strip())
@@ -156,6 +164,9 @@ def scan_file(path: Path, s: Sensitive) -> list[tuple[str, str]]:
         value = f"{serial}/{yy}{letter.upper()}"
         if value in s.cro or _cro_check_ok(serial, yy, letter):
             hits.append(("CRO number", value))
+    hits += [("crime reference", r) for r in sorted(set(_TOKEN.findall(text)) & s.crime_refs)]
+    codes = {a + b for a, b in _POSTCODE.findall(text.upper())}
+    hits += [("postcode", p) for p in sorted(codes & s.postcodes)]
     for lon, lat in _PAIR.findall(text):
         pair = (round(float(lon), 6), round(float(lat), 6))
         if pair in s.pairs:
@@ -187,6 +198,7 @@ def test_sensitive_values_collected(shipped_reports, sensitive):
     assert len(sensitive.names) > 1000 and len(sensitive.surnames) > 100
     assert len(sensitive.dobs) > 1000 and len(sensitive.pnc_keys) > 1000
     assert len(sensitive.pairs) > 1000 and len(sensitive.latitudes[6]) > 1000
+    assert len(sensitive.crime_refs) > 1000 and len(sensitive.postcodes) > 1000
 
 
 def test_no_person_in_any_shipped_report(shipped_reports, sensitive):
@@ -211,13 +223,15 @@ def test_no_person_in_repository_reports(sensitive):
 def test_scan_finds_planted_values(shipped_reports, sensitive, tmp_path):
     """Not vacuous: one value of each kind, planted in a copy of a real report file, is found."""
     source = shipped_reports["london-south"]
-    suspects = source.restricted["suspects"].dropna(subset=["pnc_id"]).iloc[0]
+    suspects = source.restricted["suspects"].dropna(subset=["pnc_id", "postcode"]).iloc[0]
     crime = source.restricted["crimes"].dropna(subset=["longitude"]).iloc[0]
     dob = pd.Timestamp(suspects["date_of_birth"])
     pnc = pnc_parts(pd.Series([suspects["pnc_id"]])).iloc[0]
     serial = "12345"
     cro = f"{serial.zfill(6)}/19{PNC_CHECK_ALPHABET[int('19' + serial.zfill(6)) % 23]}"
     planted = {
+        "crime reference": f"<td>{crime['crime_ref']}</td>",
+        "postcode": f"<p>{suspects['postcode'].lower()}</p>",
         "name": f"<p>{suspects['surname'].upper()}, {suspects['forename'].split()[0].upper()}</p>",
         "date of birth": f"<p>born {dob.day} {dob.strftime('%B')} {dob.year}</p>",
         "PNC ID": f"<p>{int(pnc['yy']):02d}/{int(pnc['serial'])}{pnc['check'].lower()}</p>",
@@ -234,3 +248,54 @@ def test_scan_finds_planted_values(shipped_reports, sensitive, tmp_path):
     table = tmp_path / "table.csv"
     pd.DataFrame({"group": ["a", suspects["surname"]], "n": [10, 15]}).to_csv(table, index=False)
     assert ("surname cell", suspects["surname"].strip().lower()) in scan_file(table, sensitive)
+
+
+def test_published_crime_ids_are_keyed_hashes(shipped_reports):
+    """Crime IDs in every shipped restricted report's outcomes file are HMAC-SHA256 under the publication
+    key (for a synthetic world, the key derived from its seed), never the plain SHA-256 of force|crime_ref
+    that anyone could recompute by enumerating references."""
+    import hashlib
+    import hmac
+    import json
+
+    from linkage.justice import synthetic_publication_key
+
+    checked = 0
+    for report in shipped_reports.values():
+        crimes = report.restricted.get("crimes")
+        if crimes is None:
+            continue
+        ids = set(pd.read_csv(report.folder / f"{report.slug}-outcomes.csv", dtype=str)["Crime ID"])
+        assert ids and all(re.fullmatch(r"[0-9a-f]{64}", i) for i in ids)
+        text = (crimes["force"].astype(str) + "|" + crimes["crime_ref"].astype(str)).tolist()
+        plain = {hashlib.sha256(t.encode()).hexdigest() for t in text}
+        seed = json.loads((report.folder / "manifest.json").read_text())["seed"]
+        key = synthetic_publication_key(seed)
+        keyed = {hmac.new(key, t.encode(), hashlib.sha256).hexdigest() for t in text}
+        assert not ids & plain
+        assert ids <= keyed
+        checked += 1
+    assert checked == 3  # city-of-london, london-east, london-south
+
+
+def test_no_publication_key_stored_in_the_repository():
+    """The key for real extracts comes from $LINKAGE_PUBLICATION_KEY only: no tracked file sets it."""
+    import subprocess
+
+    from linkage.justice import PUBLICATION_KEY_ENV
+
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assignment = re.compile(rf"{PUBLICATION_KEY_ENV}\s*[:=]\s*['\"]?[^\s'\"$]{{8,}}")
+    offenders = []
+    for name in files:
+        path = ROOT / name
+        if path.suffix in {".png", ".shp", ".dbf", ".shx", ".zip", ".parquet", ".pq"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        if name.startswith("tests/"):
+            continue  # tests set throw-away keys with monkeypatch
+        if assignment.search(text):
+            offenders.append(name)
+    assert not offenders, f"publication key set in tracked file(s): {offenders}"
