@@ -238,9 +238,9 @@ def crime_keys(left: pd.DataFrame, pairs: pd.MultiIndex, columns: Sequence[str])
         raise LinkageError(f"left lacks crime key column(s) {missing}; has {list(left.columns)}")
     per_left = pd.util.hash_pandas_object(left[list(columns)], index=False).to_numpy().view(np.int64)
     lmap = left.index.get_indexer(pairs.levels[0])
-    if (lmap[np.unique(pairs.codes[0])] < 0).any():
+    if (lmap < 0).any():
         raise LinkageError("pairs: some left labels are not in the left index")
-    return per_left[lmap[pairs.codes[0]]]
+    return per_left[lmap][pairs.codes[0]]
 
 
 def _start_m(k: int) -> np.ndarray:
