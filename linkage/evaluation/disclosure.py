@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linprog
 
 from linkage.errors import ConfigError, LinkageError
@@ -35,7 +36,10 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DisclosureSettings",
     "ProtectedTable",
+    "PublishedCells",
     "audit_suppression",
+    "audit_tables",
+    "widen_across_tables",
     "protect_counts",
     "protect_rates",
     "round_to_base",
@@ -234,6 +238,149 @@ def audit_suppression(
     out["exposed"] = (out["upper"] - out["lower"]) < 1 - 1e-9
     out.attrs["keys"] = out.pop("_key").tolist()
     return out
+
+
+@dataclass(frozen=True)
+class PublishedCells:
+    """One published table (or one column of it) as cells of a common finer table, for cross-table audits.
+
+    ``by``: the columns of the finest table whose combinations are this table's cells (``()`` for a single
+    grand total); ``hidden``: a frame with the ``by`` columns and a boolean ``hidden`` column, one row per
+    cell the table shows (cells it does not show at all are simply absent). A cell is the sum of the
+    finest cells that share its ``by`` values.
+    """
+
+    name: str
+    by: tuple[str, ...]
+    hidden: pd.DataFrame
+
+
+def audit_tables(finest: pd.DataFrame, tables: list[PublishedCells], *, count: str = "count") -> pd.DataFrame:
+    """Feasible range of every withheld cell of every table, given every published cell of all of them.
+
+    The intruder's view of several tables cut from the same records (an outcome mix and outcomes by crime
+    type; an LSOA table and area totals): the unknowns are the cells of ``finest`` (key columns and
+    ``count``, the true counts of the finest cross-classification any of the tables uses), constrained to
+    be non-negative and to add up to every published cell of every table (at its true value: published
+    counts are rounded, so this is conservative). For each withheld cell of each table the smallest and
+    largest consistent value are found by linear programming (scipy ``linprog``/HiGHS); ``exposed`` when
+    the range is narrower than one. Only the combinations listed in ``finest`` are unknowns, so passing
+    the observed combinations (a ``groupby``) grants the intruder knowledge of which are empty, again
+    conservatively; pass every combination to withhold that.
+
+    Returns ``table``, ``cell`` (the ``by`` values joined with " / "), ``lower``, ``upper``, ``exposed``.
+    """
+    if count not in finest.columns:
+        raise KeyError(f"finest lacks the count column {count!r} (columns: {list(finest.columns)})")
+    base = finest.reset_index(drop=True)
+    values = base[count].to_numpy(dtype=float)
+    n_var = len(base)
+    pub_blocks, target_blocks, labels = [], [], []
+    for tab in tables:
+        missing = [c for c in (*tab.by, "hidden") if c not in tab.hidden.columns]
+        missing += [c for c in tab.by if c not in base.columns]
+        if missing:
+            raise KeyError(f"audit_tables: table {tab.name!r} lacks column(s) {missing}")
+        cells = tab.hidden.reset_index(drop=True)
+        if tab.by:
+            key_cells = cells[list(tab.by)].astype("string").assign(_cell=np.arange(len(cells)))
+            key_base = base[list(tab.by)].astype("string").assign(_var=np.arange(n_var))
+            pairs = key_base.merge(key_cells, on=list(tab.by), how="inner")
+            rows, cols = pairs["_cell"].to_numpy(), pairs["_var"].to_numpy()
+            names = [" / ".join(str(v) for v in r) for r in cells[list(tab.by)].itertuples(index=False)]
+        else:
+            rows = np.repeat(np.arange(len(cells)), n_var)
+            cols = np.tile(np.arange(n_var), len(cells))
+            names = ["all"] * len(cells)
+        member = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(cells), n_var))
+        hid = cells["hidden"].astype(bool).to_numpy()
+        pub_blocks.append(member[~hid])
+        target_blocks.append(member[hid])
+        labels += [(tab.name, names[i]) for i in np.flatnonzero(hid)]
+    A_eq = sparse.vstack(pub_blocks).tocsr() if pub_blocks else None
+    b_eq = A_eq @ values if A_eq is not None else None
+    if A_eq is not None and A_eq.shape[0] == 0:
+        A_eq, b_eq = None, None
+    targets = sparse.vstack(target_blocks).tocsr() if target_blocks else sparse.csr_matrix((0, n_var))
+    records = []
+    for k, (name, label) in enumerate(labels):
+        c = targets[k].toarray().ravel()
+        if not c.any():  # no finest cell at all: structurally zero
+            records.append({"table": name, "cell": label, "lower": 0.0, "upper": 0.0})
+            continue
+        lo = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        hi = linprog(-c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        records.append(
+            {
+                "table": name,
+                "cell": label,
+                "lower": float(lo.fun) if lo.status == 0 else np.nan,
+                "upper": float(-hi.fun) if hi.status == 0 else np.inf,
+            }
+        )
+    out = pd.DataFrame(records, columns=["table", "cell", "lower", "upper"])
+    out["exposed"] = (out["upper"] - out["lower"]) < 1 - 1e-9
+    return out
+
+
+def widen_across_tables(
+    finest: pd.DataFrame,
+    tables: list[PublishedCells],
+    adjustable: str | tuple[str, ...],
+    *,
+    count: str = "count",
+) -> tuple[list[PublishedCells], list[str]]:
+    """Withhold further cells of the ``adjustable`` tables until :func:`audit_tables` finds none exposed.
+
+    Each turn takes the first exposed cell whose table is adjustable (else the first adjustable table)
+    and withholds that table's published cell with the smallest true count (zero cells last: a zero hides
+    nothing), then audits again. Withholding only ever removes constraints, so each turn can only widen
+    the intruder's ranges. Returns every table (same order, widened where changed) and the withheld cells
+    as ``"table: cell"``, in order. Raises :class:`~linkage.errors.LinkageError` when a cell is still
+    exposed and nothing adjustable is left to withhold (never publish an exposed cell).
+    """
+    names = (adjustable,) if isinstance(adjustable, str) else tuple(adjustable)
+    by_name = {t.name: t for t in tables}
+    for name in names:
+        if name not in by_name:
+            raise KeyError(f"adjustable must name tables among {sorted(by_name)}, got {name!r}")
+        if not by_name[name].by:
+            raise ValueError(f"widen_across_tables: table {name!r} has no keys to choose a cell by")
+    current = {t.name: t.hidden.reset_index(drop=True).copy() for t in tables}
+
+    def true_counts(name: str) -> pd.Series:
+        keys = list(by_name[name].by)
+        sums = (
+            finest.assign(**{k: finest[k].astype("string") for k in keys})
+            .groupby(keys, observed=True)[count]
+            .sum()
+            .reset_index()
+        )
+        merged = current[name][keys].astype("string").merge(sums, on=keys, how="left")
+        return merged[count].fillna(0.0).astype(float)
+
+    truth = {name: true_counts(name) for name in names}
+    added: list[str] = []
+    while True:
+        tabs = [PublishedCells(t.name, t.by, current[t.name]) for t in tables]
+        audit = audit_tables(finest, tabs, count=count)
+        exposed = audit[audit["exposed"]]
+        if exposed.empty:
+            return tabs, added
+        own = [t for t in exposed["table"] if t in names]
+        order_names = list(dict.fromkeys([*own, *names]))
+        target = next((n for n in order_names if not current[n]["hidden"].astype(bool).all()), None)
+        if target is None:
+            raise LinkageError(
+                f"audit_tables: {len(exposed)} cell(s) still exposed and the adjustable tables {list(names)} "
+                "have no published cell left to withhold"
+            )
+        cells, true = current[target], truth[target]
+        open_ = ~cells["hidden"].astype(bool)
+        order = true.where(true > 0, np.inf).where(open_, np.nan)
+        pick = int(order.idxmin())
+        cells.loc[pick, "hidden"] = True
+        added.append(f"{target}: " + " / ".join(str(cells.loc[pick, c]) for c in by_name[target].by))
 
 
 def _primary(values: np.ndarray, settings: DisclosureSettings) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ from linkage.reference import canonical_outcome, final_outcome_per_group
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["public_crimes", "linked_crimes", "add_flags", "ASB"]
+__all__ = ["public_crimes", "linked_crimes", "add_flags", "DiDOutcome", "did_outcomes", "did_sample", "ASB"]
 
 ASB = "Anti-social behaviour"
 
@@ -199,33 +200,90 @@ def add_flags(
 
     Every outcome is measured over a fixed window after recording and only for crimes recorded at least
     that long before ``period_end``, so crimes recorded late in the period (still open because they are
-    recent, not because they are slow) cannot bias a before/after comparison.
+    recent, not because they are slow) cannot bias a before/after comparison, and every crime in a
+    comparison is measured the same way whatever its month.
 
-    ``oocd``: final outcome an out-of-court disposal (window ``followup_days``). ``charged``: charged or
-    summonsed (same window). ``within_n``: a final outcome other than "under investigation" within
-    ``within_days`` days. ``days_capped``: days from recording to the police outcome, capped at
-    ``followup_days`` (a restricted mean: open crimes count as ``followup_days``); needs ``police_days``.
-    ``identified``: the crime has at least one named suspect (``n_suspects`` > 0; all crimes when unknown).
+    ``oocd``: final outcome an out-of-court disposal dated within ``followup_days`` of recording.
+    ``charged``: final outcome charged or summonsed (same window, any date). ``within_n``: a decision
+    within ``within_days`` days of recording - the police outcome (``police_days``) when the frame has
+    it, else a final outcome other than "under investigation" (``outcome_date``). ``days_capped``: days
+    from recording to the police outcome, capped at ``followup_days`` (a restricted mean: crimes still
+    open count as ``followup_days``); needs ``police_days``. ``identified``: the crime has at least one
+    named suspect (``n_suspects`` > 0; all crimes when unknown).
     """
     out = crimes.copy()
     end = pd.Timestamp(period_end)
     start = pd.to_datetime(out["start_date"])
     grp = out["outcome_group"]
     full = start + pd.Timedelta(days=followup_days) <= end
-    out["oocd"] = (grp == "Out-of-court disposal").astype("Int64").where(full, pd.NA)
-    out["charged"] = (grp == "Charged or summonsed").astype("Int64").where(full, pd.NA)
-    closed = ~grp.isin(["Under investigation or no update", "No outcome recorded"])
     days = (pd.to_datetime(out["outcome_date"]) - start).dt.days
-    within = (closed & days.notna() & (days <= within_days)).astype("Int64")
+    in_window = days.notna() & (days <= followup_days)
+    out["oocd"] = ((grp == "Out-of-court disposal") & in_window).astype("Int64").where(full, pd.NA)
+    out["charged"] = (grp == "Charged or summonsed").astype("Int64").where(full, pd.NA)
     complete = start + pd.Timedelta(days=within_days) <= end
-    out["within_n"] = within.where(complete, pd.NA)
     if "police_days" in out.columns:
         pdays = pd.to_numeric(out["police_days"], errors="coerce")
+        within = (pdays.notna() & (pdays <= within_days)).astype("Int64")
         seen = pdays.notna() & (start + pd.to_timedelta(pdays.fillna(0), unit="D") <= end)
         capped = pdays.where(seen, followup_days).clip(upper=followup_days)
         out["days_capped"] = capped.astype("Float64").where(full, pd.NA)
+    else:
+        closed = ~grp.isin(["Under investigation or no update", "No outcome recorded"])
+        within = (closed & days.notna() & (days <= within_days)).astype("Int64")
+    out["within_n"] = within.where(complete, pd.NA)
     out["identified"] = (out["n_suspects"] > 0) if "n_suspects" in out.columns else True
     return out
+
+
+@dataclass(frozen=True)
+class DiDOutcome:
+    """One outcome the report's difference-in-differences estimates.
+
+    ``key``: the :func:`add_flags` column; ``label``: what it measures; ``unit``: ``"pp"`` (a 0/1 outcome,
+    shown in percentage points) or ``"days"``; ``population``: ``"named"`` (crimes with a named suspect)
+    or ``"all"``. Populations are defined only by what is fixed before any outcome (never by the
+    outcome itself), so the estimate is the average effect on the treated crimes of that population.
+    """
+
+    key: str
+    label: str
+    unit: str
+    population: str
+
+
+def did_outcomes(
+    crimes: pd.DataFrame, *, within_days: int = 30, followup_days: int = 90
+) -> tuple[DiDOutcome, ...]:
+    """The DiD outcomes a flagged frame supports, in report order (``days_capped`` needs ``police_days``)."""
+    police = "police_days" in crimes.columns
+    f, n = followup_days, within_days
+    out = [
+        DiDOutcome(
+            "oocd",
+            f"share of crimes with a named suspect ending in an out-of-court disposal within {f} days",
+            "pp",
+            "named",
+        )
+    ]
+    if police:
+        out.append(
+            DiDOutcome(
+                "days_capped",
+                "days from recording to the police outcome, crimes with a named suspect "
+                f"(capped at {f} days)",
+                "days",
+                "named",
+            )
+        )
+    what = "a police outcome" if police else "a final outcome"
+    out.append(DiDOutcome("within_n", f"share of all crimes with {what} within {n} days", "pp", "all"))
+    return tuple(out)
+
+
+def did_sample(flagged: pd.DataFrame, outcome: DiDOutcome) -> pd.DataFrame:
+    """The rows the DiD of ``outcome`` uses: its population, with a complete window, outcome as float."""
+    sub = flagged[flagged["identified"].astype(bool)] if outcome.population == "named" else flagged
+    return sub.dropna(subset=[outcome.key]).astype({outcome.key: "float"})
 
 
 def lsoa_lookup(areas: Mapping[str, list[str]]) -> pd.DataFrame:

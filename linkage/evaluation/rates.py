@@ -24,6 +24,7 @@ __all__ = [
     "outcome_rates",
     "outcome_table",
     "compare_views",
+    "outcome_order",
     "wilson_interval",
 ]
 
@@ -179,8 +180,28 @@ def compare_views(
     merged["difference_pp"] = 100 * (
         merged[f"rate {labels[1]}"].fillna(0) - merged[f"rate {labels[0]}"].fillna(0)
     )
-    from linkage.reference import OUTCOME_CATEGORIES
-
-    order = {g: i for i, g in enumerate((*GROUP_ORDER, "Other", *OUTCOME_CATEGORIES))}
-    merged = merged.sort_values(outcome, key=lambda s: s.map(order).fillna(99), kind="stable")
+    merged = merged.sort_values(outcome, key=outcome_order, kind="stable")
     return merged.reset_index(drop=True)
+
+
+def outcome_order(values: pd.Series) -> pd.Series:
+    """Sort key putting outcome groups or outcome labels in reading order (for ``sort_values(key=...)``).
+
+    Groups (every value a :data:`GROUP_ORDER` group or ``Other``) follow :data:`GROUP_ORDER`. Labels
+    follow the police.uk last-outcome hierarchy from the top (final court results, then charges,
+    out-of-court disposals, police closures, open), ties in the published vocabulary order; unknown
+    labels come next and ``No outcome recorded`` last. Some strings are both a group and a label
+    ("Unable to prosecute suspect"), so the mode is decided from the whole column.
+    """
+    from linkage.reference import OUTCOME_CATEGORIES, outcome_rank
+
+    values = pd.Series(values)
+    text = values.astype("string")
+    groups = (*GROUP_ORDER, "Other")
+    if text.dropna().isin(groups).all():
+        return text.map({g: i for i, g in enumerate(groups)}).astype("Float64")
+    vocab = text.map({label: i for i, label in enumerate(OUTCOME_CATEGORIES)}).astype("Float64")
+    rank = outcome_rank(text).astype("Float64")
+    known = rank.notna()
+    key = (-rank * 100 + vocab.fillna(99)).where(known, 10_000.0)
+    return key.where(text != NO_OUTCOME, 20_000.0).astype(float)

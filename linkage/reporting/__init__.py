@@ -1,6 +1,14 @@
 """Reporting: trailblazer configuration and the self-contained HTML report."""
 
-from linkage.reporting.builder import ReportData, build_report, gather, git_commit, run_report, write_report
+from linkage.reporting.builder import (
+    ReportData,
+    build_report,
+    gather,
+    git_commit,
+    run_report,
+    true_effects,
+    write_report,
+)
 from linkage.reporting.config import (
     AreaConfig,
     EvaluationSettings,
@@ -41,5 +49,6 @@ __all__ = [
     "render_html",
     "run_report",
     "time_to_outcome_section",
+    "true_effects",
     "write_report",
 ]

@@ -34,7 +34,16 @@ from linkage.reporting.document import Report, Section, render_html
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ReportData", "gather", "build_report", "write_report", "run_report", "git_commit"]
+__all__ = [
+    "ReportData",
+    "gather",
+    "build_report",
+    "write_report",
+    "run_report",
+    "git_commit",
+    "true_effects",
+    "cross_table_audit",
+]
 
 OGL = (
     "Contains public sector information licensed under the Open Government Licence v3.0. "
@@ -59,6 +68,7 @@ class ReportData:
     review: Any = None  # linkage.quality.ReviewEstimate
     subgroups: pd.DataFrame | None = None
     true_effects: dict[str, float] | None = None
+    world: Any = None  # the synthetic world (its truth tables), when there is one
     world_note: str = ""
     published_outcomes: pd.DataFrame | None = None
     outcomes_file_skipped: str | None = None
@@ -136,7 +146,8 @@ def _load_synthetic(config: TrailblazerConfig, data: ReportData) -> None:
     if config.go_live is not None and (roles["role"] == "trailblazer").any():
         keep = roles.loc[roles["role"].isin(["trailblazer", "comparison"]), ["force", "crime_ref"]]
         data.linked = data.linked.merge(keep.astype("string"), on=["force", "crime_ref"], how="inner")
-    data.true_effects = _true_effects(world, config)
+    data.world = world
+    data.true_effects = true_effects(world, config, data.linked)
     data.world_public = public_crimes(world.street, world.outcomes, area=config.area.name)
     data.world_public = data.world_public[
         (data.world_public["month"] >= config.start) & (data.world_public["month"] <= config.end)
@@ -165,29 +176,46 @@ def _police_record(truth: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFra
     )
 
 
-def _true_effects(world: Any, config: TrailblazerConfig) -> dict[str, float] | None:
-    """Realised effects in display units, for the estimands the report estimates.
+def true_effects(world: Any, config: TrailblazerConfig, crimes: pd.DataFrame) -> dict[str, float] | None:
+    """The effect each DiD estimates, in display units: the ATT on the crimes that DiD uses.
 
-    ``oocd`` is the world's own realised effect (percentage points, treated crimes with a named suspect).
-    ``days_capped`` is computed from the world's counterfactual columns for the report's estimand: the mean
-    change in min(days to police outcome, follow-up) over treated crimes with a named suspect, not ending
-    in an out-of-court disposal, recorded at least the follow-up window before the period end. (The world
-    draws the time after the intervention's switch of outcome, so for switched crimes its "without"
-    column is not a counterfactual; excluding out-of-court disposals leaves only unswitched crimes.)
+    For each outcome of :func:`linkage.evaluation.did_outcomes`, take the rows the estimate uses
+    (:func:`~linkage.evaluation.did_sample` of the flagged analysis frame ``crimes``), keep the treated ones
+    (trailblazer area, recorded from the go-live month) and average each crime's effect from the world's
+    factual and counterfactual outcomes (:func:`linkage.synth.individual_effects`, measured the way the
+    flags measure them). So the estimate and the truth share population, window and measurement; only
+    the comparison areas (standing in for the counterfactual) and linkage error separate them.
+    None without a world effect or a go-live month.
     """
-    effect = getattr(world, "true_effect", None)
-    if effect is None or config.go_live is None:
+    from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
+    from linkage.synth import individual_effects
+
+    if getattr(world, "true_effect", None) is None or config.go_live is None:
         return None
-    out = {"oocd": float(effect.oocd_pp)}
-    ct = world.crime_truth
-    f = config.evaluation.followup_days
-    rec = pd.to_datetime(ct["recorded_date"])
-    sel = ct["treated"].astype(bool) & ct["suspect_identified"].astype(bool) & ~ct["oocd"].astype(bool)
-    sel &= rec + pd.Timedelta(days=f) <= config.period_end
-    if {"days_to_outcome", "days_to_outcome_without_intervention"} <= set(ct.columns) and sel.any():
-        with_i = ct.loc[sel, "days_to_outcome"].astype(float).clip(upper=f)
-        without = ct.loc[sel, "days_to_outcome_without_intervention"].astype(float).clip(upper=f)
-        out["days_capped"] = float((with_i - without).mean())
+    ev = config.evaluation
+    flagged = add_flags(
+        crimes,
+        period_end=config.period_end,
+        within_days=ev.outcome_within_days,
+        followup_days=ev.followup_days,
+    )
+    effects = individual_effects(
+        world.crime_truth, followup_days=ev.followup_days, within_days=ev.outcome_within_days
+    )
+    out: dict[str, float] = {}
+    for spec in did_outcomes(flagged, within_days=ev.outcome_within_days, followup_days=ev.followup_days):
+        sample = did_sample(flagged, spec)
+        treated = sample[(sample["treated"] > 0) & (sample["month"] >= config.go_live)]
+        if treated.empty:
+            continue
+        keyed = treated[["force", "crime_ref"]].astype("string")
+        joined = keyed.merge(effects[["force", "crime_ref", spec.key]], on=["force", "crime_ref"], how="left")
+        if joined[spec.key].isna().any():
+            raise LinkageError(
+                f"true_effects: {int(joined[spec.key].isna().sum())} treated crime(s) of {spec.key!r} "
+                "are not in the world's crime_truth"
+            )
+        out[spec.key] = float(joined[spec.key].mean())
     return out
 
 
@@ -444,6 +472,9 @@ def build_report(data: ReportData) -> Report:
         )
     )
     logs = [s.log for s in sections if s.log is not None and len(s.log)]
+    main = data.linked if data.linked is not None else data.public
+    if main is not None and not main.empty:
+        logs.append(_audit_or_raise(main, sections, cfg, time_tables=time_data is main))
     log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=LOG_COLUMNS)
     headline = [h for s in sections for h in s.headline]
     n_crimes = (
@@ -492,6 +523,130 @@ def build_report(data: ReportData) -> Report:
         disclosure_log=log,
         manifest={},
         extra={"rows_read": total, "disclosure_summary": _log_summary(log)},
+    )
+
+
+def cross_table_audit(
+    crimes: pd.DataFrame, sections: list[Section], *, period_end: pd.Timestamp, time_tables: bool = True
+) -> pd.DataFrame:
+    """Audit the published outcome tables of one crime frame together (:func:`audit_tables`).
+
+    The outcome counts by crime type (cells, row and column totals), the outcome mix, the linked side of
+    the public-vs-linked label table and (``time_tables``: when the time-to-outcome section used the same
+    crimes) the outcome counts by outcome group all cut the same crimes; their withheld cells (read from
+    the published tables: blank = withheld) are checked against every published figure of all of them at
+    once. Returns the audit (one row per withheld cell; ``exposed`` must be all False).
+    """
+    from linkage.evaluation.disclosure import TOTAL, PublishedCells, audit_tables
+    from linkage.evaluation.rates import NO_OUTCOME
+
+    when = pd.to_datetime(crimes["outcome_date"])
+    finest = (
+        pd.DataFrame(
+            {
+                "crime_type": crimes["crime_type"].astype("string").fillna(""),
+                "outcome_group": crimes["outcome_group"].astype("string"),
+                "label": crimes["final_outcome"].astype("string").fillna(NO_OUTCOME),
+                "event": (when.notna() & (when <= period_end)).map({True: "yes", False: "no"}),
+            }
+        )
+        .groupby(["crime_type", "outcome_group", "label", "event"], observed=True)
+        .size()
+        .rename("count")
+        .reset_index()
+    )
+    blocks = {b.name: b.frame for sec in sections for b in sec.tables}
+    tables: list[PublishedCells] = []
+    counts = blocks.get("outcomes_by_crime_type_counts")
+    if counts is not None:
+        inner = counts.drop(index=TOTAL, columns=TOTAL, errors="ignore")
+        long = (
+            inner.isna().stack().rename("hidden").rename_axis(["crime_type", "outcome_group"]).reset_index()
+        )
+        tables.append(PublishedCells("outcomes_by_crime_type_counts", ("crime_type", "outcome_group"), long))
+        if TOTAL in counts.columns:
+            rows = counts.loc[counts.index != TOTAL, TOTAL].isna()
+            tables.append(
+                PublishedCells(
+                    "outcomes_by_crime_type_counts (row totals)",
+                    ("crime_type",),
+                    pd.DataFrame({"crime_type": rows.index.astype(str), "hidden": rows.to_numpy()}),
+                )
+            )
+        if TOTAL in counts.index:
+            cols = counts.loc[TOTAL].drop(TOTAL, errors="ignore").isna()
+            tables.append(
+                PublishedCells(
+                    "outcomes_by_crime_type_counts (column totals)",
+                    ("outcome_group",),
+                    pd.DataFrame({"outcome_group": cols.index.astype(str), "hidden": cols.to_numpy()}),
+                )
+            )
+            grand = counts.loc[TOTAL, TOTAL] if TOTAL in counts.columns else np.nan
+            tables.append(PublishedCells("grand total", (), pd.DataFrame({"hidden": [pd.isna(grand)]})))
+    mix = blocks.get("outcomes_mix")
+    if mix is not None:
+        tables.append(
+            PublishedCells(
+                "outcomes_mix",
+                ("outcome_group",),
+                pd.DataFrame({"outcome_group": mix["outcome"].astype(str), "hidden": mix["crimes"].isna()}),
+            )
+        )
+    labels = blocks.get("outcomes_public_vs_linked")
+    if labels is not None:
+        tables.append(
+            PublishedCells(
+                "outcomes_public_vs_linked",
+                ("label",),
+                pd.DataFrame(
+                    {"label": labels["final outcome"].astype(str), "hidden": labels["count linked"].isna()}
+                ),
+            )
+        )
+    by_outcome = blocks.get("time_to_outcome_medians_by_outcome")
+    if time_tables and by_outcome is not None:
+        tables.append(
+            PublishedCells(
+                "time_to_outcome_medians_by_outcome",
+                ("outcome_group", "event"),
+                pd.DataFrame(
+                    {
+                        "outcome_group": by_outcome["outcome group"].astype(str),
+                        "event": "yes",
+                        "hidden": by_outcome["outcomes"].isna(),
+                    }
+                ),
+            )
+        )
+    if not tables:
+        return pd.DataFrame(columns=["table", "cell", "lower", "upper", "exposed"])
+    return audit_tables(finest, tables)
+
+
+def _audit_or_raise(
+    crimes: pd.DataFrame, sections: list[Section], cfg: TrailblazerConfig, *, time_tables: bool
+) -> pd.DataFrame:
+    """Run :func:`cross_table_audit`; refuse to publish (LinkageError) if any withheld cell comes back."""
+    audit = cross_table_audit(crimes, sections, period_end=cfg.period_end, time_tables=time_tables)
+    exposed = audit[audit["exposed"]]
+    if len(exposed):
+        cells = "; ".join(f"{r.table}: {r.cell}" for r in exposed.itertuples())
+        raise LinkageError(
+            f"{cfg.slug}: withheld cells recoverable by differencing published tables: {cells}"
+        )
+    return pd.DataFrame(
+        [
+            {
+                "table": "outcome tables (jointly)",
+                "row": "all",
+                "column": "all",
+                "action": "cross-table audit",
+                "reason": f"{len(audit)} withheld cell(s) checked against every published figure of the "
+                "outcome tables of the same crimes; none recoverable",
+            }
+        ],
+        columns=LOG_COLUMNS,
     )
 
 

@@ -16,13 +16,15 @@ from linkage.evaluation.did import EventStudy, did, event_study
 from linkage.evaluation.disclosure import (
     RATE_DECIMALS,
     DisclosureSettings,
+    PublishedCells,
     protect_counts,
     protect_rates,
     round_to_base,
     rounded_rate,
     small_count_mask,
+    widen_across_tables,
 )
-from linkage.evaluation.frames import add_flags
+from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
 from linkage.evaluation.maps import lsoa_choropleth, point_map
 from linkage.evaluation.rates import (
     GROUP_ORDER,
@@ -733,8 +735,10 @@ def time_to_outcome_section(
                 alt="Kaplan-Meier curves by crime type",
             )
         )
+        # The number of outcomes per crime type is left out: crimes minus outcomes is the open count,
+        # which the outcome table by crime type may withhold (cross-table differencing).
         med = median_table(by_type, label="crime type")
-        med = _round_km(med, settings, unit)
+        med = _round_km(med, settings, unit).drop(columns="outcomes")
         sec.add_table(
             TableBlock(
                 "time_to_outcome_medians_by_crime_type",
@@ -876,6 +880,68 @@ def _round_km(med: pd.DataFrame, settings: DisclosureSettings, unit: str) -> pd.
 # 5. Maps -------------------------------------------------------------------------------------------------
 
 
+def _action_totals_published(data: pd.DataFrame, settings: DisclosureSettings) -> pd.DataFrame:
+    """Whether the outcome mix of these crimes gives away the totals with and without action taken.
+
+    The mix withholds a group under the same rule as :func:`protect_rates`; the total with action is
+    known when both action groups are published, the total without when every other group is.
+    """
+    groups = data.groupby("outcome_group", observed=True).size()
+    shown = ~pd.Series(small_count_mask(groups, len(data), settings), index=groups.index)
+    act = groups.index.isin(["Charged or summonsed", "Out-of-court disposal"])
+    return pd.DataFrame({"action": ["yes", "no"], "hidden": [not shown[act].all(), not shown[~act].all()]})
+
+
+def _lsoa_cross_table_mask(
+    data: pd.DataFrame, table: pd.DataFrame, pooled_row: bool, settings: DisclosureSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the LSOA table to withhold so no LSOA count comes back by differencing with area totals.
+
+    The LSOA table's crimes with action add up, with the crimes that have no LSOA, to the area's crimes
+    with action, which the outcome mix publishes (charged + out-of-court disposals), and its crimes add
+    up to the crimes analysed. With exactly one LSOA withheld the total minus the rest gives it back, so
+    :func:`~linkage.evaluation.disclosure.widen_across_tables` audits the LSOA table together with those
+    totals (treated as published exactly) and withholds the smallest further LSOA count (or, when a
+    withheld crimes figure is what comes back, the smallest further crimes figure with its whole row)
+    until none is exposed. Returns (rows withheld beyond the primary rule, crimes cells withheld
+    beyond the threshold rule).
+    """
+    codes = data["lsoa_code"].astype("string")
+    pooled = str(table["lsoa_code"].iloc[-1]) if pooled_row else "no LSOA"
+    individual = codes.isin(set(table["lsoa_code"].astype("string")))
+    label = np.where(individual.fillna(False), codes.fillna(""), np.where(codes.notna(), pooled, "no LSOA"))
+    finest = (
+        pd.DataFrame({"lsoa_row": label, "action": np.where(data["action"], "yes", "no")})
+        .groupby(["lsoa_row", "action"], observed=True)
+        .size()
+        .rename("count")
+        .reset_index()
+    )
+    shown = table["lsoa_code"].astype("string").to_numpy()
+    primary = small_count_mask(table["count"], table["n"], settings)
+    tables = [
+        PublishedCells(
+            "maps_lsoa_action_rate",
+            ("lsoa_row", "action"),
+            pd.DataFrame({"lsoa_row": shown, "action": "yes", "hidden": primary}),
+        ),
+        PublishedCells(
+            "maps_lsoa_crimes",
+            ("lsoa_row",),
+            pd.DataFrame({"lsoa_row": shown, "hidden": (table["n"] < settings.threshold).to_numpy()}),
+        ),
+        PublishedCells("outcomes_mix", ("action",), _action_totals_published(data, settings)),
+        PublishedCells("crimes analysed", (), pd.DataFrame({"hidden": [False]})),
+    ]
+    widened, added = widen_across_tables(finest, tables, ("maps_lsoa_action_rate", "maps_lsoa_crimes"))
+    if added:
+        logger.info("maps_lsoa_action_rate: withheld against differencing: %s", "; ".join(added))
+    crimes_hidden = widened[1].hidden["hidden"].to_numpy(bool) & (table["n"] >= settings.threshold).to_numpy()
+    # A row whose crimes are withheld loses its count and rate too (count / rate would give them back).
+    rows = (widened[0].hidden["hidden"].to_numpy(bool) | crimes_hidden) & ~primary
+    return rows, crimes_hidden
+
+
 def maps_section(
     crimes: pd.DataFrame | None,
     settings: DisclosureSettings,
@@ -926,7 +992,11 @@ def maps_section(
         [by_lsoa.loc[~few, ["lsoa_code", "count", "n"]], pooled if few.any() else None], ignore_index=True
     )
     table["rate"] = table["count"] / table["n"]
-    lsoa_pub, log = protect_rates(table, settings, name="maps_lsoa_action_rate", value_columns=("rate",))
+    extra, crimes_hidden = _lsoa_cross_table_mask(data, table, few.any(), settings)
+    lsoa_pub, log = protect_rates(
+        table, settings, name="maps_lsoa_action_rate", value_columns=("rate",), extra_mask=extra
+    )
+    lsoa_pub["n"] = lsoa_pub["n"].mask(crimes_hidden)  # a row withheld against differencing goes whole
     lsoa_pub = lsoa_pub.rename(
         columns={"lsoa_code": "LSOA", "count": "crimes with action", "n": "crimes", "rate": "action rate"}
     )
@@ -1012,22 +1082,6 @@ def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = 
     ax.set_title("\n".join(textwrap.wrap(label, 80)), fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
-
-
-_DID_OUTCOMES: tuple[tuple[str, str, str, str], ...] = (
-    # key, label, unit, population ("named": crimes with a named suspect; "named_not_oocd": those whose
-    # final outcome is not an out-of-court disposal, so the time comparison is not driven by the switch
-    # towards faster disposals; "all")
-    ("oocd", "share of crimes with a named suspect ending in an out-of-court disposal", "pp", "named"),
-    (
-        "days_capped",
-        "days from recording to the police outcome, crimes with a named suspect not ending in an "
-        "out-of-court disposal (capped at {f} days)",
-        "days",
-        "named_not_oocd",
-    ),
-    ("within_n", "share of all crimes with a final outcome within {n} days", "pp", "all"),
-)
 
 
 def _cell_means_table(res, label: str, unit: str, settings: DisclosureSettings) -> pd.DataFrame:
@@ -1121,17 +1175,9 @@ def evaluation_section(
         "recent crimes that are still open cannot bias the comparison."
     )
     rows, sens_rows = [], []
-    for key, label, unit, named in _DID_OUTCOMES:
-        label = label.format(n=within_days, f=followup_days)
-        if key not in data.columns:
-            continue
-        if named == "named":
-            sub = data[data["identified"]]
-        elif named == "named_not_oocd":
-            sub = data[data["identified"] & (data["outcome_group"] != "Out-of-court disposal")]
-        else:
-            sub = data
-        sub = sub.dropna(subset=[key]).astype({key: "float"})
+    for spec in did_outcomes(data, within_days=within_days, followup_days=followup_days):
+        key, label, unit = spec.key, spec.label, spec.unit
+        sub = did_sample(data, spec)
         scale = 100.0 if unit == "pp" else 1.0
         try:
             res = did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
@@ -1149,7 +1195,10 @@ def evaluation_section(
             row["interval covers truth"] = bool(row["ci_lower"] <= truth <= row["ci_upper"])
         rows.append(row)
         for alt in ("lsoa", "area-month"):
-            r2 = did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row(scale, unit)
+            r2 = {
+                "key": key,
+                **did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row(scale, unit),
+            }
             r2["outcome"] = label
             r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
@@ -1201,9 +1250,10 @@ def evaluation_section(
         )
         if true_effects:
             sec.paragraphs.append(
-                "This is a synthetic world with a known intervention effect, so each estimate is "
-                "shown beside "
-                "the effect realised in the world (its counterfactual outcomes); a 95% interval should cover "
-                "it in about 95 worlds out of 100."
+                "This is a synthetic world with a known intervention effect, so each estimate is shown "
+                "beside the true effect: the average, over the trailblazer crimes after go-live that the "
+                "estimate uses, of each crime's outcome with the intervention minus its outcome without it "
+                "(the world generates both), measured exactly as the estimate measures it. A 95% interval "
+                "should cover it in about 95 worlds out of 100 (checked over many seeds: docs/reports.md)."
             )
     return sec

@@ -21,6 +21,7 @@ from linkage.synth.world import (
     SyntheticWorld,
     TrueEffect,
     generate,
+    individual_effects,
     write_world_chunked,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "calibration_table",
     "format_pnc",
     "generate",
+    "individual_effects",
     "pnc_check_letter",
     "pnc_is_valid",
     "preset",

@@ -68,13 +68,17 @@ OUTCOMES_HEADER: dict[str, str] = {
 
 @dataclass(frozen=True)
 class TrueEffect:
-    """The realised intervention effect the difference-in-differences is scored against.
+    """The realised intervention effect over the whole world (a summary for manifests).
 
     Over crimes recorded in trailblazer areas from the go-live month that have an identified suspect
     (the treated crimes), each has its final outcome with the intervention and the outcome it would
     have had without it (same random draws). ``oocd_pp`` is the mean difference of the two
     out-of-court-disposal indicators in percentage points (the realised average effect on the treated);
-    ``days_to_outcome`` is the mean difference in days from recording to the police outcome.
+    ``days_to_outcome`` is the mean difference in days from recording to the police outcome, uncapped and
+    including the crimes the intervention moved to a (faster) out-of-court disposal.
+
+    A report's difference-in-differences is scored against :func:`individual_effects` averaged over the
+    crimes it actually uses (fixed follow-up windows, complete windows only), not against these totals.
     """
 
     oocd_pp: float
@@ -171,6 +175,40 @@ def true_effect(spec: WorldSpec, sums: list[dict[str, float]]) -> TrueEffect:
         n_treated_identified=int(n_id),
         configured_oocd_pp=spec.intervention.oocd_pp,
         configured_days_to_outcome=spec.intervention.days_to_outcome,
+    )
+
+
+def individual_effects(crime_truth: pd.DataFrame, *, followup_days: int, within_days: int) -> pd.DataFrame:
+    """Each crime's intervention effect on the report's difference-in-differences outcomes.
+
+    From the world's factual (``oocd``, ``days_to_outcome``) and counterfactual
+    (``oocd_without_intervention``, ``days_to_outcome_without_intervention``) columns, measured the way
+    :func:`linkage.evaluation.add_flags` measures them: ``oocd`` (percentage points) an out-of-court
+    disposal within ``followup_days`` of recording; ``days_capped`` days to the police outcome capped at
+    ``followup_days``; ``within_n`` (percentage points) a police outcome within ``within_days``. Zero for
+    crimes the intervention did not touch. Returns ``force``, ``crime_ref`` and the three effects; average
+    them over the treated crimes a DiD uses to get the effect it estimates (the ATT).
+    """
+    need = ["force", "crime_ref", "oocd", "oocd_without_intervention", "days_to_outcome"]
+    need.append("days_to_outcome_without_intervention")
+    missing = [c for c in need if c not in crime_truth.columns]
+    if missing:
+        raise LinkageError(f"crime_truth lacks column(s) {missing} (columns: {list(crime_truth.columns)})")
+    for name, value in (("followup_days", followup_days), ("within_days", within_days)):
+        if not isinstance(value, int | np.integer) or value < 0:
+            raise LinkageError(f"{name} must be a non-negative integer, got {value!r}")
+    d1 = crime_truth["days_to_outcome"].to_numpy(float)
+    d0 = crime_truth["days_to_outcome_without_intervention"].to_numpy(float)
+    o1 = crime_truth["oocd"].to_numpy(bool) & (d1 <= followup_days)
+    o0 = crime_truth["oocd_without_intervention"].to_numpy(bool) & (d0 <= followup_days)
+    return pd.DataFrame(
+        {
+            "force": crime_truth["force"].astype("string").to_numpy(),
+            "crime_ref": crime_truth["crime_ref"].astype("string").to_numpy(),
+            "oocd": 100.0 * (o1.astype(float) - o0.astype(float)),
+            "days_capped": np.minimum(d1, followup_days) - np.minimum(d0, followup_days),
+            "within_n": 100.0 * ((d1 <= within_days).astype(float) - (d0 <= within_days).astype(float)),
+        }
     )
 
 

@@ -9,10 +9,13 @@ import pytest
 from linkage.errors import ConfigError
 from linkage.evaluation.disclosure import (
     DisclosureSettings,
+    PublishedCells,
     audit_suppression,
+    audit_tables,
     protect_counts,
     protect_rates,
     round_to_base,
+    widen_across_tables,
 )
 
 
@@ -229,3 +232,144 @@ def test_protect_rates_checks_further_ratios_on_their_own_counts():
     assert out["precision"].isna().iloc[1] and out["recall"].isna().iloc[1]
     assert (log["action"] == "primary suppression").sum() == 2
     assert sorted(log["row"].tolist()[:2]) == ["a", "b"]  # labels only: no rate or count in the log
+
+
+# ---------------------------------------------------------------------------------- across tables
+def _cells(by: tuple[str, ...], rows: list[tuple], hidden: set) -> PublishedCells:
+    frame = pd.DataFrame(rows, columns=list(by))
+    frame["hidden"] = [tuple(r) in hidden for r in rows]
+    return PublishedCells("t", by, frame)
+
+
+def _lsoa_finest(unlocated: tuple[int, int] = (0, 0)) -> pd.DataFrame:
+    # Crimes with and without action by LSOA (hand-made). L1 has 4 crimes with action (under 10).
+    rows = [
+        ("L1", "yes", 4),
+        ("L1", "no", 30),
+        ("L2", "yes", 25),
+        ("L2", "no", 40),
+        ("L3", "yes", 30),
+        ("L3", "no", 35),
+        ("none", "yes", unlocated[0]),
+        ("none", "no", unlocated[1]),
+    ]
+    return pd.DataFrame(rows, columns=["lsoa", "action", "count"])
+
+
+def _lsoa_tables(hidden_action: set) -> list[PublishedCells]:
+    lsoas = [("L1",), ("L2",), ("L3",)]
+    action = PublishedCells(
+        "lsoa_action",
+        ("lsoa", "action"),
+        pd.DataFrame(
+            {"lsoa": ["L1", "L2", "L3"], "action": "yes", "hidden": [s in hidden_action for s in lsoas]}
+        ),
+    )
+    crimes = PublishedCells(
+        "lsoa_crimes", ("lsoa",), pd.DataFrame({"lsoa": ["L1", "L2", "L3"], "hidden": False})
+    )
+    mix = PublishedCells("mix", ("action",), pd.DataFrame({"action": ["yes", "no"], "hidden": False}))
+    grand = PublishedCells("headline", (), pd.DataFrame({"hidden": [False]}))
+    return [action, crimes, mix, grand]
+
+
+def test_audit_tables_lsoa_cell_recovered_from_the_area_total():
+    # The LSOA table withholds L1's 4 crimes with action, but the outcome mix publishes 59 crimes with
+    # action in the area and L2, L3 show 25 and 30: 59 - 25 - 30 = 4. Each table alone is safe.
+    audit = audit_tables(_lsoa_finest(), _lsoa_tables({("L1",)}))
+    row = audit.set_index("cell").loc["L1 / yes"]
+    assert bool(row["exposed"]) and row["lower"] == pytest.approx(4) and row["upper"] == pytest.approx(4)
+    # Withholding L2 as well: L1 + L2 = 29 with L1 <= 34 crimes, so L1 could be anything from 0 to 29.
+    safe = audit_tables(_lsoa_finest(), _lsoa_tables({("L1",), ("L2",)})).set_index("cell")
+    assert not safe["exposed"].any()
+    assert (safe.loc["L1 / yes", "lower"], safe.loc["L1 / yes", "upper"]) == pytest.approx((0, 29))
+    # Crimes with no LSOA (6 with action, 10 without; in the totals but in no LSOA row) blur the
+    # difference: L1 + unlocated = 10, so L1 lies in [0, 10].
+    blurred = audit_tables(_lsoa_finest((6, 10)), _lsoa_tables({("L1",)})).set_index("cell")
+    assert not blurred["exposed"].any()
+    assert (blurred.loc["L1 / yes", "lower"], blurred.loc["L1 / yes", "upper"]) == pytest.approx((0, 10))
+
+
+def test_widen_across_tables_withholds_the_smallest_complement():
+    tables = _lsoa_tables({("L1",)})
+    widened, added = widen_across_tables(_lsoa_finest(), tables, "lsoa_action")
+    # L2 (25) is smaller than L3 (30), so it is the one withheld; then nothing is exposed.
+    assert added == ["lsoa_action: L2 / yes"]
+    assert widened[0].hidden["hidden"].tolist() == [True, True, False]
+    assert not audit_tables(_lsoa_finest(), widened)["exposed"].any()
+
+
+def test_widen_across_tables_withholds_whole_rows_when_a_denominator_is_exposed():
+    # Every crime here has an LSOA (no "none" row, so the intruder knows there are no others). L1's
+    # crimes are withheld as well as its count, but the headline total (164) minus L2 (65) and L3 (65)
+    # gives them back: 34 (and then L1's 4 with action as well). Withholding another action count
+    # protects the 4 but not the 34: a second crimes figure has to go too.
+    finest = _lsoa_finest().query("lsoa != 'none'")
+    tables = _lsoa_tables({("L1",)})
+    tables[1] = PublishedCells(
+        "lsoa_crimes", ("lsoa",), pd.DataFrame({"lsoa": ["L1", "L2", "L3"], "hidden": [True, False, False]})
+    )
+    audit = audit_tables(finest, tables).set_index("cell")
+    assert audit.loc["L1", "exposed"] and audit.loc["L1", "lower"] == pytest.approx(34)
+    widened, added = widen_across_tables(finest, tables, ("lsoa_action", "lsoa_crimes"))
+    assert added == ["lsoa_action: L2 / yes", "lsoa_crimes: L2"]  # L2 (65 crimes) ties L3; first wins
+    assert widened[1].hidden["hidden"].tolist() == [True, True, False]
+    assert not audit_tables(finest, widened)["exposed"].any()
+
+
+def test_audit_tables_outcome_labels_against_group_totals():
+    # Labels within the out-of-court disposal group: cautions 40, penalty notices 30, drugs warnings 3.
+    # The label table withholds the drugs warnings; the outcome mix publishes the group (73): exposed.
+    finest = pd.DataFrame(
+        {
+            "label": ["caution", "pnd", "drugs warning", "charged"],
+            "group": ["oocd", "oocd", "oocd", "charged"],
+            "count": [40, 30, 3, 200],
+        }
+    )
+    labels = PublishedCells(
+        "labels",
+        ("label",),
+        pd.DataFrame({"label": ["caution", "pnd", "drugs warning", "charged"], "hidden": [0, 0, 1, 0]}),
+    )
+    groups = PublishedCells("mix", ("group",), pd.DataFrame({"group": ["oocd", "charged"], "hidden": False}))
+    audit = audit_tables(finest, [labels, groups])
+    assert audit["cell"].tolist() == ["drugs warning"] and audit["exposed"].all()
+    # The label table alone (with its grand total, as the public-vs-linked table shows) exposes it too:
+    grand = PublishedCells("n", (), pd.DataFrame({"hidden": [False]}))
+    assert audit_tables(finest, [labels, grand])["exposed"].all()
+    # Without either total, nothing links the withheld label to the published ones.
+    assert not audit_tables(finest, [labels])["exposed"].any()
+
+
+def test_audit_tables_crime_type_table_and_outcome_mix_agree():
+    # A crime type x outcome table protected on its own, then its published pattern audited together
+    # with an outcome mix that publishes the same column totals: the mix adds nothing, so nothing the
+    # count table withheld is exposed. If the mix published a column total the count table withheld,
+    # the audit would say so (second half).
+    counts = pd.DataFrame(
+        {"charged": [3, 40, 25], "oocd": [30, 2, 41], "closed": [50, 60, 7]}, index=["A", "B", "C"]
+    )
+    prot = protect_counts(counts, DisclosureSettings(threshold=10, rounding_base=1))
+    long = counts.stack().rename("count").rename_axis(["type", "group"]).reset_index()
+    sup = prot.suppressed
+    cell_rows = [(t, g) for t in counts.index for g in counts.columns]
+    cells = _cells(("type", "group"), cell_rows, {(t, g) for t, g in cell_rows if sup.at[t, g]})
+    rows = PublishedCells(
+        "rows", ("type",), pd.DataFrame({"type": counts.index, "hidden": sup["Total"].iloc[:-1].to_numpy()})
+    )
+    cols_hidden = sup.loc["Total"].iloc[:-1].to_numpy()
+    cols = PublishedCells("cols", ("group",), pd.DataFrame({"group": counts.columns, "hidden": cols_hidden}))
+    mix = PublishedCells("mix", ("group",), pd.DataFrame({"group": counts.columns, "hidden": False}))
+    assert sup.to_numpy()[:3, :3].sum() >= 4  # primary (3, 2, 7) and their complements
+    assert not audit_tables(long, [cells, rows, cols, mix])["exposed"].any()
+    # Hand-made leak: a table that withholds all of row A and B's charged cell but publishes B's row
+    # total (102), B's other cells (2, 60) and all of row C, next to a mix publishing every column total
+    # (68, 73, 117). B charged = 102 - 2 - 60 = 40, then A charged = 68 - 40 - 25 = 3, A oocd =
+    # 73 - 2 - 41 = 30 and A closed = 117 - 60 - 7 = 50: every withheld cell comes back.
+    hide = {("A", "charged"), ("A", "oocd"), ("A", "closed"), ("B", "charged")}
+    b_row = PublishedCells("rows", ("type",), pd.DataFrame({"type": ["B"], "hidden": [False]}))
+    leak = audit_tables(long, [_cells(("type", "group"), cell_rows, hide), b_row, mix])
+    exposed = leak[leak["exposed"]]
+    assert set(exposed["cell"]) == {" / ".join(c) for c in hide}
+    assert exposed.set_index("cell").loc["A / charged", "lower"] == pytest.approx(3)

@@ -10,8 +10,12 @@ import pytest
 import statsmodels.formula.api as smf
 
 from linkage.evaluation import (
+    GROUP_ORDER,
     add_flags,
+    compare_views,
     did,
+    did_outcomes,
+    did_sample,
     event_study,
     km_by_group,
     linked_crimes,
@@ -236,6 +240,57 @@ def test_add_flags_incomplete_windows_are_missing():
     assert f["within_n"].iloc[0] == 1 and pd.isna(f["within_n"].iloc[1])
     assert f["days_capped"].iloc[0] == 9
     assert f["identified"].tolist() == [True, False]
+
+
+def test_add_flags_fixed_windows_and_did_sample_never_conditions_on_the_outcome():
+    # Period ends 31 Dec 2024; all recorded 1 Jan 2024 (every window complete), two named suspects.
+    # A: caution on day 100 (after the 90-day window) -> oocd 0, days capped 90, no police outcome by 30.
+    # B: caution on day 20 -> oocd 1, days 20, within 30 -> 1.
+    # C: no suspect, closed on day 3 -> not in the named population; within_n 1.
+    crimes = pd.DataFrame(
+        {
+            "start_date": pd.to_datetime(["2024-01-01"] * 3),
+            "outcome_date": pd.to_datetime(["2024-04-10", "2024-01-21", "2024-01-04"]),
+            "outcome_group": ["Out-of-court disposal", "Out-of-court disposal", "No suspect identified"],
+            "police_days": [100, 20, 3],
+            "n_suspects": [1, 1, 0],
+        }
+    )
+    f = add_flags(crimes, period_end=pd.Timestamp("2024-12-31"), within_days=30, followup_days=90)
+    assert f["oocd"].tolist() == [0, 1, 0]
+    assert f["days_capped"].tolist() == [90, 20, 3]
+    assert f["within_n"].tolist() == [0, 1, 1]
+    specs = {s.key: s for s in did_outcomes(f, within_days=30, followup_days=90)}
+    assert list(specs) == ["oocd", "days_capped", "within_n"]
+    # The days population is every crime with a named suspect, whatever its outcome (A and B, both
+    # out-of-court disposals, stay in: selecting on the outcome would bias the DiD).
+    assert did_sample(f, specs["days_capped"])["days_capped"].tolist() == [90.0, 20.0]
+    assert len(did_sample(f, specs["within_n"])) == 3
+    # Without the police record there is no days outcome and "within" uses the final outcome date.
+    g = add_flags(crimes.drop(columns="police_days"), period_end=pd.Timestamp("2024-12-31"))
+    assert [s.key for s in did_outcomes(g)] == ["oocd", "within_n"]
+    assert g["within_n"].tolist() == [0, 1, 1]
+
+
+def test_compare_views_orders_groups_and_labels_by_the_hierarchy():
+    # "Unable to prosecute suspect" is both a group and a label; it used to sort after every group.
+    groups = list(GROUP_ORDER)
+    pub = pd.DataFrame({"outcome_group": groups[::-1] * 3})
+    lin = pd.DataFrame({"outcome_group": groups * 2})
+    assert compare_views(pub, lin)["outcome_group"].tolist() == groups
+    labels = [
+        "No outcome recorded",
+        "Under investigation",
+        "Unable to prosecute suspect",
+        "Offender given a caution",
+        "Suspect charged",
+        "Offender fined",
+    ]
+    pub = pd.DataFrame({"outcome_label": labels})
+    lin = pd.DataFrame({"outcome_label": labels[:3]})
+    got = compare_views(pub, lin, outcome="outcome_label")["outcome_label"].tolist()
+    # Hierarchy from the top (rank 7 court result, 4 charge, 3 caution, 2 closure, 0 open), blank last.
+    assert got == labels[::-1][:5] + ["No outcome recorded"]
 
 
 def test_km_by_outcome_is_censored_cumulative_incidence():

@@ -77,3 +77,24 @@ def test_evaluation_section_says_what_it_needs():
     sec = evaluation_section(_public(), SETTINGS, go_live=None, period_end=pd.Timestamp("2024-06-30"))
     assert "a go-live month" in sec.needs and "comparison areas" in sec.needs
     assert not sec.tables
+
+
+def test_maps_lsoa_table_withholds_a_second_lsoa_against_differencing():
+    # LSOA E01000001 gets exactly 4 crimes with action (primary suppression). The other two LSOAs are
+    # published, and the outcome mix of the same crimes publishes the area's crimes with action, so
+    # total - the two others = 4. The section must withhold a second LSOA row (the one with fewer crimes
+    # with action): its count and rate (its crimes stay, as for a primary suppression), and log it.
+    crimes = _public()
+    first = crimes.index[crimes["lsoa_code"] == "E01000001"]
+    crimes.loc[first, "outcome_group"] = "No suspect identified"
+    crimes.loc[first[:4], "outcome_group"] = "Charged or summonsed"
+    action = crimes["outcome_group"].isin(["Charged or summonsed", "Out-of-court disposal"])
+    per = action.groupby(crimes["lsoa_code"]).sum()
+    smaller = per.drop("E01000001").idxmin()
+    sec = maps_section(crimes, SETTINGS)
+    table = sec.tables[0].frame.set_index("LSOA")
+    withheld = set(table.index[table["crimes with action"].isna()])
+    assert withheld == {"E01000001", smaller}
+    assert pd.isna(table.loc[smaller, "action rate"]) and pd.notna(table.loc[smaller, "crimes"])
+    log = sec.log[sec.log["table"] == "maps_lsoa_action_rate"]
+    assert (log["action"] == "secondary suppression").sum() == 1
