@@ -41,12 +41,13 @@ from linkage.reporting.sections import evaluation_section  # noqa: E402
 OUT = ROOT / "benchmarks" / "out"
 
 
-def _config(slug: str, seed: int, scale: float):
+def _config(slug: str, seed: int, scale: float, per_month: int | None = None):
     path = ROOT / "trailblazers" / f"{slug}.yaml"
     raw = yaml.safe_load(path.read_text())
     raw = copy.deepcopy(raw)
     for area in raw["sources"]["synthetic_world"]["areas"]:
-        area["crimes_per_month"] = max(1, int(round(area["crimes_per_month"] * scale)))
+        size = per_month if per_month is not None else area["crimes_per_month"] * scale
+        area["crimes_per_month"] = max(1, int(round(size)))
     raw["seed"] = int(seed)
     return config_from_dict(raw, base=path.parent, source=str(path))
 
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=20, help="number of seeds (1..N)")
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--scale", type=float, default=0.3, help="multiply every area's crimes_per_month")
+    ap.add_argument("--crimes-per-month", type=int, help="set every area to this size (overrides --scale)")
+    ap.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead of --first-seed/--seeds")
     ap.add_argument("--truth-links", action="store_true", help="also run on the true links")
     ap.add_argument("--out", default=str(OUT / "did_coverage.csv"))
     args = ap.parse_args(argv)
@@ -162,9 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for slug in args.configs:
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
+        seeds = args.seed_list or range(args.first_seed, args.first_seed + args.seeds)
+        for seed in seeds:
             t = time.time()
-            cfg = _config(slug, seed, args.scale)
+            cfg = _config(slug, seed, args.scale, args.crimes_per_month)
             data = B.gather(cfg)
             if getattr(data, "world", None) is None:  # older builders did not keep the world
                 from linkage.synth import WorldSpec, generate
