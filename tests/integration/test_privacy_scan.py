@@ -299,3 +299,22 @@ def test_no_publication_key_stored_in_the_repository():
         if assignment.search(text):
             offenders.append(name)
     assert not offenders, f"publication key set in tracked file(s): {offenders}"
+
+
+@pytest.mark.parametrize(("env", "problem"), [(None, "no publication key"), ("", "no publication key"),
+                                              ("short", "at least 16 bytes")])  # fmt: skip
+def test_missing_or_short_key_is_a_clear_error(monkeypatch, env, problem):
+    """Real extracts and no usable key: a LinkageError naming the environment variable, never a default
+    key (an empty variable counts as missing, not as an empty key)."""
+    from linkage.errors import LinkageError
+    from linkage.justice import PUBLICATION_KEY_ENV, publication_key
+
+    if env is None:
+        monkeypatch.delenv(PUBLICATION_KEY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(PUBLICATION_KEY_ENV, env)
+    with pytest.raises(LinkageError, match=problem) as info:
+        publication_key()
+    assert PUBLICATION_KEY_ENV in str(info.value)
+    monkeypatch.setenv(PUBLICATION_KEY_ENV, "k" * 16)
+    assert publication_key() == b"k" * 16
