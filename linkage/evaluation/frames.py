@@ -254,15 +254,22 @@ class DiDOutcome:
 def did_outcomes(
     crimes: pd.DataFrame, *, within_days: int = 30, followup_days: int = 90
 ) -> tuple[DiDOutcome, ...]:
-    """The DiD outcomes a flagged frame supports, in report order (``days_capped`` needs ``police_days``)."""
+    """The DiD outcomes a flagged frame supports, in report order.
+
+    ``days_capped`` needs ``police_days`` (the force's own record); the out-of-court disposal share is
+    among crimes with a named suspect when the frame knows suspects (``n_suspects``), else among all
+    crimes (public police.uk data).
+    """
     police = "police_days" in crimes.columns
+    named = "n_suspects" in crimes.columns  # public police.uk data does not say who had a suspect
     f, n = followup_days, within_days
+    who = "crimes with a named suspect" if named else "crimes"
     out = [
         DiDOutcome(
             "oocd",
-            f"share of crimes with a named suspect ending in an out-of-court disposal within {f} days",
+            f"share of {who} ending in an out-of-court disposal within {f} days",
             "pp",
-            "named",
+            "named" if named else "all",
         )
     ]
     if police:

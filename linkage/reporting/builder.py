@@ -59,6 +59,7 @@ class ReportData:
     loads: dict[str, Any] = field(default_factory=dict)  # source label -> LoadSummary
     restricted_sources: set[str] = field(default_factory=set)
     public: pd.DataFrame | None = None  # crime-level public view (real police.uk files)
+    public_did: pd.DataFrame | None = None  # public view of the area and its public comparison areas
     public_months_complete: bool = False
     world_public: pd.DataFrame | None = None  # the synthetic world's own police.uk view
     linked: pd.DataFrame | None = None  # crime-level linked view
@@ -115,11 +116,42 @@ def _load_public(config: TrailblazerConfig, data: ReportData) -> None:
     outcome = pd.concat(outcomes, ignore_index=True) if outcomes else None
     crimes = public_crimes(street, outcome, area=config.area.name)
     data.public = _filter_area(crimes, config)
+    if config.public_comparisons and config.go_live is not None:
+        _load_public_comparisons(config, data)
     if outcome is not None:
         months = set(pd.to_datetime(outcome["month"]).dt.to_period("M"))
         wanted = set(pd.period_range(config.start, config.end, freq="M"))
         data.public_months_complete = wanted <= months
     data.public_months_complete = bool(data.public_months_complete)
+
+
+def _load_public_comparisons(config: TrailblazerConfig, data: ReportData) -> None:
+    """The public view of each public comparison area (its own police.uk files and LSOAs), stacked with
+    the trailblazer area's (``treated`` 1) into ``data.public_did`` for the difference-in-differences."""
+    from linkage.sources import read_police_uk
+
+    frames = [data.public.assign(treated=1)]
+    for comp in config.public_comparisons:
+        streets, outcomes = [], []
+        for path in comp.police_uk:
+            result = read_police_uk(path)
+            data.loads[f"police.uk ({comp.name}): {path.name}"] = result.summary
+            streets += [result.tables["street"]] if "street" in result.tables else []
+            outcomes += [result.tables["outcomes"]] if "outcomes" in result.tables else []
+        if not streets:
+            logger.warning("%s: comparison area %s has no street files", config.slug, comp.name)
+            continue
+        street = pd.concat(streets, ignore_index=True)
+        outcome = pd.concat(outcomes, ignore_index=True) if outcomes else None
+        crimes = public_crimes(street, outcome, area=comp.name)
+        keep = (crimes["month"] >= config.start) & (crimes["month"] <= config.end)
+        if comp.lsoa_codes:
+            keep &= crimes["lsoa_code"].isin(comp.lsoa_codes)
+        if comp.lsoa_name_prefix:
+            names = crimes.get("lsoa_name", pd.Series(pd.NA, index=crimes.index)).astype("string")
+            keep &= names.str.startswith(comp.lsoa_name_prefix).fillna(False)
+        frames.append(crimes[keep].assign(treated=0))
+    data.public_did = pd.concat(frames, ignore_index=True)
 
 
 def _load_synthetic(config: TrailblazerConfig, data: ReportData) -> None:
@@ -460,7 +492,7 @@ def build_report(data: ReportData) -> Report:
     )
     sections.append(
         S.evaluation_section(
-            data.linked,
+            data.linked if data.linked is not None else data.public_did,
             ds,
             go_live=cfg.go_live,
             period_end=cfg.period_end,
@@ -740,13 +772,16 @@ def _methods(data: ReportData) -> list[str]:
         "medians with 95% Brookmeyer-Crowley intervals from the same function (quantile_ci).",
         "Difference-in-differences: area and month fixed effects plus a trailblazer x after-go-live term, "
         "fitted by weighted least squares on LSOA-month cells (weights = crimes), which reproduces the "
-        "crime-level estimate. Outcomes: (1) the share of crimes with a named suspect ending in an "
-        f"out-of-court disposal; (2) days from recording to the police outcome, capped at {ev.followup_days} "
-        "days, for crimes with a named suspect whose outcome was not an out-of-court disposal (so the switch "
-        "to faster disposals is not counted as a speed-up); (3) the share of all crimes with a final outcome "
-        f"within {ev.outcome_within_days} days. Each uses only crimes recorded at least its window "
-        f"({ev.followup_days} or {ev.outcome_within_days} days) before the period end, so every window is "
-        "complete.",
+        "crime-level estimate. Outcomes: (1) the share of crimes with a named suspect (all crimes on "
+        f"public data) ending in an out-of-court disposal within {ev.followup_days} days of recording; (2) "
+        f"days from recording to the police outcome, capped at {ev.followup_days} days, for crimes with a "
+        "named suspect (all of them, whatever their outcome: it includes the speed-up from moving cases to "
+        "faster disposals); (3) the share of all crimes with a police outcome (public or real extracts: a "
+        f"final outcome) within {ev.outcome_within_days} days. Each uses only crimes recorded at least its "
+        f"window ({ev.followup_days} or {ev.outcome_within_days} days) before the period end, so every "
+        "window is complete, and each population is fixed before any outcome: selecting crimes by an "
+        "outcome the intervention changes (say, those not ending in an out-of-court disposal) would compare "
+        "different crimes before and after go-live.",
         f"Standard errors: cluster-robust, clustered on {cluster}. With only a handful of areas, "
         "clustering on "
         "area would give a handful of clusters and unreliable (too small) standard errors; "

@@ -29,7 +29,14 @@ from linkage.reference.identifiers import unknown_force_problem
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrailblazerConfig", "AreaConfig", "EvaluationSettings", "load_config", "config_from_dict"]
+__all__ = [
+    "TrailblazerConfig",
+    "AreaConfig",
+    "ComparisonArea",
+    "EvaluationSettings",
+    "load_config",
+    "config_from_dict",
+]
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -62,6 +69,16 @@ class AreaConfig:
 
 
 @dataclass(frozen=True)
+class ComparisonArea:
+    """A comparison area of a public-only configuration: its own police.uk files and LSOA selection."""
+
+    name: str
+    police_uk: tuple[Path, ...]
+    lsoa_codes: tuple[str, ...] = ()
+    lsoa_name_prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class EvaluationSettings:
     """Evaluation choices: clustering of the DiD, the time-to-outcome window, the interval level."""
 
@@ -82,7 +99,7 @@ class TrailblazerConfig:
     start: pd.Timestamp
     end: pd.Timestamp  # first day of the last month
     go_live: pd.Timestamp | None
-    comparison_areas: tuple[str, ...]
+    comparison_areas: tuple[str, ...]  # names (synthetic world areas, or the public areas below)
     police_uk: tuple[Path, ...]
     extracts: Mapping[str, Path]
     clerical_review: Path | None
@@ -94,6 +111,7 @@ class TrailblazerConfig:
     source: Path | None = None
     summary: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    public_comparisons: tuple[ComparisonArea, ...] = ()
 
     @property
     def period_end(self) -> pd.Timestamp:
@@ -114,7 +132,7 @@ class TrailblazerConfig:
     def input_files(self) -> list[Path]:
         """Every input file the report reads (folders expanded), sorted."""
         files: list[Path] = []
-        for p in self.police_uk:
+        for p in (*self.police_uk, *(q for c in self.public_comparisons for q in c.police_uk)):
             files += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for area in (self.synthetic_world or {}).get("areas", []):
             folder = area.get("geography", {}).get("police_uk") if isinstance(area, Mapping) else None
@@ -370,6 +388,53 @@ def _parse_evaluation(data: Mapping[str, Any], problems: list[str]) -> Evaluatio
     return evaluation
 
 
+def _parse_public_comparisons(items: list[Any], base: Path, problems: list[str]) -> list[ComparisonArea]:
+    """``comparison_areas`` of a public-only configuration: each names its police.uk files and LSOAs."""
+    known = {"name", "police_uk", "lsoa_codes", "lsoa_name_prefix"}
+    out: list[ComparisonArea] = []
+    for i, item in enumerate(items):
+        where = f"comparison_areas[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where}: must be a mapping like the others, got {item!r}")
+            continue
+        for key in sorted(set(item) - known):
+            problems.append(f"{where}.{key}: unknown field (known: {sorted(known)})")
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{where}.name: must be a non-empty string, got {name!r}")
+            continue
+        raw_paths = item.get("police_uk")
+        if isinstance(raw_paths, str):
+            raw_paths = [raw_paths]
+        if not isinstance(raw_paths, list) or not raw_paths or not all(isinstance(x, str) for x in raw_paths):
+            problems.append(
+                f"{where}.police_uk: must be a list of police.uk files or folders, got {raw_paths!r}"
+            )
+            continue
+        paths = [(base / x).resolve() if not Path(x).is_absolute() else Path(x) for x in raw_paths]
+        for raw, path in zip(raw_paths, paths, strict=True):
+            if not path.exists():
+                problems.append(f"{where}.police_uk: {raw!r} does not exist (resolved to {path})")
+        codes = item.get("lsoa_codes", []) or []
+        if not isinstance(codes, list) or not all(
+            isinstance(c, str) and re.match(r"^[EW]0\d{7}$", c) for c in codes
+        ):
+            problems.append(
+                f"{where}.lsoa_codes: must be a list of LSOA codes like 'E01000001', got {codes!r}"
+            )
+            codes = []
+        prefix = item.get("lsoa_name_prefix")
+        if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
+            problems.append(f"{where}.lsoa_name_prefix: must be a non-empty string, got {prefix!r}")
+            prefix = None
+        out.append(ComparisonArea(name.strip(), tuple(paths), tuple(codes), prefix))
+    names = [c.name for c in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        problems.append(f"comparison_areas: names must be unique, got duplicates {dup}")
+    return out
+
+
 def config_from_dict(
     data: object, *, base: str | Path = ".", source: object = "config", default_slug: str | None = None
 ) -> TrailblazerConfig:
@@ -398,8 +463,15 @@ def config_from_dict(
     start, end, go_live = _parse_period(data, world, problems)
 
     comparison = data.get("comparison_areas", []) or []
-    if not isinstance(comparison, list) or not all(isinstance(c, str) for c in comparison):
-        problems.append(f"comparison_areas: must be a list of area names, got {comparison!r}")
+    public_comparisons: list[ComparisonArea] = []
+    if isinstance(comparison, list) and world is None and any(isinstance(c, Mapping) for c in comparison):
+        public_comparisons = _parse_public_comparisons(comparison, base, problems)
+        comparison = [c.name for c in public_comparisons]
+    elif not isinstance(comparison, list) or not all(isinstance(c, str) for c in comparison):
+        problems.append(
+            "comparison_areas: must be a list of area names (synthetic world), or of mappings "
+            f"{{name, police_uk, lsoa_codes or lsoa_name_prefix}} (public-only), got {comparison!r}"
+        )
         comparison = []
     if world is not None and not _world_problems(world):
         world_names = {a.get("name") for a in world.get("areas", []) if isinstance(a, Mapping)}
@@ -454,6 +526,7 @@ def config_from_dict(
         seed=seed,
         source=Path(source) if isinstance(source, str | Path) else None,
         raw=dict(data),
+        public_comparisons=tuple(public_comparisons),
     )
 
 

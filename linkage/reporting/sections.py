@@ -1160,7 +1160,10 @@ def evaluation_section(
         sec.needs = (
             "The difference-in-differences evaluation needs " + " and ".join(why) + ". A trailblazer "
             "evaluation is normally run on linked restricted extracts (or a synthetic world) covering the "
-            "trailblazer and comparison areas before and after go-live."
+            "trailblazer and comparison areas before and after go-live; on public police.uk data alone, "
+            "name a go-live month (period.go_live) and comparison areas with their own police.uk files "
+            "(comparison_areas: name, police_uk, lsoa_codes or lsoa_name_prefix) to estimate the change "
+            "in the out-of-court disposal share of all crimes (see docs/reports.md)."
         )
         return sec
     data = add_flags(crimes, period_end=period_end, within_days=within_days, followup_days=followup_days)
@@ -1174,6 +1177,15 @@ def evaluation_section(
         "'within' outcome), and only crimes recorded at least that long before the period end are used, so "
         "recent crimes that are still open cannot bias the comparison."
     )
+    if "n_suspects" not in data.columns:
+        sec.paragraphs.append(
+            "This evaluation uses public police.uk data only. Public files give each crime's month and LSOA "
+            "and its outcomes (with their months), not suspects or days: the out-of-court disposal share is "
+            "of all crimes (an effect on crimes with a named suspect is diluted by the crimes without one), "
+            "windows are counted between the first days of the crime's month and the outcome's month, and "
+            "outcomes recorded after the files were published are missing. Time to the police outcome, and "
+            "the share among crimes with a named suspect, need restricted extracts."
+        )
     rows, sens_rows = [], []
     for spec in did_outcomes(data, within_days=within_days, followup_days=followup_days):
         key, label, unit = spec.key, spec.label, spec.unit
