@@ -30,7 +30,9 @@ def _auto_kind(path: Path) -> str | None:
         columns = list(_read_table(path).columns)
     except DataContractError:
         return None  # let the police.uk reader report the problem
-    return detect_extract_kind(columns)
+    if {"Crime type", "Outcome type", "Type", "Month"} & set(columns):
+        return detect_extract_kind(columns)  # a police.uk header (possibly with a wrong column)
+    return detect_extract_kind(columns, closest=True)
 
 
 def load(path: Path, kind: str, quarantine_dir: Path | None) -> c.LoadResult:

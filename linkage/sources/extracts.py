@@ -165,9 +165,18 @@ def read_extract(kind: str, path: str | os.PathLike[str]) -> c.LoadResult:
     )
 
 
-def detect_extract_kind(columns: list[str]) -> str | None:
-    """The extract kind whose contract columns are all in ``columns`` (the most specific), or None."""
-    matches = [k for k, contract in EXTRACTS.items() if set(contract.names) <= set(columns)]
-    if not matches:
+def detect_extract_kind(columns: list[str], *, closest: bool = False) -> str | None:
+    """The extract kind whose contract columns are all in ``columns`` (the most specific), or None.
+
+    With ``closest``, a header that holds most (at least two thirds) of one contract's columns but not
+    all of them gives that kind too, so the reader can say which columns are missing.
+    """
+    have = set(columns)
+    matches = [k for k, contract in EXTRACTS.items() if set(contract.names) <= have]
+    if matches:
+        return max(matches, key=lambda k: len(EXTRACTS[k].names))
+    if not closest:
         return None
-    return max(matches, key=lambda k: len(EXTRACTS[k].names))
+    share = {k: len(set(c.names) & have) / len(c.names) for k, c in EXTRACTS.items()}
+    best = max(share, key=lambda k: (share[k], len(EXTRACTS[k].names)))
+    return best if share[best] >= 2 / 3 else None
