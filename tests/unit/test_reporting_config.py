@@ -140,3 +140,31 @@ def test_report_command_lists_every_problem_and_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     for field in ("slug:", "title:", "area.force:", "period.start:", "sources.police_uk[0]:"):
         assert f"bad.yaml: {field}" in err
+
+
+def test_public_comparison_areas_parsed_and_checked(tmp_path):
+    (tmp_path / "other").mkdir()
+    data = _minimal(tmp_path)
+    data["period"] = {"start": "2024-01", "end": "2024-12", "go_live": "2024-07"}
+    data["comparison_areas"] = [{"name": "Lewisham", "police_uk": ["other"], "lsoa_name_prefix": "Lewisham"}]
+    cfg = config_from_dict(data, base=tmp_path, default_slug="x")
+    assert cfg.comparison_areas == ("Lewisham",)
+    (comp,) = cfg.public_comparisons
+    assert comp.police_uk == ((tmp_path / "other").resolve(),) and comp.lsoa_name_prefix == "Lewisham"
+    assert (tmp_path / "other").resolve() not in cfg.input_files()  # an empty folder adds no file
+    data["comparison_areas"] = [
+        {"name": "A", "police_uk": ["missing"], "lsoa_codes": ["X1"], "colour": "red"},
+        {"name": "A", "police_uk": []},
+        "B",
+    ]
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data, base=tmp_path, default_slug="x")
+    text = "\n".join(err.value.problems)
+    for part in (
+        "comparison_areas[0].colour: unknown field",
+        "comparison_areas[0].police_uk: 'missing' does not exist",
+        "comparison_areas[0].lsoa_codes",
+        "comparison_areas[1].police_uk: must be a list",
+        "comparison_areas[2]: must be a mapping",
+    ):
+        assert part in text, part
