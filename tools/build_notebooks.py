@@ -1292,17 +1292,19 @@ print(f"true effect realised in the world: {true_days:+.2f} days; interval cover
 """
     ),
     md("""
-Compare each estimate with the truth printed beside it. A 95% interval should cover the true effect in
-about 95 worlds out of 100, so one miss in one world is not by itself a fault; a miss that repeats across
-seeds is a bias. Here the out-of-court disposal interval covers the realised effect and the days
-interval does not. When this notebook was written we also ran seeds 1, 2 and 3 at this scale (change `SEED`
-and rerun): the days interval missed in two of them and the OOCD interval in one, and the estimates leaned
-the same way every time (OOCD below the realised effect, days beyond it). That pattern points at a bias,
-not chance. Candidate explanations are a difference between what the DiD measures (from the linked,
-force-recorded outcomes, capped at the window) and how the world computes the realised effect, or shifts
-in the outcome mix that change the capped time without any case being dealt with faster. Treat both
-estimates as provisional until that is resolved. Finding this is exactly what a synthetic world with a
-known effect is for.
+Compare each estimate with the truth printed beside it. The truth is not the configured +10 pp or -5
+days: it is the average, over the trailblazer crimes after go-live that this DiD uses, of each crime's
+outcome with the intervention minus its outcome without it (the world generates both), measured the same
+way - out-of-court disposal within the window, days capped at 90. For days that includes the cases the
+intervention moved to a (faster) out-of-court disposal, so it is larger than the 5-day shift alone.
+
+A 95% interval should cover the true effect in about 95 worlds out of 100, so one miss in one world is not
+by itself a fault; a miss that repeats across seeds is a bias. An earlier version of this notebook compared
+this days estimate (on every crime with a named suspect) with a true effect computed only for crimes *not*
+ending in an out-of-court disposal - two different quantities, which looked like a bias of about 3 days.
+`benchmarks/bench_did_coverage.py` now reruns the report's own DiD over 20 seeds per shipped area and
+reports bias and coverage per outcome (figures in docs/reports.md). Finding mismatches like this is exactly
+what a synthetic world with a known effect is for.
 
 ## 5. Maps
 
