@@ -506,7 +506,8 @@ def build_report(data: ReportData) -> Report:
     logs = [s.log for s in sections if s.log is not None and len(s.log)]
     main = data.linked if data.linked is not None else data.public
     if main is not None and not main.empty:
-        logs.append(_audit_or_raise(main, sections, cfg, time_tables=time_data is main))
+        other = compare_public if data.linked is not None else None
+        logs.append(_audit_or_raise(main, sections, cfg, time_tables=time_data is main, public=other))
     log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=LOG_COLUMNS)
     headline = [h for s in sections for h in s.headline]
     n_crimes = (
@@ -656,11 +657,45 @@ def cross_table_audit(
     return audit_tables(finest, tables)
 
 
+def _public_labels_audit(public: pd.DataFrame, sections: list[Section]) -> pd.DataFrame:
+    """The public side of the public-vs-linked label table: its withheld labels against its own total."""
+    from linkage.evaluation.disclosure import PublishedCells, audit_tables
+    from linkage.evaluation.rates import NO_OUTCOME
+
+    blocks = {b.name: b.frame for sec in sections for b in sec.tables}
+    table = blocks.get("outcomes_public_vs_linked")
+    if table is None or public is None or public.empty:
+        return pd.DataFrame(columns=["table", "cell", "lower", "upper", "exposed"])
+    a = "police.uk (public)"
+    finest = (
+        (public["final_outcome"].astype("string").fillna(NO_OUTCOME).value_counts().rename("count"))
+        .rename_axis("label")
+        .reset_index()
+    )
+    labels = PublishedCells(
+        "outcomes_public_vs_linked (public side)",
+        ("label",),
+        pd.DataFrame({"label": table["final outcome"].astype(str), "hidden": table[f"count {a}"].isna()}),
+    )
+    n_hidden = bool(table[f"n {a}"].isna().all())
+    return audit_tables(
+        finest, [labels, PublishedCells("public crimes", (), pd.DataFrame({"hidden": [n_hidden]}))]
+    )
+
+
 def _audit_or_raise(
-    crimes: pd.DataFrame, sections: list[Section], cfg: TrailblazerConfig, *, time_tables: bool
+    crimes: pd.DataFrame,
+    sections: list[Section],
+    cfg: TrailblazerConfig,
+    *,
+    time_tables: bool,
+    public: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Run :func:`cross_table_audit`; refuse to publish (LinkageError) if any withheld cell comes back."""
+    """Run :func:`cross_table_audit` (and the public side of the label comparison); refuse to publish
+    (LinkageError) if any withheld cell comes back."""
     audit = cross_table_audit(crimes, sections, period_end=cfg.period_end, time_tables=time_tables)
+    if public is not None:
+        audit = pd.concat([audit, _public_labels_audit(public, sections)], ignore_index=True)
     exposed = audit[audit["exposed"]]
     if len(exposed):
         cells = "; ".join(f"{r.table}: {r.cell}" for r in exposed.itertuples())

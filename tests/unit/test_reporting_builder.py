@@ -46,3 +46,53 @@ def test_synthetic_summary_runs_the_contracts(world):
     others = summary.by_file[summary.by_file["kind"] != "crimes"]
     assert (others["quarantined"] == 0).all() and (others["accepted"] == others["rows_read"]).all()
     assert isinstance(tables["crimes"], pd.DataFrame)
+
+
+def test_cross_table_audit_reads_published_tables_and_finds_a_differencing_leak():
+    # Hand-made: crime type A has 3 charged and 40 closed, B 30 charged and 50 closed. The count table by
+    # crime type withholds A's cells and its own column totals (as secondary suppression might), which is
+    # safe on its own; but the outcome mix publishes 33 charged, and B's 30 is published: 33 - 30 = 3.
+    from linkage.reporting.builder import cross_table_audit
+    from linkage.reporting.document import Section, TableBlock
+
+    crimes = pd.DataFrame(
+        {
+            "crime_type": ["A"] * 43 + ["B"] * 80,
+            "outcome_group": ["Charged or summonsed"] * 3
+            + ["No suspect identified"] * 40
+            + ["Charged or summonsed"] * 30
+            + ["No suspect identified"] * 50,
+            "final_outcome": pd.NA,
+            "outcome_date": pd.NaT,
+        }
+    )
+    counts = pd.DataFrame(
+        {
+            "Charged or summonsed": pd.array([pd.NA, 30, pd.NA], dtype="Int64"),
+            "No suspect identified": pd.array([pd.NA, 50, pd.NA], dtype="Int64"),
+            "Total": pd.array([43, 80, 123], dtype="Int64"),
+        },
+        index=pd.Index(["A", "B", "Total"], name="crime_type"),
+    )
+
+    def mix(charged, closed=90):
+        return pd.DataFrame(
+            {
+                "outcome": ["Charged or summonsed", "No suspect identified"],
+                "crimes": pd.array([charged, closed], dtype="Int64"),
+                "all crimes": [123, 123],
+            }
+        )
+
+    sec = Section("outcomes", "Outcomes")
+    sec.tables += [TableBlock("outcomes_by_crime_type_counts", "", counts, index=True)]
+    sec.tables += [TableBlock("outcomes_mix", "", mix(33))]
+    audit = cross_table_audit(crimes, [sec], period_end=pd.Timestamp("2024-12-31"))
+    exposed = audit[audit["exposed"]].set_index("cell")
+    assert "A / Charged or summonsed" in exposed.index
+    assert exposed.loc["A / Charged or summonsed", "lower"] == pytest.approx(3)
+    # (and then A closed = 43 - 3.) With the mix withholding both of its counts, A's two cells are
+    # known only to add up to 43: nothing comes back.
+    assert "A / No suspect identified" in exposed.index
+    sec.tables[1] = TableBlock("outcomes_mix", "", mix(pd.NA, pd.NA))
+    assert not cross_table_audit(crimes, [sec], period_end=pd.Timestamp("2024-12-31"))["exposed"].any()
