@@ -52,6 +52,7 @@ __all__ = [
 
 MISSING = np.int8(-1)
 _WS = re.compile(r"\s+")
+_WS_RE2 = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
 _PHONETIC: dict[str, Callable[[str], str]] = {
     "metaphone": jellyfish.metaphone,
     "soundex": jellyfish.soundex,
@@ -71,7 +72,8 @@ def normalise_name(value: object) -> str | None:
 def _normalise_array(values: np.ndarray) -> np.ndarray:
     """:func:`normalise_name` over an array, vectorised with pyarrow compute (object array out)."""
     arr = pa.array(pd.Series(values, dtype=object).astype("string"), type=pa.string(), from_pandas=True)
-    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(arr), r"\s+", " "))
+    # RE2's \s is ASCII only; this class is exactly Python's str.isspace() set (what _WS matches).
+    arr = pc.utf8_trim(pc.replace_substring_regex(pc.utf8_lower(arr), _WS_RE2, " "), " ")
     out = arr.to_numpy(zero_copy_only=False).astype(object)
     out[pd.isna(out) | (out == "")] = None
     return out
