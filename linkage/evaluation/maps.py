@@ -63,6 +63,14 @@ def points_to_bng(points: pd.DataFrame, *, lon: str = "longitude", lat: str = "l
     return geo.to_crs(BNG)
 
 
+def _colorbar_axes(ax):
+    """A slim colour-bar axes beside ``ax``, exactly as tall as the map (maps keep an equal aspect, so a
+    colour bar sized to the figure would overhang a wide map and cover the caption beneath it)."""
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    return make_axes_locatable(ax).append_axes("right", size="3%", pad=0.08)
+
+
 def _finish(ax, title: str) -> None:
     ax.set_axis_off()
     ax.set_title(title, fontsize=10)
@@ -109,7 +117,8 @@ def lsoa_choropleth(
             edgecolor="white",
             linewidth=0.4,
             legend=True,
-            legend_kwds={"label": legend_label, "shrink": 0.7},
+            cax=_colorbar_axes(ax),
+            legend_kwds={"label": legend_label},
         )
     if not hidden.empty:
         hidden.plot(ax=ax, color="#d0d0d0", hatch="///", edgecolor="white", linewidth=0.4)
@@ -172,7 +181,7 @@ def point_map(
         edgecolors="black",
         linewidths=0.3,
     )
-    fig.colorbar(sc, ax=ax, shrink=0.7, label=legend_label)
+    fig.colorbar(sc, cax=_colorbar_axes(ax), label=legend_label)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     _finish(ax, title)

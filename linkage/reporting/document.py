@@ -108,7 +108,9 @@ def _fmt_value(value: object, percent: bool, column: str = "") -> str:
             return f"{100 * v:.1f}%"
         if column == "p" or column.endswith(" p"):
             return "<0.001" if v < 0.001 else f"{v:.3f}"
-        if v.is_integer() and abs(v) >= 100:
+        if column.endswith("(pp)"):
+            return f"{v:+.1f}"
+        if v.is_integer():  # counts and whole days held as floats (a column with withheld cells)
             return f"{int(v):,}"
         return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3f}"
     return str(value)

@@ -581,7 +581,7 @@ def outcomes_section(
         TableBlock(
             "outcomes_by_crime_type_counts",
             f"Crimes by crime type and final outcome group ({view} view); [c] = suppressed",
-            protected.table,
+            protected.table.rename_axis("crime type"),
             index=True,
         ),
         protected.log,
@@ -1084,7 +1084,7 @@ def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = 
     return fig
 
 
-def _cell_means_table(res, label: str, unit: str, settings: DisclosureSettings) -> pd.DataFrame:
+def _cell_means_table(res, unit: str, settings: DisclosureSettings) -> pd.DataFrame:
     """Before/after cell means of one DiD outcome, protected: a mean of a 0/1 outcome is a rate."""
     t = settings.threshold
     means = res.means.copy()
@@ -1097,7 +1097,6 @@ def _cell_means_table(res, label: str, unit: str, settings: DisclosureSettings) 
         means["rate"] = means["rate"].round(1)
     means["n"] = pd.array(round_to_base(means["n"], settings.rounding_base), dtype="Int64")
     means.loc[small, ["n", "rate"]] = np.nan
-    means.insert(0, "outcome", label)
     means = means.rename(columns={"n": "crimes", "rate": "mean" if unit == "days" else "rate"})
     return means
 
@@ -1122,6 +1121,7 @@ def _event_study_blocks(sec: Section, es: EventStudy, key: str, label: str, unit
             f"Event-study coefficients ({unit}): {label}",
             es_tab.rename(
                 columns={
+                    "relative_month": "month relative to go-live",
                     "estimate": f"estimate ({unit})",
                     "ci_lower": "95% CI lower",
                     "ci_upper": "95% CI upper",
@@ -1207,14 +1207,11 @@ def evaluation_section(
             row["interval covers truth"] = bool(row["ci_lower"] <= truth <= row["ci_upper"])
         rows.append(row)
         for alt in ("lsoa", "area-month"):
-            r2 = {
-                "key": key,
-                **did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row(scale, unit),
-            }
+            r2 = did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row(scale, unit)
             r2["outcome"] = label
             r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
-        means = _cell_means_table(res, label, unit, settings)
+        means = _cell_means_table(res, unit, settings)
         sec.add_table(
             TableBlock(
                 f"evaluation_means_{key}",
