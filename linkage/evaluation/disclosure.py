@@ -255,7 +255,9 @@ class PublishedCells:
     hidden: pd.DataFrame
 
 
-def audit_tables(finest: pd.DataFrame, tables: list[PublishedCells], *, count: str = "count") -> pd.DataFrame:
+def audit_tables(
+    finest: pd.DataFrame, tables: list[PublishedCells], *, count: str = "count", zeros_safe: bool = False
+) -> pd.DataFrame:
     """Feasible range of every withheld cell of every table, given every published cell of all of them.
 
     The intruder's view of several tables cut from the same records (an outcome mix and outcomes by crime
@@ -267,6 +269,9 @@ def audit_tables(finest: pd.DataFrame, tables: list[PublishedCells], *, count: s
     the range is narrower than one. Only the combinations listed in ``finest`` are unknowns, so passing
     the observed combinations (a ``groupby``) grants the intruder knowledge of which are empty, again
     conservatively; pass every combination to withhold that.
+
+    With ``zeros_safe`` a withheld cell that can only be zero is not counted as exposed (learning a zero
+    is no more than publishing it, which the settings allow unless ``suppress_zeros``).
 
     Returns ``table``, ``cell`` (the ``by`` values joined with " / "), ``lower``, ``upper``, ``exposed``.
     """
@@ -320,6 +325,8 @@ def audit_tables(finest: pd.DataFrame, tables: list[PublishedCells], *, count: s
         )
     out = pd.DataFrame(records, columns=["table", "cell", "lower", "upper"])
     out["exposed"] = (out["upper"] - out["lower"]) < 1 - 1e-9
+    if zeros_safe:
+        out["exposed"] &= out["upper"] >= 0.5
     return out
 
 
@@ -329,6 +336,7 @@ def widen_across_tables(
     adjustable: str | tuple[str, ...],
     *,
     count: str = "count",
+    zeros_safe: bool = False,
 ) -> tuple[list[PublishedCells], list[str]]:
     """Withhold further cells of the ``adjustable`` tables until :func:`audit_tables` finds none exposed.
 
@@ -363,7 +371,7 @@ def widen_across_tables(
     added: list[str] = []
     while True:
         tabs = [PublishedCells(t.name, t.by, current[t.name]) for t in tables]
-        audit = audit_tables(finest, tabs, count=count)
+        audit = audit_tables(finest, tabs, count=count, zeros_safe=zeros_safe)
         exposed = audit[audit["exposed"]]
         if exposed.empty:
             return tabs, added

@@ -537,9 +537,8 @@ def build_report(data: ReportData) -> Report:
         needs = [s.title for s in sections if s.needs]
         summary += (
             (
-                " This report uses public police.uk files only. Sections that need restricted extracts: "
-                + ", ".join(needs)
-                + "."
+                " This report uses public police.uk files only. Sections these files cannot give (each "
+                "says what it needs): " + ", ".join(needs) + "."
             )
             if needs
             else ""
@@ -560,7 +559,12 @@ def build_report(data: ReportData) -> Report:
 
 
 def cross_table_audit(
-    crimes: pd.DataFrame, sections: list[Section], *, period_end: pd.Timestamp, time_tables: bool = True
+    crimes: pd.DataFrame,
+    sections: list[Section],
+    *,
+    period_end: pd.Timestamp,
+    time_tables: bool = True,
+    zeros_safe: bool = True,
 ) -> pd.DataFrame:
     """Audit the published outcome tables of one crime frame together (:func:`audit_tables`).
 
@@ -568,7 +572,9 @@ def cross_table_audit(
     the public-vs-linked label table and (``time_tables``: when the time-to-outcome section used the same
     crimes) the outcome counts by outcome group all cut the same crimes; their withheld cells (read from
     the published tables: blank = withheld) are checked against every published figure of all of them at
-    once. Returns the audit (one row per withheld cell; ``exposed`` must be all False).
+    once. ``zeros_safe``: a withheld cell that can only be zero is not exposed (as when zeros are
+    published; pass False with ``suppress_zeros``). Returns the audit (one row per withheld cell;
+    ``exposed`` must be all False).
     """
     from linkage.evaluation.disclosure import TOTAL, PublishedCells, audit_tables
     from linkage.evaluation.rates import NO_OUTCOME
@@ -654,10 +660,10 @@ def cross_table_audit(
         )
     if not tables:
         return pd.DataFrame(columns=["table", "cell", "lower", "upper", "exposed"])
-    return audit_tables(finest, tables)
+    return audit_tables(finest, tables, zeros_safe=zeros_safe)
 
 
-def _public_labels_audit(public: pd.DataFrame, sections: list[Section]) -> pd.DataFrame:
+def _public_labels_audit(public: pd.DataFrame, sections: list[Section], zeros_safe: bool) -> pd.DataFrame:
     """The public side of the public-vs-linked label table: its withheld labels against its own total."""
     from linkage.evaluation.disclosure import PublishedCells, audit_tables
     from linkage.evaluation.rates import NO_OUTCOME
@@ -678,9 +684,12 @@ def _public_labels_audit(public: pd.DataFrame, sections: list[Section]) -> pd.Da
         pd.DataFrame({"label": table["final outcome"].astype(str), "hidden": table[f"count {a}"].isna()}),
     )
     n_hidden = bool(table[f"n {a}"].isna().all())
-    return audit_tables(
-        finest, [labels, PublishedCells("public crimes", (), pd.DataFrame({"hidden": [n_hidden]}))]
-    )
+    total = PublishedCells("public crimes", (), pd.DataFrame({"hidden": [n_hidden]}))
+    shown = set(finest["label"])
+    absent = [x for x in labels.hidden["label"] if x not in shown]  # zero in this view, unknown to a reader
+    if absent:
+        finest = pd.concat([finest, pd.DataFrame({"label": absent, "count": 0})], ignore_index=True)
+    return audit_tables(finest, [labels, total], zeros_safe=zeros_safe)
 
 
 def _audit_or_raise(
@@ -693,9 +702,12 @@ def _audit_or_raise(
 ) -> pd.DataFrame:
     """Run :func:`cross_table_audit` (and the public side of the label comparison); refuse to publish
     (LinkageError) if any withheld cell comes back."""
-    audit = cross_table_audit(crimes, sections, period_end=cfg.period_end, time_tables=time_tables)
+    zeros_safe = not cfg.disclosure.suppress_zeros
+    audit = cross_table_audit(
+        crimes, sections, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
+    )
     if public is not None:
-        audit = pd.concat([audit, _public_labels_audit(public, sections)], ignore_index=True)
+        audit = pd.concat([audit, _public_labels_audit(public, sections, zeros_safe)], ignore_index=True)
     exposed = audit[audit["exposed"]]
     if len(exposed):
         cells = "; ".join(f"{r.table}: {r.cell}" for r in exposed.itertuples())

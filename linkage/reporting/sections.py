@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from linkage.errors import LinkageError
 from linkage.evaluation.did import EventStudy, did, event_study
 from linkage.evaluation.disclosure import (
     RATE_DECIMALS,
@@ -30,6 +31,7 @@ from linkage.evaluation.rates import (
     GROUP_ORDER,
     NO_OUTCOME,
     compare_views,
+    outcome_group,
     outcome_rates,
     outcome_table,
 )
@@ -483,6 +485,60 @@ def _wide_rates(pub: pd.DataFrame) -> pd.DataFrame:
     return grid.reset_index()
 
 
+def _widen_labels(
+    labels: pd.Series,
+    primary: np.ndarray,
+    public: pd.DataFrame,
+    linked: pd.DataFrame,
+    settings: DisclosureSettings,
+) -> np.ndarray:
+    """Rows of the label comparison to withhold so no withheld label comes back by differencing.
+
+    Each view publishes its total (``n``), and labels add up to it; the linked view's outcome groups are
+    published by the outcome mix (where the mix's own rule publishes them), and labels add up to groups.
+    Both views share one row mask, so the views are widened in turn until neither exposes a label.
+    """
+    hide = np.asarray(primary, dtype=bool).copy()
+    keys = labels.astype("string").to_numpy()
+    views = []
+    for frame, groups in ((public, False), (linked, True)):
+        cols = {"label": frame["outcome_label"].astype("string")}
+        if groups:
+            cols["outcome_group"] = frame["outcome_group"].astype("string")
+        finest = pd.DataFrame(cols).value_counts().rename("count").reset_index()
+        # Labels shown in the table but absent from this view are zero here, yet unknown to a reader.
+        absent = pd.Series(keys[~pd.Series(keys).isin(finest["label"]).to_numpy()], dtype="string")
+        if len(absent):
+            zero = pd.DataFrame({"label": absent, "count": 0})
+            if groups:
+                grp = outcome_group(absent.where(absent != NO_OUTCOME, pd.NA)).astype("string")
+                zero.insert(1, "outcome_group", grp.to_numpy())
+            finest = pd.concat([finest, zero], ignore_index=True)
+        extra = [PublishedCells("view total", (), pd.DataFrame({"hidden": [False]}))]
+        if groups:
+            counts = finest.groupby("outcome_group")["count"].sum()
+            shown = ~small_count_mask(counts, len(frame), settings)
+            extra.append(
+                PublishedCells(
+                    "outcomes_mix",
+                    ("outcome_group",),
+                    pd.DataFrame({"outcome_group": counts.index.astype(str), "hidden": ~shown}),
+                )
+            )
+        views.append((finest, extra))
+    for _ in range(10):
+        before = hide.copy()
+        for finest, extra in views:
+            table = PublishedCells("labels", ("label",), pd.DataFrame({"label": keys, "hidden": hide}))
+            widened, _ = widen_across_tables(
+                finest, [table, *extra], "labels", zeros_safe=not settings.suppress_zeros
+            )
+            hide = widened[0].hidden["hidden"].to_numpy(bool)
+        if (hide == before).all():
+            return hide
+    raise LinkageError("outcomes_public_vs_linked: label suppression did not settle")
+
+
 def _public_vs_linked_block(
     sec: Section,
     public: pd.DataFrame,
@@ -500,7 +556,8 @@ def _public_vs_linked_block(
     def _small(k: pd.Series, n: pd.Series) -> np.ndarray:
         return (((k > 0) & (k < t)) | (((n - k) > 0) & ((n - k) < t)) | (n < t)).to_numpy()
 
-    hide = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
+    primary = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
+    hide = _widen_labels(cmp["outcome_label"], primary, label_public, label_linked, settings)
     cmp_pub = cmp.copy()
     for side in (a, b):  # rates and intervals from the rounded counts, at 0.1 percentage points
         rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha)
@@ -518,10 +575,12 @@ def _public_vs_linked_block(
                 "table": "outcomes_public_vs_linked",
                 "row": lab,
                 "column": "all",
-                "action": "primary suppression",
-                "reason": f"a count (or its complement) below threshold {t} in either view",
+                "action": "primary suppression" if first else "secondary suppression",
+                "reason": f"a count (or its complement) below threshold {t} in either view"
+                if first
+                else "protects a withheld label against differencing with the view's total or groups",
             }
-            for lab in cmp.loc[hide, "outcome_label"]
+            for lab, first in zip(cmp.loc[hide, "outcome_label"], primary[hide], strict=True)
         ]
         + [
             {
@@ -933,7 +992,12 @@ def _lsoa_cross_table_mask(
         PublishedCells("outcomes_mix", ("action",), _action_totals_published(data, settings)),
         PublishedCells("crimes analysed", (), pd.DataFrame({"hidden": [False]})),
     ]
-    widened, added = widen_across_tables(finest, tables, ("maps_lsoa_action_rate", "maps_lsoa_crimes"))
+    widened, added = widen_across_tables(
+        finest,
+        tables,
+        ("maps_lsoa_action_rate", "maps_lsoa_crimes"),
+        zeros_safe=not settings.suppress_zeros,
+    )
     if added:
         logger.info("maps_lsoa_action_rate: withheld against differencing: %s", "; ".join(added))
     crimes_hidden = widened[1].hidden["hidden"].to_numpy(bool) & (table["n"] >= settings.threshold).to_numpy()

@@ -373,3 +373,16 @@ def test_audit_tables_crime_type_table_and_outcome_mix_agree():
     exposed = leak[leak["exposed"]]
     assert set(exposed["cell"]) == {" / ".join(c) for c in hide}
     assert exposed.set_index("cell").loc["A / charged", "lower"] == pytest.approx(3)
+
+
+def test_audit_tables_a_withheld_zero_is_exposed_only_when_zeros_are_sensitive():
+    # Labels 40 and 0 (the 0 withheld because the other view had a small count there) with the total
+    # 40 published: the withheld label can only be 0. That is exposed in the strict sense, but no more
+    # than publishing the zero, which the default settings do (suppress_zeros false).
+    finest = pd.DataFrame({"label": ["caution", "fine"], "count": [40, 0]})
+    labels = PublishedCells(
+        "labels", ("label",), pd.DataFrame({"label": ["caution", "fine"], "hidden": [0, 1]})
+    )
+    total = PublishedCells("n", (), pd.DataFrame({"hidden": [False]}))
+    assert audit_tables(finest, [labels, total])["exposed"].all()
+    assert not audit_tables(finest, [labels, total], zeros_safe=True)["exposed"].any()
