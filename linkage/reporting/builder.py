@@ -731,6 +731,7 @@ def _audit_or_raise(
 
 def _log_summary(log: pd.DataFrame) -> pd.DataFrame:
     """Cells suppressed (primary, secondary) and tables rounded, one row per table, in report order."""
+    log = log[log["action"].isin(["primary suppression", "secondary suppression", "rounded"])]
     if log.empty:
         return pd.DataFrame(columns=["table", "primary suppression", "secondary suppression", "rounded"])
     counts = pd.crosstab(log["table"], log["action"]).reindex(

@@ -108,7 +108,7 @@ def _fmt_value(value: object, percent: bool, column: str = "") -> str:
             return f"{100 * v:.1f}%"
         if column == "p" or column.endswith(" p"):
             return "<0.001" if v < 0.001 else f"{v:.3f}"
-        if column.endswith("(pp)"):
+        if column.startswith("difference") and column.endswith("(pp)"):
             return f"{v:+.1f}"
         if v.is_integer():  # counts and whole days held as floats (a column with withheld cells)
             return f"{int(v):,}"
