@@ -288,9 +288,11 @@ def did_outcomes(
 
 
 def did_sample(flagged: pd.DataFrame, outcome: DiDOutcome) -> pd.DataFrame:
-    """The rows the DiD of ``outcome`` uses: its population, with a complete window, outcome as float."""
+    """The rows the DiD of ``outcome`` uses: its population, with a complete window and an LSOA (the model
+    works on LSOA-month cells, so crimes without a map point drop out), outcome as float."""
     sub = flagged[flagged["identified"].astype(bool)] if outcome.population == "named" else flagged
-    return sub.dropna(subset=[outcome.key]).astype({outcome.key: "float"})
+    need = [outcome.key, *(["lsoa_code"] if "lsoa_code" in sub.columns else [])]
+    return sub.dropna(subset=need).astype({outcome.key: "float"})
 
 
 def lsoa_lookup(areas: Mapping[str, list[str]]) -> pd.DataFrame:
