@@ -267,8 +267,9 @@ def crime_type_is_coarse(original: pd.Series, month: pd.Series) -> pd.Series:
     """
     original = pd.Series(original)
     codes, uniques = pd.factorize(original, use_na_sentinel=True)
-    normed = _norm(pd.Series(uniques, dtype="object")).to_numpy(dtype=object)
-    text = pd.Series(np.where(codes >= 0, normed[np.maximum(codes, 0)], None), index=original.index)
+    # A trailing None answers the missing code (-1), so an all-missing column needs no special case.
+    normed = np.append(_norm(pd.Series(uniques, dtype="object")).to_numpy(dtype=object), None)
+    text = pd.Series(normed[codes], index=original.index)
     when = pd.to_datetime(pd.Series(month, index=text.index))
     coarse = (
         (text == "public disorder and weapons")

@@ -358,12 +358,7 @@ def _street(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
     out = out.assign(
         crime_type=crime_type,
         crime_type_original=crime_type_original,
-        # (reference.crime_type_is_coarse raises IndexError when every value is missing: guard here)
-        crime_type_coarse=(
-            crime_type_is_coarse(crime_type_original, month)
-            if crime_type_original.notna().any()
-            else pd.Series(False, index=out.index)
-        ),
+        crime_type_coarse=crime_type_is_coarse(crime_type_original, month),
         last_outcome=outcome,
         last_outcome_original=outcome_original,
         context=_original(raw, "Context"),

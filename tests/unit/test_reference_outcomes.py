@@ -197,3 +197,9 @@ def test_final_outcome_per_group_matches_scalar_rule():
         got = canonical_outcome(pd.Series([picked.get(crime)], dtype="object")).iloc[0]
         assert pd.isna(got) if expected is None else got == expected, (crime, labels)
         assert final_outcome(labels) == expected
+
+
+def test_crime_type_is_coarse_all_missing():
+    # found by hypothesis through the police.uk loader: a file whose every crime type is blank
+    out = crime_type_is_coarse(pd.Series([None, None], dtype=object), pd.Series(["2012-01", "2024-02"]))
+    assert out.tolist() == [False, False]
