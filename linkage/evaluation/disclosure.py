@@ -502,8 +502,13 @@ def _widen_until_safe(
     table: pd.DataFrame,
     name: str,
     log: list[dict[str, Any]],
+    *,
+    primary: np.ndarray | None = None,
+    threshold: float = 0.0,
 ) -> None:
-    """Hide further cells or totals (in place) until no hidden cell or hidden total is exactly recoverable.
+    """Hide further cells or totals (in place) until no hidden cell or hidden total is exactly recoverable,
+    and no ``primary`` cell can be shown to lie below ``threshold`` (group disclosure: two small cells
+    hiding only each other in a line whose total is published give away that both are small).
 
     Each turn hides one new item, so the loop ends within the number of items; anything still exposed
     after that is a :class:`LinkageError` rather than a silent leak.
@@ -513,7 +518,11 @@ def _widen_until_safe(
         audit = audit_suppression(
             values, hidden, row_totals_hidden=rth, col_totals_hidden=cth, grand_hidden=gh_box[0]
         )
-        exposed = [k for k, e in zip(audit.attrs["keys"], audit["exposed"], strict=True) if e]
+        small = [
+            primary is not None and k[0] == "c" and bool(primary[k[1], k[2]]) and hi < threshold
+            for k, hi in zip(audit.attrs["keys"], audit["upper"], strict=True)
+        ]
+        exposed = [k for k, e, s in zip(audit.attrs["keys"], audit["exposed"], small, strict=True) if e or s]
         if not exposed:
             return
         item = _next_to_hide(values, hidden, rth, cth, gh_box[0], exposed[0])
@@ -522,7 +531,10 @@ def _widen_until_safe(
         if item[0] == "c":
             hidden[item[1], item[2]] = True
             row, col = table.index[item[1]], table.columns[item[2]]
-            reason = "suppressed value was recoverable from totals (linear-programming audit)"
+            reason = (
+                "a suppressed value was recoverable, or shown to be below the threshold, from totals "
+                "(linear-programming audit)"
+            )
         elif item[0] == "r":
             rth[item[1]] = True
             row, col = table.index[item[1]], TOTAL
@@ -556,13 +568,17 @@ def protect_counts(
     """
     settings = settings or DisclosureSettings()
     if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a DataFrame, got {type(table).__name__}")
-    values = table.fillna(0).to_numpy(dtype=float)
+        raise LinkageError(f"table must be a DataFrame, got {type(table).__name__}")
+    try:
+        values = table.fillna(0).to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise LinkageError(f"table {name!r}: counts must be numbers ({exc})") from exc
     if (values < 0).any() or not np.allclose(values, np.round(values)):
-        raise ValueError(f"table {name!r}: counts must be non-negative whole numbers")
+        raise LinkageError(f"table {name!r}: counts must be non-negative whole numbers")
     n_rows, n_cols = values.shape
     log: list[dict[str, Any]] = []
     hidden = _primary(values, settings)
+    primary, threshold = hidden.copy(), float(settings.threshold)
     row_tot = values.sum(axis=1)
     col_tot = values.sum(axis=0)
     grand = values.sum()
@@ -604,13 +620,13 @@ def protect_counts(
     if settings.secondary and totals and (hidden.any() or rth.any() or cth.any() or gh):
         _line_rule(values, hidden, rth, cth, table, name, log)
         # Pass 2: audit by linear programming; widen suppression until nothing is exactly recoverable.
-        _widen_until_safe(values, hidden, rth, cth, gh_box := [gh], table, name, log)
+        _widen_until_safe(
+            values, hidden, rth, cth, gh_box := [gh], table, name, log, primary=primary, threshold=threshold
+        )
         gh = gh_box[0]
 
     base = settings.rounding_base
-    out = table.copy().astype("Int64")
-    out.loc[:, :] = round_to_base(values, base).astype("int64")
-    out = out.astype("Int64")
+    out = pd.DataFrame(round_to_base(values, base), index=table.index, columns=table.columns).astype("Int64")
     if totals:
         out[TOTAL] = pd.array(round_to_base(row_tot, base), dtype="Int64")
         total_row = list(round_to_base(col_tot, base)) + [int(round_to_base(grand, base))]

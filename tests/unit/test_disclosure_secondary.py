@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
+from linkage.errors import LinkageError
 from linkage.evaluation.disclosure import DisclosureSettings, protect_counts
 
 SETTINGS = DisclosureSettings(threshold=10, rounding_base=1)
@@ -159,14 +160,9 @@ def test_no_hidden_cell_or_total_recoverable(rows):
     assert not pd.isna(published).any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="group disclosure, stricter than the issue's rule (no cell recovered exactly): two small cells "
-    "in one row hide each other, but the row total less the published cells is 7, so an intruder learns "
-    "both are under the threshold (each 0..7). Reported to the owner of linkage/evaluation/disclosure.py.",
-)
 def test_hidden_small_cells_cannot_be_shown_small():
-    # (0,0) = 3 and (0,1) = 4 are both primary; row 0 hides both, so 57 - 50 = 7 is their sum.
+    # Group disclosure: (0,0) = 3 and (0,1) = 4 are both primary; hiding only each other in row 0 would
+    # publish 57 - 50 = 7 as their sum, so an intruder would know both are under the threshold.
     cells, protected, sup = _protect([[3, 4, 50], [20, 30, 40], [25, 35, 45]])
     assert intruder_bounds(cells, sup)[("cell", 0, 0)][1] >= SETTINGS.threshold
 
@@ -187,3 +183,9 @@ def test_intruder_detects_a_recoverable_cell():
     bounds = intruder_bounds(cells, sup)
     assert bounds[("cell", 0, 0)] == pytest.approx((12, 12))  # 42 - 30
     assert bounds[("cell", 0, 1)][1] == np.inf and bounds[("row", 0)][1] == np.inf
+
+
+@pytest.mark.parametrize("bad", [[[1, -2], [3, 4]], [[1.5, 2], [3, 4]], [["a", 2], [3, 4]]])
+def test_bad_counts_are_a_workbench_error(bad):
+    with pytest.raises(LinkageError, match="table 'bad'"):
+        protect_counts(pd.DataFrame(bad), SETTINGS, name="bad")
