@@ -489,15 +489,19 @@ class LinkResult:
         *,
         key: bytes | None = None,
         synthetic_seed: int | None = None,
+        map_points: bool = False,
     ) -> pd.DataFrame:
         """A police.uk-style outcomes file: one row per linked outcome record, in the published header.
 
         ``Crime ID`` is a 64-hex keyed HMAC-SHA256 of force and crime reference (see
         :func:`publication_key` for where the key comes from): opaque without the key, stable for a
-        given key. ``Month`` is the outcome month; coordinates and LSOA are the crime's police.uk map point
-        (never an exact location); ``Location`` is ``On or near <location>`` when the crimes table has a
-        ``location`` column, ``No location`` when the crime has no map point, else blank. ``lsoa_names``
-        maps LSOA code to name. Raises :class:`~linkage.errors.LinkageError` when no key can be found and
+        given key. ``Month`` is the outcome month. A restricted crimes extract may hold exact
+        locations, so by default the file is located to LSOA only: coordinates and ``Location`` blank,
+        as police.uk leaves unlocated rows. Only with ``map_points=True`` (the crimes' coordinates are
+        already-published police.uk map points) are coordinates given, with ``Location`` ``On or near
+        <location>`` when the crimes table has a ``location`` column, ``No location`` when the crime has
+        no map point, else blank. ``lsoa_names`` maps LSOA code to name. Raises
+        :class:`~linkage.errors.LinkageError` when no key can be found and
         ``synthetic_seed`` is None (a real restricted extract needs an explicit key).
         """
         secret = publication_key(key, synthetic_seed=synthetic_seed)
@@ -517,6 +521,10 @@ class LinkResult:
         else:
             location = pd.Series("", index=merged.index, dtype="string")
         location = location.where(has_point, "No location")
+        if not map_points:
+            no_point = np.full(len(merged), np.nan)
+            merged = merged.assign(longitude=no_point, latitude=no_point)
+            location = pd.Series("", index=merged.index, dtype="string")
         lsoa = merged["lsoa_code"].astype("string")
         names = (
             lsoa.map(dict(lsoa_names)) if lsoa_names else pd.Series(pd.NA, index=merged.index, dtype="string")

@@ -948,11 +948,7 @@ def _restricted_outcomes_file(
     (``linkage.justice.publication_key``: ``$LINKAGE_PUBLICATION_KEY``, or for a synthetic world the key
     derived from its seed); a LinkageError when real extracts have no key.
     """
-    out = result.to_police_uk_outcomes(lsoa_names, synthetic_seed=synthetic_seed)
-    out["Longitude"] = np.nan
-    out["Latitude"] = np.nan
-    out["Location"] = ""
-    return out
+    return result.to_police_uk_outcomes(lsoa_names, synthetic_seed=synthetic_seed)
 
 
 def _public_outcomes_file(data: ReportData) -> pd.DataFrame:

@@ -315,6 +315,10 @@ def test_police_uk_outcomes_file():
     first = out[out["Month"] == "2020-02"].iloc[0]  # earliest hand-made outcome: caution k1, crime C1
     assert first["Month"] == "2020-02" and first["Outcome type"] == "Offender given a caution"
     assert first["LSOA name"] == "Testshire 001A"
+    # Located to LSOA only by default: a restricted crimes table may hold exact locations.
+    assert out["Longitude"].isna().all() and out["Latitude"].isna().all() and (out["Location"] == "").all()
+    points = res.to_police_uk_outcomes(synthetic_seed=0, map_points=True)
+    assert points["Longitude"].notna().any() and points["Latitude"].notna().any()
 
 
 @pytest.mark.parametrize(
