@@ -45,7 +45,7 @@ FIND_ROOT = """from pathlib import Path
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").exists())
 """
 
-INLINE = """# linkage's plotting modules select the Agg backend when imported; draw inline in the notebook.
+INLINE = """# linkage's charts are bare matplotlib Figures (no backend chosen); show them inline here.
 %matplotlib inline
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 120)
@@ -950,6 +950,7 @@ print(view.to_string(index=False, float_format="{:.3f}".format))
 full_sweep = threshold_sweep(result.candidates, world.truth)
 ax = precision_recall_chart(full_sweep)
 ax.figure.set_dpi(80)
+ax.figure
 """),
     md("""
 The curve hugs the top-right corner: over a wide range of thresholds almost every link is right and

@@ -25,6 +25,7 @@ from linkage.justice.link import (
     resolve_conflicts,
     source_spec,
 )
+from linkage.justice.model import TwoStageModel
 from linkage.justice.publication import (
     PUBLICATION_KEY_ENV,
     crime_ids,
@@ -49,6 +50,7 @@ __all__ = [
     "PncComparison",
     "SourceSettings",
     "SourceSpec",
+    "TwoStageModel",
     "build_left",
     "build_right",
     "crime_ids",

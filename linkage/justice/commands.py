@@ -31,6 +31,7 @@ from linkage.errors import ConfigError, DataContractError
 from linkage.justice.link import link_outcomes
 from linkage.justice.publication import publication_key
 from linkage.justice.settings import LinkSettings
+from linkage.sources import LoadResult
 from linkage.sources.contracts import OUTCOME_SOURCES
 
 logger = logging.getLogger(__name__)
@@ -81,17 +82,23 @@ def synthetic_world_seed(folder: Path) -> int | None:
     return seed
 
 
-def load_tables(files: dict[str, Path], progress: bool = False) -> dict[str, pd.DataFrame]:
-    """Load and validate each extract (``linkage.sources.read_extract``); quarantined rows are logged."""
+def load_extracts(files: dict[str, Path], progress: bool = False) -> dict[str, LoadResult]:
+    """Load and validate each extract (``linkage.sources.read_extract``), logging each file's row
+    accounting (read = accepted + quarantined)."""
     from linkage.sources import read_extract
 
-    tables = {}
+    loads = {}
     for kind, path in tqdm(files.items(), desc="loading", unit="file", disable=not progress):
         result = read_extract(kind, path)
-        if result.summary.quarantined:
-            logger.warning("%s: %d row(s) quarantined", path, result.summary.quarantined)
-        tables[kind] = result.tables[kind]
-    return tables
+        log = logger.warning if result.summary.quarantined else logger.info
+        log("%s", result.summary.format())
+        loads[kind] = result
+    return loads
+
+
+def load_tables(files: dict[str, Path], progress: bool = False) -> dict[str, pd.DataFrame]:
+    """The accepted table of each extract (:func:`load_extracts`)."""
+    return {kind: result.tables[kind] for kind, result in load_extracts(files, progress).items()}
 
 
 def read_settings(path: Path | None) -> LinkSettings:
@@ -120,7 +127,14 @@ def run_link(args: argparse.Namespace) -> int:
     pub_key = publication_key(synthetic_seed=synthetic_world_seed(data))
     if args.truth and "truth" not in files:
         raise DataContractError(data, "--truth given but no truth.parquet or truth.csv found")
-    tables = load_tables(files, progress=progress)
+    loads = load_extracts(files, progress=progress)
+    tables = {kind: load.tables[kind] for kind, load in loads.items()}
+    # Nothing dropped silently: each file's accounting, and every quarantined row with its reason.
+    accounting = pd.concat([load.summary.by_file for load in loads.values()], ignore_index=True)
+    write_csv(out / "row_accounting.csv", accounting)
+    write_csv(
+        out / "quarantine.csv", pd.concat([load.quarantined for load in loads.values()], ignore_index=True)
+    )
     result = link_outcomes(tables, settings=settings, progress=progress)
     with tqdm(total=6, desc="writing", unit="file", disable=not progress) as bar:
         write_csv(out / "links.csv", result.links, date_format="%Y-%m-%d")
@@ -148,14 +162,8 @@ def run_link(args: argparse.Namespace) -> int:
         write_csv(out / "threshold_sweep.csv", sweep)
 
         def _chart(tmp: Path) -> None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
             ax = precision_recall_chart(sweep)
             ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-            plt.close(ax.figure)
 
         write_with(out / "precision_recall.png", _chart)
         logger.info("quality against truth:\n%s", report.to_markdown())
@@ -166,6 +174,7 @@ def run_link(args: argparse.Namespace) -> int:
         "inputs": {kind: {"path": str(p), "sha256": file_sha256(p)} for kind, p in sorted(files.items())},
         "settings": settings.to_dict(),
         "settings_sha256": hashlib.sha256(settings_json.encode()).hexdigest(),
+        "rows": {k: int(accounting[k].sum()) for k in ("rows_read", "accepted", "quarantined")},
         "n_links": len(result.links),
         "n_unlinked": len(result.unlinked),
         "n_candidates": len(result.candidates),

@@ -307,12 +307,13 @@ def threshold_sweep(
 
 
 def precision_recall_chart(sweep: pd.DataFrame, ax=None):
-    """Precision-recall curve per source from :func:`threshold_sweep`; returns the matplotlib Axes."""
-    import matplotlib.pyplot as plt
+    """Precision-recall curve per source from :func:`threshold_sweep`; returns the matplotlib Axes
+    (on a new ``matplotlib.figure.Figure`` when ``ax`` is None: no pyplot state, any backend)."""
+    from matplotlib.figure import Figure
 
     _require(sweep, ["source", "precision", "recall"], "sweep")
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4.5))
+        ax = Figure(figsize=(6, 4.5)).subplots()
     for name, part in sweep.groupby("source", sort=True):
         part = part.sort_values("recall", kind="mergesort")
         ax.plot(part["recall"], part["precision"], marker=".", markersize=3, label=str(name))

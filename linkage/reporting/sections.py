@@ -275,7 +275,10 @@ def _clerical_block(
             f"Precision and recall estimated from {how}",
             frame,
             percent_columns=tuple(c for c in frame.columns if c != "measure"),
-            note="Stratified estimate with simulation intervals (linkage.quality.estimate_from_review).",
+            note=(
+                "Design-weighted stratified estimate with Korn-Graubard intervals "
+                "(linkage.quality.estimate_from_review)."
+            ),
         )
     )
 

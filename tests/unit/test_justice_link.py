@@ -440,6 +440,13 @@ def test_link_command_writes_outputs_deterministically(tmp_path):
         "police_uk_outcomes.csv",
     ):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    # Row accounting per input file, and every quarantined row kept (none in this clean world).
+    accounting = pd.read_csv(outs[0] / "row_accounting.csv")
+    assert (accounting["rows_read"] == accounting["accepted"] + accounting["quarantined"]).all()
+    assert accounting.set_index("kind").loc["truth", "rows_read"] == len(pd.read_csv(data / "truth.csv"))
+    assert len(pd.read_csv(outs[0] / "quarantine.csv")) == accounting["quarantined"].sum() == 0
+    rows = json.loads((outs[0] / "run.json").read_text())["rows"]
+    assert rows["rows_read"] == accounting["rows_read"].sum()
     quality = pd.read_csv(outs[0] / "quality_by_source.csv").set_index("source")
     assert quality.loc["all", "f1"] == 1.0  # every link of the hand-made world is right (see above)
     bad = tmp_path / "bad.yaml"
