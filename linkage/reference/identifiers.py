@@ -30,8 +30,9 @@ __all__ = [
 PNC_CHECK_ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
 """Check letter alphabet of PNC IDs and CRO numbers (DOMAIN.md section 4)."""
 
-PNC_PATTERN = r"^(?P<year>\d{2}|\d{4})/(?P<serial>\d{1,7})(?P<check>[A-Z])$"
-"""A PNC ID after upper-casing and removing white space (serial of 1 to 7 digits)."""
+PNC_PATTERN = r"^(?P<year>[0-9]{2}|[0-9]{4})/(?P<serial>[0-9]{1,7})(?P<check>[A-Z])$"
+"""A PNC ID after upper-casing and removing white space (serial of 1 to 7 ASCII digits; other scripts'
+digits, which Python's \\d would accept, are not PNC IDs)."""
 
 _PARTS_COLUMNS = ("key", "full", "long", "yy", "serial", "check")
 

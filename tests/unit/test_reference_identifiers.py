@@ -60,3 +60,10 @@ def test_one_parser_for_synth_and_justice():
     assert synth.format_pnc is format_pnc and synth.pnc_check_letter is pnc_check_letter
     assert justice.pnc_parts is pnc_parts
     assert not hasattr(justice, "normalise_pnc")
+
+
+def test_digits_of_other_scripts_are_not_a_pnc_id():
+    # found by hypothesis: Arabic-Indic digits matched \d, parsed to a key but no number (a NaN cast)
+    parts = pnc_parts(pd.Series(["٢٤/١٢٣A", "24/0123456A"]))
+    assert parts["key"].isna().tolist() == [True, False]
+    assert pnc_is_valid(pd.Series(["٢٤/١٢٣A"])).tolist() == [False]
