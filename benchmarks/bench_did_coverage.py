@@ -83,14 +83,6 @@ def _truth_linked(data) -> pd.DataFrame:
     return linked[(linked["month"] >= cfg.start) & (linked["month"] <= cfg.end)].reset_index(drop=True)
 
 
-def _true_effects_for(data, crimes):
-    """True effects for ``crimes`` when the builder computes them per analysis frame, else the stored ones."""
-    fn = getattr(B, "true_effects", None)
-    if fn is not None and getattr(data, "world", None) is not None:
-        return fn(data.world, data.config, crimes)
-    return data.true_effects
-
-
 def _rows(data, crimes, view: str, slug: str, seed: int) -> list[dict]:
     cfg, ev = data.config, data.config.evaluation
     sec = evaluation_section(
@@ -102,7 +94,7 @@ def _rows(data, crimes, view: str, slug: str, seed: int) -> list[dict]:
         within_days=ev.outcome_within_days,
         followup_days=ev.followup_days,
         alpha=ev.alpha,
-        true_effects=_true_effects_for(data, crimes),
+        true_effects=B.true_effects(data.world, data.config, crimes),
     )
     table = next(t.frame for t in sec.tables if t.name == "evaluation_did")
     key_col = "key" if "key" in table.columns else "outcome"
