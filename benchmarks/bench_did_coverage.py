@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 
 from linkage.reporting import builder as B  # noqa: E402, N812
 from linkage.reporting.config import config_from_dict  # noqa: E402
-from linkage.reporting.sections import evaluation_section  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 
@@ -84,18 +83,7 @@ def _truth_linked(data) -> pd.DataFrame:
 
 
 def _rows(data, crimes, view: str, slug: str, seed: int) -> list[dict]:
-    cfg, ev = data.config, data.config.evaluation
-    sec = evaluation_section(
-        crimes,
-        cfg.disclosure,
-        go_live=cfg.go_live,
-        period_end=cfg.period_end,
-        cluster=ev.cluster,
-        within_days=ev.outcome_within_days,
-        followup_days=ev.followup_days,
-        alpha=ev.alpha,
-        true_effects=B.true_effects(data.world, data.config, crimes),
-    )
+    sec = B.report_evaluation(data, crimes, B.true_effects(data.world, data.config, crimes))
     table = next(t.frame for t in sec.tables if t.name == "evaluation_did")
     key_col = "key" if "key" in table.columns else "outcome"
     out = []

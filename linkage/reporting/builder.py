@@ -408,6 +408,25 @@ def _boundaries(config: TrailblazerConfig):
     return bounds, outline
 
 
+def report_evaluation(
+    data: ReportData, crimes: pd.DataFrame | None, true_effects: dict[str, float] | None
+) -> Section:
+    """The trailblazer evaluation section on ``crimes`` with the configuration's evaluation and
+    disclosure settings: the one call the report makes (and ``benchmarks/bench_did_coverage.py`` repeats)."""
+    cfg, ev = data.config, data.config.evaluation
+    return S.evaluation_section(
+        crimes,
+        cfg.disclosure,
+        go_live=cfg.go_live,
+        period_end=cfg.period_end,
+        cluster=ev.cluster,
+        within_days=ev.outcome_within_days,
+        followup_days=ev.followup_days,
+        alpha=ev.alpha,
+        true_effects=true_effects,
+    )
+
+
 def build_report(data: ReportData) -> Report:
     """Assemble every section from gathered data (disclosure control applied inside each section)."""
     cfg = data.config
@@ -491,16 +510,8 @@ def build_report(data: ReportData) -> Report:
         )
     )
     sections.append(
-        S.evaluation_section(
-            data.linked if data.linked is not None else data.public_did,
-            ds,
-            go_live=cfg.go_live,
-            period_end=cfg.period_end,
-            cluster=ev.cluster,
-            within_days=ev.outcome_within_days,
-            followup_days=ev.followup_days,
-            alpha=ev.alpha,
-            true_effects=data.true_effects,
+        report_evaluation(
+            data, data.linked if data.linked is not None else data.public_did, data.true_effects
         )
     )
     logs = [s.log for s in sections if s.log is not None and len(s.log)]
