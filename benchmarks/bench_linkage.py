@@ -304,7 +304,9 @@ SPLINK_BLOCKING: list[Any] = [
 ]
 
 
-def _splink_linker(left, right, comparisons, blocking_columns, seed: int = 0) -> tuple[Any, dict[str, float]]:
+def _splink_linker(
+    left, right, comparisons, blocking_columns, seed: int = 0, retain: bool = False
+) -> tuple[Any, dict[str, float]]:
     """A trained link-only Splink linker on DuckDB (crime-suspects first): prior from deterministic
     rules, u from 1e6 random pairs, m from the crime-level EM sessions; returns it and its training time."""
     import logging
@@ -318,7 +320,7 @@ def _splink_linker(left, right, comparisons, blocking_columns, seed: int = 0) ->
         comparisons=list(comparisons),
         blocking_rules_to_generate_predictions=[_rule(cols) for cols in blocking_columns],
         retain_matching_columns=False,
-        retain_intermediate_calculation_columns=False,
+        retain_intermediate_calculation_columns=retain,
     )
     inputs = [db_api.register(left, dataset_display_name="crime_suspects"),
               db_api.register(right, dataset_display_name="outcomes")]  # fmt: skip
@@ -377,6 +379,58 @@ def _assign(scored, units) -> Any:
     return scored[keep]
 
 
+M_ROUNDS = 2
+"""Rounds of m re-estimated from Splink's own one-to-one links (see :func:`_m_from_links`)."""
+
+
+def _one_to_one(linker, predictions, source: str, tables: dict) -> Any:
+    """Links (left row ``l``, right row ``r``) after a one-to-one step at match probability 0.5: Splink's
+    ``cluster_using_single_best_links`` (at most one record of each dataset per cluster) for cautions and
+    penalty notices; for court lines a scipy assignment on the engine's unit (a crime-suspect within a
+    case: one crime-suspect may appear in two cases)."""
+    import pandas as pd
+
+    table = predictions.as_duckdbpyrelation()
+    if source == "court_outcomes":
+        above = table.filter("match_probability >= 0.5")
+        scored = _orient(above.select("unique_id_l, unique_id_r, match_probability").df())
+        case = tables[source]["case_id"].to_numpy()[scored["r"].to_numpy()]
+        return _assign(scored, scored["l"].astype(str).to_numpy() + "|" + case.astype(str))[["l", "r"]]
+    clusters = linker.clustering.cluster_using_single_best_links(
+        predictions, duplicate_free_datasets=["crime_suspects", "outcomes"], threshold_match_probability=0.5
+    ).as_pandas_dataframe()
+    cl = pd.DataFrame({"c": clusters["cluster_id"].astype(str), "id": clusters["unique_id"].astype(str)})
+    lpart = cl[cl["id"].str.startswith("L")].rename(columns={"id": "l"})
+    rpart = cl[cl["id"].str.startswith("R")].rename(columns={"id": "r"})
+    both = lpart.merge(rpart, on="c")
+    return pd.DataFrame({"l": both["l"].str[1:].astype(int), "r": both["r"].str[1:].astype(int)})
+
+
+def _m_from_links(linker, table, best, smoothing: float = 0.5) -> None:
+    """Set every comparison level's m to its (smoothed) share among the linked pairs ``best`` (null levels
+    excluded). A pair's level is read back from its ``mw_<comparison>`` column (Splink 5 retains the level's
+    match weight, not its index, with ``retain_intermediate_calculation_columns``)."""
+    import numpy as np
+
+    gammas = [f"mw_{c.output_column_name}" for c in linker._settings_obj.comparisons]
+    columns = ", ".join(f'"{c}"' for c in ["unique_id_l", "unique_id_r", "match_probability", *gammas])
+    scored = table.filter("match_probability >= 0.5").select(columns).df()
+    oriented = _orient(scored)
+    for g in gammas:
+        oriented[g] = scored[g].to_numpy()
+    linked = oriented.merge(best, on=["l", "r"])
+    for comparison in linker._settings_obj.comparisons:
+        values = linked[f"mw_{comparison.output_column_name}"].to_numpy(dtype=float)
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        weights = np.array([lv._log2_bayes_factor for lv in levels], dtype=float)
+        nearest = np.abs(values[:, None] - weights[None, :]).argmin(axis=1)
+        nearest[np.isclose(values, 0.0, atol=1e-12)] = -1  # the null level (weight 0)
+        counts = np.bincount(nearest[nearest >= 0], minlength=len(levels)).astype(float)
+        m = (counts + smoothing) / (counts.sum() + smoothing * len(levels))
+        for lv, mv in zip(levels, m, strict=True):
+            lv.m_probability = float(mv)
+
+
 def splink_child(folder: str) -> dict[str, Any]:
     """Link each source with the fair Splink model (engine's levels, crime-level EM, one-to-one)."""
     import pandas as pd
@@ -396,7 +450,8 @@ def splink_child(folder: str) -> dict[str, Any]:
         if source == "cautions":
             blocking.append(("crime_ref_key",))
         linker, timing = _splink_linker(
-            lf, rf, _splink_comparisons(source, st.typical_days, st.long_days, st.tolerance_days), blocking
+            lf, rf, _splink_comparisons(source, st.typical_days, st.long_days, st.tolerance_days), blocking,
+            retain=M_ROUNDS > 0,
         )
         t = time.perf_counter()
         predictions = linker.inference.predict()
@@ -404,27 +459,13 @@ def splink_child(folder: str) -> dict[str, Any]:
         pairs[source] = int(table.count("*").fetchone()[0])
         predict_s[source] = time.perf_counter() - t
         train_s[source] = timing["train_s"]
-        if source == "court_outcomes":
-            # One-to-one on the engine's units: a crime-suspect within a case (scipy assignment).
-            scored = _orient(
-                table.filter("match_probability >= 0.5")
-                .select("unique_id_l, unique_id_r, match_probability")
-                .df()
-            )
-            case = tables[source]["case_id"].to_numpy()[scored["r"].to_numpy()]
-            best = _assign(scored, scored["l"].astype(str).to_numpy() + "|" + case.astype(str))
-        else:
-            # Splink's own one-to-one: each cluster holds at most one record of each dataset.
-            clusters = linker.clustering.cluster_using_single_best_links(
-                predictions, duplicate_free_datasets=["crime_suspects", "outcomes"],
-                threshold_match_probability=0.5,
-            ).as_pandas_dataframe()  # fmt: skip
-            ids = clusters["unique_id"].astype(str)
-            cl = pd.DataFrame({"c": clusters["cluster_id"].astype(str), "id": ids})
-            lpart = cl[cl["id"].str.startswith("L")].rename(columns={"id": "l"})
-            rpart = cl[cl["id"].str.startswith("R")].rename(columns={"id": "r"})
-            both = lpart.merge(rpart, on="c")
-            best = pd.DataFrame({"l": both["l"].str[1:].astype(int), "r": both["r"].str[1:].astype(int)})
+        best = _one_to_one(linker, predictions, source, tables)
+        for _ in range(M_ROUNDS):
+            # m again from the model's own one-to-one links (a clerical-free "labels" round), then predict.
+            _m_from_links(linker, table, best)
+            predictions = linker.inference.predict()
+            table = predictions.as_duckdbpyrelation()
+            best = _one_to_one(linker, predictions, source, tables)
         rid = record_ids(source, tables[source]).reset_index(drop=True)
         lpos, rpos = best["l"].to_numpy(), best["r"].to_numpy()
         links.append(
