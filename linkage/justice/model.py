@@ -410,8 +410,11 @@ class TwoStageModel:
             codes = [levels[c.name].to_numpy() for c in comps]
             tables = [
                 np.concatenate(
-                    [[0.0], np.log2(np.maximum(self.crime.m[c.name], self.floor))
-                     - np.log2(self.u_different_person[c.name])]
+                    [
+                        [0.0],
+                        np.log2(np.maximum(self.crime.m[c.name], self.floor))
+                        - np.log2(self.u_different_person[c.name]),
+                    ]
                 )  # fmt: skip
                 for c in comps
             ]
