@@ -26,12 +26,14 @@ from linkage import __version__
 from linkage._io import atomic_directory, file_sha256, write_csv, write_text
 from linkage.config import TrailblazerConfig
 from linkage.errors import LinkageError
-from linkage.evaluation.disclosure import LOG_COLUMNS
+from linkage.evaluation.disclosure import LOG_COLUMNS, TOTAL, PublishedCells, audit_tables, protect_rates
+from linkage.evaluation.maps import force_outline, load_boundaries
+from linkage.evaluation.rates import NO_OUTCOME, outcome_rates
 from linkage.pipeline import RunResult, true_effects
 from linkage.pipeline import police_record as _police_record  # noqa: F401 - older name (benchmarks)
 from linkage.pipeline import run as gather
 from linkage.reporting import sections as S  # noqa: N812
-from linkage.reporting.document import Report, Section, render_html
+from linkage.reporting.document import Report, Section, TableBlock, render_html
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,6 @@ def git_commit(cwd: str | Path | None = None) -> str:
 
 
 def _boundaries(config: TrailblazerConfig):
-    from linkage.evaluation.maps import force_outline, load_boundaries
-
     bounds = load_boundaries(config.area.boundary_file) if config.area.boundary_file else None
     outline = (
         force_outline(config.area.force_boundaries, config.area.force)
@@ -135,10 +135,6 @@ def build_report(data: ReportData) -> Report:
         compare_public if data.linked is not None else data.public, data.linked, ds, alpha=ev.alpha
     )
     if data.linked is not None and data.public is not None and data.world_public is not None:
-        from linkage.evaluation.disclosure import protect_rates
-        from linkage.evaluation.rates import outcome_rates
-        from linkage.reporting.document import TableBlock
-
         real = outcome_rates(data.public, by=(), alpha=ev.alpha)
         pub, log = protect_rates(real, ds, name="outcomes_real_police_uk")
         pub = pub.drop(columns="group").rename(
@@ -257,9 +253,6 @@ def cross_table_audit(
     published; pass False with ``suppress_zeros``). Returns the audit (one row per withheld cell;
     ``exposed`` must be all False).
     """
-    from linkage.evaluation.disclosure import TOTAL, PublishedCells, audit_tables
-    from linkage.evaluation.rates import NO_OUTCOME
-
     when = pd.to_datetime(crimes["outcome_date"])
     finest = (
         pd.DataFrame(
@@ -346,9 +339,6 @@ def cross_table_audit(
 
 def _public_labels_audit(public: pd.DataFrame, sections: list[Section], zeros_safe: bool) -> pd.DataFrame:
     """The public side of the public-vs-linked label table: its withheld labels against its own total."""
-    from linkage.evaluation.disclosure import PublishedCells, audit_tables
-    from linkage.evaluation.rates import NO_OUTCOME
-
     blocks = {b.name: b.frame for sec in sections for b in sec.tables}
     table = blocks.get("outcomes_public_vs_linked")
     if table is None or public is None or public.empty:
