@@ -1,31 +1,27 @@
-"""Justice linkage on a synthetic world: this engine against Splink (DuckDB), side by side, in one run.
+"""Justice linkage on a synthetic world: this engine against a fairly configured Splink (DuckDB), in one run.
 
-    .venv/bin/python benchmarks/bench_linkage.py             # london-trailblazers, typical, seed 1
+    .venv/bin/python benchmarks/bench_linkage.py                      # london-trailblazers, typical, seed 1
     .venv/bin/python benchmarks/bench_linkage.py --noise hard
-    .venv/bin/python benchmarks/bench_linkage.py --preset small --seed 3
+    .venv/bin/python benchmarks/bench_linkage.py --scenario likeforlike
 
 The world (``linkage.synth`` preset, noise profile, seed) is generated once and written to Parquet; each
-tool then runs in its own fresh process (so peak memory is that tool's alone) and links the three outcome
-sources (cautions, penalty notices, court outcome lines) to the crime-suspects.
+tool then runs in its own fresh process (so each peak memory is that tool's alone).
 
-* **engine**: ``linkage.justice.link_outcomes`` with its default settings: blocking union, the justice
-  comparisons, deterministic rules, the two-stage model (person EM with random-pair u; record-
-  constrained crime EM) and the one-to-one assignment.
-* **Splink**: a comparable single-stage Fellegi-Sunter model on the same derived columns and the same
-  blocking rules: forename and surname (exact / Jaro-Winkler 0.92, 0.85 / metaphone), date of birth
-  (exact / swap / one digit / year), PNC ID (exact / same serial other form), sex, force, offence
-  (same Home Office code / same group, both sides mapped through the same crosswalk), offence date
-  (0 / 3 / 14 / 60 days), the directional outcome lag (the same windows per source), crime reference
-  (Levenshtein 1, 2; cautions), place (0.3 / 1.5 / 8 km; penalty notices) and court area (court
-  outcomes). u by random sampling,
-  prior from deterministic rules, EM sessions blocked on PNC and on date of birth. Each outcome record
-  is linked to its best candidate at match probability >= 0.5 (Splink has no assignment step).
+* **accuracy**: each tool links the three outcome sources (cautions, penalty notices, court lines) to the
+  crime-suspects, training included. Engine: ``linkage.justice.link_outcomes`` with its defaults. Splink,
+  configured as a skilled user would: the engine's levels (person name with surname term frequencies,
+  swapped, nickname/variant, initial + surname; date of birth; PNC; offence = same offence / same group /
+  compatible group or alternative charge through the same crosswalk; offence-date windows; directional
+  lag; force; sex; crime reference, place or court area), the same blocking rules (coarse ones with the
+  same lag window), prior from deterministic rules, u from random pairs, EM sessions whose pairs are
+  mostly the same crime (``SPLINK_EM_SESSIONS``), two rounds of m from its own one-to-one links, and a
+  one-to-one step (``cluster_using_single_best_links``; scipy assignment per court case).
+* **likeforlike**: the same 8.7 M court pairs (blocking on birth year and sex) through blocking +
+  comparison + scoring in each tool, models trained first (untimed): wall and CPU seconds, cores used
+  (CPU / wall), pairs/s, pairs per CPU-second, peak memory; the engine's ``compare()`` alone on its own
+  line.
 
-Reported per tool: wall time of the linkage (inputs already in memory), candidate pairs, pairs per second
-of the comparison step (engine: ``compare``; Splink fuses blocking, comparison and scoring in
-``predict()``, so pairs / predict time), peak resident memory, and precision / recall / F1 per source
-against the world's truth; then Splink / engine ratios. Written to ``benchmarks/out/bench_linkage.json``.
-Requires the ``[bench]`` extra (splink, duckdb).
+Written to ``benchmarks/out/bench_linkage.json``. Requires the ``[bench]`` extra (splink, duckdb).
 """
 
 from __future__ import annotations
