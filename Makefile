@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint bench clean install
+.PHONY: report test lint bench clean install notebooks
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Rebuild notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them.
+notebooks: $(STAMP)
+	$(PY) tools/notebooks.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check linkage tests benchmarks
