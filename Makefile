@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint bench clean install notebooks
+.PHONY: report test lint bench clean install
 
 install: $(STAMP)
 
@@ -24,12 +24,13 @@ report: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-# Rebuild notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them.
-notebooks: $(STAMP)
-	$(PY) tools/notebooks.py
-
 lint: $(STAMP)
 	$(PY) -m ruff check linkage tests benchmarks
+
+# Rebuild notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them.
+.PHONY: notebooks
+notebooks: $(STAMP)
+	$(PY) tools/notebooks.py
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
