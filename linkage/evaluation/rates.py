@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from linkage.reference.outcomes import OUTCOME_GROUP
+from linkage.reference import OUTCOME_CATEGORIES, OUTCOME_GROUP, outcome_rank
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +167,6 @@ def outcome_order(values: pd.Series) -> pd.Series:
     labels come next and ``No outcome recorded`` last. Some strings are both a group and a label
     ("Unable to prosecute suspect"), so the mode is decided from the whole column.
     """
-    from linkage.reference import OUTCOME_CATEGORIES, outcome_rank
-
     values = pd.Series(values)
     text = values.astype("string")
     groups = (*GROUP_ORDER, "Other")
