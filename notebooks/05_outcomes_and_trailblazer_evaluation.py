@@ -60,7 +60,8 @@ from linkage.evaluation import (
     outcome_rates,
     protect_rates,
 )
-from linkage.reporting import config_from_dict, gather, load_config
+from linkage.config import config_from_dict, load_config
+from linkage.pipeline import run
 
 # linkage's charts are bare matplotlib Figures (no backend chosen); show them inline here.
 # %matplotlib inline
@@ -71,10 +72,11 @@ pd.set_option("display.max_columns", 30)
 # %% [markdown]
 # ## 1. Build the linked data from the configuration
 #
-# `load_config` reads and validates the YAML; we scale the synthetic areas down and set the seed, then
-# `gather` does what the report does: generate the world, link its cautions, penalty notices and court
-# outcomes to its crimes (notebook 03), and return the **crime-level linked view**: one row per crime with
-# its area, whether the area is a trailblazer (`treated`), its final outcome and when it happened.
+# `load_config` reads and validates the YAML into typed objects; we scale the synthetic areas down and set
+# the seed, then `linkage.pipeline.run` does what the report does: generate the world, link its cautions,
+# penalty notices and court outcomes to its crimes (notebook 03), measure linkage quality and return a
+# `RunResult` holding the **crime-level linked view**: one row per crime with its area, whether the area
+# is a trailblazer (`treated`), its final outcome and when it happened.
 
 # %%
 shipped = load_config(ROOT / "trailblazers" / f"{AREA}.yaml")
@@ -83,7 +85,7 @@ for area in raw["sources"]["synthetic_world"]["areas"]:
     area["crimes_per_month"] = CRIMES_PER_MONTH
 raw["seed"] = SEED
 config = config_from_dict(raw, base=shipped.source.parent, source=shipped.source)
-data = gather(config)  # generate the world, link its outcome records, build the crime-level views
+data = run(config)  # generate the world, link its outcome records, build the crime-level views
 linked = data.linked
 
 # %%

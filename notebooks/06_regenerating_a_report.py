@@ -51,7 +51,9 @@ import pandas as pd
 
 from linkage.errors import ConfigError
 from linkage.evaluation import audit_suppression, outcome_table, protect_counts
-from linkage.reporting import build_report, config_from_dict, gather, load_config, write_report
+from linkage.config import config_from_dict, load_config
+from linkage.pipeline import run
+from linkage.reporting import build_report, write_report
 
 # linkage's charts are bare matplotlib Figures (no backend chosen); show them inline here.
 # %matplotlib inline
@@ -101,14 +103,15 @@ except ConfigError as error:
 # %% [markdown]
 # ## 2. Regenerate the report
 #
-# `run_report(config, out_root)` is `gather` (load, validate and link every source), `build_report` (every
-# section, with disclosure control inside each) and `write_report` (the files). We call the three steps
-# separately to keep the gathered data for section 3. The output goes to a temporary folder.
+# `run_report(config, out_root)` is `linkage.pipeline.run` (load, validate and link every source, measure
+# linkage quality: a `RunResult`), `build_report` (every section, with disclosure control inside each) and
+# `write_report` (the files). We call the three steps separately to keep the run's result for section 3.
+# The output goes to a temporary folder.
 
 # %%
 out_root = Path(tempfile.mkdtemp(prefix="linkage-nb06-"))
 started = time.time()
-data = gather(config)
+data = run(config)
 report = build_report(data)
 html = write_report(report, data, out_root / config.slug, started=started)
 

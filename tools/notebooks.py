@@ -43,6 +43,25 @@ def synced(source: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def coalesce_streams(notebook: nbformat.NotebookNode) -> None:
+    """Join consecutive stdout/stderr chunks of a cell into one output (the kernel splits them at random)."""
+    for cell in notebook.cells:
+        merged: list = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.get("output_type") == "stream"
+                and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
 def execute(notebook: nbformat.NotebookNode, timeout: int = 600) -> None:
     """Run every cell with notebooks/ as the working directory (as nbval does)."""
     client = NotebookClient(
@@ -68,9 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 execute(notebook)
             finally:
+                coalesce_streams(notebook)
                 nbformat.validate(notebook)
                 jupytext.write(notebook, target, fmt="ipynb")  # written on failure too, to debug
             print(f"{source.stem}: executed in {time.time() - started:.1f}s", file=sys.stderr)
+        coalesce_streams(notebook)
         nbformat.validate(notebook)
         jupytext.write(notebook, target, fmt="ipynb")
         print(f"wrote {target.relative_to(ROOT)}", file=sys.stderr)
