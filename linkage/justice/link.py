@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -38,9 +37,9 @@ from tqdm.auto import tqdm
 
 from linkage.engine import (
     Comparison,
-    DateComparison,
     DateWindow,
     ExactMatch,
+    Metaphone,
     PersonNameComparison,
     Soundex,
     Substr,
@@ -52,10 +51,13 @@ from linkage.errors import DataContractError, LinkageError
 from linkage.justice.comparisons import (
     CrimeRefComparison,
     DirectionalDate,
+    DobComparison,
     ForceComparison,
     OffenceCompatibility,
     PlaceDistance,
     PncComparison,
+    dob_digits,
+    dob_plausible,
     normalise_crime_ref,
 )
 from linkage.justice.geography import court_area, lsoa_area
@@ -63,6 +65,7 @@ from linkage.justice.model import TwoStageModel
 from linkage.justice.publication import crime_ids, publication_key
 from linkage.justice.settings import LinkSettings, SourceSettings
 from linkage.reference.identifiers import pnc_parts
+from linkage.reference.names import fold_diacritics, nickname_groups
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
 
 logger = logging.getLogger(__name__)
@@ -107,19 +110,10 @@ LINK_COLUMNS = [
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-@cache
-def nickname_map() -> dict[str, str]:
-    """Nickname or spelling variant -> canonical forename (casefolded), from the synthetic world's table
-    (``linkage.synth.people.nickname_table``); each canonical forename maps to itself."""
-    from linkage.synth.people import nickname_table
-
-    table = nickname_table()
-    out: dict[str, str] = {}
-    for forename, variant in zip(table["forename"], table["variant"], strict=True):
-        f, v = str(forename).strip().casefold(), str(variant).strip().casefold()
-        out.setdefault(v, f)
-        out.setdefault(f, f)
-    return out
+def nickname_map() -> dict[str, frozenset[str]]:
+    """Forename (casefolded) -> its nickname groups, from the published list bundled in
+    ``linkage/reference/data/nicknames.csv`` (independent of the synthetic world's own table)."""
+    return nickname_groups()
 
 
 def _check_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -137,14 +131,25 @@ def _text(values: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def _person_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """Derived person fields shared by both sides: first forename, PNC key, DOB key, sex (U -> missing)."""
+def _folded(values: pd.Series) -> pd.Series:
+    """Trimmed text with diacritics folded (Zoë -> Zoe), once per distinct value; blank -> missing."""
+    text = _text(values)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    folded = np.array([fold_diacritics(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(folded[codes], index=values.index, dtype="string")
+
+
+def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame:
+    """Derived person fields shared by both sides: first forename, PNC key, DOB key and digits, whether
+    the DOB is plausible at ``reference_date`` (the offence), sex (U -> missing)."""
     out = pd.DataFrame(index=frame.index)
-    fore = _text(frame["forename"])
+    fore = _folded(frame["forename"])
     out["forename"] = fore
     out["forename1"] = fore.str.split(n=1).str[0]
-    out["surname"] = _text(frame["surname"])
+    out["surname"] = _folded(frame["surname"])
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
+    out["dob_int"] = dob_digits(frame["date_of_birth"])
+    out["dob_ok"] = dob_plausible(out["dob_int"].to_numpy(), reference_date)
     out["dob_key"] = out["date_of_birth"].dt.strftime("%Y%m%d")
     out["dob_mmdd"] = out["date_of_birth"].dt.strftime("%m%d")
     sex = _text(frame["sex"]).str.upper()
@@ -186,7 +191,8 @@ def build_left(crimes: pd.DataFrame, suspects: pd.DataFrame) -> pd.DataFrame:
     if unmatched:
         logger.warning("%d suspect rows name a crime not in the crimes table; left out", unmatched)
     left = left.sort_values(["force", "crime_ref", "suspect_ref"], kind="mergesort").reset_index(drop=True)
-    keys = _person_keys(left)
+    left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
+    keys = _person_keys(left, left["committed_date"])
     for col in keys.columns:
         left[col] = keys[col]
     left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
@@ -228,7 +234,7 @@ def build_right(source: str, table: pd.DataFrame) -> pd.DataFrame:
     right["source"] = source
     right["record_id"] = record_ids(source, table).to_numpy()
     right["force"] = _text(table["force"])
-    keys = _person_keys(table)
+    keys = _person_keys(table, pd.to_datetime(table["offence_date"], errors="coerce"))
     for col in keys.columns:
         right[col] = keys[col]
     right["off_code"] = _text(table[_OFFENCE[source]])
@@ -279,6 +285,11 @@ class SourceSpec:
     comparisons: tuple[Comparison, ...]
     blocking_rules: tuple[BlockingRule, ...]
     rules: tuple[DeterministicRule, ...] = field(default_factory=tuple)
+    # Blocking passes whose pairs must also fall in the offence-date window: the crime's committed date
+    # within ``window_days`` of the record's offence date, and the outcome no earlier than the offence
+    # (less the source's tolerance). These passes need neither date of birth nor PNC ID.
+    windowed_rules: tuple[str, ...] = ()
+    window_days: int = 60
 
 
 def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
@@ -287,7 +298,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         raise LinkageError(f"source must be one of {list(OUTCOME_SOURCES)}, got {source!r}")
     comparisons: list[Comparison] = [
         PersonNameComparison("forename1", "surname", nicknames=nickname_map(), name="name"),
-        DateComparison("date_of_birth", name="dob"),
+        DobComparison("dob_int", "dob_ok", name="dob"),
         PncComparison("pnc_id", name="pnc_id"),
         OffenceCompatibility("offence_code", "off_code", kind=_KIND[source], name="offence"),
         DateWindow("committed_date", "offence_date", windows=(0, 3, 14, 60), name="offence_date"),
@@ -317,7 +328,23 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         block_on(Soundex("surname"), "dob_mmdd", name="surname_soundex+birth_day_month"),
         # forename and surname swapped
         block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
+        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), restricted to the
+        # offence-date window after blocking (see SourceSpec.windowed_rules).
+        block_on(Soundex("surname"), Soundex("forename1"), "force", name="names_soundex+force [window]"),
+        block_on(
+            Metaphone("forename1"),
+            Substr("surname", 0, 2),
+            "force",
+            name="forename+surname_prefix+force [window]",
+        ),
+        block_on(
+            Soundex("surname"),
+            Substr("forename1", 0, 1),
+            "force",
+            name="surname_soundex+initial+force [window]",
+        ),
     ]
+    windowed = tuple(r.name for r in blocking if r.name.endswith("[window]"))
     rules = [
         DeterministicRule(
             "pnc+offence+window",
@@ -337,7 +364,34 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     if source == "court_outcomes":
         # court geography: the court's area against the local authority of the crime's LSOA
         comparisons.append(ExactMatch("court_area", name="court_area"))
-    return SourceSpec(source, tuple(comparisons), tuple(blocking), tuple(rules) if settings.rules else ())
+    return SourceSpec(
+        source,
+        tuple(comparisons),
+        tuple(blocking),
+        tuple(rules) if settings.rules else (),
+        windowed_rules=windowed,
+    )
+
+
+def in_offence_window(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    lpos: np.ndarray,
+    rpos: np.ndarray,
+    window_days: int,
+    tolerance_days: int,
+) -> np.ndarray:
+    """Per pair: the crime's committed date within ``window_days`` of the record's offence date, and the
+    outcome date no earlier than the committed date less ``tolerance_days``. A missing date passes its
+    test (missing is neutral)."""
+    committed = left["committed_date"].to_numpy("datetime64[D]")[lpos]
+    offence = right["offence_date"].to_numpy("datetime64[D]")[rpos]
+    outcome = right["outcome_date"].to_numpy("datetime64[D]")[rpos]
+    gap = np.abs((committed - offence).astype("int64"))
+    lag = (outcome - committed).astype("int64")
+    near = np.isnat(committed) | np.isnat(offence) | (gap <= window_days)
+    after = np.isnat(committed) | np.isnat(outcome) | (lag >= -tolerance_days)
+    return near & after
 
 
 # ---------------------------------------------------------------------------------------------- constraints
@@ -621,6 +675,18 @@ def _link_source(
     pairs = by_rule.index
     lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
     rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
+    if spec.windowed_rules:
+        # Post-filter (the blocking engine has no date window): pairs first made by a windowed pass keep
+        # only those inside the offence-date window.
+        windowed = np.isin(by_rule.astype(str).to_numpy(), list(spec.windowed_rules))
+        ok = ~windowed
+        ok[windowed] = in_offence_window(
+            left, right, lpos[windowed], rpos[windowed], spec.window_days, settings.tolerance_days
+        )
+        if not ok.all():
+            by_rule = by_rule[ok]
+            pairs = by_rule.index
+            lpos, rpos = lpos[ok], rpos[ok]
     clock.lap("blocking_s")
     step(f"{source}: comparing {len(pairs):,} pairs")
     levels = model.compare(pairs, left, right)
