@@ -155,6 +155,20 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     sex = _text(frame["sex"]).str.upper()
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
+    force = _text(frame["force"]).str.casefold()
+    key_a = (
+        Metaphone("forename1")(out).astype("string")
+        + "|"
+        + out["surname"].str.casefold().str[:2]
+        + "|"
+        + force
+    )
+    key_b = (
+        Soundex("surname")(out).astype("string") + "|" + out["forename1"].str.casefold().str[:1] + "|" + force
+    )
+    for name, key in (("name_key_a", key_a), ("name_key_b", key_b)):
+        out[name] = key
+        out[f"{name}_nodob"] = key.mask(out["dob_ok"])
     parts = pnc_parts(frame["pnc_id"])
     out["pnc_key"] = parts["key"].to_numpy()
     out["pnc_id_key"] = parts["key"].to_numpy()  # parsed once here, read by PncComparison
@@ -331,17 +345,18 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), restricted to the
         # offence-date window after blocking (see SourceSpec.windowed_rules).
         block_on(Soundex("surname"), Soundex("forename1"), "force", name="names_soundex+force [window]"),
+        # Wider name keys for the records lacking a plausible DOB on one side (a rule for each side).
         block_on(
-            Metaphone("forename1"),
-            Substr("surname", 0, 2),
-            "force",
-            name="forename+surname_prefix+force [window]",
+            ("name_key_a", "name_key_a_nodob"), name="forename+surname_prefix+force, no DOB right [window]"
         ),
         block_on(
-            Soundex("surname"),
-            Substr("forename1", 0, 1),
-            "force",
-            name="surname_soundex+initial+force [window]",
+            ("name_key_a_nodob", "name_key_a"), name="forename+surname_prefix+force, no DOB left [window]"
+        ),
+        block_on(
+            ("name_key_b", "name_key_b_nodob"), name="surname_soundex+initial+force, no DOB right [window]"
+        ),
+        block_on(
+            ("name_key_b_nodob", "name_key_b"), name="surname_soundex+initial+force, no DOB left [window]"
         ),
     ]
     windowed = tuple(r.name for r in blocking if r.name.endswith("[window]"))
@@ -371,6 +386,47 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         tuple(rules) if settings.rules else (),
         windowed_rules=windowed,
     )
+
+
+def pass_completeness(
+    source: str,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    spec: SourceSpec,
+    truth: pd.DataFrame,
+    tolerance_days: int,
+) -> pd.DataFrame:
+    """Pair completeness of each blocking pass: of the true pairs of ``source`` in ``truth`` (``source,
+    record_id, force, crime_ref, suspect_ref``) whose crime-suspect and record are in the data, how many
+    the pass generates on its own (windowed passes after their date window); last row: all passes."""
+    t = truth[truth["source"].astype("string") == source]
+    t = t[t["crime_ref"].notna() & (t["crime_ref"].astype("string") != "")]
+    lkey = pd.MultiIndex.from_arrays(
+        [
+            left["force"].astype("string"),
+            left["crime_ref"].astype("string"),
+            left["suspect_ref"].astype("string"),
+        ]
+    )
+    tkey = pd.MultiIndex.from_arrays(
+        [t["force"].astype("string"), t["crime_ref"].astype("string"), t["suspect_ref"].astype("string")]
+    )
+    lp = lkey.get_indexer(tkey)
+    rp = pd.Index(right["record_id"].astype("string")).get_indexer(t["record_id"].astype("string"))
+    ok = (lp >= 0) & (rp >= 0)
+    lp, rp = lp[ok].astype(np.int64), rp[ok].astype(np.int64)
+    rows, union = [], np.zeros(len(lp), dtype=bool)
+    for rule in spec.blocking_rules:
+        lcode, rcode = rule.key_codes(left, right)
+        found = (lcode[lp] >= 0) & (lcode[lp] == rcode[rp])
+        if rule.name in spec.windowed_rules:
+            found &= in_offence_window(left, right, lp, rp, spec.window_days, tolerance_days)
+        union |= found
+        rows.append((source, rule.name, len(lp), int(found.sum())))
+    rows.append((source, "all passes", len(lp), int(union.sum())))
+    out = pd.DataFrame(rows, columns=["source", "blocking_rule", "true_pairs", "found"])
+    out["completeness"] = out["found"] / out["true_pairs"].where(out["true_pairs"] > 0)
+    return out
 
 
 def in_offence_window(
@@ -532,6 +588,9 @@ class LinkResult:
     blocking: pd.DataFrame
     crimes: pd.DataFrame = field(repr=False)
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # With truth given: per source and blocking pass, the share of true pairs the pass finds on its own
+    # (and the union of passes); see :func:`pass_completeness`.
+    pass_completeness: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def fitted(self) -> FittedModels:
         """This run's models (with the term frequencies they scored with), to apply unchanged elsewhere."""
@@ -812,6 +871,7 @@ def link_outcomes(
     sources: Sequence[str] | None = None,
     fitted: FittedModels | None = None,
     candidates: bool = True,
+    truth: pd.DataFrame | None = None,
 ) -> LinkResult:
     """Link each outcome source in ``tables`` to the crime-suspects of ``tables['crimes']`` and
     ``tables['suspects']`` (contract column names), and build the crime-level result.
@@ -820,6 +880,8 @@ def link_outcomes(
     ``fitted`` (e.g. ``other_result.fitted()``) fixes every parameter: no EM, the given models and term
     frequencies score the pairs, so the same pair gets the same score in any run. ``candidates=False``
     keeps only the linked pairs in ``LinkResult.candidates`` (no review fields), to bound memory.
+    ``truth`` (synthetic data) adds the pair completeness of each blocking pass
+    (``LinkResult.pass_completeness``).
     """
     settings = settings or LinkSettings()
     crimes = _check_table(tables, "crimes")
@@ -840,7 +902,7 @@ def link_outcomes(
         bar.set_postfix_str(text, refresh=False)
         bar.update(1)
 
-    cands, models, blocking, links, unlinked = [], {}, [], [], []
+    cands, models, blocking, links, unlinked, completeness = [], {}, [], [], [], []
     timings: dict[str, dict[str, float]] = {}
     try:
         for source in chosen:
@@ -855,6 +917,11 @@ def link_outcomes(
                 unlinked.append(right)
                 continue
             timings[source] = {}
+            if truth is not None:
+                st = settings.for_source(source)
+                completeness.append(
+                    pass_completeness(source, left, right, source_spec(source, st), truth, st.tolerance_days)
+                )
             cand, model, by_rule = _link_source(
                 source,
                 left,
@@ -926,4 +993,5 @@ def link_outcomes(
         blocking=blocking_df,
         crimes=crimes.assign(force=_text(crimes["force"]), crime_ref=_text(crimes["crime_ref"])),
         timings=pd.DataFrame.from_dict(timings, orient="index"),
+        pass_completeness=pd.concat(completeness, ignore_index=True) if completeness else pd.DataFrame(),
     )
