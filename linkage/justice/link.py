@@ -106,7 +106,18 @@ LINK_COLUMNS = [
     "match_weight",
     "match_probability",
     "rule",
+    "ambiguous",
+    "candidate_crimes",
 ]
+
+
+def _candidate_crimes(positions: pd.Series, left: pd.DataFrame) -> np.ndarray:
+    """``;``-joined crime references of the left rows named in ``positions`` (``""`` for none)."""
+    refs = left["crime_ref"].astype(str).to_numpy()
+    return np.array(
+        [";".join(sorted({refs[int(p)] for p in str(v).split(";")})) if v else "" for v in positions],
+        dtype=object,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -780,10 +791,15 @@ def _link_source(
     step(f"{source}: constraints")
     idx = np.flatnonzero(eligible)
     keep = np.zeros(len(pairs), dtype=bool)
-    keep[idx] = resolve_conflicts(_left_units(source, lpos, rpos, right)[idx], rpos[idx], score[idx])
+    units = _left_units(source, lpos, rpos, right)
+    keep[idx] = resolve_conflicts(units[idx], rpos[idx], score[idx])
+    ambiguous, tied = ambiguous_crimes(
+        lpos, rpos, units, keep, weight, pred["person_probability"].to_numpy(float), prob, settings.threshold
+    )
+    keep |= ambiguous
     clock.lap("constraints_s")
     clock.times["pairs"] = float(len(pairs))
-    rule = np.where(is_rule, rule, np.where(keep, "model", ""))
+    rule = np.where(is_rule, rule, np.where(ambiguous, "ambiguous crime", np.where(keep, "model", "")))
     logger.info(
         "%s: %d records, %d candidate pairs, %d rule pairs, %d links",
         source,
@@ -796,6 +812,7 @@ def _link_source(
     if not candidates:  # linked pairs only: a national partition's candidates would not fit in memory
         sel = np.flatnonzero(keep)
         lpos, rpos, rule, keep, by_rule = lpos[sel], rpos[sel], rule[sel], keep[sel], by_rule.iloc[sel]
+        tied = tied[sel]
         levels, pred = levels.iloc[sel], pred.iloc[sel]
     cand = pd.DataFrame(
         {
@@ -815,6 +832,7 @@ def _link_source(
         cand[c] = pred[c].to_numpy()
     cand["rule"] = rule
     cand["linked"] = keep
+    cand["ambiguous_with"] = tied
     if candidates:
         for f in _REVIEW_FIELDS:
             cand[f"l_{f}"] = left[f].to_numpy()[lpos]
@@ -856,6 +874,58 @@ def _left_units(source: str, lpos: np.ndarray, rpos: np.ndarray, right: pd.DataF
         return lpos
     case = pd.factorize(right["case_id"].to_numpy()[rpos])[0].astype(np.int64)
     return pd.factorize(lpos * np.int64(case.max() + 1 if len(case) else 1) + case)[0].astype(np.int64)
+
+
+def ambiguous_crimes(
+    lpos: np.ndarray,
+    rpos: np.ndarray,
+    units: np.ndarray,
+    keep: np.ndarray,
+    weight: np.ndarray,
+    person_probability: np.ndarray,
+    match_probability: np.ndarray,
+    threshold: float,
+    person_threshold: float = 0.5,
+    margin_bits: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Records whose person is clear but whose crime is not.
+
+    A record left unlinked whose same-person candidates (person probability >= ``person_threshold``, two
+    or more) together reach ``threshold`` (the evidence splits the record between crimes of one person)
+    is linked to its best one, if that crime-suspect is free: returned in the first mask. The second
+    array names, per linked pair (kept or new), the other candidate positions (left rows, ``;``-joined)
+    within ``margin_bits`` of its weight with the same person, or ``""``: those records are ambiguous.
+    """
+    n = len(lpos)
+    new = np.zeros(n, dtype=bool)
+    tied = np.full(n, "", dtype=object)
+    if n == 0:
+        return new, tied
+    same = person_probability >= person_threshold
+    linked_rec = np.zeros(int(rpos.max()) + 1, dtype=bool)
+    linked_rec[rpos[keep]] = True
+    taken = set(units[keep].tolist())
+    frame = pd.DataFrame({"r": rpos, "w": weight, "p": match_probability, "i": np.arange(n)})[same]
+    if len(frame):
+        sizes = frame.groupby("r")["i"].transform("size").to_numpy()
+        total = frame.groupby("r")["p"].transform("sum").to_numpy()
+        open_ = ~linked_rec[frame["r"].to_numpy()] & (sizes >= 2) & (total >= threshold)
+        cands = frame[open_].sort_values(["r", "w", "i"], ascending=[True, False, True], kind="mergesort")
+        for _, group in cands.groupby("r", sort=True):
+            for i in group["i"].to_numpy():
+                if units[i] not in taken:
+                    new[i] = True
+                    taken.add(units[i])
+                    break
+    final = keep | new
+    best_w = np.full(len(linked_rec), np.nan)
+    best_w[rpos[final]] = weight[final]
+    near = same & ~final & (weight >= best_w[rpos] - margin_bits)
+    if near.any():
+        others = pd.Series(lpos[near].astype(str)).groupby(rpos[near]).agg(";".join)
+        sel = np.flatnonzero(final & np.isin(rpos, others.index.to_numpy()))
+        tied[sel] = others.reindex(rpos[sel]).to_numpy()
+    return new, tied
 
 
 def _count(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -956,6 +1026,8 @@ def link_outcomes(
                         "match_weight": linked["match_weight"].to_numpy(),
                         "match_probability": linked["match_probability"].to_numpy(),
                         "rule": linked["rule"].to_numpy(),
+                        "ambiguous": linked["ambiguous_with"].to_numpy() != "",
+                        "candidate_crimes": _candidate_crimes(linked["ambiguous_with"], left),
                     }
                 )
             )

@@ -56,7 +56,8 @@ class QualityReport:
     ``table`` has one row per source plus ``all``: n_links, n_true (records with a true crime), tp
     (right crime and suspect), precision, recall and F1 with Wilson ``*_low``/``*_high`` bounds at
     ``1 - alpha``, and ``tp_crime``/``precision_crime``/``recall_crime`` counting a link to the right crime
-    but the wrong co-suspect as correct.
+    but the wrong co-suspect as correct; ``n_ambiguous`` the links flagged ``ambiguous`` (person clear, crime
+    not separable from another candidate crime of that person).
     """
 
     table: pd.DataFrame
@@ -69,7 +70,7 @@ class QualityReport:
 
     def to_markdown(self) -> str:
         """A compact table for logs and notes."""
-        cols = ["n_links", "n_true", "tp", "precision", "recall", "f1"]
+        cols = ["n_links", "n_true", "tp", "precision", "recall", "f1", "n_ambiguous"]
         lines = ["| source | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
         for name in self.table.index:
             cells = []
@@ -123,6 +124,10 @@ def evaluate(links: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05) -> Q
                 "n_true": n_true,
                 "tp": int(m["correct"].sum()),
                 "tp_crime": int(m["correct_crime"].sum()),
+                # records linked to their person whose crime the evidence could not separate (flagged)
+                "n_ambiguous": int(m["ambiguous"].fillna(False).astype(bool).sum())
+                if "ambiguous" in m
+                else 0,
             }
         )
     table = pd.DataFrame(rows).set_index("source")
