@@ -1,7 +1,8 @@
 """Fault sweep: linkage recall and precision with one recording fault at a time, and on a shifted world.
 
     .venv/bin/python benchmarks/bench_faults.py                    # london-trailblazers, seed 1
-    .venv/bin/python benchmarks/bench_faults.py --preset small --faults dob_blank,cjs_unlisted
+    .venv/bin/python benchmarks/bench_faults.py --months 6                         # half the period
+    .venv/bin/python benchmarks/bench_faults.py --faults cjs_unlisted,name_swap --bases "no PNC"
 
 Each row is a synthetic world with every noise rate at zero (the ``clean`` profile) except one fault class,
 raised to an elevated rate, linked by ``linkage.justice.link_outcomes`` with its default settings and
@@ -150,12 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--preset", default="london-trailblazers")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--months", type=int, default=None, help="shorten the preset's period (faster)")
     parser.add_argument("--faults", default="", help="comma-separated fault classes (default: all)")
     parser.add_argument("--bases", default="clean,no PNC", help="comma-separated: clean, no PNC")
     parser.add_argument("--no-shifted", action="store_true", help="skip the shifted worlds")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "bench_faults.json")
     args = parser.parse_args(argv)
     base_spec = preset(args.preset)
+    if args.months is not None:
+        base_spec = replace(base_spec, months=args.months)
     chosen = [f for f in args.faults.split(",") if f] or list(FAULTS)
     unknown = [f for f in chosen if f not in FAULTS]
     if unknown:
@@ -176,10 +180,14 @@ def main(argv: list[str] | None = None) -> int:
             print(_row_text(rows[-1]), flush=True)
     frame = pd.DataFrame(rows)
     print()
-    print(f"preset {args.preset}, seed {args.seed}")
+    print(f"preset {args.preset}, months {base_spec.months}, seed {args.seed}")
     print(_markdown(frame))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"preset": args.preset, "seed": args.seed, "rows": rows}, indent=1))
+    args.out.write_text(
+        json.dumps(
+            {"preset": args.preset, "months": base_spec.months, "seed": args.seed, "rows": rows}, indent=1
+        )
+    )
     failing = frame[
         (frame["base"] != "other names")
         & ~frame["fault"].str.startswith("alias")
