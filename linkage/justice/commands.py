@@ -142,6 +142,7 @@ def run_link(args: argparse.Namespace) -> int:
         write_csv(out / "links.csv", result.links, date_format="%Y-%m-%d")
         write_csv(out / "crime_outcomes.csv", result.crime_outcomes, date_format="%Y-%m-%d")
         write_csv(out / "unlinked.csv", result.unlinked, date_format="%Y-%m-%d")
+        write_csv(out / "ambiguous.csv", result.ambiguous)
         write_csv(out / "blocking.csv", result.blocking)
         write_csv(out / "police_uk_outcomes.csv", result.to_police_uk_outcomes(key=pub_key))
         bar.update(4)
@@ -157,7 +158,7 @@ def run_link(args: argparse.Namespace) -> int:
         logger.info("clerical review sample of %d pairs: %s", len(sample), out / "review_sample.csv")
     if args.truth:
         truth = tables["truth"]
-        report = evaluate(result.links, truth)
+        report = evaluate(result.links, truth, ambiguous=result.ambiguous)
         write_csv(out / "quality_by_source.csv", report.table.reset_index())
         write_csv(out / "quality_by_subgroup.csv", by_subgroup(result.links, truth, tables))
         sweep = threshold_sweep(result.candidates, truth)
@@ -181,7 +182,8 @@ def run_link(args: argparse.Namespace) -> int:
         "n_links": len(result.links),
         "n_unlinked": len(result.unlinked),
         "n_candidates": len(result.candidates),
-        "n_ambiguous": int(result.links["ambiguous"].sum()) if "ambiguous" in result.links else 0,
+        "n_ambiguous_links": int(result.links["ambiguous"].sum()) if "ambiguous" in result.links else 0,
+        "n_ambiguous_unlinked": len(result.ambiguous),
     }
     if len(result.pass_completeness):
         manifest["pass_completeness"] = result.pass_completeness.round(6).to_dict(orient="records")

@@ -602,6 +602,9 @@ class LinkResult:
     # With truth given: per source and blocking pass, the share of true pairs the pass finds on its own
     # (and the union of passes); see :func:`pass_completeness`.
     pass_completeness: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Records whose person is clear but whose crime the evidence cannot separate: not linked (a wrong
+    # crime would bias crime-level rates), never dropped silently: one row each, with the candidates.
+    ambiguous: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def fitted(self) -> FittedModels:
         """This run's models (with the term frequencies they scored with), to apply unchanged elsewhere."""
@@ -796,10 +799,10 @@ def _link_source(
     ambiguous, tied = ambiguous_crimes(
         lpos, rpos, units, keep, weight, pred["person_probability"].to_numpy(float), prob, settings.threshold
     )
-    keep |= ambiguous
+    # Not linked: the crime is not known. Reported in LinkResult.ambiguous with its candidates instead.
     clock.lap("constraints_s")
     clock.times["pairs"] = float(len(pairs))
-    rule = np.where(is_rule, rule, np.where(ambiguous, "ambiguous crime", np.where(keep, "model", "")))
+    rule = np.where(is_rule, rule, np.where(keep, "model", ""))
     logger.info(
         "%s: %d records, %d candidate pairs, %d rule pairs, %d links",
         source,
@@ -810,9 +813,9 @@ def _link_source(
     )
     blocking_counts = by_rule.value_counts(sort=False)
     if not candidates:  # linked pairs only: a national partition's candidates would not fit in memory
-        sel = np.flatnonzero(keep)
+        sel = np.flatnonzero(keep | ambiguous)
         lpos, rpos, rule, keep, by_rule = lpos[sel], rpos[sel], rule[sel], keep[sel], by_rule.iloc[sel]
-        tied = tied[sel]
+        tied, ambiguous = tied[sel], ambiguous[sel]
         levels, pred = levels.iloc[sel], pred.iloc[sel]
     cand = pd.DataFrame(
         {
@@ -833,6 +836,7 @@ def _link_source(
     cand["rule"] = rule
     cand["linked"] = keep
     cand["ambiguous_with"] = tied
+    cand["ambiguous_best"] = ambiguous
     if candidates:
         for f in _REVIEW_FIELDS:
             cand[f"l_{f}"] = left[f].to_numpy()[lpos]
@@ -891,10 +895,11 @@ def ambiguous_crimes(
     """Records whose person is clear but whose crime is not.
 
     A record left unlinked whose same-person candidates (person probability >= ``person_threshold``, two
-    or more) together reach ``threshold`` (the evidence splits the record between crimes of one person)
-    is linked to its best one, if that crime-suspect is free: returned in the first mask. The second
-    array names, per linked pair (kept or new), the other candidate positions (left rows, ``;``-joined)
-    within ``margin_bits`` of its weight with the same person, or ``""``: those records are ambiguous.
+    or more) together reach ``threshold`` (the evidence splits the record between crimes of one person):
+    its best candidate whose crime-suspect is free is marked in the first mask (not linked: reported with
+    its candidates). The second array names, per linked or marked pair, the other same-person candidate
+    positions (left rows, ``;``-joined) within ``margin_bits`` of its weight, or ``""``: a linked pair with
+    such a rival is flagged ambiguous.
     """
     n = len(lpos)
     new = np.zeros(n, dtype=bool)
@@ -920,7 +925,10 @@ def ambiguous_crimes(
     final = keep | new
     best_w = np.full(len(linked_rec), np.nan)
     best_w[rpos[final]] = weight[final]
-    near = same & ~final & (weight >= best_w[rpos] - margin_bits)
+    new_rec = np.zeros(len(linked_rec), dtype=bool)
+    new_rec[rpos[new]] = True
+    # rivals: same-person candidates near the linked pair's weight; for an unlinked record, all of them
+    near = same & ~final & ((weight >= best_w[rpos] - margin_bits) | new_rec[rpos])
     if near.any():
         others = pd.Series(lpos[near].astype(str)).groupby(rpos[near]).agg(";".join)
         sel = np.flatnonzero(final & np.isin(rpos, others.index.to_numpy()))
@@ -972,7 +980,7 @@ def link_outcomes(
         bar.set_postfix_str(text, refresh=False)
         bar.update(1)
 
-    cands, models, blocking, links, unlinked, completeness = [], {}, [], [], [], []
+    cands, models, blocking, links, unlinked, completeness, ambiguous = [], {}, [], [], [], [], []
     timings: dict[str, dict[str, float]] = {}
     try:
         for source in chosen:
@@ -1032,6 +1040,21 @@ def link_outcomes(
                 )
             )
             unlinked.append(right[~right["record_id"].isin(linked["record_id"])])
+            amb = cand[cand["ambiguous_best"]]
+            ambiguous.append(
+                pd.DataFrame(
+                    {
+                        "source": source,
+                        "record_id": amb["record_id"].to_numpy(),
+                        "force": amb["force"].to_numpy(),
+                        "best_crime_ref": amb["crime_ref"].to_numpy(),
+                        "best_suspect_ref": amb["suspect_ref"].to_numpy(),
+                        "match_weight": amb["match_weight"].to_numpy(),
+                        "person_probability": amb["person_probability"].to_numpy(),
+                        "candidate_crimes": _candidate_crimes(amb["ambiguous_with"], left),
+                    }
+                )
+            )
         step("crime outcomes")
     finally:
         bar.close()
@@ -1054,6 +1077,19 @@ def link_outcomes(
             "off_code",
         ]
         unlinked_df = unlinked_df[keep_cols].rename(columns={"off_code": "offence"}).reset_index(drop=True)
+    ambiguous_df = (
+        pd.concat(ambiguous, ignore_index=True).sort_values(["source", "record_id"], kind="mergesort")
+        if ambiguous
+        else pd.DataFrame()
+    ).reset_index(drop=True)
+    if len(unlinked_df):
+        key = unlinked_df["source"].astype(str) + "\0" + unlinked_df["record_id"].astype(str)
+        amb_key = (
+            set(ambiguous_df["source"].astype(str) + "\0" + ambiguous_df["record_id"].astype(str))
+            if len(ambiguous_df)
+            else set()
+        )
+        unlinked_df["ambiguous"] = key.isin(amb_key).to_numpy()
     crime_outcomes = crime_outcome_table(crimes, suspects, links_df)
     blocking_df = pd.concat(blocking, ignore_index=True) if blocking else pd.DataFrame()
     return LinkResult(
@@ -1066,4 +1102,5 @@ def link_outcomes(
         crimes=crimes.assign(force=_text(crimes["force"]), crime_ref=_text(crimes["crime_ref"])),
         timings=pd.DataFrame.from_dict(timings, orient="index"),
         pass_completeness=pd.concat(completeness, ignore_index=True) if completeness else pd.DataFrame(),
+        ambiguous=ambiguous_df,
     )

@@ -590,7 +590,7 @@ def test_pass_completeness_with_truth():
     assert int(pnc["found"].iloc[0]) >= 3  # X:1, X:2, Y:1 carry PNC IDs on both sides
 
 
-def test_ambiguous_crime_links_to_the_person_and_is_flagged():
+def test_ambiguous_crime_is_reported_with_its_candidates():
     from linkage.justice.link import ambiguous_crimes
 
     # one record (right 0), one person with two crimes (left 0, 1): each crime alone is below the
@@ -613,3 +613,4 @@ def test_links_carry_the_ambiguity_columns():
     res = link_outcomes(_world())
     assert {"ambiguous", "candidate_crimes"} <= set(res.links.columns)
     assert not res.links["ambiguous"].any()  # the hand-made world separates every crime
+    assert res.ambiguous.empty
