@@ -4,11 +4,13 @@ The left side is one row per crime and suspect (crimes joined to their suspects 
 side is each outcome source in turn. Per source:
 
 1. **Index**: the union of blocking rules chosen for high recall (PNC ID, date of birth, surname soundex
-   with birth year or with birth day and month, initials within force, swapped names, and for cautions
-   the hand-typed crime reference).
-2. **Compare**: names and date of birth (engine comparisons, with nicknames and term frequencies), PNC ID,
-   offence compatibility through the crosswalk, offence date, the directional outcome lag, place
-   (penalty notices) and crime reference (cautions).
+   with birth year or with birth day and month, initials within force, swapped names, name keys within
+   the offence-date window that need neither DOB nor PNC ID, and for cautions the hand-typed crime
+   reference).
+2. **Compare**: names (nickname groups from a published list, token-wise surnames, folded diacritics) and
+   date of birth (partial credit for typing errors; an implausible DOB is neutral), PNC ID, offence
+   compatibility through the crosswalk backing off to the statute family and police.uk category, offence
+   date, the directional outcome lag, place (penalty notices) and crime reference (cautions).
 3. **Deterministic rules** mark pairs that are links on their face (e.g. PNC ID exact, offence compatible,
    outcome within the typical window after the offence).
 4. **Model**: the two-stage Fellegi-Sunter model of :mod:`linkage.justice.model` (same person? this
