@@ -152,6 +152,12 @@ def _folded(values: pd.Series) -> pd.Series:
     return pd.Series(folded[codes], index=values.index, dtype="string")
 
 
+def _hash_key(key: pd.Series) -> pd.Series:
+    """A text key as a nullable unsigned 64-bit hash (missing stays missing)."""
+    hashed = pd.util.hash_pandas_object(key.fillna(""), index=False).to_numpy()
+    return pd.Series(pd.array(hashed, dtype="UInt64"), index=key.index).mask(key.isna().to_numpy())
+
+
 def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame:
     """Derived person fields shared by both sides: first forename, PNC key, DOB key and digits, whether
     the DOB is plausible at ``reference_date`` (the offence), sex (U -> missing)."""
@@ -169,6 +175,11 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
     force = _text(frame["force"]).str.casefold()
+    # Phonetic keys once per side, as 64-bit hashes (integer keys block without per-rule string work).
+    surname_sdx = Soundex("surname")(out).astype("string")
+    forename_sdx = Soundex("forename1")(out).astype("string")
+    out["surname_sdx"] = _hash_key(surname_sdx)
+    out["names_sdx_force"] = _hash_key(surname_sdx + "|" + forename_sdx + "|" + force)
     key_a = (
         Metaphone("forename1")(out).astype("string")
         + "|"
@@ -176,12 +187,11 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
         + "|"
         + force
     )
-    key_b = (
-        Soundex("surname")(out).astype("string") + "|" + out["forename1"].str.casefold().str[:1] + "|" + force
-    )
+    key_b = surname_sdx + "|" + out["forename1"].str.casefold().str[:1] + "|" + force
     for name, key in (("name_key_a", key_a), ("name_key_b", key_b)):
-        out[name] = key
-        out[f"{name}_nodob"] = key.mask(out["dob_ok"])
+        hashed = _hash_key(key)
+        out[name] = hashed
+        out[f"{name}_nodob"] = hashed.mask(out["dob_ok"])
     parts = pnc_parts(frame["pnc_id"])
     out["pnc_key"] = parts["key"].to_numpy()
     out["pnc_id_key"] = parts["key"].to_numpy()  # parsed once here, read by PncComparison
@@ -343,7 +353,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     blocking = [
         block_on("pnc_key", name="pnc"),
         block_on("dob_key", name="dob"),
-        block_on(Soundex("surname"), Year("date_of_birth"), name="surname_soundex+birth_year"),
+        block_on("surname_sdx", Year("date_of_birth"), name="surname_soundex+birth_year"),
         block_on(
             Substr("forename1", 0, 1),
             Substr("surname", 0, 1),
@@ -352,12 +362,12 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
             name="initials+force+birth_year",
         ),
         # a wrong digit in the year of birth
-        block_on(Soundex("surname"), "dob_mmdd", name="surname_soundex+birth_day_month"),
+        block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month"),
         # forename and surname swapped
         block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
         # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), restricted to the
         # offence-date window after blocking (see SourceSpec.windowed_rules).
-        block_on(Soundex("surname"), Soundex("forename1"), "force", name="names_soundex+force [window]"),
+        block_on("names_sdx_force", name="names_soundex+force [window]"),
         # Wider name keys for the records lacking a plausible DOB on one side (a rule for each side).
         block_on(
             ("name_key_a", "name_key_a_nodob"), name="forename+surname_prefix+force, no DOB right [window]"
