@@ -20,8 +20,11 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from linkage.engine import PositionalComparison, pair_distances, to_british_national_grid
+from linkage.engine.comparisons import _date_ints
 from linkage.errors import LinkageError
+from linkage.reference import cjs_offences, offence_relation
 from linkage.reference.identifiers import pnc_parts
+from linkage.reference.offences import _offence_codes
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +201,6 @@ class OffenceCompatibility(PositionalComparison):
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; the crosswalk runs once per distinct code pair."""
-        from linkage.reference import offence_relation
-
         _check_columns(left, [self.ho_column], "left", self.name)
         _check_columns(right, [self.other_column], "right", self.name)
         lc, l_uniq = pd.factorize(left[self.ho_column].astype("string").str.strip(), use_na_sentinel=True)
@@ -227,9 +228,6 @@ class OffenceCompatibility(PositionalComparison):
 def _statute_families() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], dict[str, str]]:
     """From the crosswalk: statute family -> its Home Office codes; family -> police.uk categories;
     Home Office code -> police.uk category."""
-    from linkage.reference import cjs_offences
-    from linkage.reference.offences import _offence_codes
-
     cjs = cjs_offences()
     category = _offence_codes().set_index("ho_code")["police_uk_category"].astype(str).to_dict()
     family = cjs["cjs_code"].astype(str).str.strip().str.upper().str[:4]
@@ -428,8 +426,6 @@ class CrimeRefComparison(PositionalComparison):
 def dob_digits(values: pd.Series) -> np.ndarray:
     """Dates of birth as ``yyyymmdd`` integers (-1 missing). Year-first strings keep their digits, so a
     mistyped, impossible date (1985-13-02) still compares digit by digit."""
-    from linkage.engine.comparisons import _date_ints
-
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         return _date_ints(values.astype("string"))
     return _date_ints(pd.Series(pd.to_datetime(values, errors="coerce")))

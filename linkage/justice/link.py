@@ -66,6 +66,12 @@ from linkage.justice.geography import court_area, lsoa_area
 from linkage.justice.model import TwoStageModel
 from linkage.justice.publication import crime_ids, publication_key
 from linkage.justice.settings import LinkSettings, SourceSettings
+from linkage.reference import (
+    caution_outcome_label,
+    court_outcome_label,
+    final_outcome_per_group,
+    pnd_outcome_label,
+)
 from linkage.reference.identifiers import pnc_parts
 from linkage.reference.names import fold_diacritics, nickname_groups
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
@@ -254,8 +260,6 @@ def record_ids(source: str, table: pd.DataFrame) -> pd.Series:
 
 def outcome_labels(source: str, table: pd.DataFrame) -> pd.Series:
     """police.uk outcome label of each record (via linkage.reference.outcomes)."""
-    from linkage.reference import caution_outcome_label, court_outcome_label, pnd_outcome_label
-
     if source == "cautions":
         return caution_outcome_label(table["caution_type"])
     if source == "penalty_notices":
@@ -691,8 +695,6 @@ def crime_outcome_table(crimes: pd.DataFrame, suspects: pd.DataFrame, links: pd.
     police.uk hierarchy wins, ties go to the later outcome date (then source and record id for
     determinism).
     """
-    from linkage.reference import final_outcome_per_group
-
     base_cols = [
         "force",
         "crime_ref",
