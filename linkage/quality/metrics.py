@@ -179,7 +179,9 @@ def _records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         when = pd.to_datetime(t["offence_date"], errors="coerce").fillna(
             pd.to_datetime(t[date_col], errors="coerce")
         )
-        age = (when - dob).dt.days / 365.25
+        # in days, not nanoseconds: a mistyped DOB centuries away (1694 for 1964) must not overflow
+        gap = when.to_numpy("datetime64[D]") - dob.to_numpy("datetime64[D]")
+        age = pd.Series(np.where(np.isnat(gap), np.nan, gap.astype("int64")) / 365.25, index=t.index)
         frames.append(
             pd.DataFrame(
                 {
