@@ -620,6 +620,7 @@ class LinkResult:
     pass_completeness: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Records whose person is clear but whose crime the evidence cannot separate: not linked (a wrong
     # crime would bias crime-level rates), never dropped silently: one row each, with the candidates.
+    # Empty with ``candidates=False`` (national partitions keep linked pairs only).
     ambiguous: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def fitted(self) -> FittedModels:
@@ -827,7 +828,7 @@ def _link_source(
     )
     blocking_counts = by_rule.value_counts(sort=False)
     if not candidates:  # linked pairs only: a national partition's candidates would not fit in memory
-        sel = np.flatnonzero(keep | ambiguous)
+        sel = np.flatnonzero(keep)  # (ambiguous records are then not listed: see LinkResult.ambiguous)
         lpos, rpos, rule, keep, by_rule = lpos[sel], rpos[sel], rule[sel], keep[sel], by_rule.iloc[sel]
         tied, ambiguous = tied[sel], ambiguous[sel]
         levels, pred = levels.iloc[sel], pred.iloc[sel]
