@@ -540,6 +540,20 @@ def build_report(data: ReportData) -> Report:
             + (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else ""),
         ),
     )
+    from linkage.reporting.findings import data_warnings, main_findings
+
+    findings = main_findings(
+        sections,
+        view="linked" if data.linked is not None else "public police.uk",
+        followup_days=ev.followup_days,
+        within_days=ev.outcome_within_days,
+    )
+    warnings = data_warnings(
+        main,
+        cfg.start,
+        cfg.end,
+        public_months_complete=data.public_months_complete if data.linked is None else None,
+    )
     caveats = _caveats(data)
     methods = _methods(data)
     sources = _sources(data)
@@ -566,7 +580,36 @@ def build_report(data: ReportData) -> Report:
         disclosure_log=log,
         manifest={},
         extra={"rows_read": total, "disclosure_summary": _log_summary(log)},
+        findings=findings,
+        data_warnings=warnings,
+        release=release_info(cfg, synthetic=data.tables is not None and cfg.synthetic_world is not None),
     )
+
+
+def release_info(cfg: TrailblazerConfig, *, synthetic: bool) -> dict[str, str]:
+    """Status, owner, contact and revisions note: the optional ``release`` block of the configuration,
+    with defaults. The production date is today (UTC), or ``$SOURCE_DATE_EPOCH`` for a dated rebuild."""
+    given = dict(cfg.raw.get("release") or {})
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    produced = (
+        _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+        if epoch and epoch.isdigit()
+        else _dt.datetime.now(_dt.UTC)
+    )
+    status = given.get("status") or (
+        "Illustrative, synthetic: not official statistics" if synthetic else "Management information"
+    )
+    return {
+        "produced": f"{produced:%d %B %Y}",
+        "status": str(status),
+        "owner": str(given.get("owner") or "Not stated in the configuration (release.owner)"),
+        "contact": str(given.get("contact") or "Not stated in the configuration (release.contact)"),
+        "revisions": str(
+            given.get("revisions")
+            or "Figures may be revised when later police.uk files or extracts add outcomes recorded after "
+            "the period end; any revision will be listed here with its date and reason."
+        ),
+    }
 
 
 def cross_table_audit(
@@ -655,7 +698,7 @@ def cross_table_audit(
             )
         )
     by_outcome = blocks.get("time_to_outcome_medians_by_outcome")
-    if time_tables and by_outcome is not None:
+    if time_tables and by_outcome is not None and "outcomes" in by_outcome.columns:
         tables.append(
             PublishedCells(
                 "time_to_outcome_medians_by_outcome",
@@ -911,25 +954,29 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
 
 
 def _write_report_files(report: Report, data: ReportData, out: Path, *, started: float) -> None:
+    """Every data file goes through the disclosure gate (:mod:`linkage.reporting.publish`), which adds
+    one disclosure-log row per file; then the log, the HTML and the manifest."""
+    from linkage.reporting.publish import file_log, write_published
+
     cfg = data.config
-    tables_dir = out / "tables"
-    written = []
-    for sec in report.sections:
-        for block in sec.tables:
-            frame = block.frame.reset_index() if block.index else block.frame
-            write_csv(tables_dir / f"{block.name}.csv", frame, float_format="%.6g")
-            written.append(f"tables/{block.name}.csv")
-    write_csv(out / "disclosure_log.csv", report.disclosure_log)
-    written.append("disclosure_log.csv")
+    record_files: dict[str, pd.DataFrame] = {}
+    name = f"{cfg.slug}-outcomes.csv"
     if data.published_outcomes is not None:
-        name = f"{cfg.slug}-outcomes.csv"
-        write_csv(out / name, data.published_outcomes, float_format="%.6f")
-        written.append(name)
+        record_files[name] = data.published_outcomes
     elif data.public is not None and data.outcomes_file_skipped is None:
-        name = f"{cfg.slug}-outcomes.csv"
-        write_csv(out / name, _public_outcomes_file(data), float_format="%.6f")
-        written.append(name)
-    written.append("report.html")
+        record_files[name] = _public_outcomes_file(data)
+    written, gate_log = write_published(report, record_files, out)
+    own = file_log(
+        [
+            ("disclosure_log.csv", "this log: actions and file list, never an original value"),
+            ("report.html", "the tables above, as protected; figures drawn from protected or model values"),
+            ("manifest.json", "input hashes, settings and the list of outputs"),
+        ]
+    )
+    report.disclosure_log = pd.concat([report.disclosure_log, gate_log, own], ignore_index=True)
+    report.extra["files"] = written
+    write_csv(out / "disclosure_log.csv", report.disclosure_log)
+    written = [*written, "disclosure_log.csv", "report.html"]
     manifest = _manifest(cfg, started, time.time() - started, written + ["manifest.json"])
     report.manifest = manifest
     write_text(out / "report.html", render_html(report))

@@ -22,6 +22,8 @@ from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_
 
 logger = logging.getLogger(__name__)
 
+PRETREND_ALERT = 0.10  # a pre-trend test p below this is flagged beside the estimate
+
 
 
 def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = "pp"):
@@ -172,6 +174,7 @@ def evaluation_section(
         for alt in ("lsoa", "area-month"):
             r2 = did(sub, outcome=key, go_live=go_live, cluster=alt, alpha=alpha).as_row(scale, unit)
             r2["outcome"] = label
+            r2["cluster_on"] = "LSOA" if alt == "lsoa" else alt
             r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
         means = _cell_means_table(res, unit, settings)
@@ -184,9 +187,29 @@ def evaluation_section(
             )
         )
         _event_study_blocks(sec, es, key, label, unit, scale)
-        text = f"{row['estimate']:+.2f} {unit} ({row['ci_lower']:+.2f} to {row['ci_upper']:+.2f})"
+        sec.results.append(
+            {
+                "kind": "effect",
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "estimate": row["estimate"],
+                "ci_lower": row["ci_lower"],
+                "ci_upper": row["ci_upper"],
+                "p": row["p_value"],
+                "pretrend_p": es.pretrend_p,
+                "clusters": row["clusters"],
+                "cluster_on": cluster_label,
+                "true_effect": truth,
+                "means": means,
+                "table": f"evaluation_means_{key}",
+            }
+        )
+        text = f"{row['estimate']:+.1f} {unit} (95% CI {row['ci_lower']:+.1f} to {row['ci_upper']:+.1f})"
+        if es.pretrend_p < PRETREND_ALERT:
+            text += f"; pre-trend test p = {es.pretrend_p:.3f}"
         if truth is not None:
-            text += f"; true {truth:+.2f}"
+            text += f"; true effect {truth:+.1f}"
         short = {
             "oocd": "DiD: out-of-court disposals",
             "days_capped": "DiD: days to police outcome",
@@ -202,6 +225,8 @@ def evaluation_section(
             "p_value": "p",
             "cluster_on": "clustered on",
         }
+        for r in rows:
+            r["cluster_on"] = cluster_label if r["cluster_on"] == cluster else r["cluster_on"]
         table = pd.DataFrame(rows).rename(columns=names)
         sec.tables.insert(
             0,

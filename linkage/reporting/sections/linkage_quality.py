@@ -275,7 +275,7 @@ def linkage_quality_section(
             ),
             qlog,
         )
-        if "all" in set(q["source"]):
+        if "all" in set(q["source"]) and pd.notna(q.loc[q["source"] == "all", "precision"]).all():
             row = q[q["source"] == "all"].iloc[0]
             sec.headline.append(
                 (

@@ -103,7 +103,26 @@ def time_to_outcome_section(
         )
         # The number of outcomes per crime type is left out: crimes minus outcomes is the open count,
         # which the outcome table by crime type may withhold (cross-table differencing).
+        overall = km_by_group(
+            data,
+            by=None,
+            start="start_date",
+            end="outcome_date",
+            period_end=period_end,
+            event_mask=closed,
+            alpha=alpha,
+            min_events=t,
+        )
+        if public_months:
+            for c in overall:
+                c.times = c.times / 30.4375
+                c.median, c.median_lower, c.median_upper = (
+                    v / 30.4375 for v in (c.median, c.median_lower, c.median_upper)
+                )
         med = median_table(by_type, label="crime type")
+        if overall:  # the all-crimes median is a row of the same table (the headline quotes that row)
+            every = median_table(overall, label="crime type").assign(**{"crime type": ALL_CRIMES})
+            med = pd.concat([med, every], ignore_index=True)
         med = _round_km(med, settings, unit).drop(columns="outcomes")
         sec.add_table(
             TableBlock(
@@ -127,26 +146,9 @@ def time_to_outcome_section(
                 percent_columns=tuple(c for c in at.columns if c.startswith("by ")),
             )
         )
-        overall = km_by_group(
-            data,
-            by=None,
-            start="start_date",
-            end="outcome_date",
-            period_end=period_end,
-            event_mask=closed,
-            alpha=alpha,
-            min_events=t,
-        )
-        if overall and not public_months:
-            c = overall[0]
-            sec.headline.append(
-                (
-                    "Median days to final outcome",
-                    f"{c.median:.0f} ({c.median_lower:.0f} to {c.median_upper:.0f})"
-                    if np.isfinite(c.median)
-                    else "not reached",
-                )
-            )
+        if overall and ALL_CRIMES in set(med["crime type"]):
+            row = med[med["crime type"] == ALL_CRIMES].iloc[0]
+            sec.headline.append((f"Median time to final outcome ({unit})", median_text(row, unit)))
     if not public_months:
         _cumulative_incidence_blocks(sec, data, closed, settings, period_end=period_end, alpha=alpha)
     return sec
@@ -194,19 +196,26 @@ def _cumulative_incidence_blocks(
         )
     )
     med = _round_km(median_table(by_group, label="outcome group"), settings, "days")
-    sec.add_table(
-        TableBlock(
-            "time_to_outcome_medians_by_outcome",
-            "Days from recording until half of all crimes have reached each outcome group (median of the "
-            "cumulative incidence; 'not reached' when fewer than half of crimes end in that group), with "
-            "95% intervals",
-            med,
-            na_text=_KM_NA,
-            note="Every crime is at risk ('crimes'); 'outcomes' reached the group within the period. "
-            "Crimes with a different final outcome, or none, are censored at the period end (a "
-            "competing-risks estimate, not time to the outcome among crimes that reached it).",
+    med = med.drop(columns=["crimes", "outcomes"])  # counts: one place only (the outcome mix table)
+    if med["median (days)"].notna().any():  # a table of 'not reached' only says nothing: leave it out
+        sec.add_table(
+            TableBlock(
+                "time_to_outcome_medians_by_outcome",
+                "Days from recording until half of all crimes have reached each outcome group (median of "
+                "the cumulative incidence; 'not reached' when fewer than half of crimes end in that "
+                "group), with 95% intervals",
+                med,
+                na_text=_KM_NA,
+                note="Every crime is at risk. Crimes with a different final outcome, or none, are censored "
+                "at the period end (a competing-risks estimate, not time to the outcome among crimes that "
+                "reached it). Counts by outcome group are in the outcome mix table.",
+            )
         )
-    )
+    else:
+        sec.paragraphs.append(
+            "No outcome group is reached by half of all crimes within the period, so no median by outcome "
+            "group exists; the shares by time point below describe how fast each group accumulates."
+        )
     at = km_table_at(by_group, days=(7, 14, 28, 91, 182)).rename(columns={"group": "outcome group"})
     cols = [c for c in at.columns if c.startswith("by ")]
     at[cols] = at[cols].round(RATE_DECIMALS)
@@ -218,6 +227,20 @@ def _cumulative_incidence_blocks(
             percent_columns=tuple(cols),
         )
     )
+
+
+ALL_CRIMES = "All crimes"
+
+
+def median_text(row: pd.Series, unit: str) -> str:
+    """'16 days (95% CI 15 to 17)'; an interval narrower than the rounding is not shown as 'x to x'."""
+    med, lo, hi = row[f"median ({unit})"], row["95% CI lower"], row["95% CI upper"]
+    if pd.isna(med):
+        return "not reached within the period"
+    text = f"{med:,.0f} {unit}"
+    if pd.notna(lo) and pd.notna(hi) and hi > lo:
+        return text + f" (95% CI {lo:,.0f} to {hi:,.0f})"
+    return text + " (95% interval within a day)" if unit == "days" else text
 
 
 _KM_NA = {
