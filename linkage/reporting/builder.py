@@ -445,11 +445,24 @@ def build_report(data: ReportData) -> Report:
             for s in ("cautions", "penalty_notices", "court_outcomes")
             if s in data.tables
         }
+    subgroups = data.subgroups
+    truth = (data.tables or {}).get("truth")
+    if (
+        subgroups is not None
+        and truth is not None
+        and cfg.go_live is not None
+        and data.linked is not None
+        and data.linked["treated"].nunique() > 1
+    ):
+        from linkage.reporting.sections.linkage_quality import evaluation_cell_quality
+
+        cells = evaluation_cell_quality(data.link_result.links, truth, data.linked, cfg.go_live)
+        subgroups = pd.concat([subgroups, cells], ignore_index=True)
     sections.append(
         S.linkage_quality_section(
             data.link_result.links if data.link_result is not None else None,
             q,
-            data.subgroups,
+            subgroups,
             record_counts,
             ds,
             review=data.review,
@@ -579,11 +592,23 @@ def build_report(data: ReportData) -> Report:
         data_sources=sources,
         disclosure_log=log,
         manifest={},
-        extra={"rows_read": total, "disclosure_summary": _log_summary(log)},
+        extra={"rows_read": total, "disclosure_summary": _log_summary(log), "source_line": _source_line(cfg)},
         findings=findings,
         data_warnings=warnings,
         release=release_info(cfg, synthetic=data.tables is not None and cfg.synthetic_world is not None),
     )
+
+
+def _source_line(cfg: TrailblazerConfig) -> str:
+    """One line naming the data behind every figure (printed under each)."""
+    parts = []
+    if cfg.synthetic_world is not None:
+        parts.append("synthetic record-level extracts (linkage.synth; illustrative, not real people)")
+    if cfg.extracts:
+        parts.append("restricted record-level extracts, linked by the workbench")
+    if cfg.police_uk:
+        parts.append("data.police.uk street-level crime and outcomes files")
+    return "; ".join(parts) + "." if parts else ""
 
 
 def release_info(cfg: TrailblazerConfig, *, synthetic: bool) -> dict[str, str]:

@@ -46,6 +46,12 @@ class FigureBlock:
     png_base64: str
     alt: str = ""
 
+    @property
+    def css_width(self) -> int:
+        """Display width in CSS pixels: half the PNG's width, as figures are drawn at 2x resolution."""
+        head = base64.b64decode(self.png_base64[:64])
+        return int.from_bytes(head[16:20], "big") // 2
+
 
 @dataclass
 class Section:
@@ -90,7 +96,7 @@ class Report:
     release: dict[str, str] = field(default_factory=dict)  # status, owner, contact, produced, revisions
 
 
-def figure_png(fig: Figure, *, dpi: int = 110) -> str:
+def figure_png(fig: Figure, *, dpi: int = 220) -> str:
     """Render a matplotlib figure to a base64 PNG (no timestamp metadata, so bytes are reproducible).
 
     Figures are built with the object API (``matplotlib.figure.Figure``), so rendering needs no pyplot

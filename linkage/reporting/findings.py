@@ -161,7 +161,50 @@ def _descriptive(sections: Sequence[Section], view: str) -> list[Finding]:
                     source="linkage_precision_recall",
                 )
             )
+    if pr is not None and "precision at least" in pr.columns:
+        bounded = [
+            f"{_label(r['source'])}: precision at least {_pct(r['precision at least'])}"
+            + (f", recall at least {_pct(r['recall at least'])}" if pd.notna(r["recall at least"]) else "")
+            for _, r in pr.iterrows()
+            if pd.isna(r["precision"]) and pd.notna(r["precision at least"])
+        ]
+        if bounded:
+            out.append(
+                Finding(
+                    "descriptive",
+                    "Where too few links are wrong to publish the rate, its bound is given: "
+                    + "; ".join(bounded)
+                    + ".",
+                    source="linkage_precision_recall",
+                )
+            )
+    sub = _table(sections, "linkage_by_subgroup")
+    if sub is not None:
+        cells = sub[sub["variable"] == "evaluation group"].dropna(subset=["precision", "recall"])
+        if len(cells) == 4:
+            out.append(
+                Finding(
+                    "descriptive",
+                    "Linkage quality is similar in the four evaluation cells (trailblazer or comparison, "
+                    f"before or after go-live): precision {_pct(cells['precision'].min())} to "
+                    f"{_pct(cells['precision'].max())}, recall {_pct(cells['recall'].min())} to "
+                    f"{_pct(cells['recall'].max())}."
+                    if cells["recall"].max() - cells["recall"].min() < 0.02
+                    and cells["precision"].max() - cells["precision"].min() < 0.02
+                    else "Linkage quality differs between the evaluation cells (trailblazer or comparison, "
+                    f"before or after go-live): precision {_pct(cells['precision'].min())} to "
+                    f"{_pct(cells['precision'].max())}, recall {_pct(cells['recall'].min())} to "
+                    f"{_pct(cells['recall'].max())}; the difference-in-differences may be biased by it.",
+                    source="linkage_by_subgroup",
+                )
+            )
     return out
+
+
+def _label(code: str) -> str:
+    from linkage.reporting.publish import DISPLAY_LABELS
+
+    return DISPLAY_LABELS.get(code, code).lower()
 
 
 def data_warnings(
@@ -180,15 +223,17 @@ def data_warnings(
         missing = [p for p, c in counts.items() if c == 0]
         if missing:
             out.append(
-                "Coverage gap: no crimes in " + ", ".join(f"{p:%B %Y}" for p in missing) + "; figures for "
+                "Coverage gap: no crimes in "
+                + ", ".join(p.strftime("%B %Y") for p in missing)
+                + "; figures for "
                 "the period leave those months out."
             )
         typical = float(counts.iloc[:-1][counts.iloc[:-1] > 0].median()) if len(counts) > 1 else 0.0
         last = float(counts.iloc[-1])
         if typical > 0 and 0 < last < PARTIAL_MONTH * typical:
             out.append(
-                f"Partial last month: {wanted[-1]:%B %Y} holds {100 * last / typical:.0f}% of a typical "
-                "month's crimes, so it is probably only partly recorded."
+                f"Partial last month: {wanted[-1].strftime('%B %Y')} holds {100 * last / typical:.0f}% of a "
+                "typical month's crimes, so it is probably only partly recorded."
             )
     if public_months_complete is False:
         out.append(

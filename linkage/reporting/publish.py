@@ -57,22 +57,23 @@ DISPLAY_LABELS: dict[str, str] = {
     "lsoa": "LSOA",
     "area-month": "area-month",
     "variable": "breakdown",
+    "evaluation group": "Evaluation group (trailblazer or comparison; before or after go-live)",
     "role": "area",
     "period": "period",
 }
 SEX_LABELS = {"F": "Female", "M": "Male", "U": "Not recorded"}
-_LABEL_COLUMNS = ("variable", "group", "source", "clustered on", "role")
+_LABEL_COLUMNS = ("variable", "group", "source", "kind", "clustered on", "role")
 
 
 def display_frame(block: TableBlock) -> pd.DataFrame:
     """The table as published: index reset if it carries the row labels, display labels applied."""
     frame = block.frame.reset_index() if block.index else block.frame.copy()
+    sex = frame["variable"].astype(str).eq("sex") if "variable" in frame.columns else None
     for col in _LABEL_COLUMNS:
         if col not in frame.columns or frame[col].dtype.kind in "biufc":
             continue
         values = frame[col].astype(object)
-        if col == "group" and "variable" in frame.columns:
-            sex = frame["variable"].astype(str) == "sex"
+        if col == "group" and sex is not None:
             values = values.where(~sex, values.map(lambda v: SEX_LABELS.get(str(v), v)))
         frame[col] = values.map(lambda v: DISPLAY_LABELS.get(v, v) if isinstance(v, str) else v)
     return frame.rename(columns={c: DISPLAY_LABELS.get(c, c) for c in frame.columns if c in ("variable",)})
@@ -227,9 +228,17 @@ def workbook_bytes(report: Report, numbered: list[tuple[int, TableBlock]], notes
         pd.DataFrame({"Notes": notes}).to_excel(xl, sheet_name="Notes", index=False)
         for n, block in numbered:
             frame = csv_frame(block)
-            head = pd.DataFrame([[f"Table {n}. {block.caption}"], [block.note or ""]])
-            head.to_excel(xl, sheet_name=f"Table {n}", header=False, index=False)
-            frame.to_excel(xl, sheet_name=f"Table {n}", index=False, startrow=3)
+            width = max(len(frame.columns), 1)
+            pad = [""] * (width - 1)
+            rows = [
+                [f"Table {n}. {block.caption}", *pad],
+                [block.note or "", *pad],
+                ["", *pad],
+                [str(c) for c in frame.columns],
+                *frame.to_numpy().tolist(),
+            ]
+            sheet = pd.DataFrame(rows, columns=range(width)).replace({"": None})
+            sheet.to_excel(xl, sheet_name=f"Table {n}", header=False, index=False)
     return _deterministic_zip(buf.getvalue())
 
 

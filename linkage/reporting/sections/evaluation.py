@@ -26,6 +26,20 @@ PRETREND_ALERT = 0.10  # a pre-trend test p below this is flagged beside the est
 
 
 
+def _event_title(es: EventStudy, label: str, scale: float, unit: str) -> str:
+    """The event study's finding in words: the average post-go-live difference and whether the
+    pre-go-live months are flat (the pre-trend test)."""
+    c = es.coefficients
+    post = scale * c.loc[c["relative_month"] >= 0, "estimate"].mean()
+    flat = (
+        "before go-live the areas moved together"
+        if es.pretrend_p >= PRETREND_ALERT
+        else f"but the areas were already diverging before go-live (pre-trend p = {es.pretrend_p:.3f})"
+    )
+    first = label[0].upper() + label[1:]
+    return f"{first}: trailblazer minus comparison averages {post:+.1f} {unit} after go-live; {flat}"
+
+
 def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = "pp"):
     fig = Figure(figsize=(7.5, 3.4), dpi=110)
     ax = fig.subplots()
@@ -44,7 +58,7 @@ def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = 
     )
     ax.set_xlabel("months relative to go-live (0 = go-live month; -1 = reference)")
     ax.set_ylabel(f"difference ({unit})")
-    ax.set_title("\n".join(textwrap.wrap(label, 80)), fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(_event_title(es, label, scale, unit), 90)), fontsize=10, loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -75,7 +89,8 @@ def _event_study_blocks(sec: Section, es: EventStudy, key: str, label: str, unit
             f"coefficient zero): chi-squared {es.pretrend_stat:.1f} on {es.pretrend_df} df, "
             f"p = {es.pretrend_p:.3f}.",
             figure_png(_event_figure(es, label, scale, unit)),
-            alt=f"event study of {label}",
+            alt=_event_title(es, label, scale, unit) + ". Event-study chart: one point per month relative "
+            "to go-live with its 95% interval; the values are in the table below.",
         )
     )
     es_tab = es.coefficients.copy()

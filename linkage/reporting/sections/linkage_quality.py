@@ -23,6 +23,78 @@ logger = logging.getLogger(__name__)
 
 
 
+def evaluation_cell_quality(
+    links: pd.DataFrame, truth: pd.DataFrame, crimes: pd.DataFrame, go_live: pd.Timestamp
+) -> pd.DataFrame:
+    """Precision and recall in the four cells of the difference-in-differences (trailblazer or comparison,
+    before or after go-live), in the layout of :func:`linkage.quality.by_subgroup` (variable "evaluation
+    group"). Linkage that changes between cells would bias the estimate, so this is the split to check.
+
+    A link counts in the cell of the crime it points at (precision); a true match in the cell of its
+    true crime (recall); a correct link is in both.
+    """
+    from linkage.quality.metrics import mark_correct
+
+    key = ["force", "crime_ref"]
+    cells = crimes[[*key, "treated", "month"]].copy()
+    cells[key] = cells[key].astype("string")
+    role = np.where(cells["treated"].astype(int) > 0, "trailblazer", "comparison")
+    when = np.where(pd.to_datetime(cells["month"]) >= go_live, "after go-live", "before go-live")
+    cells["cell"] = pd.Series(role, index=cells.index) + ", " + when
+    cells = cells.drop_duplicates(key)[[*key, "cell"]]
+    marked = mark_correct(links, truth).merge(cells, on=key, how="left")
+    true = truth[truth["crime_ref"].notna()][key].astype("string").merge(cells, on=key, how="left")
+    order = [f"{r}, {w}" for r in ("trailblazer", "comparison") for w in ("before go-live", "after go-live")]
+    frame = pd.DataFrame(
+        {
+            "n_records": true["cell"].value_counts().reindex(order, fill_value=0),
+            "n_linked": marked["cell"].value_counts().reindex(order, fill_value=0),
+            "tp": marked.loc[marked["correct"], "cell"].value_counts().reindex(order, fill_value=0),
+        }
+    )
+    frame["n_true"] = frame["n_records"]
+    n_linked = frame["n_linked"].where(frame["n_linked"] > 0)
+    frame["link_rate"] = frame["n_linked"] / frame["n_records"].where(frame["n_records"] > 0)
+    frame["precision"] = frame["tp"] / n_linked
+    frame["recall"] = frame["tp"] / frame["n_true"].where(frame["n_true"] > 0)
+    return frame.rename_axis("group").reset_index().assign(variable="evaluation group")
+
+
+_BOUND_NA = {"link rate at least": "", "precision at least": "", "recall at least": ""}
+_BOUND_NOTE = (
+    "Where a rate is withheld because fewer than the threshold of links are wrong, missed or unlinked "
+    "(linkage errors, not people), its lower bound is shown instead ('at least')."
+)
+
+
+def lower_bounds(
+    raw: pd.DataFrame,
+    published: pd.DataFrame,
+    settings: DisclosureSettings,
+    ratios: Mapping[str, tuple[str, str]],
+) -> dict[str, pd.Series]:
+    """``{rate: its lower bound}`` where a rate is withheld only because its *errors* are few.
+
+    Precision, recall and link rates are withheld when the number of wrong, missed or unlinked records is
+    under the threshold; those are linkage errors, not people, and "at least 99%" tells a reader the
+    linkage is good without giving the small count back. A bound is given only when the numerator and
+    the denominator are at least the threshold and the complement is under it (primary, on the row's own
+    counts): ``1 - (threshold - 1) / denominator``, floored to a whole percent, so it follows from the
+    threshold and the rounded size alone. Everything else stays NaN.
+    """
+    t = settings.threshold
+    out = {}
+    for rate, (num, den) in ratios.items():
+        k = pd.to_numeric(raw[num], errors="coerce").to_numpy(dtype=float)
+        n = pd.to_numeric(raw[den], errors="coerce").to_numpy(dtype=float)
+        withheld = published[rate].isna().to_numpy()
+        few_errors = (k >= t) & (n >= t) & ((n - k) < t) & ((n - k) >= 0)
+        n_low = np.maximum(round_to_base(n, settings.rounding_base) - settings.rounding_base // 2, t)
+        bound = np.floor(100 * (1 - (t - 1) / n_low)) / 100
+        out[rate] = pd.Series(np.where(withheld & few_errors, bound, np.nan), index=published.index)
+    return out
+
+
 def _link_and_precision_tables(
     links: pd.DataFrame,
     quality_table: pd.DataFrame | None,
@@ -64,6 +136,7 @@ def _link_and_precision_tables(
             others = q.loc[~is_all & ~per_source, "n_links"]
             partner = (q.index == others.idxmin()) if len(others) else is_all  # a complementary row
             carried = carried | partner
+        q_raw = q.copy()
         q, qlog = protect_rates(
             q,
             settings,
@@ -74,8 +147,13 @@ def _link_and_precision_tables(
             extra_mask=carried,
             ratios={"recall": ("tp", "n_true")},
         )
+        bounds = lower_bounds(
+            q_raw, q, settings, {"precision": ("tp", "n_links"), "recall": ("tp", "n_true")}
+        )
         # any source whose precision or recall is withheld: withhold its links (and link rate) too
         withheld = q["recall"].isna() | q["precision"].isna()
+        q["precision at least"] = bounds["precision"].to_numpy()
+        q["recall at least"] = bounds["recall"].to_numpy()
         q.loc[withheld, "n_links"] = pd.NA
         extra_link = set(q.loc[withheld, "source"])
         link_hidden = link_hidden | pd.Series([s in extra_link for s in sources], index=sources)
@@ -97,6 +175,8 @@ def _link_and_precision_tables(
         value_columns=("rate",),
         extra_mask=link_hidden.to_numpy(dtype=bool),
     )
+    bound = lower_bounds(rates, pub, settings, {"rate": ("count", "n")})["rate"]
+    pub["link rate at least"] = bound.to_numpy()
     pub = pub.rename(columns={"count": "records linked", "n": "outcome records", "rate": "link rate"})
     return pub, log, q, qlog
 
@@ -206,6 +286,9 @@ def _subgroup_block(
         extra_mask=((sg["variable"] == "source") & sg["group"].isin(list(withheld_sources))).to_numpy(),
         ratios={"precision": ("tp", "count"), "recall": ("tp", "n_true")},
     )
+    bounds = lower_bounds(sg, pub_sg, settings, {"precision": ("tp", "count"), "recall": ("tp", "n_true")})
+    pub_sg["precision at least"] = bounds["precision"].to_numpy()
+    pub_sg["recall at least"] = bounds["recall"].to_numpy()
     pub_sg = pub_sg.drop(columns=["n_true", "tp"])
     pub_sg = pub_sg.rename(columns={"count": "linked", "n": "records", "rate": "link rate"})
     sec.add_table(
@@ -213,7 +296,9 @@ def _subgroup_block(
             "linkage_by_subgroup",
             "Link rate, precision and recall by subgroup",
             pub_sg,
-            percent_columns=("link rate", "precision", "recall"),
+            percent_columns=("link rate", "precision", "recall", "precision at least", "recall at least"),
+            na_text=_BOUND_NA,
+            note=_BOUND_NOTE,
         ),
         sglog,
     )
@@ -252,7 +337,9 @@ def linkage_quality_section(
             "linkage_link_rates",
             "Outcome records linked to a crime, by source",
             link_pub,
-            percent_columns=("link rate",),
+            percent_columns=("link rate", "link rate at least"),
+            na_text=_BOUND_NA,
+            note=_BOUND_NOTE,
         ),
         link_log,
     )
@@ -269,9 +356,12 @@ def linkage_quality_section(
                     "recall",
                     "recall lower",
                     "recall upper",
+                    "precision at least",
+                    "recall at least",
                 ),
+                na_text=_BOUND_NA,
                 note="Rates are computed from the rounded counts shown; a rate whose count, complement or "
-                "denominator is under the threshold is withheld.",
+                "denominator is under the threshold is withheld. " + _BOUND_NOTE,
             ),
             qlog,
         )

@@ -18,29 +18,62 @@ from linkage.evaluation.rates import (
 )
 from linkage.evaluation.survival import km_by_group, km_by_outcome, km_table_at, median_table
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
+from linkage.reporting.sections._common import line_style
 
 logger = logging.getLogger(__name__)
 
 
 
+def _share_at(curve, day: float) -> float:
+    """1 - S(day) of a Kaplan-Meier curve."""
+    i = np.searchsorted(np.asarray(curve.times), day, side="right")
+    return float(1 - np.r_[1.0, curve.survival][i])
+
+
+def _fastest(curves, months: bool) -> str:
+    """A title that states the finding: the crime types with the largest and smallest share with a
+    final outcome four weeks (public data: one month) after recording."""
+    if len(curves) < 2:
+        return "Share of crimes with a final outcome by time since recording"
+    at, when = (1.0, "one month") if months else (28.0, "28 days")
+    ranked = sorted(curves, key=lambda c: _share_at(c, at))
+    return (
+        f"{ranked[-1].group}: most often resolved within {when} "
+        f"({100 * _share_at(ranked[-1], at):.0f}%); {ranked[0].group}: least often "
+        f"({100 * _share_at(ranked[0], at):.0f}%)"
+    )
+
+
+def _largest(curves) -> str:
+    """A title that states the finding for the competing outcome groups: the most common one."""
+    if not curves:
+        return "Cumulative incidence by outcome group"
+    end = max(curves, key=lambda c: float(1 - c.survival[-1]) if len(c.survival) else 0.0)
+    return f"'{end.group}' is the most common final outcome by the end of the period"
+
+
 def _km_figure(
     curves, title: str, days_axis: bool = True, base: int = 1, ylabel: str = "share with a final outcome"
 ):
-    fig = Figure(figsize=(7.5, 4.0), dpi=110)
+    from matplotlib.ticker import PercentFormatter
+
+    fig = Figure(figsize=(9.0, 4.2), dpi=110)
     ax = fig.subplots()
-    for c in curves:
+    for i, c in enumerate(curves):
         ax.step(
             np.r_[0, c.times],
             1 - np.r_[1.0, c.survival],
             where="post",
             label=f"{c.group} (n≈{int(round_to_base(c.n, base)):,})",
-            linewidth=1.2,
+            linewidth=1.4,
+            **line_style(i),
         )
     ax.set_xlabel("days from recording" if days_axis else "months from the crime's month")
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=10)
-    ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -93,12 +126,14 @@ def time_to_outcome_section(
     if public_months:
         sec.paragraphs.append("Public files record months, not days, so times are whole months.")
     if by_type:
+        finding = _fastest(by_type, public_months)
         sec.figures.append(
             FigureBlock(
                 "Share of crimes with a final outcome by time since recording, by crime type (Kaplan-Meier, "
                 "censored at the period end).",
-                figure_png(_km_figure(by_type, "By crime type", not public_months, settings.rounding_base)),
-                alt="Kaplan-Meier curves by crime type",
+                figure_png(_km_figure(by_type, finding, not public_months, settings.rounding_base)),
+                alt=finding + ". Kaplan-Meier curves of the share of crimes with a final outcome by time "
+                "since recording, one line per crime type; the values are in the table below.",
             )
         )
         # The number of outcomes per crime type is left out: crimes minus outcomes is the open count,
@@ -186,13 +221,14 @@ def _cumulative_incidence_blocks(
             figure_png(
                 _km_figure(
                     by_group,
-                    "By outcome group (cumulative incidence)",
+                    _largest(by_group),
                     True,
                     settings.rounding_base,
                     ylabel="share of all crimes with this final outcome",
                 )
             ),
-            alt="cumulative incidence curves by outcome group",
+            alt=_largest(by_group) + ". Cumulative incidence curves by outcome group; the values are in "
+            "the table of shares by time point.",
         )
     )
     med = _round_km(median_table(by_group, label="outcome group"), settings, "days")
