@@ -22,6 +22,18 @@ logger = logging.getLogger(__name__)
 
 
 
+def _map_title(by_lsoa: pd.DataFrame, areas: pd.DataFrame | None = None) -> str:
+    """The choropleth's finding: the spread of the published LSOA shares."""
+    shown = by_lsoa.dropna(subset=["rate"])
+    if shown.empty:
+        return "Share of crimes with action taken, by LSOA"
+    lo, hi = shown["rate"].quantile([0.1, 0.9])
+    return (
+        f"Action taken in {100 * lo:.0f}% to {100 * hi:.0f}% of crimes in most LSOAs "
+        "(10th to 90th percentile of the published LSOA shares)"
+    )
+
+
 def _action_totals_published(data: pd.DataFrame, settings: DisclosureSettings) -> pd.DataFrame:
     """Whether the outcome mix of these crimes gives away the totals with and without action taken.
 
@@ -148,18 +160,31 @@ def maps_section(
         columns={"lsoa_code": "LSOA", "count": "crimes with action", "n": "crimes", "rate": "action rate"}
     )
     if boundaries is not None:
+        areas = None
+        if "treated" in data.columns and data["treated"].nunique() > 1:
+            roles = data.dropna(subset=["lsoa_code"]).groupby("lsoa_code")["treated"].mean()
+            areas = pd.DataFrame(
+                {"lsoa_code": roles.index, "role": np.where(roles >= 0.5, "trailblazer", "comparison")}
+            )
         fig = lsoa_choropleth(
             by_lsoa,
             boundaries,
-            title="Share of crimes with action taken, by LSOA",
+            title=_map_title(by_lsoa, areas),
             legend_label="share with action taken",
+            areas=areas,
         )
         sec.figures.append(
             FigureBlock(
                 "LSOA choropleth: share of crimes whose final outcome was a charge or an "
-                "out-of-court disposal (2021 LSOAs, British National Grid).",
+                "out-of-court disposal (2021 LSOAs, British National Grid)"
+                + (
+                    "; trailblazer area outlined solid black, comparison areas dashed orange."
+                    if areas is not None
+                    else "."
+                ),
                 figure_png(fig),
-                alt="LSOA choropleth",
+                alt=_map_title(by_lsoa, areas) + ". Map of LSOAs shaded by the share of crimes with action "
+                "taken; the values are in the LSOA table.",
             )
         )
     else:
