@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from linkage.errors import DataContractError
 
@@ -144,7 +145,7 @@ def lsoa_choropleth(
             linewidth=0.4,
             legend=True,
             cax=_colorbar_axes(ax),
-            legend_kwds={"label": legend_label},
+            legend_kwds={"label": legend_label, "format": PercentFormatter(xmax=1, decimals=0)},
         )
     if not hidden.empty:
         hidden.plot(ax=ax, color="#d0d0d0", hatch="///", edgecolor="white", linewidth=0.4)
@@ -209,7 +210,7 @@ def point_map(
         edgecolors="black",
         linewidths=0.3,
     )
-    fig.colorbar(sc, cax=_colorbar_axes(ax), label=legend_label)
+    fig.colorbar(sc, cax=_colorbar_axes(ax), label=legend_label, format=PercentFormatter(xmax=1, decimals=0))
     top = float(geo[size].max())
     keys = sorted({int(round(v, -1)) or int(v) for v in (top / 10, top / 3, top) if v >= 1})
     handles = [

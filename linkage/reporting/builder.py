@@ -981,7 +981,7 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
 def _write_report_files(report: Report, data: ReportData, out: Path, *, started: float) -> None:
     """Every data file goes through the disclosure gate (:mod:`linkage.reporting.publish`), which adds
     one disclosure-log row per file; then the log, the HTML and the manifest."""
-    from linkage.reporting.publish import file_log, write_published
+    from linkage.reporting.publish import file_log, label_log, write_published
 
     cfg = data.config
     record_files: dict[str, pd.DataFrame] = {}
@@ -998,7 +998,7 @@ def _write_report_files(report: Report, data: ReportData, out: Path, *, started:
             ("manifest.json", "input hashes, settings and the list of outputs"),
         ]
     )
-    report.disclosure_log = pd.concat([report.disclosure_log, gate_log, own], ignore_index=True)
+    report.disclosure_log = label_log(pd.concat([report.disclosure_log, gate_log, own], ignore_index=True))
     report.extra["files"] = written
     write_csv(out / "disclosure_log.csv", report.disclosure_log)
     written = [*written, "disclosure_log.csv", "report.html"]

@@ -163,8 +163,12 @@ def _descriptive(sections: Sequence[Section], view: str) -> list[Finding]:
             )
     if pr is not None and "precision at least" in pr.columns:
         bounded = [
-            f"{_label(r['source'])}: precision at least {_pct(r['precision at least'])}"
-            + (f", recall at least {_pct(r['recall at least'])}" if pd.notna(r["recall at least"]) else "")
+            f"{_label(r['source'])}: precision at least {100 * r['precision at least']:.0f}%"
+            + (
+                f", recall at least {100 * r['recall at least']:.0f}%"
+                if pd.notna(r["recall at least"])
+                else ""
+            )
             for _, r in pr.iterrows()
             if pd.isna(r["precision"]) and pd.notna(r["precision at least"])
         ]

@@ -178,6 +178,28 @@ def gate_record_file(
     return out, pd.DataFrame(log, columns=LOG_COLUMNS)
 
 
+_LOG_COLUMN_LABELS = {"tp": "correct links", "n_true": "true matches", "n_links": "links"}
+
+
+def label_log(log: pd.DataFrame) -> pd.DataFrame:
+    """The disclosure log with the display labels its tables use ("Sex / Female", "Court outcomes")."""
+
+    def row(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = value.split(" / ")
+        if len(parts) == 2 and parts[0] == "sex":
+            return f"{DISPLAY_LABELS['sex']} / {SEX_LABELS.get(parts[1], parts[1])}"
+        return " / ".join(DISPLAY_LABELS.get(x, x) for x in parts)
+
+    out = log.copy()
+    out["row"] = out["row"].map(row)
+    out["column"] = out["column"].map(
+        lambda v: "\n".join(_LOG_COLUMN_LABELS.get(x, x) for x in v.split("\n")) if isinstance(v, str) else v
+    )
+    return out
+
+
 def file_log(files: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """One disclosure-log row per published file: (path, what the gate did to it)."""
     return pd.DataFrame(
