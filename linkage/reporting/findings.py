@@ -96,11 +96,15 @@ def _effect(result: dict[str, Any], *, followup_days: int, within_days: int) -> 
     warnings = []
     pre = result.get("pretrend_p")
     if pre is not None and np.isfinite(pre) and pre < PRETREND_ALERT:
-        strength = "fails" if pre < 0.05 else "is borderline on"
+        strength, how = (
+            ("fails", "were already moving apart")
+            if pre < 0.05
+            else ("is borderline on", "may already have been moving apart")
+        )
         warnings.append(
             f"Robustness: this estimate {strength} the pre-trend test (p = {pre:.3f}): before go-live the "
-            "trailblazer and comparison areas were already moving apart, so part of the estimated effect "
-            "may not be caused by the trailblazer. See the event study in the evaluation section."
+            f"trailblazer and comparison areas {how}, so part of the estimated effect may not be caused "
+            "by the trailblazer. See the event study in the evaluation section."
         )
     clusters = result.get("clusters")
     if clusters is not None and clusters < FEW_CLUSTERS:
