@@ -19,6 +19,8 @@ import pandas as pd
 from markupsafe import Markup, escape
 from matplotlib.figure import Figure
 
+from linkage.reporting.labels import display_frame
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["TableBlock", "FigureBlock", "Section", "Report", "figure_png", "render_html", "format_table"]
@@ -132,8 +134,6 @@ def format_table(block: TableBlock, number: int | None = None) -> Markup:
     """HTML for a table block: a ``<caption>``, column headers ``<th scope="col">``, the first column as
     row headers ``<th scope="row">``, numbers right-aligned, ``percent_columns`` as %, [c] for withheld
     cells. Display labels come from the one map in :mod:`linkage.reporting.publish`."""
-    from linkage.reporting.publish import display_frame
-
     frame = display_frame(block)
     head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in frame.columns)
     title = f"Table {number}. {block.caption}" if number is not None else block.caption

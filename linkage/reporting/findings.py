@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from linkage.reporting.document import Section
+from linkage.reporting.labels import DISPLAY_LABELS
 from linkage.reporting.sections.evaluation import PRETREND_ALERT
+from linkage.reporting.sections.time_to_outcome import median_text
 
 __all__ = ["Finding", "main_findings", "data_warnings", "PRETREND_ALERT", "FEW_CLUSTERS"]
 
@@ -141,8 +143,6 @@ def _descriptive(sections: Sequence[Section], view: str) -> list[Finding]:
             )
     med = _table(sections, "time_to_outcome_medians_by_crime_type")
     if med is not None and "crime type" in med.columns and "All crimes" in set(med["crime type"]):
-        from linkage.reporting.sections.time_to_outcome import median_text
-
         unit = "days" if "median (days)" in med.columns else "months"
         row = med[med["crime type"] == "All crimes"].iloc[0]
         out.append(
@@ -210,8 +210,6 @@ def _descriptive(sections: Sequence[Section], view: str) -> list[Finding]:
 
 
 def _label(code: str) -> str:
-    from linkage.reporting.publish import DISPLAY_LABELS
-
     return DISPLAY_LABELS.get(code, code).lower()
 
 

@@ -27,7 +27,9 @@ import pandas as pd
 
 from linkage._io import write_bytes, write_csv
 from linkage.evaluation.disclosure import LOG_COLUMNS
+from linkage.evaluation.rates import outcome_group
 from linkage.reporting.document import Report, TableBlock
+from linkage.reporting.labels import DISPLAY_LABELS, SEX_LABELS, display_frame
 
 __all__ = [
     "WITHHELD",
@@ -42,42 +44,6 @@ __all__ = [
 ]
 
 WITHHELD = "[c]"
-
-# One map of display labels: raw codes that reach a published table -> words a reader understands.
-DISPLAY_LABELS: dict[str, str] = {
-    "offence_group": "Offence group",
-    "age_band": "Age band",
-    "sex": "Sex",
-    "source": "Source",
-    "force": "Force",
-    "cautions": "Cautions",
-    "penalty_notices": "Penalty notices",
-    "court_outcomes": "Court outcomes",
-    "all": "All sources",
-    "lsoa": "LSOA",
-    "area-month": "area-month",
-    "variable": "breakdown",
-    "evaluation group": "Evaluation group (trailblazer or comparison; before or after go-live)",
-    "role": "area",
-    "period": "period",
-}
-SEX_LABELS = {"F": "Female", "M": "Male", "U": "Not recorded"}
-_LABEL_COLUMNS = ("variable", "group", "source", "kind", "clustered on", "role")
-
-
-def display_frame(block: TableBlock) -> pd.DataFrame:
-    """The table as published: index reset if it carries the row labels, display labels applied."""
-    frame = block.frame.reset_index() if block.index else block.frame.copy()
-    sex = frame["variable"].astype(str).eq("sex") if "variable" in frame.columns else None
-    for col in _LABEL_COLUMNS:
-        if col not in frame.columns or frame[col].dtype.kind in "biufc":
-            continue
-        values = frame[col].astype(object)
-        if col == "group" and sex is not None:
-            values = values.where(~sex, values.map(lambda v: SEX_LABELS.get(str(v), v)))
-        frame[col] = values.map(lambda v: DISPLAY_LABELS.get(v, v) if isinstance(v, str) else v)
-    return frame.rename(columns={c: DISPLAY_LABELS.get(c, c) for c in frame.columns if c in ("variable",)})
-
 
 def csv_frame(block: TableBlock) -> pd.DataFrame:
     """The table for a CSV or a spreadsheet: ``[c]`` where a cell is withheld, the block's own text where a
@@ -135,8 +101,6 @@ def gate_record_file(
     outcome type; a row in a withheld LSOA shows ``[c]`` for its LSOA and no coordinates. Returns the file
     and its disclosure log rows (one per recoded category, never the number of rows it held).
     """
-    from linkage.evaluation.rates import outcome_group
-
     out = frame.copy()
     log = []
     if "Outcome type" in out.columns:

@@ -16,6 +16,7 @@ from linkage.evaluation.disclosure import (
     round_to_base,
     small_count_mask,
 )
+from linkage.quality.metrics import mark_correct
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 from linkage.reporting.sections._common import RESTRICTED_NEEDED, _pct
 
@@ -33,8 +34,6 @@ def evaluation_cell_quality(
     A link counts in the cell of the crime it points at (precision); a true match in the cell of its
     true crime (recall); a correct link is in both.
     """
-    from linkage.quality.metrics import mark_correct
-
     key = ["force", "crime_ref"]
     cells = crimes[[*key, "treated", "month"]].copy()
     cells[key] = cells[key].astype("string")
