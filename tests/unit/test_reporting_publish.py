@@ -135,3 +135,26 @@ def test_finding_states_baseline_and_pretrend_warning():
     assert len(flagged.warnings) == 1 and "p = 0.042" in flagged.warnings[0]
     (clean,) = main_findings([_effect_section(0.32)], view="linked", followup_days=90, within_days=30)
     assert clean.warnings == []
+
+
+def test_release_block_is_optional_and_checked(tmp_path):
+    import pytest
+
+    from linkage.config import config_from_dict
+    from linkage.errors import ConfigError
+    from linkage.reporting.builder import release_info
+
+    (tmp_path / "street.csv").write_text("x\n")
+    d = {
+        "title": "Test",
+        "area": {"name": "Somewhere", "force": "Cumbria Constabulary"},
+        "period": {"start": "2013-01", "end": "2013-06"},
+        "sources": {"police_uk": ["street.csv"]},
+    }
+    plain = release_info(config_from_dict(d, base=tmp_path, default_slug="x"), synthetic=False)
+    assert plain["status"] == "Management information" and "release.contact" in plain["contact"]
+    given = {**d, "release": {"owner": "Team A", "contact": "team.a@example.org"}}
+    info = release_info(config_from_dict(given, base=tmp_path, default_slug="x"), synthetic=True)
+    assert info["owner"] == "Team A" and info["status"].startswith("Illustrative, synthetic")
+    with pytest.raises(ConfigError, match="release"):
+        config_from_dict({**d, "release": {"phone": 1}}, base=tmp_path, default_slug="x")
