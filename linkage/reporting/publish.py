@@ -45,6 +45,7 @@ __all__ = [
 
 WITHHELD = "[c]"
 
+
 def csv_frame(block: TableBlock) -> pd.DataFrame:
     """The table for a CSV or a spreadsheet: ``[c]`` where a cell is withheld, the block's own text where a
     blank means 'not applicable' (``na_text``), numbers left as numbers."""
@@ -168,7 +169,13 @@ def file_log(files: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """One disclosure-log row per published file: (path, what the gate did to it)."""
     return pd.DataFrame(
         [
-            {"table": path, "row": "all", "column": "all", "action": "published file", "reason": how}
+            {
+                "table": path,
+                "row": "whole file",
+                "column": "whole file",
+                "action": "published file",
+                "reason": how,
+            }
             for path, how in files
         ],
         columns=LOG_COLUMNS,
