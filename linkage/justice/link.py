@@ -47,7 +47,7 @@ from linkage.engine import (
     Year,
     block_on,
 )
-from linkage.engine.blocking import BlockingRule
+from linkage.engine.blocking import BlockingRule, DateRange
 from linkage.errors import DataContractError, LinkageError
 from linkage.justice.comparisons import (
     CrimeRefComparison,
@@ -305,16 +305,19 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         ForceComparison(name="force"),
         ExactMatch("sex", name="sex"),
     ]
+    # coarse keys only pair records whose outcome falls in the lag windows (engine 17: blocking that scales)
+    lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
     blocking = [
         block_on("pnc_key", name="pnc"),
         block_on("dob_key", name="dob"),
-        block_on(Soundex("surname"), Year("date_of_birth"), name="surname_soundex+birth_year"),
+        block_on(Soundex("surname"), Year("date_of_birth"), name="surname_soundex+birth_year", window=lag),
         block_on(
             Substr("forename1", 0, 1),
             Substr("surname", 0, 1),
             "force",
             Year("date_of_birth"),
             name="initials+force+birth_year",
+            window=lag,
         ),
         # a wrong digit in the year of birth
         block_on(Soundex("surname"), "dob_mmdd", name="surname_soundex+birth_day_month"),
