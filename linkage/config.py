@@ -65,6 +65,7 @@ _TOP = {
     "disclosure",
     "evaluation",
     "seed",
+    "release",  # optional: status, owner, contact, revisions (report furniture; text values)
 }
 _EXTRACT_KINDS = ("crimes", "suspects", "cautions", "penalty_notices", "court_outcomes", "truth")
 
@@ -511,6 +512,15 @@ def config_from_dict(
     summary = data.get("summary", "")
     if not isinstance(summary, str):
         problems.append(f"summary: must be text, got {summary!r}")
+
+    release = data.get("release") or {}
+    if not isinstance(release, Mapping) or any(
+        k not in ("status", "owner", "contact", "revisions") or not isinstance(v, str)
+        for k, v in release.items()
+    ):
+        problems.append(
+            f"release: must map some of ['contact', 'owner', 'revisions', 'status'] to text, got {release!r}"
+        )
 
     police_uk, extracts, world, review_path = _parse_sources(data, base, problems)
 
