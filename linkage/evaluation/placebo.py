@@ -40,6 +40,9 @@ __all__ = [
     "PlaceboResult",
     "area_changes",
     "area_month_panel",
+    "lead_choice",
+    "placebo_figure",
+    "placebo_table",
     "space_placebo",
     "time_placebo",
 ]
@@ -273,3 +276,67 @@ def _did_of(changes: pd.DataFrame) -> float:
     if not t.any() or t.all():
         raise ValueError("need treated and comparison areas")
     return float(changes.loc[t, "change"].mean() - changes.loc[~t, "change"].mean())
+
+
+def lead_choice(space: PlaceboResult) -> tuple[str, str]:
+    """Which estimate a report leads with, and why (one sentence).
+
+    The placebo-in-space interval when the design can reject at ``alpha`` (enough areas for a finite
+    interval): it allows for area-wide shocks that no within-area standard error sees, and on the harder
+    synthetic worlds it holds its level (docs/reports.md). Otherwise the cluster-robust DiD, with the
+    randomisation p-value beside it and the limitation said.
+    """
+    if space.bounded:
+        return (
+            "placebo in space",
+            "The report leads with the placebo-in-space (randomisation) interval: with "
+            f"{space.n_areas} areas there are {space.n_placebos} pretend assignments, enough to test at "
+            f"{100 * space.alpha:.0f}%, and unlike the cluster-robust interval it allows for shocks common "
+            "to a whole area in a month (an area-wide change that coincides with go-live).",
+        )
+    return (
+        "cluster-robust DiD",
+        f"The report leads with the cluster-robust DiD interval. The randomisation test cannot reach "
+        f"{100 * space.alpha:.0f}% here: {space.n_treated} trailblazer area(s) among {space.n_areas} "
+        f"areas give only {space.n_placebos} pretend assignments, so its smallest possible p-value is "
+        f"{space.min_p:.2f}. The cluster-robust interval does not allow for an area-wide shock that "
+        "coincides with go-live; more comparison areas are needed to test for one.",
+    )
+
+
+def placebo_table(results: list[PlaceboResult], scale: float = 100.0, unit: str = "pp") -> pd.DataFrame:
+    """One row per placebo test, in display units (intervals 'not bounded' as NaN)."""
+    rows = []
+    for r in results:
+        row = r.as_row(scale, unit)
+        if not r.bounded:
+            row["ci_lower"] = row["ci_upper"] = np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def placebo_figure(
+    space: PlaceboResult, time: PlaceboResult | None, label: str, scale: float = 100.0, unit: str = "pp"
+):
+    """A small chart: every placebo estimate (space, and time when given) with the actual one marked."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 2.2 if time is None else 2.8), dpi=110)
+    ax = fig.subplots()
+    panels = [("space", space), *([("time", time)] if time is not None else [])]
+    for y, (_, res) in enumerate(panels):
+        p = res.placebos
+        jitter = np.linspace(-0.15, 0.15, max(len(p), 1))[: len(p)]
+        other = ~p["actual"].to_numpy(bool)
+        ax.scatter(scale * p.loc[other, "estimate"], y + jitter[other], s=12, color="#8eb8dc", label=None)
+        ax.scatter(
+            scale * p.loc[~other, "estimate"], [y] * int((~other).sum()), s=40, color="#d4351c", marker="D"
+        )
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_yticks(range(len(panels)), [f"placebo in {n}\n(p = {r.p_value:.2f})" for n, r in panels])
+    ax.set_xlabel(f"estimate ({unit}); red: actual trailblazer and go-live, blue: placebos")
+    ax.set_ylim(-0.5, len(panels) - 0.5)
+    ax.set_title(label[:90], fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
