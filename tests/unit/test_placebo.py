@@ -81,3 +81,19 @@ def test_missing_columns_and_no_comparison_are_named():
         space_placebo(crimes, outcome="z", go_live=go)
     with pytest.raises(ValueError, match="treated and comparison"):
         space_placebo(crimes.assign(treated=1), outcome="y", go_live=go)
+
+
+def test_lead_choice_table_and_figure():
+    from linkage.evaluation.placebo import lead_choice, placebo_figure, placebo_table
+
+    few, go = _crimes(np.random.default_rng(6), n_areas=4)
+    many, _ = _crimes(np.random.default_rng(6), n_areas=12)
+    small, large = space_placebo(few, outcome="y", go_live=go), space_placebo(many, outcome="y", go_live=go)
+    lead, why = lead_choice(small)
+    assert lead == "cluster-robust DiD" and "0.17" in why
+    assert lead_choice(large)[0] == "placebo in space"
+    table = placebo_table([small, large, time_placebo(few, outcome="y", go_live=go)])
+    assert table["ci_lower"].isna().tolist() == [True, False, True]
+    assert table["placebos"].tolist() == [6, 66, 5]
+    fig = placebo_figure(large, time_placebo(many, outcome="y", go_live=go), "share")
+    assert len(fig.axes) == 1 and len(fig.axes[0].collections) == 4
