@@ -44,6 +44,8 @@ __all__ = [
     "placebo_figure",
     "placebo_table",
     "space_placebo",
+    "staggered_att",
+    "staggered_overall",
     "time_placebo",
 ]
 
@@ -340,3 +342,57 @@ def placebo_figure(
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def staggered_att(
+    crimes: pd.DataFrame,
+    *,
+    outcome: str,
+    go_live_by_area: dict[str, pd.Timestamp | str],
+    area: str = "area",
+    month: str = "month",
+) -> pd.DataFrame:
+    """Group-time ATTs for staggered go-live months (Callaway & Sant'Anna 2021, unconditional form).
+
+    Areas in ``go_live_by_area`` are trailblazers with their own go-live month; the rest never go live and
+    are the comparison group. For each cohort ``g`` (areas going live in month g) and each month ``t`` from
+    g on: ATT(g, t) = (cohort rate at t - at g-1) - (never-live rate at t - at g-1), rates crime-weighted
+    over the areas of each group. Unlike pooled two-way fixed effects, an early cohort is never used as a
+    comparison for a later one, so effects that grow over time do not bias the estimate (Goodman-Bacon
+    2021). Returns one row per (cohort, month) with ``att`` and the crimes behind it; aggregate with
+    :func:`staggered_overall`.
+    """
+    frame = crimes.assign(_t=0)
+    panel = area_month_panel(frame, outcome=outcome, area=area, treated="_t", month=month)
+    cohorts = {str(a): pd.Timestamp(g) for a, g in go_live_by_area.items()}
+    unknown = sorted(set(cohorts) - set(panel["area"].astype(str)))
+    if unknown:
+        raise ValueError(f"staggered_att: go-live areas {unknown} have no crimes")
+    panel["cohort"] = panel["area"].astype(str).map(cohorts)
+    never = panel[panel["cohort"].isna()]
+    if never.empty:
+        raise ValueError("staggered_att: need areas that never go live as the comparison group")
+
+    def rates(p: pd.DataFrame) -> pd.Series:
+        s = p.assign(total=p["y"] * p["n"]).groupby("month")[["total", "n"]].sum()
+        return s["total"] / s["n"]
+
+    r_never = rates(never)
+    rows = []
+    for g, sub in panel.dropna(subset=["cohort"]).groupby("cohort"):
+        r_g = rates(sub)
+        before = g - pd.DateOffset(months=1)
+        if before not in r_g.index or before not in r_never.index:
+            raise ValueError(f"staggered_att: cohort {g:%Y-%m} has no month before go-live")
+        n_g = sub.groupby("month")["n"].sum()
+        for t in r_g.index[r_g.index >= g]:
+            if t in r_never.index:
+                att = (r_g[t] - r_g[before]) - (r_never[t] - r_never[before])
+                rows.append({"cohort": g, "month": t, "att": float(att), "crimes": int(n_g[t])})
+    return pd.DataFrame(rows)
+
+
+def staggered_overall(group_time: pd.DataFrame) -> float:
+    """The overall ATT: group-time ATTs averaged with weights equal to their treated crimes."""
+    w = group_time["crimes"].to_numpy(float)
+    return float(np.sum(w * group_time["att"].to_numpy(float)) / w.sum())

@@ -97,3 +97,35 @@ def test_lead_choice_table_and_figure():
     assert table["placebos"].tolist() == [6, 66, 5]
     fig = placebo_figure(large, time_placebo(many, outcome="y", go_live=go), "share")
     assert len(fig.axes) == 1 and len(fig.axes[0].collections) == 4
+
+
+def test_staggered_group_time_att_recovers_growing_effects_where_pooled_twfe_does_not():
+    import statsmodels.formula.api as smf
+
+    from linkage.evaluation.placebo import staggered_att, staggered_overall
+
+    months = pd.date_range("2024-01-01", periods=12, freq="MS")
+    go = {"A": months[3], "B": months[7]}
+    rows = []
+    for a in ["A", "B", "C", "D"]:
+        for i, m in enumerate(months):
+            g = go.get(a)
+            since = (i - months.get_loc(g)) if g is not None and m >= g else -1
+            effect = 0.02 * (since + 1) if since >= 0 else 0.0  # grows by 2 pp a month after go-live
+            y = 0.3 + 0.01 * i + (0.05 if a in "AB" else 0.0) + effect
+            rows.append({"area": a, "month": m, "y": y, "post": float(since >= 0), "n": 100})
+    cells = pd.DataFrame(rows)
+    crimes = cells.loc[cells.index.repeat(cells["n"])].reset_index(drop=True)  # one row per crime, y its rate
+    gt = staggered_att(crimes, outcome="y", go_live_by_area=go)
+    truth = cells.assign(
+        eff=cells["y"]
+        - 0.3
+        - 0.01 * cells.index.map(lambda k: k % 12)
+        - np.where(cells["area"].isin(["A", "B"]), 0.05, 0.0)
+    )
+    true_att = truth.loc[truth["post"] > 0, "eff"].mean()
+    assert staggered_overall(gt) == pytest.approx(true_att, abs=1e-9)
+    twfe = smf.wls("y ~ post + C(area) + C(month)", data=cells, weights=cells["n"]).fit().params["post"]
+    assert abs(twfe - true_att) > 0.02  # pooled TWFE uses the early cohort as a control for the late one
+    with pytest.raises(ValueError, match="never go live"):
+        staggered_att(crimes, outcome="y", go_live_by_area={a: months[3] for a in "ABCD"})
