@@ -309,8 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-month", type=int, default=80, help="--harder: crimes per month per borough")
     ap.add_argument("--shock-sd", type=float, default=1.5, help="--harder: area-month random-walk step (pp)")
     ap.add_argument("--keep", help="--harder: folder to keep each world's linked DiD sample in (parquet)")
+    ap.add_argument("--summarise", nargs="+", help="--harder: print the table from these per-world CSVs only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.summarise:  # a partial or split run: the same table from the rows written so far
+        frame = pd.concat([pd.read_csv(f) for f in args.summarise], ignore_index=True)
+        frame = frame.drop_duplicates(["setting", "seed", "method"])
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(harder_summary(frame).round(3).to_string(index=False))
+        print(f"\n{len(frame) // frame['method'].nunique()} worlds", file=sys.stderr)
+        return 0
     if args.harder:
         return run_harder(args)
     rows: list[dict] = []
