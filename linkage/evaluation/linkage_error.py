@@ -94,6 +94,7 @@ def impute_link_sets(candidates: pd.DataFrame, m: int, *, seed: int) -> Iterator
     at most one crime-suspect; each crime-suspect at most one caution and one penalty notice) keeping the
     likelier pair. Court-outcome lines are constrained by record only (a crime-suspect may have several).
     """
+    # Deferred: evaluation stays importable without the linkage engine; only imputation needs its constraint.
     from linkage.justice.link import resolve_conflicts
 
     need = ["source", "record_id", "force", "crime_ref", "suspect_ref", "left_pos", "right_pos"]

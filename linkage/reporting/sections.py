@@ -27,6 +27,13 @@ from linkage.evaluation.disclosure import (
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
 from linkage.evaluation.maps import lsoa_choropleth, point_map
+from linkage.evaluation.placebo import (
+    lead_choice,
+    placebo_figure,
+    placebo_table,
+    space_placebo,
+    time_placebo,
+)
 from linkage.evaluation.rates import (
     GROUP_ORDER,
     NO_OUTCOME,
@@ -1213,14 +1220,6 @@ def _placebo_block(
     """Placebo tests in space and time for the headline outcome: chart, table, headline p-value and which
     estimate the report leads with (logic in :mod:`linkage.evaluation.placebo`). Publishes estimates and
     p-values only (no counts), each a difference of area-level rates like the DiD itself."""
-    from linkage.evaluation.placebo import (
-        lead_choice,
-        placebo_figure,
-        placebo_table,
-        space_placebo,
-        time_placebo,
-    )
-
     try:
         space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha)
     except ValueError as exc:
