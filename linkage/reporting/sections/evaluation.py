@@ -18,6 +18,13 @@ from linkage.evaluation.disclosure import (
     small_count_mask,
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
+from linkage.evaluation.placebo import (
+    lead_choice,
+    placebo_figure,
+    placebo_table,
+    space_placebo,
+    time_placebo,
+)
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 
 logger = logging.getLogger(__name__)
@@ -112,6 +119,68 @@ def _event_study_blocks(sec: Section, es: EventStudy, key: str, label: str, unit
     )
 
 
+# --- issue 16: placebo tests and randomisation p-value beside the headline effect (block begins) ---------
+def _placebo_block(
+    sec: Section,
+    sub: pd.DataFrame,
+    key: str,
+    label: str,
+    unit: str,
+    scale: float,
+    go_live: pd.Timestamp,
+    alpha: float,
+) -> None:
+    """Placebo tests in space and time for the headline outcome: chart, table, headline p-value and which
+    estimate the report leads with (logic in :mod:`linkage.evaluation.placebo`). Publishes estimates and
+    p-values only (no counts), each a difference of area-level rates like the DiD itself."""
+    try:
+        space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha)
+    except ValueError as exc:
+        sec.paragraphs.append(f"Placebo tests: not run ({exc}).")
+        return
+    try:
+        time = time_placebo(sub, outcome=key, go_live=go_live)
+    except ValueError:
+        time = None
+    lead, why = lead_choice(space)
+    sec.headline.append(
+        (
+            "Randomisation p (placebo in space)",
+            f"p = {space.p_value:.2f} ({space.n_placebos} assignments; smallest possible {space.min_p:.2f}); "
+            f"leads with: {lead}",
+        )
+    )
+    sec.paragraphs.append(
+        f"Placebo tests ({label}). In space, every choice of {space.n_treated} area(s) from the "
+        f"{space.n_areas} "
+        "trailblazer and comparison areas is a pretend trailblazer; the estimate is the mean before-after "
+        "change of the chosen areas minus that of the others, and the randomisation p-value is the share of "
+        "choices with an estimate at least as large as the actual one. In time, each month before go-live "
+        "(with two months before it) is a pretend go-live on the data before the real one. " + why
+    )
+    sec.figures.append(
+        FigureBlock(
+            f"Placebo distribution: {label} ({unit}). Red: the actual trailblazer areas and go-live; blue: "
+            f"every placebo. Randomisation p-value (space) {space.p_value:.2f}"
+            + (f"; (time) {time.p_value:.2f}." if time is not None else "."),
+            figure_png(placebo_figure(space, time, label, scale, unit)),
+            alt=f"placebo distribution of {label}",
+        )
+    )
+    table = placebo_table([space, *([time] if time is not None else [])], scale, unit)
+    sec.add_table(
+        TableBlock(
+            f"evaluation_placebo_{key}",
+            f"Placebo tests ({unit}): {label}",
+            table.rename(columns={"ci_lower": "95% CI lower", "ci_upper": "95% CI upper"}),
+            na_text={"95% CI lower": "not bounded", "95% CI upper": "not bounded"},
+        )
+    )
+
+
+# --- issue 16 block ends -----------------------------------------------------------------------------------
+
+
 def evaluation_section(
     crimes: pd.DataFrame | None,
     settings: DisclosureSettings,
@@ -167,6 +236,7 @@ def evaluation_section(
             "the share among crimes with a named suspect, need restricted extracts."
         )
     rows, sens_rows = [], []
+    spec_first_key = did_outcomes(data, within_days=within_days, followup_days=followup_days)[0].key
     for spec in did_outcomes(data, within_days=within_days, followup_days=followup_days):
         key, label, unit = spec.key, spec.label, spec.unit
         sub = did_sample(data, spec)
@@ -231,6 +301,8 @@ def evaluation_section(
             "within_n": f"DiD: outcome within {within_days} days",
         }[key]
         sec.headline.append((short, text))
+        if key == spec_first_key:
+            _placebo_block(sec, sub, key, label, unit, scale, go_live, alpha)  # issue 16
     if rows:
         names = {
             "estimate": "estimate",
