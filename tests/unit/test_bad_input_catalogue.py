@@ -54,6 +54,8 @@ def _csv_records(data: bytes) -> int:
 
 
 def _rows_in(path: Path) -> int:
+    if path.is_dir():
+        return sum(_rows_in(p) for p in sorted(path.rglob("*")) if p.suffix in (".csv", ".zip"))
     if path.suffix == ".zip":
         with zipfile.ZipFile(path) as archive:
             return sum(_csv_records(archive.read(n)) for n in archive.namelist() if n.endswith(".csv"))
