@@ -73,6 +73,7 @@ class ReportData:
     world_note: str = ""
     published_outcomes: pd.DataFrame | None = None
     outcomes_file_skipped: str | None = None
+    coverage: Any = None  # linkage.sources.coverage.Coverage of the police.uk files (issue 14)
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -100,20 +101,21 @@ def _filter_area(frame: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFrame
 def _load_public(config: TrailblazerConfig, data: ReportData) -> None:
     from linkage.sources import read_police_uk
 
-    streets, outcomes = [], []
-    for path in config.police_uk:
-        result = read_police_uk(path)
-        label = f"police.uk: {path.name}"
-        data.loads[label] = result.summary
-        if "street" in result.tables:
-            streets.append(result.tables["street"])
-        if "outcomes" in result.tables:
-            outcomes.append(result.tables["outcomes"])
-    if not streets:
-        logger.warning("%s: no police.uk street files; the public view is empty", config.slug)
-        return
-    street = pd.concat(streets, ignore_index=True)
-    outcome = pd.concat(outcomes, ignore_index=True) if outcomes else None
+    # -- issue 14: every path in one load, so two releases of a month are resolved across paths;
+    # the coverage model records what was supplied (linkage.sources.coverage) ------------------------
+    from linkage.sources.coverage import Coverage, area_coverage
+
+    result = read_police_uk(list(config.police_uk), releases=dict(config.police_uk_releases))
+    data.loads["police.uk: " + ", ".join(p.name for p in config.police_uk)] = result.summary
+    data.coverage = Coverage.for_period(config.start, config.end)
+    data.coverage.add(
+        area_coverage(config.area.name, "trailblazer", result.tables, result.file_releases),
+        result.summary.releases,
+    )
+    data.coverage.require_crime_data()
+    # -- end issue 14 -----------------------------------------------------------------------------------
+    street = result.tables["street"]
+    outcome = result.tables.get("outcomes")
     crimes = public_crimes(street, outcome, area=config.area.name)
     data.public = _filter_area(crimes, config)
     if config.public_comparisons and config.go_live is not None:
@@ -132,17 +134,19 @@ def _load_public_comparisons(config: TrailblazerConfig, data: ReportData) -> Non
 
     frames = [data.public.assign(treated=1)]
     for comp in config.public_comparisons:
-        streets, outcomes = [], []
-        for path in comp.police_uk:
-            result = read_police_uk(path)
-            data.loads[f"police.uk ({comp.name}): {path.name}"] = result.summary
-            streets += [result.tables["street"]] if "street" in result.tables else []
-            outcomes += [result.tables["outcomes"]] if "outcomes" in result.tables else []
-        if not streets:
+        result = read_police_uk(list(comp.police_uk))  # issue 14: one load, re-releases resolved
+        data.loads[f"police.uk ({comp.name}): " + ", ".join(p.name for p in comp.police_uk)] = result.summary
+        from linkage.sources.coverage import area_coverage
+
+        data.coverage.add(
+            area_coverage(comp.name, "comparison", result.tables, result.file_releases),
+            result.summary.releases,
+        )
+        if "street" not in result.tables:
             logger.warning("%s: comparison area %s has no street files", config.slug, comp.name)
             continue
-        street = pd.concat(streets, ignore_index=True)
-        outcome = pd.concat(outcomes, ignore_index=True) if outcomes else None
+        street = result.tables["street"]
+        outcome = result.tables.get("outcomes")
         crimes = public_crimes(street, outcome, area=comp.name)
         keep = (crimes["month"] >= config.start) & (crimes["month"] <= config.end)
         if comp.lsoa_codes:
@@ -436,6 +440,9 @@ def build_report(data: ReportData) -> Report:
     sections: list[Section] = [
         S.data_summary_section(data.loads, ds, restricted=frozenset(data.restricted_sources))
     ]
+    from linkage.reporting import coverage_notes  # issue 14: coverage strip, DiD refusal, caveats
+
+    coverage_notes.add_to_data_summary(sections[0], data.coverage)
     total = sum(getattr(s, "rows_read", 0) for s in data.loads.values())
     q = data.quality
     record_counts = None
@@ -509,8 +516,10 @@ def build_report(data: ReportData) -> Report:
             view="public police.uk" if data.public is not None else "linked",
         )
     )
+    refusal = coverage_notes.did_refusal(data.coverage, data.public_did) if data.linked is None else None
     sections.append(
-        report_evaluation(
+        refusal
+        or report_evaluation(
             data, data.linked if data.linked is not None else data.public_did, data.true_effects
         )
     )
@@ -540,7 +549,10 @@ def build_report(data: ReportData) -> Report:
             + (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else ""),
         ),
     )
-    caveats = _caveats(data)
+    caveats = _caveats(data) + (data.coverage.caveats() if data.coverage is not None else [])
+    covered = coverage_notes.headline(data.coverage)
+    if covered is not None:
+        headline.insert(1, covered)
     methods = _methods(data)
     sources = _sources(data)
     summary = cfg.summary or ""

@@ -112,6 +112,7 @@ class TrailblazerConfig:
     summary: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     public_comparisons: tuple[ComparisonArea, ...] = ()
+    police_uk_releases: Mapping[str, str] = field(default_factory=dict)  # path -> release month
 
     @property
     def period_end(self) -> pd.Timestamp:
@@ -189,10 +190,28 @@ def _path(
     return p
 
 
+def _release_item(
+    item: Mapping[str, Any], where: str, base: Path, problems: list[str], releases: dict[str, str]
+) -> object:
+    """A ``{path, release}`` police.uk entry: records the release month, returns the path value."""
+    for key in sorted(set(item) - {"path", "release"}):
+        problems.append(f"{where}.{key}: unknown field (known: ['path', 'release'])")
+    release = item.get("release")
+    if release is not None and not _MONTH.match(str(release)):
+        problems.append(f"{where}.release: must be the release month 'YYYY-MM', got {release!r}")
+    elif release is not None and isinstance(item.get("path"), str):
+        p = Path(item["path"])
+        releases[str(p if p.is_absolute() else base / p)] = str(release)
+    return item.get("path")
+
+
 def _parse_sources(
-    data: Mapping[str, Any], base: Path, problems: list[str]
+    data: Mapping[str, Any], base: Path, problems: list[str], releases: dict[str, str] | None = None
 ) -> tuple[list[Path], dict[str, Path], dict[str, Any] | None, Path | None]:
-    """The ``sources:`` block: police.uk paths, extract paths, world spec, clerical review path."""
+    """The ``sources:`` block: police.uk paths, extract paths, world spec, clerical review path.
+
+    ``releases`` collects ``{path, release}`` entries (path -> release month)."""
+    releases = {} if releases is None else releases
     sources = data.get("sources")
     police_uk: list[Path] = []
     extracts: dict[str, Path] = {}
@@ -212,6 +231,8 @@ def _parse_sources(
         problems.append(f"sources.police_uk: must be a path or a list of paths, got {raw_pu!r}")
         raw_pu = []
     for i, item in enumerate(raw_pu):
+        if isinstance(item, Mapping):  # {path, release}: a police.uk archive whose path does not say it
+            item = _release_item(item, f"sources.police_uk[{i}]", base, problems, releases)
         p = _path(item, f"sources.police_uk[{i}]", base, problems)
         if p is not None:
             police_uk.append(p)
@@ -456,7 +477,8 @@ def config_from_dict(
     if not isinstance(summary, str):
         problems.append(f"summary: must be text, got {summary!r}")
 
-    police_uk, extracts, world, review_path = _parse_sources(data, base, problems)
+    police_uk_releases: dict[str, str] = {}
+    police_uk, extracts, world, review_path = _parse_sources(data, base, problems, police_uk_releases)
 
     area = _parse_area(data, base, problems)
 
@@ -504,6 +526,10 @@ def config_from_dict(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problems.append(f"seed: must be a whole number >= 0, got {seed!r}")
 
+    if not problems and police_uk:  # issue 14: the files hold crimes, of the force named
+        from linkage.sources.messages import police_uk_problems
+
+        problems += police_uk_problems(police_uk, area.force if area is not None else None)
     if problems:
         raise ConfigError(source, problems)
     assert area is not None and start is not None and end is not None  # for type checkers
@@ -527,6 +553,7 @@ def config_from_dict(
         source=Path(source) if isinstance(source, str | Path) else None,
         raw=dict(data),
         public_comparisons=tuple(public_comparisons),
+        police_uk_releases=police_uk_releases,
     )
 
 
