@@ -468,8 +468,16 @@ def build_report(data: ReportData) -> Report:
         if data.world_public is not None
         else (data.public if data.linked is not None else None)
     )
-    out_sec = S.outcomes_section(
-        compare_public if data.linked is not None else data.public, data.linked, ds, alpha=ev.alpha
+    from linkage.reporting.withhold import guard  # issue 14: small areas degrade, not die
+
+    out_sec = guard(
+        "outcomes",
+        "Outcomes",
+        S.outcomes_section,
+        compare_public if data.linked is not None else data.public,
+        data.linked,
+        ds,
+        alpha=ev.alpha,
     )
     if data.linked is not None and data.public is not None and data.world_public is not None:
         from linkage.evaluation.disclosure import protect_rates
@@ -501,14 +509,24 @@ def build_report(data: ReportData) -> Report:
         data.linked if data.linked is not None else (data.public if data.public_months_complete else None)
     )
     sections.append(
-        S.time_to_outcome_section(
-            time_data, ds, period_end=cfg.period_end, alpha=ev.alpha, public_months=data.linked is None
+        guard(
+            "time",
+            "Time to outcome",
+            S.time_to_outcome_section,
+            time_data,
+            ds,
+            period_end=cfg.period_end,
+            alpha=ev.alpha,
+            public_months=data.linked is None,
         )
     )
     bounds, outline = _boundaries(cfg)
     map_data = data.public if data.public is not None else data.linked
     sections.append(
-        S.maps_section(
+        guard(
+            "maps",
+            "Maps",
+            S.maps_section,
             map_data,
             ds,
             boundaries=bounds,
@@ -723,33 +741,22 @@ def _audit_or_raise(
     time_tables: bool,
     public: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Run :func:`cross_table_audit` (and the public side of the label comparison); refuse to publish
-    (LinkageError) if any withheld cell comes back."""
+    """Run :func:`cross_table_audit` (and the public side of the label comparison); withhold any table
+    whose withheld cells come back (:func:`linkage.reporting.withhold.audit_or_withhold`)."""
     zeros_safe = not cfg.disclosure.suppress_zeros
-    audit = cross_table_audit(
-        crimes, sections, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
-    )
-    if public is not None:
-        audit = pd.concat([audit, _public_labels_audit(public, sections, zeros_safe)], ignore_index=True)
-    exposed = audit[audit["exposed"]]
-    if len(exposed):
-        cells = "; ".join(f"{r.table}: {r.cell}" for r in exposed.itertuples())
-        raise LinkageError(
-            f"{cfg.slug}: withheld cells recoverable by differencing published tables: {cells}"
+
+    def audit(current: list[Section]) -> pd.DataFrame:
+        found = cross_table_audit(
+            crimes, current, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
         )
-    return pd.DataFrame(
-        [
-            {
-                "table": "outcome tables (jointly)",
-                "row": "all",
-                "column": "all",
-                "action": "cross-table audit",
-                "reason": f"{len(audit)} withheld cell(s) checked against every published figure of the "
-                "outcome tables of the same crimes; none recoverable",
-            }
-        ],
-        columns=LOG_COLUMNS,
-    )
+        if public is not None:
+            found = pd.concat([found, _public_labels_audit(public, current, zeros_safe)], ignore_index=True)
+        return found
+
+    # issue 14: a table whose withheld cells stay recoverable is withheld with a note, not the report
+    from linkage.reporting.withhold import audit_or_withhold
+
+    return audit_or_withhold(audit, sections, cfg.slug)
 
 
 def _log_summary(log: pd.DataFrame) -> pd.DataFrame:
