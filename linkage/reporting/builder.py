@@ -898,6 +898,12 @@ def _sources(data: ReportData) -> list[str]:
     return out
 
 
+def _regenerate_path(source: Path | None) -> str | None:
+    from linkage.sources.messages import regenerate_path
+
+    return regenerate_path(source)
+
+
 def _manifest(
     config: TrailblazerConfig, started: float, elapsed: float, outputs: list[str]
 ) -> dict[str, Any]:
@@ -907,6 +913,7 @@ def _manifest(
     return {
         "slug": config.slug,
         "config_file": config.source.name if config.source is not None else None,
+        "config_path": _regenerate_path(config.source),  # issue 14: the footer's regenerate line
         "config_sha256": config.config_hash,
         "package": "justice-linkage",
         "package_version": __version__,

@@ -1262,7 +1262,9 @@ def evaluation_section(
             res = did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
             es = event_study(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
         except ValueError as exc:
-            sec.paragraphs.append(f"{label}: not estimable ({exc}).")
+            from linkage.sources.messages import plain  # issue 14: words, not numpy reprs
+
+            sec.paragraphs.append(f"{label}: not estimable ({plain(exc)}).")
             continue
         row = res.as_row(scale, unit)
         row["crimes"] = int(round_to_base(row["crimes"], settings.rounding_base))
@@ -1313,7 +1315,12 @@ def evaluation_section(
                 "evaluation_did",
                 "Difference-in-differences estimates",
                 table,
-                na_text={"true effect": "not set", "interval covers truth": "n/a"},
+                na_text={
+                    "true effect": "not set",
+                    "interval covers truth": "n/a",
+                    "pre-trend p": "not available",  # issue 14: NaN is not a suppressed cell
+                    "p": "not available",
+                },
             ),
         )
         sens = pd.DataFrame(sens_rows).rename(columns=names)

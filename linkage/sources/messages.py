@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +25,14 @@ def _peek(name: str, data: bytes) -> tuple[str, str | None]:
     if not rows:
         return "empty", None
     header = [h.strip() for h in rows[0]]
-    kind = "street" if "Crime type" in header else "outcomes" if "Outcome type" in header else "other"
+    if "Crime type" in header:
+        kind = "street"
+    elif "Outcome type" in header:
+        kind = "outcomes"
+    elif {"Type", "Date"} <= set(header) or "Object of search" in header:
+        kind = "stop-and-search"
+    else:
+        kind = "other"  # not a police.uk header: the loader names the problem
     force = None
     if "Falls within" in header and len(rows) > 1:
         i = header.index("Falls within")
@@ -77,7 +86,7 @@ def police_uk_problems(
     if not kinds:
         return []  # missing paths are reported by the path checks
     problems = []
-    if not kinds.get("street"):
+    if not kinds.get("street") and set(kinds) <= {"outcomes", "stop-and-search"}:
         held = ", ".join(f"{n} {k} file(s)" for k, n in sorted(kinds.items()))
         problems.append(
             f"{where}: no police.uk street (crime) file among the files given ({held}); a report needs "
@@ -91,3 +100,66 @@ def police_uk_problems(
             f"to {sorted(forces)[0]!r}, or give {force}'s own files"
         )
     return problems
+
+
+_NUMPY_REPR = re.compile(r"np\.(?:int|float|uint|bool|str)_?\d*\(([^()]*)\)")
+_DID_CELLS = re.compile(
+    r"need treated and comparison cells before and after go-live (?P<month>\d{4}-\d{2}); "
+    r"treated values \[(?P<treated>[^\]]*)\], post values \[(?P<post>[^\]]*)\]"
+)
+
+
+def plain(error: object) -> str:
+    """An error message in words for a report or a terminal: numpy reprs (``np.int64(0)``) become plain
+    numbers, and the DiD's 'treated values [...], post values [...]' says which crimes are missing."""
+    text = _NUMPY_REPR.sub(r"\1", str(error))
+    match = _DID_CELLS.search(text)
+    if match:
+        treated = {float(v) for v in match["treated"].split(",") if v.strip()}
+        post = {float(v) for v in match["post"].split(",") if v.strip()}
+        lacking = []
+        if not treated and not post:
+            lacking.append("no crime whose whole measurement window ends before the period end")
+        elif 1.0 not in treated:
+            lacking.append("no trailblazer-area crimes")
+        if treated and 0.0 not in treated:
+            lacking.append("no comparison-area crimes")
+        if post and 0.0 not in post:
+            lacking.append(f"no crimes before go-live {match['month']}")
+        if post and 1.0 not in post:
+            lacking.append(f"no crimes from go-live {match['month']} on that the measure can use")
+        text = (
+            "needs crimes of both the trailblazer and the comparison areas, before and after go-live "
+            f"{match['month']}; the data have "
+            + " and ".join(lacking or ["too few crimes"])
+            + " (extend the period, or check period.go_live and the comparison areas' files)"
+        )
+    return text
+
+
+class OnceFilter(logging.Filter):
+    """Let each distinct log message through once (a gap found for the trailblazer and again for a
+    comparison area reading the same folder is said once)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str, int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
+def regenerate_path(source: object) -> str | None:
+    """The configuration path for the report's 'regenerate with' line: as given, relative to the
+    working folder when it lies inside it."""
+    if source is None:
+        return None
+    path = Path(str(source))
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -425,7 +425,7 @@ def _missing_months(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
             for month in span.difference(have):
                 gaps.append(f"{kind}, {force}: {month}")
     for gap in gaps:
-        logger.warning("missing month: %s", gap)
+        logger.warning("missing month: %s", gap)  # said once per run (linkage.cli OnceFilter)
     return tuple(gaps)
 
 
