@@ -153,8 +153,24 @@ class Coverage:
 
     def strip(self) -> pd.DataFrame:
         """One row per area and kind, one column per month of the period: the release used ("yes" when
-        unknown) or "missing"."""
+        unknown) or "missing". Periods longer than two years get one column of supplied and one of
+        missing months (as runs) instead."""
         rows = []
+        if len(self.period) > 24:
+            for area in self.areas:
+                for kind in KINDS:
+                    have = area.months.get(kind, {})
+                    used = sorted({r for m, r in have.items() if r and m in set(self.period)})
+                    rows.append(
+                        {
+                            "area": area.area,
+                            "kind": kind,
+                            "months supplied": spans(self.supplied(area, kind)),
+                            "months missing": spans(self.missing(area, kind)),
+                            "releases used": ", ".join(used) or "not known",
+                        }
+                    )
+            return pd.DataFrame(rows)
         for area in self.areas:
             for kind in KINDS:
                 have = area.months.get(kind, {})
@@ -203,10 +219,11 @@ class Coverage:
                     f"{spans(have_outcomes)}; missing {spans(self.missing(area, 'outcomes'))}. Outcome "
                     "dates (time to outcome, 'within N days' measures) need every month."
                 )
-            if area.lsoa_only:
-                period = set(self.period)
-                old = spans(m for m, v in area.lsoa_vintage.items() if v == "2011" and m in period)
-                new = spans(m for m, v in area.lsoa_vintage.items() if v == "2021" and m in period)
+            period = set(self.period)
+            old_months = [m for m, v in area.lsoa_vintage.items() if v == "2011" and m in period]
+            new_months = [m for m, v in area.lsoa_vintage.items() if v == "2021" and m in period]
+            if area.lsoa_only and old_months and new_months:
+                old, new = spans(old_months), spans(new_months)
                 out.append(
                     f"LSOA vintages: {area.area}'s files use 2011 LSOA codes for "
                     f"{old} and 2021 codes for {new}. "

@@ -45,6 +45,7 @@ from linkage.reference.outcomes import (
     crime_type_is_coarse,
 )
 from linkage.sources import _common as c
+from linkage.sources.coverage import spans
 from linkage.sources.releases import R_SUPERSEDED, release_of, resolve
 
 logger = logging.getLogger(__name__)
@@ -424,8 +425,12 @@ def _missing_months(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
             span = pd.period_range(have.min(), have.max(), freq="M")
             for month in span.difference(have):
                 gaps.append(f"{kind}, {force}: {month}")
+    by_run: dict[str, list[pd.Period]] = {}
     for gap in gaps:
-        logger.warning("missing month: %s", gap)  # said once per run (linkage.cli OnceFilter)
+        where, month = gap.rsplit(": ", 1)
+        by_run.setdefault(where, []).append(pd.Period(month, freq="M"))
+    for where, months in by_run.items():  # one line per kind and force (said once per run: linkage.cli)
+        logger.warning("missing month: %s: %s", where, spans(months))
     return tuple(gaps)
 
 
