@@ -183,6 +183,7 @@ def test_period_beyond_the_data_is_an_error(tmp_path):
         run_report(load_config(path), tmp_path / "reports")
 
 
+@pytest.mark.slow  # twelve small reports: about 30 s on an idle machine
 def test_single_month_city_of_london_every_month_of_2024(tmp_path):
     """A single-month City of London configuration builds a report for every month of 2024 (public-only,
     the bundled real files), withholding what disclosure control cannot protect."""
