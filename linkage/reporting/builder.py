@@ -134,7 +134,7 @@ def _load_public_comparisons(config: TrailblazerConfig, data: ReportData) -> Non
 
     frames = [data.public.assign(treated=1)]
     for comp in config.public_comparisons:
-        result = read_police_uk(list(comp.police_uk))  # issue 14: one load, re-releases resolved
+        result = read_police_uk(list(comp.police_uk), releases=dict(comp.releases))  # issue 14
         data.loads[f"police.uk ({comp.name}): " + ", ".join(p.name for p in comp.police_uk)] = result.summary
         from linkage.sources.coverage import area_coverage
 

@@ -76,6 +76,7 @@ class ComparisonArea:
     police_uk: tuple[Path, ...]
     lsoa_codes: tuple[str, ...] = ()
     lsoa_name_prefix: str | None = None
+    releases: tuple[tuple[str, str], ...] = ()  # (path, release month) for {path, release} entries
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,14 @@ def _parse_public_comparisons(items: list[Any], base: Path, problems: list[str])
         raw_paths = item.get("police_uk")
         if isinstance(raw_paths, str):
             raw_paths = [raw_paths]
+        releases: dict[str, str] = {}
+        if isinstance(raw_paths, list):  # {path, release} entries, as in sources.police_uk
+            raw_paths = [
+                _release_item(x, f"{where}.police_uk[{j}]", base, problems, releases)
+                if isinstance(x, Mapping)
+                else x
+                for j, x in enumerate(raw_paths)
+            ]
         if not isinstance(raw_paths, list) or not raw_paths or not all(isinstance(x, str) for x in raw_paths):
             problems.append(
                 f"{where}.police_uk: must be a list of police.uk files or folders, got {raw_paths!r}"
@@ -448,7 +457,9 @@ def _parse_public_comparisons(items: list[Any], base: Path, problems: list[str])
         if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
             problems.append(f"{where}.lsoa_name_prefix: must be a non-empty string, got {prefix!r}")
             prefix = None
-        out.append(ComparisonArea(name.strip(), tuple(paths), tuple(codes), prefix))
+        keys = [str(Path(x) if Path(x).is_absolute() else base / x) for x in raw_paths]
+        given = tuple((str(p), releases[k]) for k, p in zip(keys, paths, strict=True) if k in releases)
+        out.append(ComparisonArea(name.strip(), tuple(paths), tuple(codes), prefix, given))
     names = [c.name for c in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -148,3 +148,32 @@ def test_plain_messages_have_no_numpy_reprs():
     text = plain(raw)
     assert "np." not in text and "no crimes from go-live 2024-07 on" in text
     assert plain("bad value np.float64(1.5) here") == "bad value 1.5 here"
+
+
+def test_release_entries_in_configuration(tmp_path):
+    from linkage.reporting import load_config
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(TWO_RELEASES / "2024-04" / "2024-03", first)
+    shutil.copytree(TWO_RELEASES / "2024-06" / "2024-03", second)
+    (tmp_path / "c.yaml").write_text(
+        "slug: c\ntitle: C\narea: {name: City of London, force: City of London Police}\n"
+        "period: {start: 2024-02, end: 2024-03, go_live: 2024-03}\n"
+        "sources:\n  police_uk:\n    - {path: first, release: 2024-09}\n"
+        "    - {path: second, release: 2024-05}\n"
+        "comparison_areas:\n  - name: Same\n    police_uk: [{path: first, release: 2024-09}, second]\n"
+    )
+    config = load_config(tmp_path / "c.yaml")
+    assert config.police_uk_releases == {
+        str(tmp_path / "first"): "2024-09",
+        str(tmp_path / "second"): "2024-05",
+    }
+    assert config.public_comparisons[0].releases == ((str((tmp_path / "first").resolve()), "2024-09"),)
+    result = read_police_uk(list(config.police_uk), releases=dict(config.police_uk_releases))
+    assert result.tables["street"]["source_file"].str.startswith(str(first)).all()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((tmp_path / "c.yaml").read_text().replace("release: 2024-05", "release: May 2024"))
+    from linkage.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"sources.police_uk\[1\].release: must be the release month"):
+        load_config(bad)
