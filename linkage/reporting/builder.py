@@ -112,7 +112,11 @@ def _load_public(config: TrailblazerConfig, data: ReportData) -> None:
         area_coverage(config.area.name, "trailblazer", result.tables, result.file_releases),
         result.summary.releases,
     )
-    data.coverage.require_crime_data()
+    if config.public_only:
+        data.coverage.require_crime_data()
+    if "street" not in result.tables:
+        logger.warning("%s: no police.uk street files; the public view is empty", config.slug)
+        return
     # -- end issue 14 -----------------------------------------------------------------------------------
     street = result.tables["street"]
     outcome = result.tables.get("outcomes")

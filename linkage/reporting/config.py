@@ -540,7 +540,9 @@ def config_from_dict(
     if not problems and police_uk:  # issue 14: the files hold crimes, of the force named
         from linkage.sources.messages import police_uk_problems
 
-        problems += police_uk_problems(police_uk, area.force if area is not None else None)
+        problems += police_uk_problems(
+            police_uk, area.force if area is not None else None, need_street=not extracts and world is None
+        )
     if problems:
         raise ConfigError(source, problems)
     assert area is not None and start is not None and end is not None  # for type checkers

@@ -71,10 +71,11 @@ def _same_force(a: str, b: str) -> bool:
 
 
 def police_uk_problems(
-    paths: Iterable[Path], force: str | None, where: str = "sources.police_uk"
+    paths: Iterable[Path], force: str | None, where: str = "sources.police_uk", *, need_street: bool = True
 ) -> list[str]:
-    """Problems of the police.uk files a configuration names: no street files at all, or an ``area.force``
-    that none of the street files falls within."""
+    """Problems of the police.uk files a configuration names: no street files at all (when
+    ``need_street``: a public-only configuration), or an ``area.force`` that none of the files falls
+    within."""
     kinds: dict[str, int] = {}
     forces: set[str] = set()
     for path in paths:
@@ -86,7 +87,7 @@ def police_uk_problems(
     if not kinds:
         return []  # missing paths are reported by the path checks
     problems = []
-    if not kinds.get("street") and set(kinds) <= {"outcomes", "stop-and-search"}:
+    if need_street and not kinds.get("street") and set(kinds) <= {"outcomes", "stop-and-search"}:
         held = ", ".join(f"{n} {k} file(s)" for k, n in sorted(kinds.items()))
         problems.append(
             f"{where}: no police.uk street (crime) file among the files given ({held}); a report needs "
