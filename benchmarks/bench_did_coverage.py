@@ -150,11 +150,6 @@ def main(argv: list[str] | None = None) -> int:
             t = time.time()
             cfg = _config(slug, seed, args.scale, args.crimes_per_month)
             data = B.gather(cfg)
-            if getattr(data, "world", None) is None:  # older builders did not keep the world
-                from linkage.synth import WorldSpec, generate
-
-                spec = WorldSpec.from_dict(cfg.synthetic_world, source="bench")
-                data.world = generate(spec, seed=cfg.seed)
             rows += _rows(data, data.linked, "linked", slug, seed)
             if args.truth_links:
                 rows += _rows(data, _truth_linked(data), "truth", slug, seed)

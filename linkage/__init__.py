@@ -9,7 +9,9 @@ The pipeline reads left to right, one subpackage a stage::
     justice     the justice linkage: outcome records -> crimes and suspects, with justice constraints
     quality     precision / recall against truth or clerical review
     evaluation  outcome rates, time to outcome, maps, difference-in-differences, disclosure control
-    reporting   trailblazer configuration and the HTML report
+    config      the trailblazer configuration, parsed once into typed, frozen objects
+    pipeline    run(config) -> RunResult: load, link, measure quality, evaluate (one stage a function)
+    reporting   the HTML report, rendered from a RunResult
 
 Public names are imported lazily so ``import linkage`` stays fast.
 """

@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from linkage.sources.messages import OnceFilter
+    from linkage.sources.messages import OnceFilter  # the CLI wires logging; imported only here
 
     handlers = [(h, OnceFilter()) for h in logging.getLogger().handlers]  # each warning once per run
     for handler, once in handlers:

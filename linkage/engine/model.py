@@ -648,18 +648,21 @@ class LinkageModel:
 
     def m_u_chart(self) -> Figure:
         """Bar chart of m and u per level, one panel per comparison."""
+        # Here, not at the top: the charts load matplotlib, needed only when one is drawn.
         from linkage.engine.charts import m_u_chart
 
         return m_u_chart(self.parameters())
 
     def match_weights_chart(self) -> Figure:
         """Match weight per comparison level (Splink's match weights chart)."""
+        # Here, not at the top: the charts load matplotlib, needed only when one is drawn.
         from linkage.engine.charts import match_weights_chart
 
         return match_weights_chart(self.parameters(), self.prior)
 
     def match_weight_chart(self, predictions: pd.DataFrame) -> Figure:
         """Histogram of predicted match weights."""
+        # Here, not at the top: the charts load matplotlib, needed only when one is drawn.
         from linkage.engine.charts import match_weight_histogram
 
         return match_weight_histogram(predictions)
@@ -668,6 +671,7 @@ class LinkageModel:
         self, left_row: pd.Series | Mapping[str, Any], right_row: pd.Series | Mapping[str, Any]
     ) -> Figure:
         """Waterfall chart of :meth:`waterfall` for one pair."""
+        # Here, not at the top: the charts load matplotlib, needed only when one is drawn.
         from linkage.engine.charts import waterfall_chart
 
         return waterfall_chart(self.waterfall(left_row, right_row))

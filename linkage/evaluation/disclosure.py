@@ -30,6 +30,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from linkage.errors import ConfigError, LinkageError
+from linkage.evaluation.rates import wilson_interval
 
 logger = logging.getLogger(__name__)
 
@@ -680,8 +681,6 @@ def rounded_rate(
     every published rate is ``round_to_base(count) / round_to_base(n)``: nothing a reader can get from it
     that the rounded counts beside it do not already give. ``n`` rounding to 0 gives NaN.
     """
-    from linkage.evaluation.rates import wilson_interval
-
     base = (settings or DisclosureSettings()).rounding_base
     rk = round_to_base(np.asarray(count, dtype=float), base).astype(float)
     rn = round_to_base(np.asarray(n, dtype=float), base).astype(float)

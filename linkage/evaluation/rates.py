@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from linkage.reference import OUTCOME_CATEGORIES, outcome_rank
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -193,8 +195,6 @@ def outcome_order(values: pd.Series) -> pd.Series:
     labels come next and ``No outcome recorded`` last. Some strings are both a group and a label
     ("Unable to prosecute suspect"), so the mode is decided from the whole column.
     """
-    from linkage.reference import OUTCOME_CATEGORIES, outcome_rank
-
     values = pd.Series(values)
     text = values.astype("string")
     groups = (*GROUP_ORDER, "Other")

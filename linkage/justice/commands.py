@@ -22,105 +22,41 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from tqdm.auto import tqdm
 
 from linkage import __version__
 from linkage._io import file_sha256, write_csv, write_parquet, write_text, write_with
-from linkage.errors import ConfigError, DataContractError
-from linkage.justice.link import link_outcomes
+from linkage.config import read_link_settings
+from linkage.errors import DataContractError
 from linkage.justice.publication import publication_key
-from linkage.justice.settings import LinkSettings
-from linkage.sources import LoadResult
-from linkage.sources.contracts import OUTCOME_SOURCES
+from linkage.pipeline import link_records, measure
+from linkage.quality import draw_review_sample, precision_recall_chart, threshold_sweep, write_review_sample
+from linkage.scale import DEFAULT_SAMPLE_CRIMES, PartitionFailedError, link_national
+from linkage.sources.extract_folder import find_extracts, load_extracts, load_tables, synthetic_world_seed
 
 logger = logging.getLogger(__name__)
 
-_KINDS = ("crimes", "suspects", *OUTCOME_SOURCES, "truth")
+# The library functions live in linkage.sources.extract_folder and linkage.config; these names stay
+# importable from here for older callers and notebooks.
+read_settings = read_link_settings
 
-
-def find_extracts(folder: Path) -> dict[str, Path]:
-    """``kind -> file`` for every extract found in ``folder/restricted``, ``folder/truth`` (the layout
-    ``SyntheticWorld.write`` uses) or ``folder`` itself; Parquet before CSV."""
-    if not folder.is_dir():
-        raise DataContractError(folder, "no such folder")
-    found: dict[str, Path] = {}
-    for kind in _KINDS:
-        for base in (folder / "restricted", folder / "truth", folder):
-            for suffix in (".parquet", ".csv"):
-                path = base / f"{kind}{suffix}"
-                if kind not in found and path.is_file():
-                    found[kind] = path
-    for kind in ("crimes", "suspects"):
-        if kind not in found:
-            raise DataContractError(
-                folder, f"no {kind}.parquet or {kind}.csv in {folder}/restricted or {folder}"
-            )
-    if not any(k in found for k in OUTCOME_SOURCES):
-        raise DataContractError(folder, f"no outcome extract ({', '.join(OUTCOME_SOURCES)}) found")
-    return found
-
-
-def synthetic_world_seed(folder: Path) -> int | None:
-    """The seed in ``folder/manifest.json`` when ``SyntheticWorld.write`` made the folder, else None.
-
-    Only a synthetic world may publish Crime IDs under a key derived from its seed; real extracts
-    need ``$LINKAGE_PUBLICATION_KEY`` (see :mod:`linkage.justice.publication`).
-    """
-    path = folder / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataContractError(path, f"cannot read manifest: {exc}") from exc
-    if not isinstance(manifest, dict) or not str(manifest.get("generator", "")).startswith("linkage.synth"):
-        return None
-    seed = manifest.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise DataContractError(path, f"synthetic world manifest has a bad seed {seed!r}")
-    return seed
-
-
-def load_extracts(files: dict[str, Path], progress: bool = False) -> dict[str, LoadResult]:
-    """Load and validate each extract (``linkage.sources.read_extract``), logging each file's row
-    accounting (read = accepted + quarantined)."""
-    from linkage.sources import read_extract
-
-    loads = {}
-    for kind, path in tqdm(files.items(), desc="loading", unit="file", disable=not progress):
-        result = read_extract(kind, path)
-        log = logger.warning if result.summary.quarantined else logger.info
-        log("%s", result.summary.format())
-        loads[kind] = result
-    return loads
-
-
-def load_tables(files: dict[str, Path], progress: bool = False) -> dict[str, pd.DataFrame]:
-    """The accepted table of each extract (:func:`load_extracts`)."""
-    return {kind: result.tables[kind] for kind, result in load_extracts(files, progress).items()}
-
-
-def read_settings(path: Path | None) -> LinkSettings:
-    """Link settings from a YAML file (a ``linkage:`` block of a trailblazer YAML, or the block itself)."""
-    if path is None:
-        return LinkSettings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(path, [f"cannot read settings YAML: {exc}"]) from exc
-    if isinstance(data, dict) and "linkage" in data:
-        data = data["linkage"]
-    return LinkSettings.from_dict(data, source=path)
+__all__ = [
+    "find_extracts",
+    "load_extracts",
+    "load_tables",
+    "read_settings",
+    "register",
+    "run_link",
+    "run_link_national",
+    "synthetic_world_seed",
+]
 
 
 def run_link(args: argparse.Namespace) -> int:
     """Run the linkage and write every output; returns 0."""
-    from linkage.quality import by_subgroup, evaluate, precision_recall_chart, threshold_sweep
-
     started = time.perf_counter()
     data, out = Path(args.data), Path(args.out)
-    settings = read_settings(Path(args.settings) if args.settings else None)
+    settings = read_link_settings(Path(args.settings) if args.settings else None)
     progress = not args.no_progress
     files = find_extracts(data)
     # Resolve the publication key before the long linking step: fail fast on a real extract without one.
@@ -135,7 +71,7 @@ def run_link(args: argparse.Namespace) -> int:
     write_csv(
         out / "quarantine.csv", pd.concat([load.quarantined for load in loads.values()], ignore_index=True)
     )
-    result = link_outcomes(tables, settings=settings, progress=progress)
+    result = link_records(tables, settings, progress=progress)
     with tqdm(total=6, desc="writing", unit="file", disable=not progress) as bar:
         write_csv(out / "links.csv", result.links, date_format="%Y-%m-%d")
         write_csv(out / "crime_outcomes.csv", result.crime_outcomes, date_format="%Y-%m-%d")
@@ -148,16 +84,15 @@ def run_link(args: argparse.Namespace) -> int:
             model.save_parameters(out / "models" / f"{source}.json")
         bar.update(2)
     if args.review_sample:
-        from linkage.quality import draw_review_sample, write_review_sample
-
         sample = draw_review_sample(result.candidates, args.review_sample, seed=settings.seed)
         write_review_sample(sample, out / "review_sample.csv")
         logger.info("clerical review sample of %d pairs: %s", len(sample), out / "review_sample.csv")
     if args.truth:
         truth = tables["truth"]
-        report = evaluate(result.links, truth)
-        write_csv(out / "quality_by_source.csv", report.table.reset_index())
-        write_csv(out / "quality_by_subgroup.csv", by_subgroup(result.links, truth, tables))
+        quality = measure(result, tables)
+        assert quality.truth is not None and quality.subgroups is not None  # a truth table was loaded
+        write_csv(out / "quality_by_source.csv", quality.truth.table.reset_index())
+        write_csv(out / "quality_by_subgroup.csv", quality.subgroups)
         sweep = threshold_sweep(result.candidates, truth)
         write_csv(out / "threshold_sweep.csv", sweep)
 
@@ -166,7 +101,7 @@ def run_link(args: argparse.Namespace) -> int:
             ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
 
         write_with(out / "precision_recall.png", _chart)
-        logger.info("quality against truth:\n%s", report.to_markdown())
+        logger.info("quality against truth:\n%s", quality.truth.to_markdown())
     settings_json = json.dumps(settings.to_dict(), sort_keys=True)
     manifest = {
         "command": "linkage link",
@@ -204,9 +139,7 @@ docs/scale.md.
 
 def run_link_national(args: argparse.Namespace) -> int:
     """Run :func:`linkage.scale.link_national`; returns 0, or 1 when a partition failed."""
-    from linkage.scale import PartitionFailedError, link_national
-
-    settings = read_settings(Path(args.settings) if args.settings else None)
+    settings = read_link_settings(Path(args.settings) if args.settings else None)
     try:
         run = link_national(
             args.data,
@@ -262,8 +195,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_national(subparsers: argparse._SubParsersAction) -> None:
-    from linkage.scale import DEFAULT_SAMPLE_CRIMES
-
     p = subparsers.add_parser(
         "link-national",
         help="link a national extract force by force (fit once on a sample; local or Dask)",

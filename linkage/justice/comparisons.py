@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from linkage.engine import PositionalComparison, pair_distances, to_british_national_grid
 from linkage.errors import LinkageError
+from linkage.reference import offence_relation
 from linkage.reference.identifiers import pnc_parts
 
 logger = logging.getLogger(__name__)
@@ -189,8 +190,6 @@ class OffenceCompatibility(PositionalComparison):
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
         """Levels for pairs given by row positions; the crosswalk runs once per distinct code pair."""
-        from linkage.reference import offence_relation
-
         _check_columns(left, [self.ho_column], "left", self.name)
         _check_columns(right, [self.other_column], "right", self.name)
         lc, l_uniq = pd.factorize(left[self.ho_column].astype("string").str.strip(), use_na_sentinel=True)

@@ -62,8 +62,15 @@ from linkage.justice.geography import court_area, lsoa_area
 from linkage.justice.model import TwoStageModel
 from linkage.justice.publication import crime_ids, publication_key
 from linkage.justice.settings import LinkSettings, SourceSettings
+from linkage.reference import (
+    caution_outcome_label,
+    court_outcome_label,
+    final_outcome_per_group,
+    pnd_outcome_label,
+)
 from linkage.reference.identifiers import pnc_parts
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
+from linkage.synth.people import nickname_table
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +118,6 @@ LINK_COLUMNS = [
 def nickname_map() -> dict[str, str]:
     """Nickname or spelling variant -> canonical forename (casefolded), from the synthetic world's table
     (``linkage.synth.people.nickname_table``); each canonical forename maps to itself."""
-    from linkage.synth.people import nickname_table
-
     table = nickname_table()
     out: dict[str, str] = {}
     for forename, variant in zip(table["forename"], table["variant"], strict=True):
@@ -211,8 +216,6 @@ def record_ids(source: str, table: pd.DataFrame) -> pd.Series:
 
 def outcome_labels(source: str, table: pd.DataFrame) -> pd.Series:
     """police.uk outcome label of each record (via linkage.reference.outcomes)."""
-    from linkage.reference import caution_outcome_label, court_outcome_label, pnd_outcome_label
-
     if source == "cautions":
         return caution_outcome_label(table["caution_type"])
     if source == "penalty_notices":
@@ -552,8 +555,6 @@ def crime_outcome_table(crimes: pd.DataFrame, suspects: pd.DataFrame, links: pd.
     police.uk hierarchy wins, ties go to the later outcome date (then source and record id for
     determinism).
     """
-    from linkage.reference import final_outcome_per_group
-
     base_cols = [
         "force",
         "crime_ref",

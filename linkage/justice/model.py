@@ -543,6 +543,7 @@ class TwoStageModel:
 
     def waterfall_chart(self, levels: pd.DataFrame, pair: tuple[Any, Any]) -> Figure:
         """Chart of :meth:`waterfall` (:func:`linkage.engine.charts.waterfall_chart`)."""
+        # Here, not at the top: the charts load matplotlib, needed only when one is drawn.
         from linkage.engine.charts import waterfall_chart
 
         return waterfall_chart(self.waterfall(levels, pair))

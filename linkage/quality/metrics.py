@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.errors import LinkageError
+from linkage.reference import offence_codes
 
 logger = logging.getLogger(__name__)
 
@@ -183,8 +184,6 @@ def _records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def _offence_group(crimes: pd.DataFrame) -> pd.Series:
     """Home Office offence group of each crime (reference crosswalk); the police.uk crime type where the
     code is unknown."""
-    from linkage.reference import offence_codes
-
     groups = offence_codes().set_index("ho_code")["offence_group"]
     code = crimes["offence_code"].astype("string").str.strip()
     return code.map(groups).astype("string").fillna(crimes["crime_type"].astype("string"))

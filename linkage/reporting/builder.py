@@ -1,7 +1,8 @@
 """Build a trailblazer report from a validated configuration, and write it to ``reports/<slug>/``.
 
-:func:`gather` loads and links the data (police.uk files; restricted extracts or a synthetic world),
-:func:`build_report` turns it into a :class:`~linkage.reporting.document.Report`, and
+:func:`linkage.pipeline.run` (``gather`` here, its older name) loads and links the data and returns a
+:class:`~linkage.pipeline.RunResult` (``ReportData`` here); :func:`build_report` turns it into a
+:class:`~linkage.reporting.document.Report`, and
 :func:`write_report` writes ``report.html``, ``tables/*.csv``, the published-style outcomes file,
 ``disclosure_log.csv`` and ``manifest.json``.
 """
@@ -14,9 +15,7 @@ import logging
 import os
 import platform
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,18 @@ import pandas as pd
 
 from linkage import __version__
 from linkage._io import atomic_directory, file_sha256, write_csv, write_text
-from linkage.errors import LinkageError
-from linkage.evaluation.disclosure import LOG_COLUMNS
-from linkage.evaluation.frames import linked_crimes, public_crimes
+from linkage.config import TrailblazerConfig
+from linkage.evaluation.disclosure import LOG_COLUMNS, TOTAL, PublishedCells, audit_tables, protect_rates
+from linkage.evaluation.maps import force_outline, load_boundaries
+from linkage.evaluation.rates import NO_OUTCOME, outcome_rates
+from linkage.pipeline import RunResult, true_effects
+from linkage.pipeline import police_record as _police_record  # noqa: F401 - older name (benchmarks)
+from linkage.pipeline import run as gather
+from linkage.reporting import coverage_notes
 from linkage.reporting import sections as S  # noqa: N812
-from linkage.reporting.config import TrailblazerConfig
-from linkage.reporting.document import Report, Section, render_html
+from linkage.reporting.document import Report, Section, TableBlock, render_html
+from linkage.reporting.withhold import audit_or_withhold, guard
+from linkage.sources.messages import regenerate_path
 
 logger = logging.getLogger(__name__)
 
@@ -45,35 +50,13 @@ __all__ = [
     "cross_table_audit",
 ]
 
+# The report renders a RunResult; the older names stay for callers (notebooks, benchmarks).
+ReportData = RunResult
+
 OGL = (
     "Contains public sector information licensed under the Open Government Licence v3.0. "
     "Contains OS data (c) Crown copyright and database right."
 )
-
-
-@dataclass
-class ReportData:
-    """Everything a report is built from (record-level: never written out as is)."""
-
-    config: TrailblazerConfig
-    loads: dict[str, Any] = field(default_factory=dict)  # source label -> LoadSummary
-    restricted_sources: set[str] = field(default_factory=set)
-    public: pd.DataFrame | None = None  # crime-level public view (real police.uk files)
-    public_did: pd.DataFrame | None = None  # public view of the area and its public comparison areas
-    public_months_complete: bool = False
-    world_public: pd.DataFrame | None = None  # the synthetic world's own police.uk view
-    linked: pd.DataFrame | None = None  # crime-level linked view
-    link_result: Any = None
-    tables: dict[str, pd.DataFrame] | None = None
-    quality: pd.DataFrame | None = None
-    review: Any = None  # linkage.quality.ReviewEstimate
-    subgroups: pd.DataFrame | None = None
-    true_effects: dict[str, float] | None = None
-    world: Any = None  # the synthetic world (its truth tables), when there is one
-    world_note: str = ""
-    published_outcomes: pd.DataFrame | None = None
-    outcomes_file_skipped: str | None = None
-    coverage: Any = None  # linkage.sources.coverage.Coverage of the police.uk files (issue 14)
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -87,326 +70,7 @@ def git_commit(cwd: str | Path | None = None) -> str:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
-def _filter_area(frame: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFrame:
-    area = config.area
-    keep = pd.Series(True, index=frame.index)
-    if area.lsoa_codes:
-        keep &= frame["lsoa_code"].isin(area.lsoa_codes)
-    if area.lsoa_name_prefix and "lsoa_name" in frame.columns:
-        keep &= frame["lsoa_name"].astype("string").str.startswith(area.lsoa_name_prefix).fillna(False)
-    in_period = (frame["month"] >= config.start) & (frame["month"] <= config.end)
-    return frame[keep & in_period].reset_index(drop=True)
-
-
-def _load_public(config: TrailblazerConfig, data: ReportData) -> None:
-    from linkage.sources import read_police_uk
-
-    # -- issue 14: every path in one load, so two releases of a month are resolved across paths;
-    # the coverage model records what was supplied (linkage.sources.coverage) ------------------------
-    from linkage.sources.coverage import Coverage, area_coverage
-
-    result = read_police_uk(list(config.police_uk), releases=dict(config.police_uk_releases))
-    data.loads["police.uk: " + ", ".join(p.name for p in config.police_uk)] = result.summary
-    data.coverage = Coverage.for_period(config.start, config.end)
-    data.coverage.add(
-        area_coverage(config.area.name, "trailblazer", result.tables, result.file_releases),
-        result.summary.releases,
-    )
-    if config.public_only:
-        data.coverage.require_crime_data()
-    if "street" not in result.tables:
-        logger.warning("%s: no police.uk street files; the public view is empty", config.slug)
-        return
-    # -- end issue 14 -----------------------------------------------------------------------------------
-    street = result.tables["street"]
-    outcome = result.tables.get("outcomes")
-    crimes = public_crimes(street, outcome, area=config.area.name)
-    data.public = _filter_area(crimes, config)
-    if config.public_comparisons and config.go_live is not None:
-        _load_public_comparisons(config, data)
-    if outcome is not None:
-        months = set(pd.to_datetime(outcome["month"]).dt.to_period("M"))
-        wanted = set(pd.period_range(config.start, config.end, freq="M"))
-        data.public_months_complete = wanted <= months
-    data.public_months_complete = bool(data.public_months_complete)
-
-
-def _load_public_comparisons(config: TrailblazerConfig, data: ReportData) -> None:
-    """The public view of each public comparison area (its own police.uk files and LSOAs), stacked with
-    the trailblazer area's (``treated`` 1) into ``data.public_did`` for the difference-in-differences."""
-    from linkage.sources import read_police_uk
-
-    frames = [data.public.assign(treated=1)]
-    for comp in config.public_comparisons:
-        result = read_police_uk(list(comp.police_uk), releases=dict(comp.releases))  # issue 14
-        data.loads[f"police.uk ({comp.name}): " + ", ".join(p.name for p in comp.police_uk)] = result.summary
-        from linkage.sources.coverage import area_coverage
-
-        data.coverage.add(
-            area_coverage(comp.name, "comparison", result.tables, result.file_releases),
-            result.summary.releases,
-        )
-        if "street" not in result.tables:
-            logger.warning("%s: comparison area %s has no street files", config.slug, comp.name)
-            continue
-        street = result.tables["street"]
-        outcome = result.tables.get("outcomes")
-        crimes = public_crimes(street, outcome, area=comp.name)
-        keep = (crimes["month"] >= config.start) & (crimes["month"] <= config.end)
-        if comp.lsoa_codes:
-            keep &= crimes["lsoa_code"].isin(comp.lsoa_codes)
-        if comp.lsoa_name_prefix:
-            names = crimes.get("lsoa_name", pd.Series(pd.NA, index=crimes.index)).astype("string")
-            keep &= names.str.startswith(comp.lsoa_name_prefix).fillna(False)
-        frames.append(crimes[keep].assign(treated=0))
-    data.public_did = pd.concat(frames, ignore_index=True)
-
-
-def _load_synthetic(config: TrailblazerConfig, data: ReportData) -> None:
-    from linkage.synth import WorldSpec, generate
-
-    spec = WorldSpec.from_dict(config.synthetic_world, source=f"{config.slug}: sources.synthetic_world")
-    world = generate(spec, seed=config.seed)
-    data.tables = {k: getattr(world, k) for k in _CONTRACT if getattr(world, k, None) is not None}
-    data.restricted_sources.add("synthetic restricted extracts")
-    data.loads["synthetic restricted extracts"] = _table_summary(data.tables)
-    truth = world.crime_truth
-    roles = truth[["force", "crime_ref", "area", "role"]].copy()
-    roles["treated"] = (roles["role"] == "trailblazer").astype("int64")
-    data.world_note = (
-        f"Synthetic world: {len(spec.areas)} area(s), {spec.months} months from {spec.start_month}, noise "
-        f"profile {spec.noise_profile.name!r}, seed {config.seed}."
-    )
-    _link(
-        config,
-        data,
-        areas=roles[["force", "crime_ref", "area", "treated"]],
-        police=_police_record(truth, config),
-    )
-    if config.go_live is not None and (roles["role"] == "trailblazer").any():
-        keep = roles.loc[roles["role"].isin(["trailblazer", "comparison"]), ["force", "crime_ref"]]
-        data.linked = data.linked.merge(keep.astype("string"), on=["force", "crime_ref"], how="inner")
-    data.world = world
-    data.true_effects = true_effects(world, config, data.linked)
-    data.world_public = public_crimes(world.street, world.outcomes, area=config.area.name)
-    data.world_public = data.world_public[
-        (data.world_public["month"] >= config.start) & (data.world_public["month"] <= config.end)
-    ].reset_index(drop=True)
-
-
-_CONTRACT = ("crimes", "suspects", "cautions", "penalty_notices", "court_outcomes", "truth")
-
-
-def _police_record(truth: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFrame:
-    """The outcome on the force's own crime record at the extract date (the period end).
-
-    In the synthetic world this is the 'last outcome' the force knows (what it publishes to police.uk)
-    and the date of the police decision; decisions after the period end are not yet known.
-    """
-    end = config.period_end
-    when = pd.to_datetime(truth["outcome_date"])
-    known = when <= end
-    return pd.DataFrame(
-        {
-            "force": truth["force"].astype("string"),
-            "crime_ref": truth["crime_ref"].astype("string"),
-            "police_outcome": truth["last_outcome"].astype("string"),
-            "police_outcome_date": when.where(known),
-        }
-    )
-
-
-def true_effects(world: Any, config: TrailblazerConfig, crimes: pd.DataFrame) -> dict[str, float] | None:
-    """The effect each DiD estimates, in display units: the ATT on the crimes that DiD uses.
-
-    For each outcome of :func:`linkage.evaluation.did_outcomes`, take the rows the estimate uses
-    (:func:`~linkage.evaluation.did_sample` of the flagged analysis frame ``crimes``), keep the treated ones
-    (trailblazer area, recorded from the go-live month) and average each crime's effect from the world's
-    factual and counterfactual outcomes (:func:`linkage.synth.individual_effects`, measured the way the
-    flags measure them). So the estimate and the truth share population, window and measurement; only
-    the comparison areas (standing in for the counterfactual) and linkage error separate them.
-    None without a world effect or a go-live month.
-    """
-    from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
-    from linkage.synth import individual_effects
-
-    if getattr(world, "true_effect", None) is None or config.go_live is None:
-        return None
-    ev = config.evaluation
-    flagged = add_flags(
-        crimes,
-        period_end=config.period_end,
-        within_days=ev.outcome_within_days,
-        followup_days=ev.followup_days,
-    )
-    effects = individual_effects(
-        world.crime_truth, followup_days=ev.followup_days, within_days=ev.outcome_within_days
-    )
-    out: dict[str, float] = {}
-    for spec in did_outcomes(flagged, within_days=ev.outcome_within_days, followup_days=ev.followup_days):
-        sample = did_sample(flagged, spec)
-        treated = sample[(sample["treated"] > 0) & (sample["month"] >= config.go_live)]
-        if treated.empty:
-            continue
-        keyed = treated[["force", "crime_ref"]].astype("string")
-        joined = keyed.merge(effects[["force", "crime_ref", spec.key]], on=["force", "crime_ref"], how="left")
-        if joined[spec.key].isna().any():
-            raise LinkageError(
-                f"true_effects: {int(joined[spec.key].isna().sum())} treated crime(s) of {spec.key!r} "
-                "are not in the world's crime_truth"
-            )
-        out[spec.key] = float(joined[spec.key].mean())
-    return out
-
-
-def _table_summary(tables: dict[str, pd.DataFrame]):
-    """Validate in-memory extract tables with the same contracts as :func:`linkage.sources.read_extract`.
-
-    Each table (except the truth table, which a real extract would not have) is written to a temporary
-    Parquet file and read back with ``read_extract``, so the row accounting and quarantine reasons are
-    the real ones. Quarantined rows are dropped from ``tables`` (in place) exactly as for real extracts;
-    the in-memory columns and types of the accepted rows are kept. Returns a ``LoadSummary``.
-    """
-    from linkage._io import write_parquet
-    from linkage.sources import LoadSummary, read_extract
-
-    by_file, reasons = [], {}
-    with tempfile.TemporaryDirectory(prefix="linkage-synth-") as tmp:
-        for kind, table in list(tables.items()):
-            if kind == "truth":
-                continue
-            path = Path(tmp) / f"{kind}.parquet"
-            write_parquet(path, table.reset_index(drop=True))
-            result = read_extract(kind, path)
-            files = result.summary.by_file.copy()
-            files["file"] = f"synthetic {kind}"  # never the temporary path
-            by_file.append(files)
-            for reason, n in result.summary.by_reason.items():
-                reasons[reason] = reasons.get(reason, 0) + int(n)
-            if result.summary.quarantined:
-                kept = result.accepted["source_row"].to_numpy() - 2  # source_row counts the header as 1
-                tables[kind] = table.iloc[kept].reset_index(drop=True)
-                logger.warning(
-                    "synthetic %s: %d row(s) quarantined by the data contract",
-                    kind,
-                    result.summary.quarantined,
-                )
-    files = pd.concat(by_file, ignore_index=True).fillna(0)
-    return LoadSummary(
-        rows_read=int(files["rows_read"].sum()),
-        accepted=int(files["accepted"].sum()),
-        quarantined=int(files["quarantined"].sum()),
-        by_reason=reasons,
-        by_file=files,
-    )
-
-
-def _load_extracts(config: TrailblazerConfig, data: ReportData) -> None:
-    from linkage.sources import LoadSummary, read_extract
-
-    tables, by_file, reasons = {}, [], {}
-    for kind, path in config.extracts.items():
-        result = read_extract(kind, path)
-        tables[kind] = result.accepted
-        by_file.append(result.summary.by_file)
-        for r, n in result.summary.by_reason.items():
-            reasons[r] = reasons.get(r, 0) + int(n)
-    files = pd.concat(by_file, ignore_index=True)
-    data.loads["restricted extracts"] = LoadSummary(
-        rows_read=int(files["rows_read"].sum()),
-        accepted=int(files["accepted"].sum()),
-        quarantined=int(files["quarantined"].sum()),
-        by_reason=reasons,
-        by_file=files,
-    )
-    data.restricted_sources.add("restricted extracts")
-    data.tables = tables
-    areas = None
-    if config.area.lsoa_codes:
-        crimes = tables["crimes"]
-        areas = pd.DataFrame(
-            {
-                "force": crimes["force"],
-                "crime_ref": crimes["crime_ref"],
-                "area": np.where(crimes["lsoa_code"].isin(config.area.lsoa_codes), config.area.name, "other"),
-                "treated": crimes["lsoa_code"].isin(config.area.lsoa_codes).astype("int64"),
-            }
-        )
-    _link(config, data, areas=areas)
-
-
-def _link(
-    config: TrailblazerConfig,
-    data: ReportData,
-    *,
-    areas: pd.DataFrame | None,
-    police: pd.DataFrame | None = None,
-) -> None:
-    from linkage.justice import LinkSettings, link_outcomes
-
-    settings = LinkSettings.from_dict(dict(config.linkage), source=f"{config.slug}: linkage")
-    result = link_outcomes(data.tables, settings)
-    data.link_result = result
-    linked = linked_crimes(
-        result.crime_outcomes, areas=areas, police_outcomes=police, default_area=config.area.name
-    )
-    data.linked = linked[(linked["month"] >= config.start) & (linked["month"] <= config.end)].reset_index(
-        drop=True
-    )
-    truth = data.tables.get("truth")
-    alpha = config.evaluation.alpha
-    if truth is not None:
-        from linkage.quality import by_subgroup, evaluate
-
-        data.quality = evaluate(result.links, truth, alpha=alpha).table
-        data.subgroups = by_subgroup(result.links, truth, data.tables, alpha=alpha)
-    data.review = _clerical_estimate(config, result, truth)
-    seed = config.seed if config.synthetic_world is not None else None
-    try:
-        data.published_outcomes = _restricted_outcomes_file(result, _lsoa_names(config), seed)
-    except LinkageError as err:  # real extracts and no publication key: no outcomes file, say why
-        logger.warning("published-style outcomes file not written: %s", err)
-        data.outcomes_file_skipped = str(err)
-
-
-def _clerical_estimate(config: TrailblazerConfig, result: Any, truth: pd.DataFrame | None) -> Any:
-    """Precision and recall estimated from a clerical review (a ``linkage.quality.ReviewEstimate``).
-
-    With a reviewed sample named in the configuration (``sources.clerical_review``), that sample is used.
-    Otherwise, when a truth table exists (synthetic worlds), a review of ``evaluation.review_sample`` pairs
-    is simulated - drawn exactly as for a real reviewer, labelled from the truth - so the report shows how
-    the clerical estimate compares with the truth.
-    """
-    from linkage.quality import draw_review_sample, estimate_from_review, mark_correct, read_review
-
-    alpha = config.evaluation.alpha
-    if config.clerical_review is not None:
-        review = read_review(config.clerical_review)
-        return estimate_from_review(review, result.candidates, alpha=alpha, seed=config.seed)
-    n = config.evaluation.review_sample
-    if truth is None or n == 0 or result.candidates is None or result.candidates.empty:
-        return None
-    sample = draw_review_sample(result.candidates, n=n, seed=config.seed)
-    correct = mark_correct(sample, truth)["correct"].to_numpy(bool)
-    sample["reviewer_label"] = np.where(correct, "Y", "N")
-    return estimate_from_review(sample, result.candidates, alpha=alpha, seed=config.seed)
-
-
-def gather(config: TrailblazerConfig) -> ReportData:
-    """Load, validate and link every source the configuration names."""
-    data = ReportData(config=config)
-    if config.police_uk:
-        _load_public(config, data)
-    if config.synthetic_world is not None:
-        _load_synthetic(config, data)
-    elif config.extracts:
-        _load_extracts(config, data)
-    return data
-
-
 def _boundaries(config: TrailblazerConfig):
-    from linkage.evaluation.maps import force_outline, load_boundaries
-
     bounds = load_boundaries(config.area.boundary_file) if config.area.boundary_file else None
     outline = (
         force_outline(config.area.force_boundaries, config.area.force)
@@ -444,9 +108,7 @@ def build_report(data: ReportData) -> Report:
     sections: list[Section] = [
         S.data_summary_section(data.loads, ds, restricted=frozenset(data.restricted_sources))
     ]
-    from linkage.reporting import coverage_notes  # issue 14: coverage strip, DiD refusal, caveats
-
-    coverage_notes.add_to_data_summary(sections[0], data.coverage)
+    coverage_notes.add_to_data_summary(sections[0], data.coverage)  # issue 14: coverage strip
     total = sum(getattr(s, "rows_read", 0) for s in data.loads.values())
     q = data.quality
     record_counts = None
@@ -472,9 +134,7 @@ def build_report(data: ReportData) -> Report:
         if data.world_public is not None
         else (data.public if data.linked is not None else None)
     )
-    from linkage.reporting.withhold import guard  # issue 14: small areas degrade, not die
-
-    out_sec = guard(
+    out_sec = guard(  # issue 14: small areas degrade, not die (withhold what cannot be protected)
         "outcomes",
         "Outcomes",
         S.outcomes_section,
@@ -484,10 +144,6 @@ def build_report(data: ReportData) -> Report:
         alpha=ev.alpha,
     )
     if data.linked is not None and data.public is not None and data.world_public is not None:
-        from linkage.evaluation.disclosure import protect_rates
-        from linkage.evaluation.rates import outcome_rates
-        from linkage.reporting.document import TableBlock
-
         real = outcome_rates(data.public, by=(), alpha=ev.alpha)
         pub, log = protect_rates(real, ds, name="outcomes_real_police_uk")
         pub = pub.drop(columns="group").rename(
@@ -540,7 +196,7 @@ def build_report(data: ReportData) -> Report:
     )
     refusal = coverage_notes.did_refusal(data.coverage, data.public_did) if data.linked is None else None
     sections.append(
-        refusal
+        refusal  # issue 14: a public-only DiD without full, equal coverage is not estimable
         or report_evaluation(
             data, data.linked if data.linked is not None else data.public_did, data.true_effects
         )
@@ -621,9 +277,6 @@ def cross_table_audit(
     published; pass False with ``suppress_zeros``). Returns the audit (one row per withheld cell;
     ``exposed`` must be all False).
     """
-    from linkage.evaluation.disclosure import TOTAL, PublishedCells, audit_tables
-    from linkage.evaluation.rates import NO_OUTCOME
-
     when = pd.to_datetime(crimes["outcome_date"])
     finest = (
         pd.DataFrame(
@@ -710,9 +363,6 @@ def cross_table_audit(
 
 def _public_labels_audit(public: pd.DataFrame, sections: list[Section], zeros_safe: bool) -> pd.DataFrame:
     """The public side of the public-vs-linked label table: its withheld labels against its own total."""
-    from linkage.evaluation.disclosure import PublishedCells, audit_tables
-    from linkage.evaluation.rates import NO_OUTCOME
-
     blocks = {b.name: b.frame for sec in sections for b in sec.tables}
     table = blocks.get("outcomes_public_vs_linked")
     if table is None or public is None or public.empty:
@@ -758,8 +408,6 @@ def _audit_or_raise(
         return found
 
     # issue 14: a table whose withheld cells stay recoverable is withheld with a note, not the report
-    from linkage.reporting.withhold import audit_or_withhold
-
     return audit_or_withhold(audit, sections, cfg.slug)
 
 
@@ -902,12 +550,6 @@ def _sources(data: ReportData) -> list[str]:
     return out
 
 
-def _regenerate_path(source: Path | None) -> str | None:
-    from linkage.sources.messages import regenerate_path
-
-    return regenerate_path(source)
-
-
 def _manifest(
     config: TrailblazerConfig, started: float, elapsed: float, outputs: list[str]
 ) -> dict[str, Any]:
@@ -917,7 +559,7 @@ def _manifest(
     return {
         "slug": config.slug,
         "config_file": config.source.name if config.source is not None else None,
-        "config_path": _regenerate_path(config.source),  # issue 14: the footer's regenerate line
+        "config_path": regenerate_path(config.source),  # issue 14: the footer's regenerate line
         "config_sha256": config.config_hash,
         "package": "justice-linkage",
         "package_version": __version__,
@@ -964,32 +606,6 @@ def _write_report_files(report: Report, data: ReportData, out: Path, *, started:
     report.manifest = manifest
     write_text(out / "report.html", render_html(report))
     write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-
-
-def _lsoa_names(config: TrailblazerConfig) -> dict[str, str] | None:
-    """LSOA code -> name from the configured boundary file (None without one)."""
-    if config.area.boundary_file is None:
-        return None
-    import pyogrio
-
-    table = pyogrio.read_dataframe(config.area.boundary_file, read_geometry=False)
-    if not {"LSOA21CD", "LSOA21NM"} <= set(table.columns):
-        return None
-    return dict(zip(table["LSOA21CD"].astype(str), table["LSOA21NM"].astype(str), strict=True))
-
-
-def _restricted_outcomes_file(
-    result: Any, lsoa_names: dict[str, str] | None = None, synthetic_seed: int | None = None
-) -> pd.DataFrame:
-    """The linked outcomes in the police.uk outcomes-file layout, located to LSOA only.
-
-    A restricted crimes extract may hold exact locations rather than published map points, so the
-    coordinates and the location text are left blank (as police.uk does for unlocated rows); the LSOA
-    code carries the geography. Crime IDs are the keyed HMAC-SHA256 of force and crime reference
-    (``linkage.justice.publication_key``: ``$LINKAGE_PUBLICATION_KEY``, or for a synthetic world the key
-    derived from its seed); a LinkageError when real extracts have no key.
-    """
-    return result.to_police_uk_outcomes(lsoa_names, synthetic_seed=synthetic_seed)
 
 
 def _public_outcomes_file(data: ReportData) -> pd.DataFrame:

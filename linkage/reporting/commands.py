@@ -6,7 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from linkage.config import load_config
 from linkage.errors import ConfigError, LinkageError
+from linkage.reporting.builder import run_report
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every named configuration first (all problems at once), then build each report."""
-    from linkage.reporting.builder import run_report
-    from linkage.reporting.config import load_config
 
     paths = list(args.configs)
     if args.all:

@@ -5,12 +5,13 @@ The coverage model itself is :mod:`linkage.sources.coverage`; this module only p
 
 from __future__ import annotations
 
-from typing import Any
+import pandas as pd
 
 from linkage.reporting.document import Section, TableBlock
+from linkage.sources.coverage import Coverage, spans
 
 
-def add_to_data_summary(section: Section, coverage: Any) -> None:
+def add_to_data_summary(section: Section, coverage: Coverage | None) -> None:
     """The coverage strip (area x kind x month: release used or missing) and its one-line statement."""
     if coverage is None or not coverage.areas:
         return
@@ -31,12 +32,10 @@ def add_to_data_summary(section: Section, coverage: Any) -> None:
     )
 
 
-def headline(coverage: Any) -> tuple[str, str] | None:
+def headline(coverage: Coverage | None) -> tuple[str, str] | None:
     """A 'Coverage' headline item when the trailblazer's street files do not cover the whole period."""
     if coverage is None or not coverage.areas:
         return None
-    from linkage.sources.coverage import spans
-
     area = coverage.areas[0]
     have = coverage.supplied(area, "street")
     if len(have) == len(coverage.period):
@@ -48,7 +47,7 @@ def headline(coverage: Any) -> tuple[str, str] | None:
     )
 
 
-def did_refusal(coverage: Any, public_did: Any) -> Section | None:
+def did_refusal(coverage: Coverage | None, public_did: pd.DataFrame | None) -> Section | None:
     """The evaluation section saying why a public-only DiD is not estimable, or None when it is."""
     if coverage is None or public_did is None:
         return None

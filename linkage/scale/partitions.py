@@ -28,7 +28,9 @@ import pyarrow.parquet as pq
 
 from linkage._io import file_sha256
 from linkage.errors import DataContractError, LinkageError
+from linkage.sources import QUARANTINE_COLUMNS, read_extract
 from linkage.sources.contracts import OUTCOME_SOURCES
+from linkage.sources.extract_folder import find_extracts
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +84,6 @@ def find_parquet_inputs(folder: str | Path, kinds: Sequence[str] = LINK_INPUTS) 
 
     Partitioned linkage reads Parquet only (row groups are what keep memory bounded); crimes and suspects
     are required and at least one outcome source."""
-    from linkage.justice.commands import find_extracts
-
     found = find_extracts(Path(folder))
     out: dict[str, Path] = {}
     for kind in kinds:
@@ -141,8 +141,6 @@ def read_partition(inputs: Mapping[str, Path], partition: Partition) -> Partitio
     ``<file> [<force>]`` and its ``source_row`` numbers the force's rows as if they were a CSV file of
     their own (header = row 1). ``input_sha256`` hashes those temporary files, i.e. the rows read.
     """
-    from linkage.sources import QUARANTINE_COLUMNS, read_extract
-
     digest = hashlib.sha256()
     tables: dict[str, pd.DataFrame] = {}
     rows: dict[str, dict[str, int]] = {}

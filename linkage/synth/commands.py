@@ -9,8 +9,10 @@ from pathlib import Path
 import yaml
 
 from linkage.errors import ConfigError
+from linkage.synth.calibration import calibration_table, write_calibration
 from linkage.synth.presets import PRESETS, preset
 from linkage.synth.spec import WorldSpec
+from linkage.synth.world import generate, write_world_chunked
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +68,6 @@ def _load_spec(args: argparse.Namespace) -> WorldSpec:
 
 def run_synth(args: argparse.Namespace) -> int:
     """Generate the world and write it (returns the exit code)."""
-    from linkage.synth.world import generate, write_world_chunked
-
     spec = _load_spec(args)
     if args.chunked:
         result = write_world_chunked(
@@ -89,9 +89,6 @@ def run_synth(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     """Generate the calibration world, write the table; exit 1 when a row fails."""
-    from linkage.synth.calibration import calibration_table, write_calibration
-    from linkage.synth.world import generate
-
     world = generate(preset(args.preset), args.seed)
     table = calibration_table(world)
     header = (

@@ -238,13 +238,13 @@ def test_did_interval_covers_true_effect(shipped_reports, slug):
 
     One configuration is one draw: a 95% interval misses about one time in twenty, so this test alone
     cannot show coverage. benchmarks/bench_did_coverage.py measures it over seeds (docs/reports.md)."""
-    from linkage.synth import WorldSpec, generate
+    from linkage.synth import generate
 
     config = load_config(ROOT / "trailblazers" / f"{slug}.yaml")
     built = shipped_reports[slug]
     did = pd.read_csv(built.folder / "tables" / "evaluation_did.csv")
     assert len(did) == 3
-    world = generate(WorldSpec.from_dict(config.synthetic_world), seed=config.seed)
+    world = generate(config.synthetic_world, seed=config.seed)  # a WorldSpec, parsed once by load_config
     hand = _hand_att(world, config, built.restricted["crimes"])
     for prefix, truth in hand.items():
         row = did[did["outcome"].str.startswith(prefix)]
@@ -326,9 +326,9 @@ def test_public_only_did_with_public_comparison_areas(tmp_path):
 
 def test_no_personal_data_in_report(synthetic_report):
     config, folder = synthetic_report
-    from linkage.synth import WorldSpec, generate
+    from linkage.synth import generate
 
-    world = generate(WorldSpec.from_dict(config.synthetic_world), seed=config.seed)
+    world = generate(config.synthetic_world, seed=config.seed)  # a WorldSpec, parsed once by load_config
     people = world.people
     names = set((people["forename"] + " " + people["surname"]).dropna())
     for table in (world.suspects, world.cautions, world.penalty_notices, world.court_outcomes):

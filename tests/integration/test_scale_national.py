@@ -14,7 +14,6 @@ import pytest
 
 from linkage._io import file_sha256
 from linkage.justice import link_outcomes
-from linkage.justice.commands import find_extracts, load_tables
 from linkage.justice.settings import LinkSettings
 from linkage.scale import (
     PartitionFailedError,
@@ -24,6 +23,7 @@ from linkage.scale import (
     link_national,
     list_partitions,
 )
+from linkage.sources.extract_folder import find_extracts, load_tables
 from linkage.synth import WorldSpec, write_world_chunked
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from linkage.reporting.builder import _table_summary
+from linkage.pipeline import _table_summary
 from linkage.synth import WorldSpec, generate
 
 SPEC = {
