@@ -27,6 +27,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check linkage tests benchmarks
 
+# Rebuild notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them.
+.PHONY: notebooks
+notebooks: $(STAMP)
+	$(PY) tools/notebooks.py
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/run_all.py

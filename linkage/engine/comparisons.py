@@ -32,6 +32,7 @@ from rapidfuzz import process as rf_process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from linkage.errors import LinkageError
+from linkage.geography import WGS84, to_british_national_grid  # re-exported: engine callers project with it
 
 logger = logging.getLogger(__name__)
 
@@ -879,41 +880,6 @@ class NumericDistance(_ColumnComparison):
         return _threshold_levels(np.abs(a - b), (0.0, *self.thresholds))
 
 
-_TRANSFORMERS: dict[str, object] = {}
-
-
-def to_british_national_grid(
-    x: pd.Series, y: pd.Series, crs: str = "EPSG:4326"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Column-wise transform to British National Grid (EPSG:27700) metres.
-
-    A point is NaN when either coordinate is missing, not a number, infinite or (in EPSG:4326) outside
-    longitude -180..180 / latitude -90..90; only valid points go through the projection (pyproj turns
-    NaN into inf, and arithmetic on inf is what raised RuntimeWarnings downstream).
-    """
-    xs = pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
-    ys = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
-    bad = ~np.isfinite(xs) | ~np.isfinite(ys)
-    is_bng = crs.upper() == "EPSG:27700"
-    if not is_bng and crs.upper() in ("EPSG:4326", "WGS84"):
-        bad |= ~((np.abs(xs) <= 180.0) & (np.abs(ys) <= 90.0))
-    xs[bad] = np.nan
-    ys[bad] = np.nan
-    if is_bng or bad.all():
-        return xs, ys
-    from pyproj import Transformer
-
-    if crs not in _TRANSFORMERS:
-        _TRANSFORMERS[crs] = Transformer.from_crs(crs, "EPSG:27700", always_xy=True)
-    ok = np.flatnonzero(~bad)
-    ex, ny = _TRANSFORMERS[crs].transform(xs[ok], ys[ok])  # type: ignore[attr-defined]
-    ex, ny = np.asarray(ex, dtype=float), np.asarray(ny, dtype=float)
-    good = np.isfinite(ex) & np.isfinite(ny)
-    xs[ok] = np.where(good, ex, np.nan)
-    ys[ok] = np.where(good, ny, np.nan)
-    return xs, ys
-
-
 def pair_distances(
     lx: np.ndarray,
     ly: np.ndarray,
@@ -943,7 +909,7 @@ class GeoDistance(PositionalComparison):
     x_col: str
     y_col: str
     thresholds: tuple[float, ...] = (100.0, 1000.0, 5000.0)
-    crs: str = "EPSG:4326"
+    crs: str = WGS84
     right_x_col: str | None = None
     right_y_col: str | None = None
     right_crs: str | None = None

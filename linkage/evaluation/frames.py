@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.evaluation.rates import outcome_group
+from linkage.geography import grid_to_lonlat
 from linkage.reference import canonical_outcome, final_outcome_per_group
 
 logger = logging.getLogger(__name__)
@@ -93,18 +94,16 @@ def public_crimes(
 
 def _from_grid(out: pd.DataFrame, easting: pd.Series, northing: pd.Series) -> pd.DataFrame:
     """Fill missing longitude/latitude from British National Grid easting/northing (2012-era files)."""
-    import geopandas as gpd
-
     e = pd.to_numeric(easting, errors="coerce").to_numpy(float)
     n = pd.to_numeric(northing, errors="coerce").to_numpy(float)
     need = out["longitude"].isna().to_numpy() & ~np.isnan(e) & ~np.isnan(n)
     if not need.any():
         return out
-    pts = gpd.GeoSeries(gpd.points_from_xy(e[need], n[need]), crs="EPSG:27700").to_crs("EPSG:4326")
+    grid_lon, grid_lat = grid_to_lonlat(e[need], n[need])
     out = out.copy()
     lon = out["longitude"].to_numpy(float).copy()
     lat = out["latitude"].to_numpy(float).copy()
-    lon[need], lat[need] = pts.x.to_numpy(), pts.y.to_numpy()
+    lon[need], lat[need] = grid_lon, grid_lat
     out["longitude"], out["latitude"] = lon, lat
     return out
 

@@ -16,12 +16,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from linkage.errors import DataContractError
+from linkage.geography import BNG, points_to_bng, to_bng
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["BNG", "load_boundaries", "lsoa_choropleth", "point_map", "points_to_bng", "force_outline"]
-
-BNG = "EPSG:27700"
 
 
 def load_boundaries(path: str | Path, *, code_column: str = "LSOA21CD") -> gpd.GeoDataFrame:
@@ -36,7 +35,7 @@ def load_boundaries(path: str | Path, *, code_column: str = "LSOA21CD") -> gpd.G
         raise DataContractError(
             path, f"no {code_column!r} column (columns: {list(frame.columns)})", column=code_column
         )
-    frame = frame.to_crs(BNG).rename(columns={code_column: "lsoa_code"})
+    frame = to_bng(frame).rename(columns={code_column: "lsoa_code"})
     return frame
 
 
@@ -52,15 +51,7 @@ def force_outline(
     hit = frame[names == key]
     if hit.empty:
         hit = frame[names.str.contains(key, regex=False)]
-    return None if hit.empty else hit.to_crs(BNG)
-
-
-def points_to_bng(points: pd.DataFrame, *, lon: str = "longitude", lat: str = "latitude") -> gpd.GeoDataFrame:
-    """WGS84 longitude/latitude rows -> points in EPSG:27700 (rows without coordinates dropped)."""
-    ok = points[lon].notna() & points[lat].notna()
-    sub = points[ok]
-    geo = gpd.GeoDataFrame(sub, geometry=gpd.points_from_xy(sub[lon], sub[lat]), crs="EPSG:4326")
-    return geo.to_crs(BNG)
+    return None if hit.empty else to_bng(hit)
 
 
 def _colorbar_axes(ax):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from linkage.reference import OUTCOME_CATEGORIES, outcome_rank
+from linkage.reference import OUTCOME_CATEGORIES, OUTCOME_GROUP, outcome_rank
 
 logger = logging.getLogger(__name__)
 
@@ -32,37 +32,9 @@ __all__ = [
 
 NO_OUTCOME = "No outcome recorded"
 
-OUTCOME_GROUPS: dict[str, str] = {
-    "Suspect charged": "Charged or summonsed",
-    "Suspect charged as part of another case": "Charged or summonsed",
-    "Awaiting court outcome": "Charged or summonsed",
-    "Court result unavailable": "Charged or summonsed",
-    "Court case unable to proceed": "Charged or summonsed",
-    "Defendant found not guilty": "Charged or summonsed",
-    "Defendant sent to Crown Court": "Charged or summonsed",
-    "Offender sent to prison": "Charged or summonsed",
-    "Offender given suspended prison sentence": "Charged or summonsed",
-    "Offender given community sentence": "Charged or summonsed",
-    "Offender fined": "Charged or summonsed",
-    "Offender given conditional discharge": "Charged or summonsed",
-    "Offender given absolute discharge": "Charged or summonsed",
-    "Offender ordered to pay compensation": "Charged or summonsed",
-    "Offender deprived of property": "Charged or summonsed",
-    "Offender otherwise dealt with": "Charged or summonsed",
-    "Local resolution": "Out-of-court disposal",
-    "Offender given a caution": "Out-of-court disposal",
-    "Offender given a drugs possession warning": "Out-of-court disposal",
-    "Offender given penalty notice": "Out-of-court disposal",
-    "Investigation complete; no suspect identified": "No suspect identified",
-    "Unable to prosecute suspect": "Unable to prosecute suspect",
-    "Formal action is not in the public interest": "Not in the public interest or other body",
-    "Further investigation is not in the public interest": "Not in the public interest or other body",
-    "Further action is not in the public interest": "Not in the public interest or other body",
-    "Action to be taken by another organisation": "Not in the public interest or other body",
-    "Under investigation": "Under investigation or no update",
-    "Status update unavailable": "Under investigation or no update",
-}
-"""Current police.uk outcome label -> reporting group (court results count as charged or summonsed)."""
+OUTCOME_GROUPS: dict[str, str] = dict(OUTCOME_GROUP)
+"""Current police.uk outcome label -> reporting group (the ``group`` column of the outcome vocabulary,
+``linkage/reference/data/outcomes.csv``; court results count as charged or summonsed)."""
 
 GROUP_ORDER: tuple[str, ...] = (
     "Charged or summonsed",

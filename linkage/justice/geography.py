@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
+
+from linkage.geography import LONDON_LSOA_BOUNDARIES, bundled_path
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LSOA_BOUNDARIES", "court_area", "lsoa_area"]
 
-LSOA_BOUNDARIES = "data/boundaries/london-2021-lsoa-gen20.shp"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+LSOA_BOUNDARIES = LONDON_LSOA_BOUNDARIES
 _COURT_SUFFIX = r"\s+(?:magistrates'?|crown|youth|county|combined)?\s*courts?(?:\s+centre)?$"
 
 
@@ -27,9 +27,7 @@ _COURT_SUFFIX = r"\s+(?:magistrates'?|crown|youth|county|combined)?\s*courts?(?:
 def _lsoa_table() -> pd.Series:
     import pyogrio
 
-    path = Path(LSOA_BOUNDARIES)
-    if not path.exists():
-        path = _REPO_ROOT / LSOA_BOUNDARIES
+    path = bundled_path(LSOA_BOUNDARIES)
     if not path.exists():
         logger.warning("LSOA boundaries %s not found; court geography is neutral", LSOA_BOUNDARIES)
         return pd.Series(dtype="string")

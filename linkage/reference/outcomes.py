@@ -18,13 +18,17 @@ Decisions (documented in docs/reference_data.md):
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from linkage.errors import LinkageError
+from linkage.errors import DataContractError, LinkageError
 
 logger = logging.getLogger(__name__)
 
@@ -69,106 +73,89 @@ ELEVEN_CATEGORY_END = pd.Timestamp("2013-04-01")
 OUTCOME_RELABEL_MONTH = pd.Timestamp("2014-06-01")
 """First month with the current outcome labels."""
 
-POLICE_OUTCOMES: tuple[str, ...] = (
-    "Investigation complete; no suspect identified",
-    "Under investigation",
-    "Status update unavailable",
-    "Unable to prosecute suspect",
-    "Formal action is not in the public interest",
-    "Further investigation is not in the public interest",
-    "Further action is not in the public interest",
-    "Action to be taken by another organisation",
-    "Local resolution",
-    "Offender given a caution",
-    "Offender given a drugs possession warning",
-    "Offender given penalty notice",
-    "Suspect charged",
-    "Suspect charged as part of another case",
-)
-COURT_OUTCOMES: tuple[str, ...] = (
-    "Awaiting court outcome",
-    "Court result unavailable",
-    "Court case unable to proceed",
-    "Defendant found not guilty",
-    "Defendant sent to Crown Court",
-    "Offender sent to prison",
-    "Offender given suspended prison sentence",
-    "Offender given community sentence",
-    "Offender fined",
-    "Offender given conditional discharge",
-    "Offender given absolute discharge",
-    "Offender ordered to pay compensation",
-    "Offender deprived of property",
-    "Offender otherwise dealt with",
-)
+OUTCOME_VOCABULARY_FILE = "outcomes.csv"
+"""The outcome vocabulary, one row per current police.uk label, under ``linkage/reference/data/``."""
+OUTCOME_STAGES: tuple[str, ...] = ("police", "court")
+# The "last outcome" hierarchy (column ``rank``): a later stage beats an earlier one, whatever the order
+# of the rows. 0 open; 1 no information; 2 police closed the case without a disposal; 3 out-of-court
+# disposal; 4 charged; 5 awaiting court; 6 court stage without a final result; 7 final court result.
+OUTCOME_RANKS = range(0, 8)
+
+
+@dataclass(frozen=True)
+class OutcomeLabel:
+    """One current police.uk outcome label and what the workbench knows about it."""
+
+    label: str
+    stage: str
+    """``police`` or ``court``."""
+    rank: int
+    """Rank in the "last outcome" hierarchy (higher wins)."""
+    group: str
+    """Reporting group (:func:`linkage.evaluation.rates.outcome_group`)."""
+    legacy_aliases: tuple[str, ...]
+    """Labels used for it before June 2014."""
+
+
+def read_outcome_vocabulary(path: str | Path | None = None) -> tuple[OutcomeLabel, ...]:
+    """The outcome vocabulary table (the bundled ``outcomes.csv`` unless ``path``), checked row by row.
+
+    Columns: ``label``, ``stage`` (police/court), ``rank`` (0-7), ``group`` and ``legacy_aliases``
+    (pre-June-2014 labels, ``;``-separated). Rows keep the file's order: police stage, then court stage.
+    """
+    if path is None:
+        source = resources.files("linkage.reference").joinpath("data", OUTCOME_VOCABULARY_FILE)
+        with resources.as_file(source) as bundled:
+            return read_outcome_vocabulary(bundled)
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    header = ["label", "stage", "rank", "group", "legacy_aliases"]
+    if not rows or list(rows[0]) != header:
+        raise DataContractError(path, f"expected the header {header}")
+    labels: list[OutcomeLabel] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        if None in row or any(value is None for value in row.values()):
+            raise DataContractError(path, "wrong number of fields", row=number)
+        label, stage, rank, group = (row[c].strip() for c in header[:4])
+        aliases = tuple(a.strip() for a in row["legacy_aliases"].split(";") if a.strip())
+        known = seen | {label.casefold()}
+        problems = {
+            "label": f"blank or repeated label {label!r}" if not label or label.casefold() in seen else "",
+            "stage": f"stage {stage!r} not in {OUTCOME_STAGES}" if stage not in OUTCOME_STAGES else "",
+            "rank": "" if rank.isdigit() and int(rank) in OUTCOME_RANKS else f"rank {rank!r} is not 0-7",
+            "group": "" if group else "blank group",
+            "legacy_aliases": next((f"repeated label {a!r}" for a in aliases if a.casefold() in known), ""),
+        }
+        for column, problem in problems.items():
+            if problem:
+                raise DataContractError(path, problem, row=number, column=column)
+        seen.update(name.casefold() for name in (label, *aliases))
+        labels.append(OutcomeLabel(label, stage, int(rank), group, aliases))
+    return tuple(labels)
+
+
+OUTCOME_VOCABULARY: tuple[OutcomeLabel, ...] = read_outcome_vocabulary()
+"""Every current police.uk outcome label (police stage, then court stage), from ``outcomes.csv``."""
+
+POLICE_OUTCOMES: tuple[str, ...] = tuple(o.label for o in OUTCOME_VOCABULARY if o.stage == "police")
+COURT_OUTCOMES: tuple[str, ...] = tuple(o.label for o in OUTCOME_VOCABULARY if o.stage == "court")
 OUTCOME_CATEGORIES: tuple[str, ...] = POLICE_OUTCOMES + COURT_OUTCOMES
 """Every current police.uk outcome string (police stage, then court stage)."""
 
 LEGACY_OUTCOME_LABELS: dict[str, str] = {
-    "Offender imprisoned": "Offender sent to prison",
-    "Offender given community penalty": "Offender given community sentence",
-    "Suspect found not guilty": "Defendant found not guilty",
-    "Offender required to pay compensation": "Offender ordered to pay compensation",
-    "Suspect sent to Crown Court": "Defendant sent to Crown Court",
-    "Offender sentenced as part of another case": "Offender otherwise dealt with",
-    "No further action at this time": "Investigation complete; no suspect identified",
+    alias: o.label for o in OUTCOME_VOCABULARY for alias in o.legacy_aliases
 }
 """Outcome labels used before June 2014 -> current label."""
 
-OUTCOME_STAGE: dict[str, str] = {
-    **dict.fromkeys(POLICE_OUTCOMES, "police"),
-    **dict.fromkeys(COURT_OUTCOMES, "court"),
-}
+OUTCOME_STAGE: dict[str, str] = {o.label: o.stage for o in OUTCOME_VOCABULARY}
 """Current outcome label -> ``'police'`` or ``'court'``."""
 
-# The "last outcome" hierarchy: a later stage beats an earlier one, whatever the order of the rows.
-# 0 open; 1 no information; 2 police closed the case without a disposal; 3 out-of-court disposal;
-# 4 charged; 5 awaiting court; 6 court stage without a final result; 7 final court result.
-_RANK_GROUPS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (0, ("Under investigation",)),
-    (1, ("Status update unavailable",)),
-    (
-        2,
-        (
-            "Investigation complete; no suspect identified",
-            "Unable to prosecute suspect",
-            "Formal action is not in the public interest",
-            "Further investigation is not in the public interest",
-            "Further action is not in the public interest",
-            "Action to be taken by another organisation",
-        ),
-    ),
-    (
-        3,
-        (
-            "Local resolution",
-            "Offender given a caution",
-            "Offender given a drugs possession warning",
-            "Offender given penalty notice",
-        ),
-    ),
-    (4, ("Suspect charged", "Suspect charged as part of another case")),
-    (5, ("Awaiting court outcome",)),
-    (6, ("Court result unavailable", "Defendant sent to Crown Court")),
-    (
-        7,
-        (
-            "Court case unable to proceed",
-            "Defendant found not guilty",
-            "Offender sent to prison",
-            "Offender given suspended prison sentence",
-            "Offender given community sentence",
-            "Offender fined",
-            "Offender given conditional discharge",
-            "Offender given absolute discharge",
-            "Offender ordered to pay compensation",
-            "Offender deprived of property",
-            "Offender otherwise dealt with",
-        ),
-    ),
-)
-OUTCOME_RANK: dict[str, int] = {label: rank for rank, labels in _RANK_GROUPS for label in labels}
+OUTCOME_RANK: dict[str, int] = {o.label: o.rank for o in OUTCOME_VOCABULARY}
 """Current outcome label -> rank in the "last outcome" hierarchy (higher wins)."""
+
+OUTCOME_GROUP: dict[str, str] = {o.label: o.group for o in OUTCOME_VOCABULARY}
+"""Current outcome label -> reporting group (court results count as charged or summonsed)."""
 
 # Court vocabulary of the synthetic world and the linkage.
 VERDICTS: tuple[str, ...] = (

@@ -21,9 +21,6 @@ logger = logging.getLogger(__name__)
 # A box round the United Kingdom (Great Britain, Northern Ireland, Scilly, Shetland), WGS84 degrees.
 UK_LONGITUDE = (-8.75, 1.9)
 UK_LATITUDE = (49.8, 60.95)
-# British National Grid extent (EPSG:27700) in metres.
-BNG_EASTING = (0.0, 700_000.0)
-BNG_NORTHING = (0.0, 1_300_000.0)
 
 QUARANTINE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
 """Leading columns of every quarantine table; the raw row's columns follow under their original names."""

@@ -31,11 +31,11 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from linkage.errors import DataContractError, LinkageError
+from linkage.geography import BNG_EASTING, BNG_NORTHING, grid_to_lonlat
 from linkage.reference.outcomes import (
     ELEVEN_CATEGORY_END,
     OUTCOME_RELABEL_MONTH,
@@ -278,15 +278,15 @@ def _coordinates(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
     )
     # BNG -> WGS84 where only the grid reference is given.
     grid = east.notna() & north.notna() & lon.isna() & lat.isna()
-    in_grid = east.between(*c.BNG_EASTING) & north.between(*c.BNG_NORTHING)
+    in_grid = east.between(*BNG_EASTING) & north.between(*BNG_NORTHING)
     rej.add(grid & ~in_grid, c.R_COORDS_UK, "Easting", _original(raw, "Easting"))
     convert = grid & in_grid
     if convert.any():
-        points = gpd.GeoSeries.from_xy(east[convert], north[convert], crs="EPSG:27700").to_crs("EPSG:4326")
+        grid_lon, grid_lat = grid_to_lonlat(east[convert], north[convert])
         lon = lon.copy()
         lat = lat.copy()
-        lon[convert] = points.x.to_numpy()
-        lat[convert] = points.y.to_numpy()
+        lon[convert] = grid_lon
+        lat[convert] = grid_lat
     c.coordinate_problems(rej, lon, lat, "Longitude", _original(raw, "Longitude"))
     return pd.DataFrame({"longitude": lon, "latitude": lat, "easting": east, "northing": north})
 

@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from linkage.errors import ConfigError
+from linkage.geography import LONDON_LSOA_BOUNDARIES, bng_points_to_wgs84
 from linkage.reference import CRIME_TYPES, canonical_crime_type
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LSOA_SHAPEFILE = "data/boundaries/london-2021-lsoa-gen20.shp"
+LSOA_SHAPEFILE = LONDON_LSOA_BOUNDARIES
 
 # Generated street geography (modelling choices, documented in docs/synthetic_world.md).
 STREETS_PER_LSOA = 6  # plus Poisson(6): 12 map points per LSOA on average
@@ -140,7 +141,7 @@ def _generated_points(kind: str, value, rng: np.random.Generator, where: str) ->
     order = np.argsort(lsoa_idx, kind="stable")
     pts = pts.iloc[order]
     lsoa_idx = lsoa_idx[order]
-    wgs = pts.set_crs(27700, allow_override=True).to_crs(4326)
+    wgs = bng_points_to_wgs84(pts)
     n = len(pts)
     # Position of each point within its LSOA: the last one is the place when the LSOA has one.
     rank = np.arange(n) - np.repeat(np.cumsum(per_lsoa) - per_lsoa, per_lsoa)

@@ -1,7 +1,8 @@
-"""Every notebook in notebooks/ is collected and executed by nbval, and stays thin.
+"""Every notebook in notebooks/ is collected and executed by nbval, stays thin, and matches its source.
 
 The notebooks are part of ``make test`` (pytest runs with ``--nbval-lax``); this test fails when a notebook
-would silently not run (not collected), defines functions, or lacks a tagged parameters cell.
+would silently not run (not collected), defines functions, lacks a tagged parameters cell, or when its
+``.ipynb`` and its jupytext ``.py`` source (the reviewed copy) hold different cells.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
 def _code_cells(path: Path) -> list[dict]:
@@ -41,6 +44,29 @@ def test_every_notebook_is_collected_by_nbval():
     collected = {line.split("::")[0] for line in out.stdout.splitlines() if "::" in line}
     for path in NOTEBOOKS:
         assert f"notebooks/{path.name}" in collected, f"{path.name} not collected:\n{out.stdout}"
+    assert all(name.endswith(".ipynb") for name in collected), f"not only notebooks collected:\n{out.stdout}"
+
+
+def test_every_notebook_has_its_jupytext_source():
+    assert [p.stem for p in SOURCES] == [p.stem for p in NOTEBOOKS]
+    for path in SOURCES:
+        header = jupytext.read(path).metadata.get("jupytext", {})
+        assert header.get("formats") == "ipynb,py:percent", f"{path.name}: not paired as ipynb,py:percent"
+
+
+def _cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        (c["cell_type"], "".join(c["source"]).strip("\n"), tuple(c.get("metadata", {}).get("tags", [])))
+        for c in notebook["cells"]
+    ]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_notebook_matches_its_source(path: Path):
+    """The .ipynb holds exactly the cells of its .py (rebuild with tools/notebooks.py after editing)."""
+    from_source = _cells(jupytext.read(path))
+    stored = _cells(json.loads(path.with_suffix(".ipynb").read_text(encoding="utf-8")))
+    assert stored == from_source, f"{path.name} and its .ipynb differ: run tools/notebooks.py {path.name[:2]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
