@@ -101,6 +101,15 @@ def child_link(folder: Path, out: Path, distributed: bool, workers: int | None, 
             "seconds": biggest["seconds"],
             "pairs": biggest.get("pairs", {}),
         },
+        "pairs_per_force": {
+            str(r["partition"]): {
+                "crimes": int(r["rows"]["crimes"]["accepted"]),
+                "pairs": {k: int(v) for k, v in r.get("pairs", {}).items()},
+                "pairs_by_rule": r.get("pairs_by_rule", {}),
+            }
+            for r in run.reports
+            if "rows" in r
+        },
         "links": int(len(links)),
         "link_process_peak_gib": round(self_peak, 2),
         "linkage_cpu_s": round(cpu, 1),
@@ -219,6 +228,36 @@ def print_table(rows: list[dict]) -> None:
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
+def print_pairs(rows: list[dict], top: int = 5) -> None:
+    """Candidate pairs per force (the largest ``top`` forces by crimes) and per blocking pass of the
+    largest force, at each scale; then the growth of the largest force's pairs against its crimes."""
+    for r in rows:
+        forces = r.get("pairs_per_force", {})
+        ranked = sorted(forces.items(), key=lambda kv: -kv[1]["crimes"])[:top]
+        print(f"scale {r['scale']:g}: candidate pairs of the {len(ranked)} largest forces")
+        for force, f in ranked:
+            print(f"  {force}: crimes {f['crimes']:,}, pairs {sum(f['pairs'].values()):,} {f['pairs']}")
+        if ranked:
+            force, f = ranked[0]
+            for source, by_rule in sorted(f["pairs_by_rule"].items()):
+                print(f"  {force} {source} pairs per pass: {by_rule}")
+    sized = [(r["scale"], r.get("pairs_per_force", {})) for r in rows]
+    if len(sized) >= 2:
+        import math
+
+        (s0, f0), (s1, f1) = sized[0], sized[-1]
+        common = set(f0) & set(f1)
+        if common:
+            force = max(common, key=lambda k: f1[k]["crimes"])
+            c0, c1 = f0[force]["crimes"], f1[force]["crimes"]
+            p0, p1 = sum(f0[force]["pairs"].values()), sum(f1[force]["pairs"].values())
+            exponent = math.log(p1 / p0) / math.log(c1 / c0) if p0 and c0 and c1 != c0 else float("nan")
+            print(
+                f"{force}: crimes x{c1 / c0:.2f}, candidate pairs x{p1 / p0:.2f} between scale {s0:g} and "
+                f"{s1:g}: pairs grow as crimes^{exponent:.2f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, nargs="+", default=[1.0], help="fractions of a national year")
@@ -258,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_text(args.json, json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
     print_table(sorted(rows, key=lambda r: r["scale"]))
+    print_pairs(sorted(rows, key=lambda r: r["scale"]))
     return 0
 
 

@@ -335,10 +335,15 @@ def load(config: TrailblazerConfig) -> Loaded:
 
 
 def link_records(
-    tables: Mapping[str, pd.DataFrame], settings: LinkSettings, *, progress: bool = False
+    tables: Mapping[str, pd.DataFrame],
+    settings: LinkSettings,
+    *,
+    progress: bool = False,
+    truth: pd.DataFrame | None = None,
 ) -> LinkResult:
-    """Link outcome records to crimes and suspects (:func:`linkage.justice.link_outcomes`)."""
-    return link_outcomes(tables, settings=settings, progress=progress)
+    """Link outcome records to crimes and suspects (:func:`linkage.justice.link_outcomes`); ``truth`` adds
+    the pair completeness of each blocking pass."""
+    return link_outcomes(tables, settings=settings, progress=progress, truth=truth)
 
 
 def _lsoa_names(config: TrailblazerConfig) -> dict[str, str] | None:
@@ -407,7 +412,7 @@ def measure(
     truth = tables.get("truth")
     report = subgroups = None
     if truth is not None:
-        report = evaluate_against_truth(result.links, truth, alpha=alpha)
+        report = evaluate_against_truth(result.links, truth, alpha=alpha, ambiguous=result.ambiguous)
         subgroups = by_subgroup(result.links, truth, dict(tables), alpha=alpha)
     review = None
     has_pairs = result.candidates is not None and not result.candidates.empty

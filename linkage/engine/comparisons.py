@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -574,12 +574,15 @@ class PersonNameComparison(PositionalComparison):
     Levels: exact both / forename and surname swapped / nickname or variant forename with surname
     close (JW >= first threshold) / same forename initial and surname exact / both JW >= t for each
     threshold / different. Missing (-1) when either side lacks a forename or a surname. ``nicknames``
-    maps a (casefolded) variant to its canonical form, e.g. ``{"bill": "william"}``.
+    maps a (casefolded) variant to its canonical form, e.g. ``{"bill": "william"}``, or to the groups it
+    belongs to (``{"ron": {"aaron", "ronald"}}``): two forenames are variants when their groups meet.
+    Surnames agree token-wise too: a hyphenated or double-barrelled surname ("Smith-Jones") agrees with
+    each of its parts ("Jones") as with an exact surname, at the nickname and initial levels.
     """
 
     forename_col: str
     surname_col: str
-    nicknames: Mapping[str, str] | None = field(default=None, hash=False, compare=False)
+    nicknames: Mapping[str, str | Collection[str]] | None = field(default=None, hash=False, compare=False)
     jw_thresholds: tuple[float, ...] = (0.92, 0.85)
     tf: bool = True
     name: str | None = None
@@ -617,9 +620,8 @@ class PersonNameComparison(PositionalComparison):
         nl = len(left)
         lfc, lsc = lcodes[:nl], lcodes[nl:]
         rfc, rsc = rcodes[: len(right)], rcodes[len(right) :]
-        nick = {normalise_name(k): normalise_name(v) for k, v in (self.nicknames or {}).items()}
-        canon_str = pd.Series([nick.get(s) or s for s in strings], dtype=object)
-        canon = np.asarray(pd.factorize(canon_str)[0], dtype=np.int32)
+        variant = _Relation(_nickname_pairs(strings, self.nicknames or {}), len(strings))
+        sur_token = _Relation(_surname_token_pairs(strings), len(strings))
         initial = np.array([ord(s[0]) if s else -1 for s in strings], dtype=np.int32)
         thresholds = tuple(self.jw_thresholds)
         last = self.n_levels - 1
@@ -638,7 +640,7 @@ class PersonNameComparison(PositionalComparison):
             close = sigs.jaro_winkler_may_reach(fa, fb, thresholds[-1]) & sigs.jaro_winkler_may_reach(
                 sa, sb, thresholds[-1]
             )
-            need = maybe[(canon[fa] == canon[fb]) | close]
+            need = maybe[variant.holds(fa, fb) | close | sur_token.holds(sa, sb)]
             o = np.select(
                 [fore_eq & sur_eq, (af == bs) & (as_ == bf), (initial[af] == initial[bf]) & sur_eq],
                 [0, 1, 3],
@@ -654,14 +656,83 @@ class PersonNameComparison(PositionalComparison):
             as_, bs = lsc[left_pos[need]], rsc[right_pos[need]]
             jw_f = _unique_pair_jaro_winkler(strings, af, bf)
             jw_s = _unique_pair_jaro_winkler(strings, as_, bs)
-            fore_eq, sur_eq = af == bf, as_ == bs
+            fore_eq = af == bf
+            sur_eq = (as_ == bs) | sur_token.holds(as_, bs)
             conds = [
-                ~fore_eq & (canon[af] == canon[bf]) & (jw_s >= thresholds[0]),
+                ~fore_eq & variant.holds(af, bf) & ((jw_s >= thresholds[0]) | sur_eq),
                 (initial[af] == initial[bf]) & sur_eq,
             ]
             conds += [(jw_f >= t) & (jw_s >= t) for t in thresholds]
             out[need] = np.select(conds, list(range(2, 2 + len(conds))), default=last).astype(np.int8)
         return out
+
+
+class _Relation:
+    """A symmetric relation between vocabulary codes, as sorted pair keys ``a * n + b``."""
+
+    def __init__(self, pairs: np.ndarray, n: int) -> None:
+        self.n = np.int64(max(n, 1))
+        self.keys = np.unique(pairs[:, 0].astype(np.int64) * self.n + pairs[:, 1]) if len(pairs) else None
+
+    def holds(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Boolean per (a, b) code pair: related (never for missing codes)."""
+        if self.keys is None or len(a) == 0:
+            return np.zeros(len(a), dtype=bool)
+        key = a.astype(np.int64) * self.n + b
+        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return (self.keys[pos] == key) & (a >= 0) & (b >= 0)
+
+
+def _group_pairs(groups: Mapping[object, list[int]]) -> np.ndarray:
+    out = [
+        (i, j) for members in groups.values() if len(members) > 1 for i in members for j in members if i != j
+    ]
+    return np.asarray(out, dtype=np.int64).reshape(-1, 2)
+
+
+def _nickname_pairs(strings: np.ndarray, nicknames: Mapping[str, str | Collection[str]]) -> np.ndarray:
+    """Code pairs of distinct vocabulary strings whose nickname groups meet."""
+    groups_of: dict[str, set[str]] = {}
+    for key, value in nicknames.items():
+        k = normalise_name(key)
+        if k is None:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        for v in values:
+            g = normalise_name(v)
+            if g is not None:
+                groups_of.setdefault(k, set()).add(g)
+                groups_of.setdefault(g, set()).add(g)
+    members: dict[object, list[int]] = {}
+    for code, s in enumerate(strings):
+        for g in groups_of.get(s, ()):
+            members.setdefault(g, []).append(code)
+    return _group_pairs(members)
+
+
+_TOKEN_SPLIT = re.compile(r"[\s\-']+")
+
+
+def _surname_token_pairs(strings: np.ndarray) -> np.ndarray:
+    """Code pairs where one string has several tokens (hyphen, space, apostrophe) and the other is one of
+    them or shares one of at least three letters ("smith-jones" ~ "jones", "smith-jones" ~ "jones-smith")."""
+    tokens = [[t for t in _TOKEN_SPLIT.split(str(s)) if len(t) >= 3] for s in strings]
+    multi = [len(t) > 1 for t in tokens]
+    if not any(multi):
+        return np.empty((0, 2), dtype=np.int64)
+    by_token: dict[str, list[int]] = {}
+    for code, toks in enumerate(tokens):
+        for t in set(toks):
+            by_token.setdefault(t, []).append(code)
+    out = {
+        (i, j)
+        for codes in by_token.values()
+        if len(codes) > 1 and any(multi[c] for c in codes)
+        for i in codes
+        for j in codes
+        if i != j and (multi[i] or multi[j])
+    }
+    return np.asarray(sorted(out), dtype=np.int64).reshape(-1, 2)
 
 
 def _unique_pair_jaro_winkler(strings: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING, Any
@@ -538,19 +540,64 @@ class LinkageModel:
                 tf_bf[c.name] = adj
         return level_bf, tf_bf
 
+    def score_arrays(
+        self, levels: pd.DataFrame, tf_minimum: float = 1e-9, bf_out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Match weight (float64, log2 odds) and the per-comparison log2 Bayes factors (float32, one row
+        per comparison, shape ``(k, n)``) of every pair, as :meth:`predict` reports them but without a
+        DataFrame: lookups of the ``int8`` levels into small weight tables, in chunks on a thread pool
+        (numpy releases the GIL), each chunk written in place, so the result does not depend on
+        scheduling. Term frequencies as in :meth:`bayes_factor_parts`. ``bf_out`` (optional, float32
+        ``(k, n)``) receives the Bayes factors in place (e.g. rows of a larger block)."""
+        self._check_fitted()
+        n = len(levels)
+        comps = self.comparisons
+        codes = [levels[c.name].to_numpy() for c in comps]
+        # Prepend 0.0 so level -1 (missing) looks up a neutral weight.
+        tables = [np.concatenate([[0.0], self.weight_table(c.name)]) for c in comps]
+        tf_cols = [
+            levels[f"tf_{c.name}"].to_numpy()
+            if c.tf_column is not None and f"tf_{c.name}" in levels.columns
+            else None
+            for c in comps
+        ]
+        total = np.empty(n, dtype=np.float64)
+        bf = np.empty((len(comps), n), dtype=np.float32) if bf_out is None else bf_out
+        if bf.shape != (len(comps), n):
+            raise LinkageError(f"bf_out must have shape {(len(comps), n)}, got {bf.shape}")
+        prior = _logit2(self.prior)
+
+        def chunk(start: int, stop: int) -> None:
+            acc = np.full(stop - start, prior, dtype=np.float64)
+            for j, c in enumerate(comps):
+                col = codes[j][start:stop]
+                w = tables[j].take(col.astype(np.intp) + 1)
+                tf = tf_cols[j]
+                if tf is not None:
+                    rel = tf[start:stop]
+                    adj = (col == c.exact_level) & ~np.isnan(rel)
+                    if adj.any():
+                        w[adj] -= np.log2(np.maximum(rel[adj].astype(np.float64), tf_minimum))
+                acc += w
+                bf[j, start:stop] = w
+            total[start:stop] = acc
+
+        run_chunks(n, chunk)
+        return total, bf
+
     def predict(self, levels: pd.DataFrame, tf_minimum: float = 1e-9) -> pd.DataFrame:
         """Match weight (log2 odds), match probability and ``bf_<name>`` (log2 Bayes factor, term
-        frequency included) per pair; see :meth:`bayes_factor_parts`."""
-        level_bf, tf_bf = self.bayes_factor_parts(levels, tf_minimum)
-        out: dict[str, np.ndarray] = {}
-        total = np.full(len(levels), _logit2(self.prior), dtype=float)
-        for c in self.comparisons:
-            bf = level_bf[c.name] + tf_bf[c.name] if c.name in tf_bf else level_bf[c.name]
-            total += bf
-            out[f"bf_{c.name}"] = bf.astype(np.float32)  # per-comparison detail; the total stays float64
-        prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
-        return pd.DataFrame(
-            {"match_weight": total, "match_probability": prob, **out}, index=levels.index, copy=False
+        frequency included, float32) per pair; see :meth:`bayes_factor_parts` and :meth:`score_arrays`."""
+        n = len(levels)
+        head = np.empty((2, n))
+        total, bf = self.score_arrays(levels, tf_minimum)
+        head[0] = total
+        weight_probability(total, out=head[1])
+        return prediction_frame(
+            (("match_weight", "match_probability"), head),
+            bf,
+            [f"bf_{c.name}" for c in self.comparisons],
+            levels.index,
         )
 
     def parameters(self) -> pd.DataFrame:
@@ -774,3 +821,53 @@ class LinkageModel:
         self.u_source = data.get("u_source")
         self.probability_two_random_records_match = data.get("probability_two_random_records_match")
         self.set_term_frequencies(data.get("term_frequencies", {}), source=source)
+
+
+_SCORE_CHUNK = 1 << 18
+_SCORE_THREADS = max(1, min(2, os.cpu_count() or 1))
+
+
+def run_chunks(n: int, fn: Callable[[int, int], None], chunk: int = _SCORE_CHUNK) -> None:
+    """Call ``fn(start, stop)`` over ``[0, n)`` in chunks on a small thread pool; ``fn`` writes its slice
+    of preallocated outputs, so the result is the same whatever the scheduling."""
+    bounds = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+    if _SCORE_THREADS == 1 or len(bounds) < 2:
+        for i, j in bounds:
+            fn(i, j)
+        return
+    with ThreadPoolExecutor(max_workers=_SCORE_THREADS) as pool:
+        for _ in pool.map(lambda b: fn(*b), bounds):
+            pass
+
+
+def weight_probability(weight: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Probability of log2 odds ``weight`` (clipped to +-1000 bits), chunked on the thread pool."""
+    weight = np.asarray(weight, dtype=np.float64)
+    out = np.empty_like(weight) if out is None else out
+
+    def chunk(start: int, stop: int) -> None:
+        part = out[start:stop]
+        np.clip(weight[start:stop], -1000, 1000, out=part)
+        np.negative(part, out=part)
+        np.exp2(part, out=part)
+        part += 1.0
+        np.reciprocal(part, out=part)
+
+    run_chunks(len(weight), chunk)
+    return out
+
+
+def prediction_frame(
+    head: Mapping[str, np.ndarray] | tuple[Sequence[str], np.ndarray],
+    bf: np.ndarray,
+    bf_names: Sequence[str],
+    index: pd.Index,
+) -> pd.DataFrame:
+    """A prediction frame from float64 ``head`` columns (a dict of arrays, or a ``(h, n)`` array with
+    names) and a ``(k, n)`` float32 Bayes-factor block, without pandas consolidating (copying) the blocks:
+    one float64 block and one float32 block."""
+    block = head[1] if isinstance(head, tuple) else np.vstack(list(head.values()))
+    names = list(head[0]) if isinstance(head, tuple) else list(head)
+    first = pd.DataFrame(block.T, columns=names, index=index, copy=False)
+    second = pd.DataFrame(bf.T, columns=list(bf_names), index=index, copy=False)
+    return pd.concat([first, second], axis=1, copy=False)

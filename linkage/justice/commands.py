@@ -71,11 +71,12 @@ def run_link(args: argparse.Namespace) -> int:
     write_csv(
         out / "quarantine.csv", pd.concat([load.quarantined for load in loads.values()], ignore_index=True)
     )
-    result = link_records(tables, settings, progress=progress)
+    result = link_records(tables, settings, progress=progress, truth=tables["truth"] if args.truth else None)
     with tqdm(total=6, desc="writing", unit="file", disable=not progress) as bar:
         write_csv(out / "links.csv", result.links, date_format="%Y-%m-%d")
         write_csv(out / "crime_outcomes.csv", result.crime_outcomes, date_format="%Y-%m-%d")
         write_csv(out / "unlinked.csv", result.unlinked, date_format="%Y-%m-%d")
+        write_csv(out / "ambiguous.csv", result.ambiguous)
         write_csv(out / "blocking.csv", result.blocking)
         write_csv(out / "police_uk_outcomes.csv", result.to_police_uk_outcomes(key=pub_key))
         bar.update(4)
@@ -101,6 +102,7 @@ def run_link(args: argparse.Namespace) -> int:
             ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
 
         write_with(out / "precision_recall.png", _chart)
+        write_csv(out / "pass_completeness.csv", result.pass_completeness)
         logger.info("quality against truth:\n%s", quality.truth.to_markdown())
     settings_json = json.dumps(settings.to_dict(), sort_keys=True)
     manifest = {
@@ -113,7 +115,11 @@ def run_link(args: argparse.Namespace) -> int:
         "n_links": len(result.links),
         "n_unlinked": len(result.unlinked),
         "n_candidates": len(result.candidates),
+        "n_ambiguous_links": int(result.links["ambiguous"].sum()) if "ambiguous" in result.links else 0,
+        "n_ambiguous_unlinked": len(result.ambiguous),
     }
+    if len(result.pass_completeness):
+        manifest["pass_completeness"] = result.pass_completeness.round(6).to_dict(orient="records")
     write_text(out / "run.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     logger.info(
         "linked %d of %d outcome records in %.1f s; outputs in %s",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -19,20 +20,26 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from linkage.engine import PositionalComparison, pair_distances, to_british_national_grid
+from linkage.engine.comparisons import _date_ints
 from linkage.errors import LinkageError
-from linkage.reference import offence_relation
+from linkage.reference import cjs_offences, offence_relation
 from linkage.reference.identifiers import pnc_parts
+from linkage.reference.offences import _offence_codes
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "CrimeRefComparison",
+    "DobComparison",
     "DirectionalDate",
     "ForceComparison",
     "OffenceCompatibility",
     "PlaceDistance",
     "PncComparison",
+    "dob_levels",
+    "dob_plausible",
     "normalise_crime_ref",
+    "statute_family_levels",
 ]
 
 _MISSING = np.int8(-1)
@@ -172,11 +179,15 @@ class DirectionalDate(PositionalComparison):
 class OffenceCompatibility(PositionalComparison):
     """The crime's Home Office code against the outcome's CJS code or penalty notice offence.
 
-    Levels come from :func:`linkage.reference.offence_relation`: 0 same offence, 1 same group (charge
-    altered), 2 compatible group, 3 incompatible, -1 missing or unmapped.
+    Levels 0-2 come from :func:`linkage.reference.offence_relation` for codes in the crosswalk: 0 same
+    offence, 1 same group (charge altered), 2 compatible group. A CJS code outside the crosswalk backs
+    off to its statute family (the first four characters: TH68, OF61, MD71 ...): 3 the family holds
+    the crime's Home Office code; 4 the family's police.uk categories hold the crime's category. 5
+    incompatible. -1 missing, or a code whose family is unknown too.
     """
 
-    level_labels = ("same offence", "same group", "compatible group", "incompatible")
+    level_labels = ("same offence", "same group", "compatible group", "same statute family",
+                    "same police.uk category", "incompatible")  # fmt: skip
 
     def __init__(self, ho_column: str, other_column: str, kind: str, name: str = "offence") -> None:
         if kind not in ("cjs", "pnd"):
@@ -200,17 +211,57 @@ class OffenceCompatibility(PositionalComparison):
         matrix = np.full((n_l + 1, n_r + 1), _MISSING, dtype=np.int8)  # last row/column: missing code
         if n_l and n_r:
             ia, ib = np.divmod(np.arange(n_l * n_r), n_r)
-            matrix[:n_l, :n_r] = np.asarray(
-                offence_relation(
-                    pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string"),
-                    pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object"),
-                    kind=self.kind,
-                ),
-                dtype=np.int8,
-            ).reshape(n_l, n_r)
+            ho = pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string")
+            other = pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object")
+            rel = np.asarray(offence_relation(ho, other, kind=self.kind), dtype=np.int8)
+            rel = np.where(rel == 3, np.int8(5), rel)
+            if self.kind == "cjs":
+                unknown = rel < 0
+                rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
+            matrix[:n_l, :n_r] = rel.reshape(n_l, n_r)
         lc = np.where(lc >= 0, lc, n_l)
         rc = np.where(rc >= 0, rc, n_r)
         return matrix[lc[left_pos], rc[right_pos]]
+
+
+@cache
+def _statute_families() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], dict[str, str]]:
+    """From the crosswalk: statute family -> its Home Office codes; family -> police.uk categories;
+    Home Office code -> police.uk category."""
+    cjs = cjs_offences()
+    category = _offence_codes().set_index("ho_code")["police_uk_category"].astype(str).to_dict()
+    family = cjs["cjs_code"].astype(str).str.strip().str.upper().str[:4]
+    ho_of: dict[str, set[str]] = {}
+    cat_of: dict[str, set[str]] = {}
+    for fam, ho in zip(family, cjs["ho_code"].astype(str), strict=True):
+        ho_of.setdefault(fam, set()).add(ho)
+        if ho in category:
+            cat_of.setdefault(fam, set()).add(category[ho])
+    return (
+        {k: frozenset(v) for k, v in ho_of.items()},
+        {k: frozenset(v) for k, v in cat_of.items()},
+        category,
+    )
+
+
+def statute_family_levels(ho_codes: pd.Series, cjs_codes: pd.Series) -> np.ndarray:
+    """For CJS codes outside the crosswalk: 3 the code's statute family (first four characters) holds
+    the Home Office code; 4 the family's police.uk categories hold the Home Office code's category;
+    5 neither; -1 either side missing or the family unknown."""
+    ho_of, cat_of, category = _statute_families()
+    fam = pd.Series(cjs_codes, dtype="string").str.strip().str.upper().str.replace(r"\s+", "", regex=True)
+    fam = fam.str[:4]
+    out = np.full(len(fam), _MISSING, dtype=np.int8)
+    for i, (f, h) in enumerate(zip(fam.tolist(), pd.Series(ho_codes, dtype="string").tolist(), strict=True)):
+        if f is pd.NA or h is pd.NA or f not in ho_of:
+            continue
+        if h in ho_of[f]:
+            out[i] = 3
+        elif category.get(h) in cat_of.get(f, ()):
+            out[i] = 4
+        else:
+            out[i] = 5
+    return out
 
 
 # ------------------------------------------------------------------------------------------- place
@@ -369,3 +420,98 @@ class CrimeRefComparison(PositionalComparison):
             level[dist == 0] = 0
             lev[ok] = level
         return lev[inverse]
+
+
+# ------------------------------------------------------------------------------------- date of birth
+def dob_digits(values: pd.Series) -> np.ndarray:
+    """Dates of birth as ``yyyymmdd`` integers (-1 missing). Year-first strings keep their digits, so a
+    mistyped, impossible date (1985-13-02) still compares digit by digit."""
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        return _date_ints(values.astype("string"))
+    return _date_ints(pd.Series(pd.to_datetime(values, errors="coerce")))
+
+
+def dob_plausible(dob: np.ndarray, reference: pd.Series, min_age_years: int = 10) -> np.ndarray:
+    """Per record: is the ``yyyymmdd`` date of birth a real calendar date, not after the reference date
+    (the offence) and at least ``min_age_years`` before it (the age of criminal responsibility)? Missing
+    reference dates only check the calendar. Missing dates of birth are False."""
+    dob = np.asarray(dob, dtype=np.int64)
+    ok = dob > 0
+    text = pd.Series(np.where(ok, dob, 19000101).astype(str))
+    parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    ok &= parsed.notna().to_numpy()
+    ref = pd.to_datetime(reference, errors="coerce").reset_index(drop=True)
+    ref_int = (ref.dt.year * 10000 + ref.dt.month * 100 + ref.dt.day).to_numpy(dtype=float)
+    has_ref = ~np.isnan(ref_int)
+    too_young = has_ref & (dob + min_age_years * 10000 > np.nan_to_num(ref_int, nan=0.0))
+    return ok & ~too_young
+
+
+class DobComparison(PositionalComparison):
+    """Date of birth with partial credit for the ways it is mistyped.
+
+    Levels on the ``yyyymmdd`` digits: 0 exact; 1 day and month swapped; 2 one digit wrong or two adjacent
+    digits transposed (any position: a wrong month digit, 2072 for 2002); 3 same day and month with the
+    year off by one or by a century (1985 / 2085, 19xx / 20xx); 4 same year; 5 different; -1 missing.
+    An implausible date of birth (not a calendar date, in the future, or under 10 at the offence: see
+    :func:`dob_plausible`) is a recording error, not evidence against: where either side is implausible
+    the weak levels (same year, different) become missing.
+    """
+
+    level_labels = ("exact", "day-month swapped", "one digit or transposition", "year slip",
+                    "same year", "different")  # fmt: skip
+
+    def __init__(
+        self, column: str = "dob_int", valid_column: str | None = "dob_ok", name: str = "dob"
+    ) -> None:
+        self.column = column
+        self.valid_column = valid_column
+        self.name = name
+        self.tf_column = None
+        self.columns = (column,) if valid_column is None else (column, valid_column)
+
+    def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
+        """Levels for pairs given by row positions (whole-array digit arithmetic)."""
+        _check_columns(left, [self.column], "left", self.name)
+        _check_columns(right, [self.column], "right", self.name)
+        a = np.asarray(left[self.column].to_numpy(), dtype=np.int64)[left_pos]
+        b = np.asarray(right[self.column].to_numpy(), dtype=np.int64)[right_pos]
+        out = dob_levels(a, b)
+        if (
+            self.valid_column is not None
+            and self.valid_column in left.columns
+            and self.valid_column in right.columns
+        ):
+            va = np.asarray(left[self.valid_column].to_numpy(), dtype=bool)[left_pos]
+            vb = np.asarray(right[self.valid_column].to_numpy(), dtype=bool)[right_pos]
+            out[(out >= 4) & ~(va & vb)] = _MISSING
+        return out
+
+
+def dob_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:class:`DobComparison` levels for ``yyyymmdd`` integer pairs (-1 = missing)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    missing = (a <= 0) | (b <= 0)
+    powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+    da = (a[:, None] // powers) % 10
+    db = (b[:, None] // powers) % 10
+    diff = da != db
+    n_diff = diff.sum(axis=1)
+    # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
+    swap_adj = np.zeros(len(a), dtype=bool)
+    for k in range(7):
+        swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
+    swap_adj &= n_diff == 2
+    ya, yb = a // 10000, b // 10000
+    mda, mdb = a % 10000, b % 10000
+    ma, mb, d_a, d_b = mda // 100, mdb // 100, mda % 100, mdb % 100
+    dm_swap = (ya == yb) & (ma == d_b) & (d_a == mb) & (ma != d_a)
+    year_slip = (mda == mdb) & np.isin(np.abs(ya - yb), (1, 100))
+    out = np.select(
+        [a == b, dm_swap, (n_diff == 1) | swap_adj, year_slip, ya == yb],
+        [0, 1, 2, 3, 4],
+        default=5,
+    ).astype(np.int8)
+    out[missing] = _MISSING
+    return out

@@ -4,11 +4,13 @@ The left side is one row per crime and suspect (crimes joined to their suspects 
 side is each outcome source in turn. Per source:
 
 1. **Index**: the union of blocking rules chosen for high recall (PNC ID, date of birth, surname soundex
-   with birth year or with birth day and month, initials within force, swapped names, and for cautions
-   the hand-typed crime reference).
-2. **Compare**: names and date of birth (engine comparisons, with nicknames and term frequencies), PNC ID,
-   offence compatibility through the crosswalk, offence date, the directional outcome lag, place
-   (penalty notices) and crime reference (cautions).
+   with birth year or with birth day and month, initials within force, swapped names, name keys within
+   the offence-date window that need neither DOB nor PNC ID, and for cautions the hand-typed crime
+   reference).
+2. **Compare**: names (nickname groups from a published list, token-wise surnames, folded diacritics) and
+   date of birth (partial credit for typing errors; an implausible DOB is neutral), PNC ID, offence
+   compatibility through the crosswalk backing off to the statute family and police.uk category, offence
+   date, the directional outcome lag, place (penalty notices) and crime reference (cautions).
 3. **Deterministic rules** mark pairs that are links on their face (e.g. PNC ID exact, offence compatible,
    outcome within the typical window after the offence).
 4. **Model**: the two-stage Fellegi-Sunter model of :mod:`linkage.justice.model` (same person? this
@@ -26,7 +28,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -38,24 +39,27 @@ from tqdm.auto import tqdm
 
 from linkage.engine import (
     Comparison,
-    DateComparison,
     DateWindow,
     ExactMatch,
+    Metaphone,
     PersonNameComparison,
     Soundex,
     Substr,
     Year,
     block_on,
 )
-from linkage.engine.blocking import BlockingRule
+from linkage.engine.blocking import BlockingRule, DateRange
 from linkage.errors import DataContractError, LinkageError
 from linkage.justice.comparisons import (
     CrimeRefComparison,
     DirectionalDate,
+    DobComparison,
     ForceComparison,
     OffenceCompatibility,
     PlaceDistance,
     PncComparison,
+    dob_digits,
+    dob_plausible,
     normalise_crime_ref,
 )
 from linkage.justice.geography import court_area, lsoa_area
@@ -69,8 +73,8 @@ from linkage.reference import (
     pnd_outcome_label,
 )
 from linkage.reference.identifiers import pnc_parts
+from linkage.reference.names import fold_diacritics, nickname_groups
 from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
-from linkage.synth.people import nickname_table
 
 logger = logging.getLogger(__name__)
 
@@ -110,21 +114,25 @@ LINK_COLUMNS = [
     "match_weight",
     "match_probability",
     "rule",
+    "ambiguous",
+    "candidate_crimes",
 ]
 
 
+def _candidate_crimes(positions: pd.Series, left: pd.DataFrame) -> np.ndarray:
+    """``;``-joined crime references of the left rows named in ``positions`` (``""`` for none)."""
+    refs = left["crime_ref"].astype(str).to_numpy()
+    return np.array(
+        [";".join(sorted({refs[int(p)] for p in str(v).split(";")})) if v else "" for v in positions],
+        dtype=object,
+    )
+
+
 # ---------------------------------------------------------------------------------------------- inputs
-@cache
-def nickname_map() -> dict[str, str]:
-    """Nickname or spelling variant -> canonical forename (casefolded), from the synthetic world's table
-    (``linkage.synth.people.nickname_table``); each canonical forename maps to itself."""
-    table = nickname_table()
-    out: dict[str, str] = {}
-    for forename, variant in zip(table["forename"], table["variant"], strict=True):
-        f, v = str(forename).strip().casefold(), str(variant).strip().casefold()
-        out.setdefault(v, f)
-        out.setdefault(f, f)
-    return out
+def nickname_map() -> dict[str, frozenset[str]]:
+    """Forename (casefolded) -> its nickname groups, from the published list bundled in
+    ``linkage/reference/data/nicknames.csv`` (independent of the synthetic world's own table)."""
+    return nickname_groups()
 
 
 def _check_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -142,19 +150,54 @@ def _text(values: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def _person_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """Derived person fields shared by both sides: first forename, PNC key, DOB key, sex (U -> missing)."""
+def _folded(values: pd.Series) -> pd.Series:
+    """Trimmed text with diacritics folded (Zoë -> Zoe), once per distinct value; blank -> missing."""
+    text = _text(values)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    folded = np.array([fold_diacritics(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(folded[codes], index=values.index, dtype="string")
+
+
+def _hash_key(key: pd.Series) -> pd.Series:
+    """A text key as a nullable unsigned 64-bit hash (missing stays missing)."""
+    hashed = pd.util.hash_pandas_object(key.fillna(""), index=False).to_numpy()
+    return pd.Series(pd.array(hashed, dtype="UInt64"), index=key.index).mask(key.isna().to_numpy())
+
+
+def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame:
+    """Derived person fields shared by both sides: first forename, PNC key, DOB key and digits, whether
+    the DOB is plausible at ``reference_date`` (the offence), sex (U -> missing)."""
     out = pd.DataFrame(index=frame.index)
-    fore = _text(frame["forename"])
+    fore = _folded(frame["forename"])
     out["forename"] = fore
     out["forename1"] = fore.str.split(n=1).str[0]
-    out["surname"] = _text(frame["surname"])
+    out["surname"] = _folded(frame["surname"])
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
+    out["dob_int"] = dob_digits(frame["date_of_birth"])
+    out["dob_ok"] = dob_plausible(out["dob_int"].to_numpy(), reference_date)
     out["dob_key"] = out["date_of_birth"].dt.strftime("%Y%m%d")
     out["dob_mmdd"] = out["date_of_birth"].dt.strftime("%m%d")
     sex = _text(frame["sex"]).str.upper()
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
+    force = _text(frame["force"]).str.casefold()
+    # Phonetic keys once per side, as 64-bit hashes (integer keys block without per-rule string work).
+    surname_sdx = Soundex("surname")(out).astype("string")
+    forename_sdx = Soundex("forename1")(out).astype("string")
+    out["surname_sdx"] = _hash_key(surname_sdx)
+    out["names_sdx_force"] = _hash_key(surname_sdx + "|" + forename_sdx + "|" + force)
+    key_a = (
+        Metaphone("forename1")(out).astype("string")
+        + "|"
+        + out["surname"].str.casefold().str[:2]
+        + "|"
+        + force
+    )
+    key_b = surname_sdx + "|" + out["forename1"].str.casefold().str[:1] + "|" + force
+    for name, key in (("name_key_a", key_a), ("name_key_b", key_b)):
+        hashed = _hash_key(key)
+        out[name] = hashed
+        out[f"{name}_nodob"] = hashed.mask(out["dob_ok"])
     parts = pnc_parts(frame["pnc_id"])
     out["pnc_key"] = parts["key"].to_numpy()
     out["pnc_id_key"] = parts["key"].to_numpy()  # parsed once here, read by PncComparison
@@ -191,7 +234,8 @@ def build_left(crimes: pd.DataFrame, suspects: pd.DataFrame) -> pd.DataFrame:
     if unmatched:
         logger.warning("%d suspect rows name a crime not in the crimes table; left out", unmatched)
     left = left.sort_values(["force", "crime_ref", "suspect_ref"], kind="mergesort").reset_index(drop=True)
-    keys = _person_keys(left)
+    left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
+    keys = _person_keys(left, left["committed_date"])
     for col in keys.columns:
         left[col] = keys[col]
     left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
@@ -231,7 +275,7 @@ def build_right(source: str, table: pd.DataFrame) -> pd.DataFrame:
     right["source"] = source
     right["record_id"] = record_ids(source, table).to_numpy()
     right["force"] = _text(table["force"])
-    keys = _person_keys(table)
+    keys = _person_keys(table, pd.to_datetime(table["offence_date"], errors="coerce"))
     for col in keys.columns:
         right[col] = keys[col]
     right["off_code"] = _text(table[_OFFENCE[source]])
@@ -282,6 +326,11 @@ class SourceSpec:
     comparisons: tuple[Comparison, ...]
     blocking_rules: tuple[BlockingRule, ...]
     rules: tuple[DeterministicRule, ...] = field(default_factory=tuple)
+    # Blocking passes whose pairs must also fall in the offence-date window: the crime's committed date
+    # within ``window_days`` of the record's offence date, and the outcome no earlier than the offence
+    # (less the source's tolerance). These passes need neither date of birth nor PNC ID.
+    windowed_rules: tuple[str, ...] = ()
+    window_days: int = 60
 
 
 def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
@@ -290,7 +339,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         raise LinkageError(f"source must be one of {list(OUTCOME_SOURCES)}, got {source!r}")
     comparisons: list[Comparison] = [
         PersonNameComparison("forename1", "surname", nicknames=nickname_map(), name="name"),
-        DateComparison("date_of_birth", name="dob"),
+        DobComparison("dob_int", "dob_ok", name="dob"),
         PncComparison("pnc_id", name="pnc_id"),
         OffenceCompatibility("offence_code", "off_code", kind=_KIND[source], name="offence"),
         DateWindow("committed_date", "offence_date", windows=(0, 3, 14, 60), name="offence_date"),
@@ -305,22 +354,42 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         ForceComparison(name="force"),
         ExactMatch("sex", name="sex"),
     ]
+    # coarse keys only pair records whose outcome falls in the lag windows (engine 17: blocking that scales)
+    lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
     blocking = [
         block_on("pnc_key", name="pnc"),
         block_on("dob_key", name="dob"),
-        block_on(Soundex("surname"), Year("date_of_birth"), name="surname_soundex+birth_year"),
+        block_on("surname_sdx", Year("date_of_birth"), name="surname_soundex+birth_year", window=lag),
         block_on(
             Substr("forename1", 0, 1),
             Substr("surname", 0, 1),
             "force",
             Year("date_of_birth"),
             name="initials+force+birth_year",
+            window=lag,
         ),
         # a wrong digit in the year of birth
-        block_on(Soundex("surname"), "dob_mmdd", name="surname_soundex+birth_day_month"),
+        block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month"),
         # forename and surname swapped
         block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
+        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), restricted to the
+        # offence-date window after blocking (see SourceSpec.windowed_rules).
+        block_on("names_sdx_force", name="names_soundex+force [window]"),
+        # Wider name keys for the records lacking a plausible DOB on one side (a rule for each side).
+        block_on(
+            ("name_key_a", "name_key_a_nodob"), name="forename+surname_prefix+force, no DOB right [window]"
+        ),
+        block_on(
+            ("name_key_a_nodob", "name_key_a"), name="forename+surname_prefix+force, no DOB left [window]"
+        ),
+        block_on(
+            ("name_key_b", "name_key_b_nodob"), name="surname_soundex+initial+force, no DOB right [window]"
+        ),
+        block_on(
+            ("name_key_b_nodob", "name_key_b"), name="surname_soundex+initial+force, no DOB left [window]"
+        ),
     ]
+    windowed = tuple(r.name for r in blocking if r.name.endswith("[window]"))
     rules = [
         DeterministicRule(
             "pnc+offence+window",
@@ -340,7 +409,75 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     if source == "court_outcomes":
         # court geography: the court's area against the local authority of the crime's LSOA
         comparisons.append(ExactMatch("court_area", name="court_area"))
-    return SourceSpec(source, tuple(comparisons), tuple(blocking), tuple(rules) if settings.rules else ())
+    return SourceSpec(
+        source,
+        tuple(comparisons),
+        tuple(blocking),
+        tuple(rules) if settings.rules else (),
+        windowed_rules=windowed,
+    )
+
+
+def pass_completeness(
+    source: str,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    spec: SourceSpec,
+    truth: pd.DataFrame,
+    tolerance_days: int,
+) -> pd.DataFrame:
+    """Pair completeness of each blocking pass: of the true pairs of ``source`` in ``truth`` (``source,
+    record_id, force, crime_ref, suspect_ref``) whose crime-suspect and record are in the data, how many
+    the pass generates on its own (windowed passes after their date window); last row: all passes."""
+    t = truth[truth["source"].astype("string") == source]
+    t = t[t["crime_ref"].notna() & (t["crime_ref"].astype("string") != "")]
+    lkey = pd.MultiIndex.from_arrays(
+        [
+            left["force"].astype("string"),
+            left["crime_ref"].astype("string"),
+            left["suspect_ref"].astype("string"),
+        ]
+    )
+    tkey = pd.MultiIndex.from_arrays(
+        [t["force"].astype("string"), t["crime_ref"].astype("string"), t["suspect_ref"].astype("string")]
+    )
+    lp = lkey.get_indexer(tkey)
+    rp = pd.Index(right["record_id"].astype("string")).get_indexer(t["record_id"].astype("string"))
+    ok = (lp >= 0) & (rp >= 0)
+    lp, rp = lp[ok].astype(np.int64), rp[ok].astype(np.int64)
+    rows, union = [], np.zeros(len(lp), dtype=bool)
+    for rule in spec.blocking_rules:
+        lcode, rcode = rule.key_codes(left, right)
+        found = (lcode[lp] >= 0) & (lcode[lp] == rcode[rp])
+        if rule.name in spec.windowed_rules:
+            found &= in_offence_window(left, right, lp, rp, spec.window_days, tolerance_days)
+        union |= found
+        rows.append((source, rule.name, len(lp), int(found.sum())))
+    rows.append((source, "all passes", len(lp), int(union.sum())))
+    out = pd.DataFrame(rows, columns=["source", "blocking_rule", "true_pairs", "found"])
+    out["completeness"] = out["found"] / out["true_pairs"].where(out["true_pairs"] > 0)
+    return out
+
+
+def in_offence_window(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    lpos: np.ndarray,
+    rpos: np.ndarray,
+    window_days: int,
+    tolerance_days: int,
+) -> np.ndarray:
+    """Per pair: the crime's committed date within ``window_days`` of the record's offence date, and the
+    outcome date no earlier than the committed date less ``tolerance_days``. A missing date passes its
+    test (missing is neutral)."""
+    committed = left["committed_date"].to_numpy("datetime64[D]")[lpos]
+    offence = right["offence_date"].to_numpy("datetime64[D]")[rpos]
+    outcome = right["outcome_date"].to_numpy("datetime64[D]")[rpos]
+    gap = np.abs((committed - offence).astype("int64"))
+    lag = (outcome - committed).astype("int64")
+    near = np.isnat(committed) | np.isnat(offence) | (gap <= window_days)
+    after = np.isnat(committed) | np.isnat(outcome) | (lag >= -tolerance_days)
+    return near & after
 
 
 # ---------------------------------------------------------------------------------------------- constraints
@@ -481,6 +618,13 @@ class LinkResult:
     blocking: pd.DataFrame
     crimes: pd.DataFrame = field(repr=False)
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # With truth given: per source and blocking pass, the share of true pairs the pass finds on its own
+    # (and the union of passes); see :func:`pass_completeness`.
+    pass_completeness: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Records whose person is clear but whose crime the evidence cannot separate: not linked (a wrong
+    # crime would bias crime-level rates), never dropped silently: one row each, with the candidates.
+    # Empty with ``candidates=False`` (national partitions keep linked pairs only).
+    ambiguous: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def fitted(self) -> FittedModels:
         """This run's models (with the term frequencies they scored with), to apply unchanged elsewhere."""
@@ -622,6 +766,18 @@ def _link_source(
     pairs = by_rule.index
     lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
     rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
+    if spec.windowed_rules:
+        # Post-filter (the blocking engine has no date window): pairs first made by a windowed pass keep
+        # only those inside the offence-date window.
+        windowed = np.isin(by_rule.astype(str).to_numpy(), list(spec.windowed_rules))
+        ok = ~windowed
+        ok[windowed] = in_offence_window(
+            left, right, lpos[windowed], rpos[windowed], spec.window_days, settings.tolerance_days
+        )
+        if not ok.all():
+            by_rule = by_rule[ok]
+            pairs = by_rule.index
+            lpos, rpos = lpos[ok], rpos[ok]
     clock.lap("blocking_s")
     step(f"{source}: comparing {len(pairs):,} pairs")
     levels = model.compare(pairs, left, right)
@@ -656,7 +812,12 @@ def _link_source(
     step(f"{source}: constraints")
     idx = np.flatnonzero(eligible)
     keep = np.zeros(len(pairs), dtype=bool)
-    keep[idx] = resolve_conflicts(_left_units(source, lpos, rpos, right)[idx], rpos[idx], score[idx])
+    units = _left_units(source, lpos, rpos, right)
+    keep[idx] = resolve_conflicts(units[idx], rpos[idx], score[idx])
+    ambiguous, tied = ambiguous_crimes(
+        lpos, rpos, units, keep, weight, pred["person_probability"].to_numpy(float), prob, settings.threshold
+    )
+    # Not linked: the crime is not known. Reported in LinkResult.ambiguous with its candidates instead.
     clock.lap("constraints_s")
     clock.times["pairs"] = float(len(pairs))
     rule = np.where(is_rule, rule, np.where(keep, "model", ""))
@@ -670,8 +831,9 @@ def _link_source(
     )
     blocking_counts = by_rule.value_counts(sort=False)
     if not candidates:  # linked pairs only: a national partition's candidates would not fit in memory
-        sel = np.flatnonzero(keep)
+        sel = np.flatnonzero(keep)  # (ambiguous records are then not listed: see LinkResult.ambiguous)
         lpos, rpos, rule, keep, by_rule = lpos[sel], rpos[sel], rule[sel], keep[sel], by_rule.iloc[sel]
+        tied, ambiguous = tied[sel], ambiguous[sel]
         levels, pred = levels.iloc[sel], pred.iloc[sel]
     cand = pd.DataFrame(
         {
@@ -691,6 +853,8 @@ def _link_source(
         cand[c] = pred[c].to_numpy()
     cand["rule"] = rule
     cand["linked"] = keep
+    cand["ambiguous_with"] = tied
+    cand["ambiguous_best"] = ambiguous
     if candidates:
         for f in _REVIEW_FIELDS:
             cand[f"l_{f}"] = left[f].to_numpy()[lpos]
@@ -734,6 +898,62 @@ def _left_units(source: str, lpos: np.ndarray, rpos: np.ndarray, right: pd.DataF
     return pd.factorize(lpos * np.int64(case.max() + 1 if len(case) else 1) + case)[0].astype(np.int64)
 
 
+def ambiguous_crimes(
+    lpos: np.ndarray,
+    rpos: np.ndarray,
+    units: np.ndarray,
+    keep: np.ndarray,
+    weight: np.ndarray,
+    person_probability: np.ndarray,
+    match_probability: np.ndarray,
+    threshold: float,
+    person_threshold: float = 0.5,
+    margin_bits: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Records whose person is clear but whose crime is not.
+
+    A record left unlinked whose same-person candidates (person probability >= ``person_threshold``, two
+    or more) together reach ``threshold`` (the evidence splits the record between crimes of one person):
+    its best candidate whose crime-suspect is free is marked in the first mask (not linked: reported with
+    its candidates). The second array names, per linked or marked pair, the other same-person candidate
+    positions (left rows, ``;``-joined) within ``margin_bits`` of its weight, or ``""``: a linked pair with
+    such a rival is flagged ambiguous.
+    """
+    n = len(lpos)
+    new = np.zeros(n, dtype=bool)
+    tied = np.full(n, "", dtype=object)
+    if n == 0:
+        return new, tied
+    same = person_probability >= person_threshold
+    linked_rec = np.zeros(int(rpos.max()) + 1, dtype=bool)
+    linked_rec[rpos[keep]] = True
+    taken = set(units[keep].tolist())
+    frame = pd.DataFrame({"r": rpos, "w": weight, "p": match_probability, "i": np.arange(n)})[same]
+    if len(frame):
+        sizes = frame.groupby("r")["i"].transform("size").to_numpy()
+        total = frame.groupby("r")["p"].transform("sum").to_numpy()
+        open_ = ~linked_rec[frame["r"].to_numpy()] & (sizes >= 2) & (total >= threshold)
+        cands = frame[open_].sort_values(["r", "w", "i"], ascending=[True, False, True], kind="mergesort")
+        for _, group in cands.groupby("r", sort=True):
+            for i in group["i"].to_numpy():
+                if units[i] not in taken:
+                    new[i] = True
+                    taken.add(units[i])
+                    break
+    final = keep | new
+    best_w = np.full(len(linked_rec), np.nan)
+    best_w[rpos[final]] = weight[final]
+    new_rec = np.zeros(len(linked_rec), dtype=bool)
+    new_rec[rpos[new]] = True
+    # rivals: same-person candidates near the linked pair's weight; for an unlinked record, all of them
+    near = same & ~final & ((weight >= best_w[rpos] - margin_bits) | new_rec[rpos])
+    if near.any():
+        others = pd.Series(lpos[near].astype(str)).groupby(rpos[near]).agg(";".join)
+        sel = np.flatnonzero(final & np.isin(rpos, others.index.to_numpy()))
+        tied[sel] = others.reindex(rpos[sel]).to_numpy()
+    return new, tied
+
+
 def _count(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per pair, how many ``mask`` pairs share its position (0 where the pair is not in ``mask``)."""
     counts = np.bincount(pos[mask], minlength=int(pos.max()) + 1 if len(pos) else 0)
@@ -747,6 +967,7 @@ def link_outcomes(
     sources: Sequence[str] | None = None,
     fitted: FittedModels | None = None,
     candidates: bool = True,
+    truth: pd.DataFrame | None = None,
 ) -> LinkResult:
     """Link each outcome source in ``tables`` to the crime-suspects of ``tables['crimes']`` and
     ``tables['suspects']`` (contract column names), and build the crime-level result.
@@ -755,6 +976,8 @@ def link_outcomes(
     ``fitted`` (e.g. ``other_result.fitted()``) fixes every parameter: no EM, the given models and term
     frequencies score the pairs, so the same pair gets the same score in any run. ``candidates=False``
     keeps only the linked pairs in ``LinkResult.candidates`` (no review fields), to bound memory.
+    ``truth`` (synthetic data) adds the pair completeness of each blocking pass
+    (``LinkResult.pass_completeness``).
     """
     settings = settings or LinkSettings()
     crimes = _check_table(tables, "crimes")
@@ -775,7 +998,7 @@ def link_outcomes(
         bar.set_postfix_str(text, refresh=False)
         bar.update(1)
 
-    cands, models, blocking, links, unlinked = [], {}, [], [], []
+    cands, models, blocking, links, unlinked, completeness, ambiguous = [], {}, [], [], [], [], []
     timings: dict[str, dict[str, float]] = {}
     try:
         for source in chosen:
@@ -790,6 +1013,11 @@ def link_outcomes(
                 unlinked.append(right)
                 continue
             timings[source] = {}
+            if truth is not None:
+                st = settings.for_source(source)
+                completeness.append(
+                    pass_completeness(source, left, right, source_spec(source, st), truth, st.tolerance_days)
+                )
             cand, model, by_rule = _link_source(
                 source,
                 left,
@@ -824,10 +1052,27 @@ def link_outcomes(
                         "match_weight": linked["match_weight"].to_numpy(),
                         "match_probability": linked["match_probability"].to_numpy(),
                         "rule": linked["rule"].to_numpy(),
+                        "ambiguous": linked["ambiguous_with"].to_numpy() != "",
+                        "candidate_crimes": _candidate_crimes(linked["ambiguous_with"], left),
                     }
                 )
             )
             unlinked.append(right[~right["record_id"].isin(linked["record_id"])])
+            amb = cand[cand["ambiguous_best"]]
+            ambiguous.append(
+                pd.DataFrame(
+                    {
+                        "source": source,
+                        "record_id": amb["record_id"].to_numpy(),
+                        "force": amb["force"].to_numpy(),
+                        "best_crime_ref": amb["crime_ref"].to_numpy(),
+                        "best_suspect_ref": amb["suspect_ref"].to_numpy(),
+                        "match_weight": amb["match_weight"].to_numpy(),
+                        "person_probability": amb["person_probability"].to_numpy(),
+                        "candidate_crimes": _candidate_crimes(amb["ambiguous_with"], left),
+                    }
+                )
+            )
         step("crime outcomes")
     finally:
         bar.close()
@@ -850,6 +1095,19 @@ def link_outcomes(
             "off_code",
         ]
         unlinked_df = unlinked_df[keep_cols].rename(columns={"off_code": "offence"}).reset_index(drop=True)
+    ambiguous_df = (
+        pd.concat(ambiguous, ignore_index=True).sort_values(["source", "record_id"], kind="mergesort")
+        if ambiguous
+        else pd.DataFrame()
+    ).reset_index(drop=True)
+    if len(unlinked_df):
+        key = unlinked_df["source"].astype(str) + "\0" + unlinked_df["record_id"].astype(str)
+        amb_key = (
+            set(ambiguous_df["source"].astype(str) + "\0" + ambiguous_df["record_id"].astype(str))
+            if len(ambiguous_df)
+            else set()
+        )
+        unlinked_df["ambiguous"] = key.isin(amb_key).to_numpy()
     crime_outcomes = crime_outcome_table(crimes, suspects, links_df)
     blocking_df = pd.concat(blocking, ignore_index=True) if blocking else pd.DataFrame()
     return LinkResult(
@@ -861,4 +1119,6 @@ def link_outcomes(
         blocking=blocking_df,
         crimes=crimes.assign(force=_text(crimes["force"]), crime_ref=_text(crimes["crime_ref"])),
         timings=pd.DataFrame.from_dict(timings, orient="index"),
+        pass_completeness=pd.concat(completeness, ignore_index=True) if completeness else pd.DataFrame(),
+        ambiguous=ambiguous_df,
     )

@@ -35,6 +35,7 @@ import pandas as pd
 from linkage._io import write_text
 from linkage.engine import Comparison, LinkageModel
 from linkage.engine.blocking import BlockingRule
+from linkage.engine.model import prediction_frame, run_chunks, weight_probability
 from linkage.errors import LinkageError
 
 if TYPE_CHECKING:
@@ -369,50 +370,72 @@ class TwoStageModel:
         self.person.fit_supervised(levels, sp)
         self.crime.fit_supervised(levels[sp], y[sp])
 
-    def _scores(self, levels: pd.DataFrame) -> dict[str, Any]:
-        """Every intermediate of :meth:`predict` per pair (the waterfall charts them)."""
-        p = self.person.predict(levels)
-        c = self.crime.predict(levels)
-        w_person = p["match_weight"].to_numpy(float)
-        p_person = p["match_probability"].to_numpy(float)
-        w_pair = c["match_weight"].to_numpy(float)  # crime stage, this pair alone
-        p_crime = c["match_probability"].to_numpy(float)
+    def _scores(
+        self, levels: pd.DataFrame, head: np.ndarray | None = None, bf: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """Every intermediate of :meth:`predict` per pair (the waterfall charts them). Per-pair steps are
+        table lookups on the ``int8`` levels, in chunks on a thread pool (:func:`run_chunks`); only the
+        record-level step groups pairs. ``head`` (float64 ``(4, n)``: weight, probability, person and
+        crime probability) and ``bf`` (float32, person then crime comparisons) receive results in place."""
+        n = len(levels)
+        kp = len(self.person.comparisons)
+        head = np.empty((4, n)) if head is None else head
+        bf = np.empty((kp + len(self.crime.comparisons), n), dtype=np.float32) if bf is None else bf
+        w_person, bf_person = self.person.score_arrays(levels, bf_out=bf[:kp])
+        w_pair, bf_crime = self.crime.score_arrays(levels, bf_out=bf[kp:])  # crime stage, this pair alone
+        p_person = weight_probability(w_person, out=head[2])
+        p_crime = weight_probability(w_pair, out=head[3])
         w_crime = w_pair
         record_step = np.zeros(len(levels), dtype=bool)
         if self.crime_pi is not None and isinstance(levels.index, pd.MultiIndex):
             # Among the same person's candidates, a record disposes of at most one crime.
             record_step = p_person >= self.person_threshold
-            bf_bits = c.filter(like="bf_").to_numpy(float).sum(axis=1)
-            records = np.asarray(levels.index.get_level_values(1))
-            alternatives = levels[CRIME_KEY].to_numpy()[record_step] if CRIME_KEY in levels.columns else None
-            post, logit = record_posterior(
-                bf_bits[record_step], records[record_step], self.crime_pi, alternatives
-            )
-            p_crime = p_crime.copy()
+            sel = np.flatnonzero(record_step)
+            bf_bits = bf_crime[:, sel].astype(np.float64).sum(axis=0)
+            records = levels.index.codes[1][sel]
+            alternatives = levels[CRIME_KEY].to_numpy()[sel] if CRIME_KEY in levels.columns else None
+            post, logit = record_posterior(bf_bits, records, self.crime_pi, alternatives)
             w_crime = w_pair.copy()
-            p_crime[record_step] = post
-            w_crime[record_step] = logit
-        bf_d = np.full(len(levels), np.nan)
-        w_md = np.full(len(levels), np.nan)
+            p_crime[sel] = post
+            w_crime[sel] = logit
+        bf_d = np.full(n, np.nan)
+        w_md = np.full(n, np.nan)
+        weight = head[0]
         if self.u_different_person:
             # Three classes: this crime (M), the same person's other crime (S), a different person (D).
             # odds(M:S) is the crime stage; odds(M:D) is the person odds times the crime comparisons'
             # Bayes factor against random pairs, so strong crime evidence (same offence, same day, same
             # place) can carry a pair whose names disagree (an alias), and weak crime evidence cannot.
-            bf_d = np.zeros(len(levels))
-            for comp in self.crime.comparisons:
-                col = levels[comp.name].to_numpy()
-                ok = col >= 0
-                idx = np.where(ok, col, 0)
-                m = np.maximum(self.crime.m[comp.name], self.floor)
-                bf_d += np.where(ok, np.log2(m[idx]) - np.log2(self.u_different_person[comp.name][idx]), 0.0)
-            w_md = w_person + bf_d
-            weight = -np.logaddexp2(-w_crime, -w_md)
+            comps = self.crime.comparisons
+            codes = [levels[c.name].to_numpy() for c in comps]
+            tables = [
+                np.concatenate(
+                    [
+                        [0.0],
+                        np.log2(np.maximum(self.crime.m[c.name], self.floor))
+                        - np.log2(self.u_different_person[c.name]),
+                    ]
+                )  # fmt: skip
+                for c in comps
+            ]
+
+            def chunk(start: int, stop: int) -> None:
+                acc = np.zeros(stop - start)
+                for col, table in zip(codes, tables, strict=True):
+                    acc += table.take(col[start:stop].astype(np.intp) + 1)
+                bf_d[start:stop] = acc
+                w_md[start:stop] = w_person[start:stop] + acc
+                weight[start:stop] = -np.logaddexp2(-w_crime[start:stop], -w_md[start:stop])
+
+            run_chunks(n, chunk)
         else:
-            weight = combine_weights(w_person, w_crime)
+            weight[:] = combine_weights(w_person, w_crime)
+        weight_probability(weight, out=head[1])
         return {
-            "person": p,
-            "crime": c,
+            "head": head,
+            "bf": bf,
+            "bf_person": bf_person,
+            "bf_crime": bf_crime,
             "w_person": w_person,
             "p_person": p_person,
             "w_pair": w_pair,
@@ -426,22 +449,12 @@ class TwoStageModel:
 
     def predict(self, levels: pd.DataFrame) -> pd.DataFrame:
         """``match_weight``, ``match_probability``, ``person_probability``, ``crime_probability`` and
-        ``bf_<comparison>`` per pair. The level frame's index must be (left, right) labels for the
+        ``bf_<comparison>`` (float32) per pair. The level frame's index must be (left, right) labels for the
         record-level step (a record's candidates are the rows sharing its right label)."""
         s = self._scores(levels)
-        weight = s["weight"]
-        prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
-        frame = pd.DataFrame(
-            {
-                "match_weight": weight,
-                "match_probability": prob,
-                "person_probability": s["p_person"],
-                "crime_probability": s["p_crime"],
-            },
-            index=levels.index,
-        )
-        bfs = pd.concat([s["person"].filter(like="bf_"), s["crime"].filter(like="bf_")], axis=1)
-        return pd.concat([frame, bfs], axis=1)
+        names = [f"bf_{c.name}" for c in (*self.person.comparisons, *self.crime.comparisons)]
+        head_names = ("match_weight", "match_probability", "person_probability", "crime_probability")
+        return prediction_frame((head_names, s["head"]), s["bf"], names, levels.index)
 
     def parameters(self) -> pd.DataFrame:
         """The m/u table of both stages, with a ``stage`` column."""

@@ -57,7 +57,9 @@ class QualityReport:
     ``table`` has one row per source plus ``all``: n_links, n_true (records with a true crime), tp
     (right crime and suspect), precision, recall and F1 with Wilson ``*_low``/``*_high`` bounds at
     ``1 - alpha``, and ``tp_crime``/``precision_crime``/``recall_crime`` counting a link to the right crime
-    but the wrong co-suspect as correct.
+    but the wrong co-suspect as correct; ``n_ambiguous`` the links flagged ``ambiguous`` (another candidate
+    crime of the same person within 1 bit) and ``n_ambiguous_unlinked`` the records left unlinked because
+    the evidence could not separate the person's crimes.
     """
 
     table: pd.DataFrame
@@ -70,7 +72,7 @@ class QualityReport:
 
     def to_markdown(self) -> str:
         """A compact table for logs and notes."""
-        cols = ["n_links", "n_true", "tp", "precision", "recall", "f1"]
+        cols = ["n_links", "n_true", "tp", "precision", "recall", "f1", "n_ambiguous", "n_ambiguous_unlinked"]
         lines = ["| source | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
         for name in self.table.index:
             cells = []
@@ -102,11 +104,21 @@ def _scores(tp: np.ndarray, n_links: np.ndarray, n_true: np.ndarray, alpha: floa
     }
 
 
-def evaluate(links: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05) -> QualityReport:
+def _count_source(frame: pd.DataFrame | None, source: str) -> int:
+    if frame is None or not len(frame):
+        return 0
+    return int(len(frame) if source == "all" else (frame["source"] == source).sum())
+
+
+def evaluate(
+    links: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, ambiguous: pd.DataFrame | None = None
+) -> QualityReport:
     """Precision, recall and F1 of ``links`` against ``truth``, overall and by source.
 
     A link is correct when its (source, record_id) is in ``truth`` with the same force, crime_ref and
     suspect_ref. Recall's denominator is every truth row that points at a crime, linked or not.
+    ``ambiguous`` (``LinkResult.ambiguous``: records whose person is clear but crime is not, left
+    unlinked) is counted per source in ``n_ambiguous_unlinked``.
     """
     if not 0 < alpha < 1:
         raise LinkageError(f"alpha must be in (0, 1), got {alpha!r}")
@@ -124,6 +136,12 @@ def evaluate(links: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05) -> Q
                 "n_true": n_true,
                 "tp": int(m["correct"].sum()),
                 "tp_crime": int(m["correct_crime"].sum()),
+                # links with a rival crime of the same person within 1 bit (flagged), and records left
+                # unlinked because the evidence could not separate the person's crimes
+                "n_ambiguous": int(m["ambiguous"].fillna(False).astype(bool).sum())
+                if "ambiguous" in m
+                else 0,
+                "n_ambiguous_unlinked": _count_source(ambiguous, name),
             }
         )
     table = pd.DataFrame(rows).set_index("source")
@@ -161,7 +179,9 @@ def _records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         when = pd.to_datetime(t["offence_date"], errors="coerce").fillna(
             pd.to_datetime(t[date_col], errors="coerce")
         )
-        age = (when - dob).dt.days / 365.25
+        # in days, not nanoseconds: a mistyped DOB centuries away (1694 for 1964) must not overflow
+        gap = when.to_numpy("datetime64[D]") - dob.to_numpy("datetime64[D]")
+        age = pd.Series(np.where(np.isnat(gap), np.nan, gap.astype("int64")) / 365.25, index=t.index)
         frames.append(
             pd.DataFrame(
                 {

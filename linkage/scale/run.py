@@ -218,6 +218,7 @@ def link_partition(
             },
         },
         "pairs": {src: int(row["pairs"]) for src, row in result.timings.iterrows() if "pairs" in row},
+        "pairs_by_rule": _pairs_by_rule(result.blocking),
     }
     write_text(folder / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     report.update(
@@ -227,6 +228,7 @@ def link_partition(
         links=links,
         rows=data.rows,
         pairs=manifest["pairs"],
+        pairs_by_rule=manifest["pairs_by_rule"],
         peak_rss_mib=round(_peak_rss_mib(), 1),
     )
     del result, data, frames
@@ -580,3 +582,14 @@ def read_outputs(out: str | Path, name: str, columns: Sequence[str] | None = Non
     if order:
         frame = frame.sort_values(order, kind="mergesort")
     return frame.reset_index(drop=True)
+
+
+def _pairs_by_rule(blocking: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per source, the candidate pairs first made by each blocking rule (``LinkResult.blocking``)."""
+    if blocking is None or blocking.empty:
+        return {}
+    rule_col = next(c for c in blocking.columns if c not in ("pairs", "source"))
+    return {
+        str(src): {str(r): int(n) for r, n in zip(g[rule_col], g["pairs"], strict=True)}
+        for src, g in blocking.groupby("source", sort=True)
+    }

@@ -51,7 +51,12 @@ class TableContract:
 _PERSON = (
     Column("forename", description="forename as recorded (may carry a middle name)"),
     Column("surname", description="surname as recorded"),
-    Column("date_of_birth", "date", description="date of birth as recorded (may be wrong)"),
+    Column(
+        "date_of_birth",
+        "date",
+        required=False,
+        description="date of birth as recorded (may be wrong or blank)",
+    ),
     Column("sex", "sex", description="M, F or U"),
 )
 _PNC = Column("pnc_id", required=False, description="PNC ID, long YYYY/NNNNNNNC or short YY/NNNNNNNC form")

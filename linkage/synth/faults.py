@@ -198,3 +198,106 @@ def hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     lut = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
     raw = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
     return np.ascontiguousarray(lut[raw]).view("<U64").ravel().astype(object)
+
+
+def _dates_from_ints(ints: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """``yyyymmdd`` integers to datetimes; (dates, valid) with NaT where not a calendar date."""
+    parsed = pd.to_datetime(
+        pd.Series(np.asarray(ints, dtype=np.int64).astype(str)), format="%Y%m%d", errors="coerce"
+    )
+    return parsed.astype("datetime64[ns]"), parsed.notna().to_numpy()
+
+
+def _ints(dob: pd.Series) -> np.ndarray:
+    d = pd.Series(pd.to_datetime(dob)).reset_index(drop=True)
+    return (d.dt.year * 10000 + d.dt.month * 100 + d.dt.day).to_numpy(dtype=np.int64)
+
+
+def dob_year_slip(dob: pd.Series, rng: np.random.Generator) -> pd.Series:
+    """The year of birth mistyped: a century slip (19xx <-> 20xx), the tens digit wrong (2072 for 2002),
+    or off by one; a third each. The result may be impossible (in the future): that is the fault."""
+    ints = _ints(dob)
+    year, md = ints // 10000, ints % 10000
+    kind = rng.integers(0, 3, len(ints))
+    century = np.where(year >= 2000, year - 100, year + 100)
+    tens = (year // 10) % 10
+    new_tens = (tens + rng.integers(1, 10, len(ints))) % 10
+    tens_wrong = year - tens * 10 + new_tens * 10
+    off_one = year + np.where(rng.random(len(ints)) < 0.5, -1, 1)
+    new_year = np.select([kind == 0, kind == 1], [century, tens_wrong], default=off_one)
+    new_md = np.where((md == 229), 228, md)  # 29 February may not exist in the new year
+    dates, _ = _dates_from_ints(new_year * 10000 + new_md)
+    return dates
+
+
+def dob_transpose(dob: pd.Series, rng: np.random.Generator) -> tuple[pd.Series, np.ndarray]:
+    """Two adjacent, different digits of ``yyyymmdd`` transposed where the result is still a calendar
+    date; returns (dates, changed)."""
+    ints = _ints(dob)
+    n = len(ints)
+    out = ints.copy()
+    changed = np.zeros(n, dtype=bool)
+    for _ in range(4):  # a few tries at another position for the rows still unchanged
+        todo = ~changed
+        if not todo.any():
+            break
+        k = rng.integers(0, 7, n)  # digit position from the left: k and k + 1
+        p_hi = 10 ** (7 - k)
+        p_lo = 10 ** (6 - k)
+        d_hi = ints // p_hi % 10
+        d_lo = ints // p_lo % 10
+        cand = ints + (d_lo - d_hi) * p_hi + (d_hi - d_lo) * p_lo
+        _, valid = _dates_from_ints(cand)
+        ok = todo & valid & (d_hi != d_lo)
+        out[ok] = cand[ok]
+        changed |= ok
+    dates, _ = _dates_from_ints(out)
+    return dates, changed
+
+
+def dob_month_digit(dob: pd.Series, rng: np.random.Generator) -> tuple[pd.Series, np.ndarray]:
+    """One digit of the month wrong (03 -> 08, 11 -> 01), the result still a calendar date; returns
+    (dates, changed)."""
+    ints = _ints(dob)
+    n = len(ints)
+    year, month, day = ints // 10000, ints // 100 % 100, ints % 100
+    units = month % 10
+    new_units = (units + rng.integers(1, 10, n)) % 10
+    new_month = np.where(
+        month >= 10, np.where(rng.random(n) < 0.5, new_units + 10, units), month - units + new_units
+    )
+    new_month = np.where((new_month < 1) | (new_month > 12), month, new_month)
+    cand = year * 10000 + new_month * 100 + day
+    dates, valid = _dates_from_ints(cand)
+    changed = valid & (new_month != month)
+    orig, _ = _dates_from_ints(ints)
+    return orig.where(~changed, dates), changed
+
+
+def surname_changes(surnames: np.ndarray, new_surnames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Married or double-barrelled surnames: half take ``new_surnames``, half become ``old-new`` or
+    ``new-old`` (hyphenated)."""
+    old = np.asarray(surnames, dtype=object)
+    new = np.asarray(new_surnames, dtype=object)
+    n = len(old)
+    hyphen = rng.random(n) < 0.5
+    first = rng.random(n) < 0.5
+    joined = np.where(first, old + "-" + new, new + "-" + old)
+    return np.where(hyphen, joined, new)
+
+
+def unlisted_cjs_codes(codes: np.ndarray, listed: set[str], rng: np.random.Generator) -> np.ndarray:
+    """A CJS code of the same statute family (first four characters) whose number is not in ``listed``
+    (the crosswalk): the real list has thousands of codes; ours a few hundred."""
+    codes = np.asarray(codes, dtype=object)
+    out = codes.copy()
+    for i, code in enumerate(codes):
+        if code is None or pd.isna(code) or len(str(code)) < 5:
+            continue
+        fam = str(code)[:4]
+        for _ in range(20):
+            cand = f"{fam}{int(rng.integers(0, 1000)):03d}"
+            if cand not in listed:
+                out[i] = cand
+                break
+    return out

@@ -638,6 +638,9 @@ def _suspect_rows(area, noise, sus, crime_ref, r_rec):
         r_rec.random(slots) < noise.suspect_pnc_missing, None, person["pnc_id"].to_numpy(dtype=object)
     )
     postcode = np.where(r_rec.random(slots) < 0.2, None, person["postcode"].to_numpy(dtype=object))
+    # Issue 13: a blank date of birth on the suspect side, from a spawned generator (other draws unchanged).
+    dob_blank = r_rec.spawn(1)[0].random(slots) < noise.suspect_dob_blank
+    sus_dob = pd.Series(person["date_of_birth"].to_numpy()).astype("datetime64[ns]").mask(dob_blank)
     suspects = pd.DataFrame(
         {
             "crime_ref": crime_ref[sus.crime],
@@ -645,7 +648,7 @@ def _suspect_rows(area, noise, sus, crime_ref, r_rec):
             "suspect_ref": suspect_ref,
             "forename": person["forename"].to_numpy(dtype=object),
             "surname": person["surname"].to_numpy(dtype=object),
-            "date_of_birth": person["date_of_birth"].to_numpy(),
+            "date_of_birth": sus_dob.to_numpy(),
             "sex": person["sex"].to_numpy(dtype=object),
             "pnc_id": sus_pnc,
             "postcode": postcode,
@@ -878,12 +881,49 @@ class _RecordContext:
             log.append(("offence_altered", _ids(record_id, m)))
         frame["offence_date"] = offence_date.to_numpy()
         frame["disposal_date"] = ddate.to_numpy()
+        log.extend(self._more_faults(frame, record_id, rng.spawn(1)[0]))
         frame = frame.drop(columns="record_id")
         faults = pd.concat(
             [pd.DataFrame({"source": source, "record_id": ids, "fault": name}) for name, ids in log],
             ignore_index=True,
         )
         return frame, faults
+
+    def _more_faults(self, frame, record_id, rng):
+        """Faults of issue 13 (blank, mistyped or impossible DOBs, surname changes, CJS codes outside the
+        crosswalk), applied in place from their own generator; returns the fault log entries."""
+        nz = self.noise
+        n = len(frame)
+        log: list[tuple[str, np.ndarray]] = []
+        sur = frame["surname"].to_numpy(dtype=object).copy()
+        m = rng.random(n) < nz.surname_change
+        sur[m] = flt.surname_changes(sur[m], draw_surnames(rng, int(m.sum())), rng)
+        frame["surname"] = sur
+        log.append(("surname_change", _ids(record_id, m)))
+        dob = pd.Series(frame["date_of_birth"].to_numpy()).astype("datetime64[ns]")
+        m = rng.random(n) < nz.dob_year_slip
+        dob[m] = flt.dob_year_slip(dob[m], rng).to_numpy()
+        log.append(("dob_year_slip", _ids(record_id, m)))
+        m = rng.random(n) < nz.dob_transpose
+        new, did = flt.dob_transpose(dob[m], rng)
+        dob[m] = new.to_numpy()
+        log.append(("dob_transpose", _ids(record_id, m, did)))
+        m = rng.random(n) < nz.dob_month_digit
+        new, did = flt.dob_month_digit(dob[m], rng)
+        dob[m] = new.to_numpy()
+        log.append(("dob_month_digit", _ids(record_id, m, did)))
+        m = rng.random(n) < nz.dob_blank
+        dob[m] = pd.NaT
+        log.append(("dob_blank", _ids(record_id, m)))
+        frame["date_of_birth"] = dob.to_numpy()
+        if "offence_code_cjs" in frame.columns:
+            m = rng.random(n) < nz.cjs_unlisted
+            listed = set(cjs_offences()["cjs_code"].astype(str))
+            codes = frame["offence_code_cjs"].to_numpy(dtype=object).copy()
+            codes[m] = flt.unlisted_cjs_codes(codes[m], listed, rng)
+            frame["offence_code_cjs"] = codes
+            log.append(("cjs_unlisted", _ids(record_id, m)))
+        return log
 
     def crime_refs(self, slots, record_id):
         """Hand-typed crime references of cautions: blank, mistyped or another crime's, at noise rates."""

@@ -50,6 +50,15 @@ class NoiseProfile:
     disposal_date_shift: float = 0.05  # caution / issue / hearing date off by 1-7 days from the truth
     crime_ref_blank: float = 0.40  # cautions: hand-typed crime_ref left blank
     crime_ref_wrong: float = 0.10  # cautions: crime_ref mistyped (of those not blank)
+    # Faults added for linkage generalisation (issue 13); drawn from a spawned generator, so the draws of
+    # the faults above are unchanged.
+    dob_blank: float = 0.04  # outcome record: date of birth left blank
+    suspect_dob_blank: float = 0.02  # suspects table: date of birth not recorded
+    dob_year_slip: float = 0.005  # year of birth: century slip (19xx/20xx), tens digit wrong, or off by one
+    dob_transpose: float = 0.005  # two adjacent digits of yyyymmdd transposed (when still a real date)
+    dob_month_digit: float = 0.005  # one digit of the month wrong (still a real date)
+    surname_change: float = 0.01  # married or double-barrelled surname (new one, or old-new hyphenated)
+    cjs_unlisted: float = 0.05  # court / caution CJS code of the same statute family, not in the crosswalk
 
     @property
     def rates(self) -> dict[str, float]:
@@ -82,6 +91,13 @@ NOISE_PROFILES: dict[str, NoiseProfile] = {
         disposal_date_shift=0.15,
         crime_ref_blank=0.70,
         crime_ref_wrong=0.25,
+        dob_blank=0.10,
+        suspect_dob_blank=0.05,
+        dob_year_slip=0.02,
+        dob_transpose=0.02,
+        dob_month_digit=0.02,
+        surname_change=0.03,
+        cjs_unlisted=0.15,
     ),
 }
 """The named noise profiles: ``clean`` (no faults), ``typical`` and ``hard``."""

@@ -123,3 +123,40 @@ def test_year_key_reads_dates_like_date_comparison():
     frame = pd.DataFrame({"d": ["19151111", "03/04/1999", "1980-13-02", None, "not a date"]})
     # yyyymmdd digits; day-first text; an impossible month keeps its year; missing; unreadable.
     assert Year("d")(frame).tolist() == [1915, 1999, 1980, pd.NA, pd.NA]
+
+
+@pytest.mark.parametrize("keep_missing", [True, False])
+def test_date_window_matches_a_brute_force_scan(keep_missing):
+    from linkage.engine import DateRange
+
+    rng = np.random.default_rng(7)
+    n_l, n_r = 60, 50
+    base = pd.Timestamp("2024-01-01")
+    left = pd.DataFrame(
+        {"k": rng.integers(0, 4, n_l), "d": base + pd.to_timedelta(rng.integers(0, 200, n_l), unit="D")}
+    )
+    right = pd.DataFrame(
+        {"k": rng.integers(0, 4, n_r), "o": base + pd.to_timedelta(rng.integers(0, 260, n_r), unit="D")}
+    )
+    left.loc[[3, 9], "d"] = pd.NaT
+    right.loc[[5], "o"] = pd.NaT
+    window = DateRange("d", "o", min_days=-3, max_days=30, keep_missing=keep_missing)
+    rule = block_on("k", window=window)
+    lp, rp = rule.pairs(left, right)
+    found = set(zip(lp.tolist(), rp.tolist(), strict=True))
+    expected = set()
+    for i, j in itertools.product(range(n_l), range(n_r)):
+        if left.k[i] != right.k[j]:
+            continue
+        d, o = left.d[i], right.o[j]
+        if pd.isna(d) or pd.isna(o):
+            if keep_missing:
+                expected.add((i, j))
+        elif -3 <= (o - d).days <= 30:
+            expected.add((i, j))
+    assert found == expected
+    assert len(found) == len(lp)  # each pair once
+    assert list(zip(lp, rp, strict=True)) == sorted(zip(lp, rp, strict=True))
+    assert "in [-3,30]d" in rule.name
+    with pytest.raises(LinkageError, match="max_days"):
+        DateRange("d", "o", min_days=5, max_days=1)

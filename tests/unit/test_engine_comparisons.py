@@ -251,3 +251,27 @@ def test_geo_distance_mixes_lon_lat_and_british_national_grid():
     left = pd.DataFrame({"lon": [-2.0, -2.0], "lat": [49.0, 49.0]})
     right = pd.DataFrame({"e": [400000.0, 410000.0], "n": [-100000.0, -100000.0]})
     assert geo.levels(left, right).tolist() == [0, 2]
+
+
+def test_person_name_groups_surname_tokens_and_published_list():
+    from linkage.reference.names import nickname_groups
+
+    groups = nickname_groups()
+    assert "william" in groups["bill"] and "william" in groups["will"]
+    comp = PersonNameComparison("fn", "sn", nicknames=groups)
+    left = pd.DataFrame(
+        {
+            "fn": ["bill", "ron", "mary", "mary", "anne"],
+            "sn": ["smith", "hale", "smith-jones", "jones", "baker"],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "fn": ["will", "ronald", "mary", "mary", "zoe"],
+            "sn": ["smith", "hale", "jones", "jones-smith", "baker"],
+        }
+    )
+    # bill ~ will (both in william's group); ron ~ ronald; hyphenated surnames agree token-wise (same
+    # forename initial + surname -> level 3); unrelated forenames with the same surname: not a nickname.
+    assert comp.levels(left, right).tolist()[:4] == [2, 2, 3, 3]
+    assert comp.levels(left, right).tolist()[4] not in (0, 1, 2, 3)

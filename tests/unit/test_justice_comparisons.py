@@ -17,6 +17,8 @@ from linkage.justice.comparisons import (
     OffenceCompatibility,
     PlaceDistance,
     PncComparison,
+    _statute_families,
+    statute_family_levels,
 )
 
 
@@ -77,7 +79,7 @@ def test_offence_compatibility_levels():
         {"offence_code_cjs": ["OF61047", "CJ88039", "PU86005", "OF61047", "TH68018", None, "OF61047"]}
     )
     comp = OffenceCompatibility("offence_code", "offence_code_cjs", kind="cjs")
-    assert comp.levels(left, right).tolist() == [0, 1, 2, 3, 0, -1, -1]
+    assert comp.levels(left, right).tolist() == [0, 1, 2, 5, 0, -1, -1]
 
 
 def test_offence_compatibility_pnd():
@@ -86,7 +88,7 @@ def test_offence_compatibility_pnd():
     right = pd.DataFrame({"pnd_offence": ["Retail theft under £100"] * 3})
     comp = OffenceCompatibility("offence_code", "pnd_offence", kind="pnd")
     # 46 same offence; 49 Other theft is the same group; 58D criminal damage is incompatible.
-    assert comp.levels(left, right).tolist() == [0, 1, 3]
+    assert comp.levels(left, right).tolist() == [0, 1, 5]
 
 
 def test_place_distance_levels():
@@ -217,3 +219,53 @@ def test_court_geography():
     # the bundled London boundaries have no area (neutral).
     assert lsoa_area(pd.Series(["E01003992", "W01000001"])).tolist()[0] == "southwark"
     assert pd.isna(lsoa_area(pd.Series(["W01000001"])).iloc[0])
+
+
+def test_offence_backs_off_to_statute_family_then_category():
+    # TH68999 and OF61999 are not in the crosswalk; their families TH68 (Theft Act 1968) and OF61 are.
+    # 34B robbery is a TH68 offence; 8N is an OF61 offence; 58D criminal damage is in neither family nor
+    # in their police.uk categories. ZZ99 is an unknown family: missing, never evidence against.
+    left = pd.DataFrame({"offence_code": ["34B", "58D", "8N", "34B"]})
+    right = pd.DataFrame({"offence_code_cjs": ["TH68999", "TH68999", "OF61999", "ZZ99001"]})
+    comp = OffenceCompatibility("offence_code", "offence_code_cjs", kind="cjs")
+    assert comp.levels(left, right).tolist() == [3, 5, 3, -1]
+    # a category-level agreement: an OF61 code against another 'Violence and sexual offences' HO code
+    families = _statute_families()
+    other_violence = next(
+        h
+        for h, c in families[2].items()
+        if c == "Violence and sexual offences" and h not in families[0]["OF61"]
+    )
+    assert statute_family_levels(pd.Series([other_violence]), pd.Series(["OF61999"])).tolist() == [4]
+
+
+def test_dob_levels_partial_credit():
+    from linkage.justice.comparisons import dob_levels
+
+    pairs = [
+        (19850312, 19850312, 0),  # exact
+        (19850312, 19851203, 1),  # day and month swapped
+        (19850312, 19850317, 2),  # one digit of the day
+        (20020517, 20720517, 2),  # tens digit of the year (2072 for 2002)
+        (19850312, 19853012, 2),  # adjacent digits transposed
+        (19890312, 19900312, 3),  # year off by one across a decade (two digits differ)
+        (19850312, 20850312, 3),  # century slip
+        (19850312, 19850101, 4),  # same year only
+        (19850312, 19601120, 5),  # different
+        (-1, 19850312, -1),  # missing
+    ]
+    a, b, want = (np.array(x) for x in zip(*pairs, strict=True))
+    assert dob_levels(a, b).tolist() == want.tolist()
+
+
+def test_implausible_dob_is_not_evidence_against():
+    from linkage.justice.comparisons import DobComparison, dob_digits, dob_plausible
+
+    dob_l = pd.Series(["1990-01-01", "1990-01-01", "1990-01-01"])
+    dob_r = pd.Series(["2030-06-01", "1970-06-01", "1985-13-02"])
+    offence = pd.Series(pd.to_datetime(["2024-05-01"] * 3))
+    left = pd.DataFrame({"dob_int": dob_digits(dob_l), "dob_ok": dob_plausible(dob_digits(dob_l), offence)})
+    right = pd.DataFrame({"dob_int": dob_digits(dob_r), "dob_ok": dob_plausible(dob_digits(dob_r), offence)})
+    assert right["dob_ok"].tolist() == [False, True, False]  # future; fine; not a calendar date
+    # future DOB: missing (not different); plausible but different: different; month 13 compares by digits
+    assert DobComparison().levels(left, right).tolist() == [-1, 5, -1]

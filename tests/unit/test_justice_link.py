@@ -557,3 +557,60 @@ def test_link_command_needs_publication_key(tmp_path, monkeypatch, capsys):
     assert main(argv) == 0
     ids = pd.read_csv(tmp_path / "o" / "police_uk_outcomes.csv")["Crime ID"]
     assert ids.str.fullmatch(r"[0-9a-f]{64}").all()
+
+
+def test_blank_dob_and_no_pnc_still_links_within_the_offence_window():
+    # n2 (Alan White for C5) loses its DOB: no pass keyed on DOB or PNC can find it; the name passes
+    # restricted to the offence-date window must, and the blank DOB must not count against it.
+    w = _world()
+    pnds = w["penalty_notices"].copy()
+    pnds.loc[pnds["pnd_id"] == "n2", "date_of_birth"] = pd.NaT
+    w["penalty_notices"] = pnds
+    assert w["penalty_notices"].set_index("pnd_id")["date_of_birth"].isna().sum() == 1
+    res = link_outcomes(w, sources=["penalty_notices"])
+    got = res.links.set_index("record_id")
+    assert (got.loc["n2", "crime_ref"], got.loc["n2", "suspect_ref"]) == ("C5", "1")
+    cand = res.candidates
+    n2 = cand[(cand["record_id"] == "n2") & cand["linked"]]
+    assert n2["blocking_rule"].iloc[0].endswith("[window]")
+    assert (n2["level_dob"] == -1).all()  # missing: neutral
+
+
+def test_pass_completeness_with_truth():
+    w = _world()
+    links = link_outcomes(w).links
+    truth = links[["source", "record_id", "force", "crime_ref", "suspect_ref"]]  # the hand-checked links
+    res = link_outcomes(w, truth=truth)
+    pc = res.pass_completeness
+    assert set(pc["source"]) == {"cautions", "penalty_notices", "court_outcomes"}
+    overall = pc[pc["blocking_rule"] == "all passes"].set_index("source")
+    assert (overall["completeness"] == 1.0).all()
+    assert (pc["found"] <= pc["true_pairs"]).all()
+    pnc = pc[(pc["source"] == "court_outcomes") & (pc["blocking_rule"] == "pnc")]
+    assert int(pnc["found"].iloc[0]) >= 3  # X:1, X:2, Y:1 carry PNC IDs on both sides
+
+
+def test_ambiguous_crime_is_reported_with_its_candidates():
+    from linkage.justice.link import ambiguous_crimes
+
+    # one record (right 0), one person with two crimes (left 0, 1): each crime alone is below the
+    # threshold (0.45 each) but together the person is clear -> linked to the better one, flagged.
+    lpos, rpos = np.array([0, 1]), np.array([0, 0])
+    keep = np.zeros(2, dtype=bool)
+    new, tied = ambiguous_crimes(
+        lpos, rpos, lpos, keep, np.array([-0.2, -0.3]), np.array([0.99, 0.99]), np.array([0.45, 0.45]), 0.5
+    )
+    assert new.tolist() == [True, False]
+    assert tied.tolist() == ["1", ""]
+    # a different person (low person probability) is never an ambiguous candidate
+    new, _ = ambiguous_crimes(
+        lpos, rpos, lpos, keep, np.array([-0.2, -0.3]), np.array([0.1, 0.99]), np.array([0.45, 0.45]), 0.5
+    )
+    assert not new.any()
+
+
+def test_links_carry_the_ambiguity_columns():
+    res = link_outcomes(_world())
+    assert {"ambiguous", "candidate_crimes"} <= set(res.links.columns)
+    assert not res.links["ambiguous"].any()  # the hand-made world separates every crime
+    assert res.ambiguous.empty

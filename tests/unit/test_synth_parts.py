@@ -173,3 +173,23 @@ def test_national_preset_has_the_43_forces_at_six_million_crimes():
     assert len(spec.areas) == 43 and len(forces) == 43
     assert {"Metropolitan Police Service", "City of London Police", "Devon & Cornwall Police"} <= forces
     assert sum(a.crimes_per_month for a in spec.areas) * 12 == pytest.approx(6_000_000, rel=1e-4)
+
+
+def test_issue13_dob_faults_and_unlisted_codes():
+    rng = np.random.default_rng(0)
+    dob = pd.Series(pd.to_datetime(["1985-03-12", "2002-05-17", "1999-12-31", "1990-02-28"] * 25))
+    slipped = flt.dob_year_slip(dob, rng)
+    assert (slipped.dt.strftime("%m%d").fillna("0228") == dob.dt.strftime("%m%d")).all()
+    assert (slipped.dt.year != dob.dt.year).all()
+    moved, did = flt.dob_transpose(dob, rng)
+    assert did.any() and (moved[did] != dob[did]).all() and moved.notna().all()
+    month, did = flt.dob_month_digit(dob, rng)
+    assert did.any() and (month[did].dt.month != dob[did].dt.month).all()
+    assert (month[did].dt.year == dob[did].dt.year).all() and (month[did].dt.day == dob[did].dt.day).all()
+    listed = {"TH68001", "TH68018"}
+    codes = flt.unlisted_cjs_codes(np.array(["TH68001", "TH68018"], dtype=object), listed, rng)
+    assert all(c.startswith("TH68") and c not in listed for c in codes)
+    changed = flt.surname_changes(
+        np.array(["Smith"] * 20, dtype=object), np.array(["Jones"] * 20, dtype=object), rng
+    )
+    assert set(changed) <= {"Jones", "Smith-Jones", "Jones-Smith"} and len(set(changed)) > 1
