@@ -25,18 +25,20 @@ import pandas as pd
 from linkage import __version__
 from linkage._io import atomic_directory, file_sha256, write_csv, write_text
 from linkage.config import TrailblazerConfig
-from linkage.errors import LinkageError
 from linkage.evaluation.disclosure import LOG_COLUMNS, TOTAL, PublishedCells, audit_tables, protect_rates
 from linkage.evaluation.maps import force_outline, load_boundaries
 from linkage.evaluation.rates import NO_OUTCOME, outcome_rates
 from linkage.pipeline import RunResult, true_effects
 from linkage.pipeline import police_record as _police_record  # noqa: F401 - older name (benchmarks)
 from linkage.pipeline import run as gather
+from linkage.reporting import coverage_notes
 from linkage.reporting import sections as S  # noqa: N812
 from linkage.reporting.document import Report, Section, TableBlock, render_html
 from linkage.reporting.findings import data_warnings, main_findings
 from linkage.reporting.publish import file_log, label_log, write_published
 from linkage.reporting.sections.linkage_quality import evaluation_cell_quality
+from linkage.reporting.withhold import audit_or_withhold, guard
+from linkage.sources.messages import regenerate_path
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ def build_report(data: ReportData) -> Report:
     sections: list[Section] = [
         S.data_summary_section(data.loads, ds, restricted=frozenset(data.restricted_sources))
     ]
+    coverage_notes.add_to_data_summary(sections[0], data.coverage)  # issue 14: coverage strip
     total = sum(getattr(s, "rows_read", 0) for s in data.loads.values())
     q = data.quality
     record_counts = None
@@ -145,8 +148,14 @@ def build_report(data: ReportData) -> Report:
         if data.world_public is not None
         else (data.public if data.linked is not None else None)
     )
-    out_sec = S.outcomes_section(
-        compare_public if data.linked is not None else data.public, data.linked, ds, alpha=ev.alpha
+    out_sec = guard(  # issue 14: small areas degrade, not die (withhold what cannot be protected)
+        "outcomes",
+        "Outcomes",
+        S.outcomes_section,
+        compare_public if data.linked is not None else data.public,
+        data.linked,
+        ds,
+        alpha=ev.alpha,
     )
     if data.linked is not None and data.public is not None and data.world_public is not None:
         real = outcome_rates(data.public, by=(), alpha=ev.alpha)
@@ -174,14 +183,24 @@ def build_report(data: ReportData) -> Report:
         data.linked if data.linked is not None else (data.public if data.public_months_complete else None)
     )
     sections.append(
-        S.time_to_outcome_section(
-            time_data, ds, period_end=cfg.period_end, alpha=ev.alpha, public_months=data.linked is None
+        guard(
+            "time",
+            "Time to outcome",
+            S.time_to_outcome_section,
+            time_data,
+            ds,
+            period_end=cfg.period_end,
+            alpha=ev.alpha,
+            public_months=data.linked is None,
         )
     )
     bounds, outline = _boundaries(cfg)
     map_data = data.public if data.public is not None else data.linked
     sections.append(
-        S.maps_section(
+        guard(
+            "maps",
+            "Maps",
+            S.maps_section,
             map_data,
             ds,
             boundaries=bounds,
@@ -189,8 +208,10 @@ def build_report(data: ReportData) -> Report:
             view="public police.uk" if data.public is not None else "linked",
         )
     )
+    refusal = coverage_notes.did_refusal(data.coverage, data.public_did) if data.linked is None else None
     sections.append(
-        report_evaluation(
+        refusal  # issue 14: a public-only DiD without full, equal coverage is not estimable
+        or report_evaluation(
             data, data.linked if data.linked is not None else data.public_did, data.true_effects
         )
     )
@@ -232,7 +253,10 @@ def build_report(data: ReportData) -> Report:
         cfg.end,
         public_months_complete=data.public_months_complete if data.linked is None else None,
     )
-    caveats = _caveats(data)
+    caveats = _caveats(data) + (data.coverage.caveats() if data.coverage is not None else [])
+    covered = coverage_notes.headline(data.coverage)
+    if covered is not None:
+        headline.insert(1, covered)
     methods = _methods(data)
     sources = _sources(data)
     summary = cfg.summary or ""
@@ -438,33 +462,20 @@ def _audit_or_raise(
     time_tables: bool,
     public: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Run :func:`cross_table_audit` (and the public side of the label comparison); refuse to publish
-    (LinkageError) if any withheld cell comes back."""
+    """Run :func:`cross_table_audit` (and the public side of the label comparison); withhold any table
+    whose withheld cells come back (:func:`linkage.reporting.withhold.audit_or_withhold`)."""
     zeros_safe = not cfg.disclosure.suppress_zeros
-    audit = cross_table_audit(
-        crimes, sections, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
-    )
-    if public is not None:
-        audit = pd.concat([audit, _public_labels_audit(public, sections, zeros_safe)], ignore_index=True)
-    exposed = audit[audit["exposed"]]
-    if len(exposed):
-        cells = "; ".join(f"{r.table}: {r.cell}" for r in exposed.itertuples())
-        raise LinkageError(
-            f"{cfg.slug}: withheld cells recoverable by differencing published tables: {cells}"
+
+    def audit(current: list[Section]) -> pd.DataFrame:
+        found = cross_table_audit(
+            crimes, current, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
         )
-    return pd.DataFrame(
-        [
-            {
-                "table": "outcome tables (jointly)",
-                "row": "all",
-                "column": "all",
-                "action": "cross-table audit",
-                "reason": f"{len(audit)} withheld cell(s) checked against every published figure of the "
-                "outcome tables of the same crimes; none recoverable",
-            }
-        ],
-        columns=LOG_COLUMNS,
-    )
+        if public is not None:
+            found = pd.concat([found, _public_labels_audit(public, current, zeros_safe)], ignore_index=True)
+        return found
+
+    # issue 14: a table whose withheld cells stay recoverable is withheld with a note, not the report
+    return audit_or_withhold(audit, sections, cfg.slug)
 
 
 def _log_summary(log: pd.DataFrame) -> pd.DataFrame:
@@ -615,6 +626,7 @@ def _manifest(
     return {
         "slug": config.slug,
         "config_file": config.source.name if config.source is not None else None,
+        "config_path": regenerate_path(config.source),  # issue 14: the footer's regenerate line
         "config_sha256": config.config_hash,
         "package": "justice-linkage",
         "package_version": __version__,

@@ -72,8 +72,8 @@ def data_summary_section(
     totals = files.groupby("source", sort=False)[["rows read", "accepted", "quarantined"]].sum()
     sec.paragraphs.append(
         "Every input file is validated on load. Rows that cannot be used (an unparseable date, coordinates "
-        "outside the UK, an unknown category, an exact duplicate) are quarantined with the file, row, "
-        "column and reason, so that for every file rows read = accepted + quarantined."
+        "outside the UK, an unknown category, a month superseded by a newer release) are quarantined with "
+        "the file, row, column and reason, so that for every file rows read = accepted + quarantined."
     )
     for source, t in totals.iterrows():
         sec.paragraphs.append(

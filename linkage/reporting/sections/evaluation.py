@@ -26,6 +26,7 @@ from linkage.evaluation.placebo import (
     time_placebo,
 )
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
+from linkage.sources.messages import plain
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ def evaluation_section(
             res = did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
             es = event_study(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
         except ValueError as exc:
-            sec.paragraphs.append(f"{label}: not estimable ({exc}).")
+            sec.paragraphs.append(f"{label}: not estimable ({plain(exc)}).")  # words, not numpy reprs
             continue
         row = res.as_row(scale, unit)
         row["crimes"] = int(round_to_base(row["crimes"], settings.rounding_base))
@@ -321,7 +322,12 @@ def evaluation_section(
                 "evaluation_did",
                 "Difference-in-differences estimates",
                 table,
-                na_text={"true effect": "not set", "interval covers truth": "n/a"},
+                na_text={
+                    "true effect": "not set",
+                    "interval covers truth": "n/a",
+                    "pre-trend p": "not available",  # NaN is not a suppressed cell
+                    "p": "not available",
+                },
             ),
         )
         sens = pd.DataFrame(sens_rows).rename(columns=names)
