@@ -38,6 +38,9 @@ class TableBlock:
     index: bool = False
     max_rows: int | None = None  # HTML shows at most this many rows (the CSV always has every row)
     na_text: dict[str, str] = field(default_factory=dict)  # column -> text for blanks that are not [c]
+    # The table as downloaded (CSV, workbook) when the HTML shows combined text ("21.3% (19.4-23.4)"):
+    # the same protected cells with every number in a numeric column of its own.
+    download: pd.DataFrame | None = None
 
 
 @dataclass

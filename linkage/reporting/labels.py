@@ -34,10 +34,14 @@ SEX_LABELS = {"F": "Female", "M": "Male", "U": "Not recorded"}
 _LABEL_COLUMNS = ("variable", "group", "source", "kind", "clustered on", "role")
 
 
-def display_frame(block: Any) -> pd.DataFrame:
+def display_frame(block: Any, *, download: bool = False) -> pd.DataFrame:
     """The table of a :class:`~linkage.reporting.document.TableBlock` as published (typed ``Any``:
-    document imports this module): index reset if it carries the row labels, display labels applied."""
-    frame = block.frame.reset_index() if block.index else block.frame.copy()
+    document imports this module): index reset if it carries the row labels, display labels applied.
+    ``download`` picks the block's all-numeric download frame when it has one (CSV, workbook)."""
+    if download and getattr(block, "download", None) is not None:
+        frame = block.download.copy()
+    else:
+        frame = block.frame.reset_index() if block.index else block.frame.copy()
     sex = frame["variable"].astype(str).eq("sex") if "variable" in frame.columns else None
     for col in _LABEL_COLUMNS:
         if col not in frame.columns or frame[col].dtype.kind in "biufc":

@@ -48,8 +48,9 @@ WITHHELD = "[c]"
 
 def csv_frame(block: TableBlock) -> pd.DataFrame:
     """The table for a CSV or a spreadsheet: ``[c]`` where a cell is withheld, the block's own text where a
-    blank means 'not applicable' (``na_text``), numbers left as numbers."""
-    frame = display_frame(block)
+    blank means 'not applicable' (``na_text``), numbers left as numbers (the block's ``download`` frame
+    where the HTML combines a rate and its interval into one text cell)."""
+    frame = display_frame(block, download=True)
     out = frame.astype(object)
     for col in frame.columns:
         blank = frame[col].isna().to_numpy()

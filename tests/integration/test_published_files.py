@@ -95,6 +95,29 @@ def test_every_published_file_is_gated_and_logged(shipped_reports):
         assert on_disk == listed, (built.slug, on_disk ^ listed)
 
 
+# A number formatted as text: "21.3%", "1,230", "21.3% (19.4-23.4)", "17 (12 to 20)".
+_FORMATTED_NUMBER = re.compile(r"^[-+]?(\d[\d,]*\.?\d*%?|\d[\d,]*\.?\d*%?\s*\(.*\d.*\))$")
+_PLAIN_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$")
+
+
+def test_downloads_hold_numbers_as_numbers(shipped_reports):
+    """No CSV cell is a number in text form ("21.3% (19.4-23.4)", "1,230", "12%"): rates, intervals and
+    counts are numeric columns a reader's software can sort and sum; a shown rate is 0 only when its
+    count is."""
+    for built in shipped_reports.values():
+        for path in sorted((built.folder / "tables").glob("*.csv")):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            for col in frame.columns:
+                text = [v for v in frame[col] if _FORMATTED_NUMBER.match(v) and not _PLAIN_NUMBER.match(v)]
+                assert not text, (built.slug, path.name, col, text[:3])
+        rates = _table(built.folder, "outcomes_rates_by_crime_type")
+        for col in ("crimes", "crimes with outcome", "rate", "95% CI lower", "95% CI upper"):
+            assert rates[col].dtype.kind in "if", (built.slug, col)
+        shown = rates[rates["rate"].notna()]
+        assert ((shown["rate"] == 0) == (shown["crimes with outcome"] == 0)).all(), built.slug
+        assert (shown["95% CI lower"] <= shown["rate"]).all() and (shown["rate"] <= shown["95% CI upper"]).all()
+
+
 def test_workbook_holds_the_csv_tables(shipped_reports):
     """The ODS workbook has a cover sheet, notes and one sheet per table with exactly the CSV's cells
     ([c] included), so it withholds what the CSVs withhold."""

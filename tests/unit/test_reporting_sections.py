@@ -98,3 +98,21 @@ def test_maps_lsoa_table_withholds_a_second_lsoa_against_differencing():
     assert pd.isna(table.loc[smaller, "action rate"]) and pd.notna(table.loc[smaller, "crimes"])
     log = sec.log[sec.log["table"] == "maps_lsoa_action_rate"]
     assert (log["action"] == "secondary suppression").sum() == 1
+
+
+def test_rates_download_holds_numbers_as_numbers():
+    """The rates grid reads "21.3% (19.4-23.4)" in the HTML; its CSV holds rate, lower and upper as
+    numbers, one row per crime type and outcome group, withheld cells as [c]."""
+    from linkage.reporting.publish import csv_frame
+
+    sec = outcomes_section(_public(), None, SETTINGS)
+    block = next(t for t in sec.tables if t.name == "outcomes_rates_by_crime_type")
+    assert block.frame["Charged or summonsed"].astype(str).str.contains("%").all()  # HTML: combined text
+    out = csv_frame(block)
+    assert list(out.columns[:2]) == ["crime type", "outcome"]
+    for col in ("crimes", "crimes with outcome", "rate", "95% CI lower", "95% CI upper"):
+        values = out[col][out[col] != "[c]"]
+        assert len(values) and all(isinstance(v, int | float | np.integer | np.floating) for v in values), col
+    shown = out[out["rate"] != "[c]"]
+    assert (shown["rate"].astype(float) > 0).all()  # no rate rounded to 0 (every group is common here)
+    assert set(zip(out["crime type"], out["outcome"])) >= {("Burglary", "Charged or summonsed")}

@@ -82,6 +82,19 @@ def _wide_rates(pub: pd.DataFrame) -> pd.DataFrame:
     return grid.reset_index()
 
 
+def _long_rates(pub: pd.DataFrame) -> pd.DataFrame:
+    """The same protected rates for download: one row per crime type and outcome group, with the count,
+    the rate and its interval each in a numeric column (blank = withheld), in the grid's order."""
+    order = {g: i for i, g in enumerate((*GROUP_ORDER, "Other"))}
+    crime_order = {c: i for i, c in enumerate(pub["crime_type"].drop_duplicates().sort_values())}
+    out = pub.rename(columns={"crime_type": "crime type"})
+    out = out.assign(
+        _c=out["crime type"].map(crime_order), _g=out["outcome"].map(order).fillna(len(order))
+    ).sort_values(["_c", "_g"], kind="stable")
+    cols = ["crime type", "outcome", "crimes", "crimes with outcome", "rate", "95% CI lower", "95% CI upper"]
+    return out[cols].reset_index(drop=True)
+
+
 def _widen_labels(
     labels: pd.Series,
     primary: np.ndarray,
@@ -248,7 +261,9 @@ def outcomes_section(
             "outcomes_rates_by_crime_type",
             "Share of crimes reaching each outcome group, by crime type: rate (95% Wilson interval)",
             _wide_rates(pub),
-            note="Rates from the rounded counts of the table above; [c] = withheld.",
+            note="Rates from the rounded counts of the table above; [c] = withheld. The CSV file holds "
+            "one row per crime type and outcome group, with the rate and its interval as numbers.",
+            download=_long_rates(pub),
         ),
         log,
     )
