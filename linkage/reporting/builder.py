@@ -359,7 +359,7 @@ def cross_table_audit(
         .rename("count")
         .reset_index()
     )
-    blocks = {b.name: b.frame for sec in sections for b in sec.tables}
+    blocks = {b.name: b.frame if b.download is None else b.download for sec in sections for b in sec.tables}
     tables: list[PublishedCells] = []
     counts = blocks.get("outcomes_by_crime_type_counts")
     if counts is not None:
@@ -430,7 +430,7 @@ def cross_table_audit(
 
 def _public_labels_audit(public: pd.DataFrame, sections: list[Section], zeros_safe: bool) -> pd.DataFrame:
     """The public side of the public-vs-linked label table: its withheld labels against its own total."""
-    blocks = {b.name: b.frame for sec in sections for b in sec.tables}
+    blocks = {b.name: b.frame if b.download is None else b.download for sec in sections for b in sec.tables}
     table = blocks.get("outcomes_public_vs_linked")
     if table is None or public is None or public.empty:
         return pd.DataFrame(columns=["table", "cell", "lower", "upper", "exposed"])

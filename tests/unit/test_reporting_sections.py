@@ -116,3 +116,34 @@ def test_rates_download_holds_numbers_as_numbers():
     shown = out[out["rate"] != "[c]"]
     assert (shown["rate"].astype(float) > 0).all()  # no rate rounded to 0 (every group is common here)
     assert ("Burglary", "Charged or summonsed") in set(zip(out["crime type"], out["outcome"], strict=True))
+
+
+def test_match_weight_legend_uses_display_labels():
+    from linkage.reporting.sections.linkage_quality import match_weight_figure
+
+    links = pd.DataFrame(
+        {
+            "source": ["court_outcomes"] * 5 + ["penalty_notices"] * 5,
+            "match_weight": [10.0, 12.0, 14.0, 9.0, 11.0, 20.0, 22.0, 21.0, 19.0, 23.0],
+        }
+    )
+    legend = match_weight_figure(links).axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["Court outcomes", "Penalty notices"]
+
+
+def test_public_vs_linked_shows_each_total_once():
+    """The comparison table's HTML shows each view's total once (in the count header), not an ``n``
+    column repeating it on every row; the CSV keeps numerator and denominator on each row."""
+    from linkage.reporting.document import format_table
+    from linkage.reporting.publish import csv_frame
+
+    public = _public()
+    caution = np.where(public["outcome_group"] == "Out-of-court disposal", "Offender given a caution", None)
+    linked = public.assign(final_outcome=caution)
+    sec = outcomes_section(public, linked, SETTINGS)
+    block = next(t for t in sec.tables if t.name == "outcomes_public_vs_linked")
+    assert not [c for c in block.frame.columns if str(c).startswith("n ")]
+    assert "count linked (of 600 crimes)" in block.frame.columns
+    assert "of 600 crimes" in str(format_table(block))
+    download = csv_frame(block)
+    assert set(download["n linked"]) == {600} and "count linked" in download.columns

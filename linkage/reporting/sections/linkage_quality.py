@@ -18,7 +18,8 @@ from linkage.evaluation.disclosure import (
 )
 from linkage.quality.metrics import mark_correct
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
-from linkage.reporting.sections._common import RESTRICTED_NEEDED, _pct
+from linkage.reporting.labels import DISPLAY_LABELS
+from linkage.reporting.sections._common import RESTRICTED_NEEDED, _pct, line_style
 
 logger = logging.getLogger(__name__)
 
@@ -240,18 +241,32 @@ def _clerical_block(
     )
 
 
-def _match_weight_figure(sec: Section, links: pd.DataFrame) -> None:
-    """Histogram of the match weights of accepted links, by source."""
+def match_weight_figure(links: pd.DataFrame) -> Figure:
+    """Histogram of the match weights of accepted links, by source; the legend uses the display labels."""
     fig = Figure(figsize=(7.5, 3.2), dpi=110)
     ax = fig.subplots()
     w = links["match_weight"].dropna().clip(-10, 40)
     bins = np.arange(np.floor(w.min()) - 0.5, np.ceil(w.max()) + 1.5, 1.0)
-    for source, sub in links.dropna(subset=["match_weight"]).groupby("source"):
-        ax.hist(sub["match_weight"].clip(-10, 40), bins=bins, histtype="step", linewidth=1.5, label=source)
+    groups = links.dropna(subset=["match_weight"]).groupby("source")
+    for i, (source, sub) in enumerate(groups):
+        ax.hist(
+            sub["match_weight"].clip(-10, 40),
+            bins=bins,
+            histtype="step",
+            linewidth=1.5,
+            label=DISPLAY_LABELS.get(str(source), str(source)),
+            **line_style(i),
+        )
     ax.set_xlabel("match weight (log2 Bayes factor); rule links shown at their model weight")
     ax.set_ylabel("links")
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _match_weight_figure(sec: Section, links: pd.DataFrame) -> None:
+    """Add the match-weight histogram to the section."""
+    fig = match_weight_figure(links)
     sec.figures.append(
         FigureBlock(
             "Distribution of match weights of accepted links, by source "

@@ -149,6 +149,20 @@ def _widen_labels(
     raise LinkageError("outcomes_public_vs_linked: label suppression did not settle")
 
 
+def _counts_once(cmp_pub: pd.DataFrame, sides: tuple[str, str]) -> pd.DataFrame:
+    """The comparison as read: each view's total (the same on every row) shown once, in its count
+    column's header, instead of an ``n`` column repeating it."""
+    out = cmp_pub.copy()
+    renames = {}
+    for side in sides:
+        totals = out[f"n {side}"].dropna().unique()
+        if len(totals) != 1:
+            raise LinkageError(f"outcomes_public_vs_linked: {side} view has {len(totals)} totals, expected 1")
+        renames[f"count {side}"] = f"count {side} (of {int(totals[0]):,} crimes)"
+        out = out.drop(columns=f"n {side}")
+    return out.rename(columns=renames)
+
+
 def _public_vs_linked_block(
     sec: Section,
     public: pd.DataFrame,
@@ -208,11 +222,13 @@ def _public_vs_linked_block(
         TableBlock(
             "outcomes_public_vs_linked",
             "Final outcome by label: public police.uk view against the linked view",
-            cmp_pub,
+            _counts_once(cmp_pub, (a, b)),
             percent_columns=tuple(c for c in cmp_pub.columns if c.startswith(("rate ", "lower ", "upper "))),
             note="Difference in percentage points, linked minus public. Outcome labels, not groups, so "
             "that 'Court result unavailable' in the public view can be seen resolving into court "
-            "results.",
+            "results. Each view's total (rounded) is in its count column's header; the CSV file "
+            "repeats it on every row as the rate's denominator.",
+            download=cmp_pub,
         ),
         cmp_log,
     )
