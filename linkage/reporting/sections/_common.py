@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
+import jinja2
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -13,6 +15,29 @@ RESTRICTED_NEEDED = (
     "notices and court outcomes held by other systems) or a synthetic world; this configuration names "
     "only public police.uk files."
 )
+
+
+# Section prose lives in templates/prose/<section>.txt.j2, one macro per paragraph. Rendered as plain text
+# (the report template escapes it), whitespace collapsed so a template can wrap its lines freely.
+_PROSE = jinja2.Environment(
+    loader=jinja2.PackageLoader("linkage.reporting", "templates"),
+    autoescape=False,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@cache
+def _prose_module(section: str) -> object:
+    return _PROSE.get_template(f"prose/{section}.txt.j2").module
+
+
+def prose(section: str, paragraph: str, **values: object) -> str:
+    """One paragraph of a section's prose: macro ``paragraph`` of ``templates/prose/<section>.txt.j2``
+    called with ``values``, as one line of plain text."""
+    macro = getattr(_prose_module(section), paragraph)
+    return " ".join(str(macro(**values)).split())
 
 
 def _pct(x: float) -> str:

@@ -12,6 +12,7 @@ from linkage.evaluation.disclosure import (
     round_to_base,
 )
 from linkage.reporting.document import Section, TableBlock
+from linkage.reporting.sections._common import prose
 
 logger = logging.getLogger(__name__)
 
@@ -70,21 +71,21 @@ def data_summary_section(
                 }
             )
     totals = files.groupby("source", sort=False)[["rows read", "accepted", "quarantined"]].sum()
-    sec.paragraphs.append(
-        "Every input file is validated on load. Rows that cannot be used (an unparseable date, coordinates "
-        "outside the UK, an unknown category, a month superseded by a newer release) are quarantined with "
-        "the file, row, column and reason, so that for every file rows read = accepted + quarantined."
-    )
+    sec.paragraphs.append(prose("data_summary", "validation"))
     for source, t in totals.iterrows():
         sec.paragraphs.append(
-            f"{source}: {int(t['rows read']):,} rows read in {int((files['source'] == source).sum())} "
-            "file(s); "
-            f"{int(t['accepted']):,} accepted and {int(t['quarantined']):,} quarantined."
+            prose(
+                "data_summary",
+                "source_totals",
+                source=source,
+                rows_read=int(t["rows read"]),
+                files=int((files["source"] == source).sum()),
+                accepted=int(t["accepted"]),
+                quarantined=int(t["quarantined"]),
+            )
         )
     if restricted:
-        sec.paragraphs.append(
-            f"Counts for restricted sources are rounded to the nearest {settings.rounding_base}."
-        )
+        sec.paragraphs.append(prose("data_summary", "rounded", base=settings.rounding_base))
     sec.add_table(TableBlock("data_files", "Rows read, accepted and quarantined by file", files))
     if len(why):
         sec.add_table(
@@ -92,5 +93,5 @@ def data_summary_section(
             pd.DataFrame(log, columns=["table", "row", "column", "action", "reason"]),
         )
     else:
-        sec.paragraphs.append("No row was quarantined.")
+        sec.paragraphs.append(prose("data_summary", "none_quarantined"))
     return sec

@@ -26,6 +26,7 @@ from linkage.evaluation.placebo import (
     time_placebo,
 )
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
+from linkage.reporting.sections._common import prose
 from linkage.sources.messages import plain
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def _placebo_block(
     try:
         space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha)
     except ValueError as exc:
-        sec.paragraphs.append(f"Placebo tests: not run ({exc}).")
+        sec.paragraphs.append(prose("evaluation", "placebo_not_run", reason=exc))
         return
     try:
         time = time_placebo(sub, outcome=key, go_live=go_live)
@@ -152,12 +153,9 @@ def _placebo_block(
         )
     )
     sec.paragraphs.append(
-        f"Placebo tests ({label}). In space, every choice of {space.n_treated} area(s) from the "
-        f"{space.n_areas} "
-        "trailblazer and comparison areas is a pretend trailblazer; the estimate is the mean before-after "
-        "change of the chosen areas minus that of the others, and the randomisation p-value is the share of "
-        "choices with an estimate at least as large as the actual one. In time, each month before go-live "
-        "(with two months before it) is a pretend go-live on the data before the real one. " + why
+        prose(
+            "evaluation", "placebo", label=label, n_treated=space.n_treated, n_areas=space.n_areas, why=why
+        )
     )
     sec.figures.append(
         FigureBlock(
@@ -207,35 +205,22 @@ def evaluation_section(
             why.append("a go-live month")
         if crimes is None or crimes.empty or crimes["treated"].nunique() < 2:
             why.append("comparison areas alongside the trailblazer area")
-        sec.needs = (
-            "The difference-in-differences evaluation needs " + " and ".join(why) + ". A trailblazer "
-            "evaluation is normally run on linked restricted extracts (or a synthetic world) covering the "
-            "trailblazer and comparison areas before and after go-live; on public police.uk data alone, "
-            "name a go-live month (period.go_live) and comparison areas with their own police.uk files "
-            "(comparison_areas: name, police_uk, lsoa_codes or lsoa_name_prefix) to estimate the change "
-            "in the out-of-court disposal share of all crimes (see docs/reports.md)."
-        )
+        sec.needs = prose("evaluation", "needs", why=why)
         return sec
     data = add_flags(crimes, period_end=period_end, within_days=within_days, followup_days=followup_days)
     cluster_label = "LSOA" if cluster == "lsoa" else cluster
     sec.paragraphs.append(
-        f"Trailblazer areas are compared with comparison areas before and after go-live ({go_live:%B %Y}). "
-        "The estimate is the coefficient on trailblazer x after-go-live in a model with area and month fixed "
-        "effects, fitted to LSOA-month cells weighted by crimes (identical to the crime-level model). "
-        f"Standard errors are cluster-robust, clustered on {cluster_label} (see methods). Each outcome is "
-        f"measured over a fixed window after recording ({followup_days} days; {within_days} days for the "
-        "'within' outcome), and only crimes recorded at least that long before the period end are used, so "
-        "recent crimes that are still open cannot bias the comparison."
+        prose(
+            "evaluation",
+            "design",
+            go_live=f"{go_live:%B %Y}",
+            cluster_label=cluster_label,
+            followup_days=followup_days,
+            within_days=within_days,
+        )
     )
     if "n_suspects" not in data.columns:
-        sec.paragraphs.append(
-            "This evaluation uses public police.uk data only. Public files give each crime's month and LSOA "
-            "and its outcomes (with their months), not suspects or days: the out-of-court disposal share is "
-            "of all crimes (an effect on crimes with a named suspect is diluted by the crimes without one), "
-            "windows are counted between the first days of the crime's month and the outcome's month, and "
-            "outcomes recorded after the files were published are missing. Time to the police outcome, and "
-            "the share among crimes with a named suspect, need restricted extracts."
-        )
+        sec.paragraphs.append(prose("evaluation", "public_only"))
     rows, sens_rows = [], []
     spec_first_key = did_outcomes(data, within_days=within_days, followup_days=followup_days)[0].key
     for spec in did_outcomes(data, within_days=within_days, followup_days=followup_days):
@@ -246,7 +231,7 @@ def evaluation_section(
             res = did(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
             es = event_study(sub, outcome=key, go_live=go_live, cluster=cluster, alpha=alpha)
         except ValueError as exc:
-            sec.paragraphs.append(f"{label}: not estimable ({plain(exc)}).")  # words, not numpy reprs
+            sec.paragraphs.append(prose("evaluation", "not_estimable", label=label, reason=plain(exc)))
             continue
         row = res.as_row(scale, unit)
         row["crimes"] = int(round_to_base(row["crimes"], settings.rounding_base))
@@ -339,11 +324,5 @@ def evaluation_section(
             )
         )
         if true_effects:
-            sec.paragraphs.append(
-                "This is a synthetic world with a known intervention effect, so each estimate is shown "
-                "beside the true effect: the average, over the trailblazer crimes after go-live that the "
-                "estimate uses, of each crime's outcome with the intervention minus its outcome without it "
-                "(the world generates both), measured exactly as the estimate measures it. A 95% interval "
-                "should cover it in about 95 worlds out of 100 (checked over many seeds: docs/reports.md)."
-            )
+            sec.paragraphs.append(prose("evaluation", "synthetic_truth"))
     return sec

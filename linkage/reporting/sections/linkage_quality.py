@@ -19,7 +19,7 @@ from linkage.evaluation.disclosure import (
 from linkage.quality.metrics import mark_correct
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 from linkage.reporting.labels import DISPLAY_LABELS
-from linkage.reporting.sections._common import RESTRICTED_NEEDED, _pct, line_style
+from linkage.reporting.sections._common import RESTRICTED_NEEDED, _pct, line_style, prose
 
 logger = logging.getLogger(__name__)
 
@@ -316,12 +316,7 @@ def _subgroup_block(
         ),
         sglog,
     )
-    sec.paragraphs.append(
-        "Missed links are rarely spread evenly: a subgroup with lower recall has its outcome "
-        "rates biased "
-        "downwards in the linked view. Compare link rates across subgroups before comparing "
-        "their outcomes."
-    )
+    sec.paragraphs.append(prose("linkage_quality", "subgroups"))
 
 
 def linkage_quality_section(
@@ -339,11 +334,7 @@ def linkage_quality_section(
     sec = Section("linkage", "Linkage quality")
     if links is None:
         sec.needs = RESTRICTED_NEEDED
-        sec.paragraphs.append(
-            "Public police.uk files carry no identifiers that link an outcome to a person, so "
-            "linkage quality "
-            "cannot be measured from them."
-        )
+        sec.paragraphs.append(prose("linkage_quality", "public_only"))
         return sec
     link_pub, link_log, q, qlog = _link_and_precision_tables(links, quality_table, record_counts, settings)
     sec.add_table(
@@ -397,23 +388,11 @@ def linkage_quality_section(
     if review is not None:
         _clerical_block(sec, review, quality_table, q, settings, review_simulated)
     if quality_table is None and review is None:
-        sec.paragraphs.append(
-            "There is no truth table for these extracts, so precision and recall are not shown. "
-            "Estimate them "
-            "from a clerical review: draw a sample stratified by match weight "
-            "(linkage.quality.draw_review_sample), have reviewers label it, and read the labels back "
-            "(linkage.quality.estimate_from_review), which gives precision and recall with intervals."
-        )
+        sec.paragraphs.append(prose("linkage_quality", "no_truth"))
     if "match_weight" in links.columns and links["match_weight"].notna().any():
         _match_weight_figure(sec, links)
     if subgroups is not None and len(subgroups):
         withheld = set(link_pub.loc[link_pub["link rate"].isna(), "source"])
         _subgroup_block(sec, subgroups, settings, withheld)
-    sec.paragraphs.insert(
-        0,
-        "Each caution, penalty notice and court outcome record is linked to the crime (and suspect) it "
-        "disposes of by deterministic rules and then a Fellegi-Sunter model with m and u probabilities "
-        "estimated by EM. Precision is the share of links that are right; recall the share of true "
-        "links found.",
-    )
+    sec.paragraphs.insert(0, prose("linkage_quality", "method"))
     return sec

@@ -17,6 +17,7 @@ from linkage.evaluation.disclosure import (
 )
 from linkage.evaluation.maps import lsoa_choropleth, point_map
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
+from linkage.reporting.sections._common import prose
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def maps_section(
     """LSOA choropleth and map-point map of the share of crimes where action was taken (EPSG:27700)."""
     sec = Section("maps", "Maps")
     if crimes is None or crimes.empty:
-        sec.needs = "No crimes to map."
+        sec.needs = prose("maps", "no_crimes")
         return sec
     t = settings.threshold
     data = crimes.assign(
@@ -129,15 +130,7 @@ def maps_section(
     # Withhold LSOAs whose crimes, crimes with action or crimes without action are under the threshold.
     hide = small_count_mask(by_lsoa["count"], by_lsoa["n"], settings)
     by_lsoa["rate"] = pd.Series(rounded_rate(by_lsoa["count"], by_lsoa["n"], settings)[0]).mask(hide)
-    sec.paragraphs.append(
-        f"Maps show the share of crimes ({view} view) whose final outcome was a charge or summons or an "
-        "out-of-court disposal ('action taken'). Maps are drawn in British National Grid (EPSG:27700). "
-        f"LSOAs with fewer than {t} crimes, or fewer than {t} crimes with (or without) action taken, are "
-        "hatched; "
-        "map points "
-        f"with fewer than {t} crimes are not drawn. Locations are police.uk map points (each the centre of a "
-        "street or public place covering at least eight addresses), never an exact address."
-    )
+    sec.paragraphs.append(prose("maps", "method", view=view, threshold=t))
     # Published table: LSOAs with at least `t` crimes individually; the rest pooled into one row.
     few = by_lsoa["n"] < t
     pooled = pd.DataFrame(
@@ -188,9 +181,7 @@ def maps_section(
             )
         )
     else:
-        sec.paragraphs.append(
-            "No LSOA boundary file covers this area, so the LSOA rates are given as a table only."
-        )
+        sec.paragraphs.append(prose("maps", "no_boundaries"))
     sec.add_table(
         TableBlock(
             "maps_lsoa_action_rate",
@@ -225,6 +216,6 @@ def maps_section(
         )
     )
     sec.paragraphs.append(
-        f"{int((pts['n'] >= t).sum()):,} of {len(pts):,} map points have at least {t} crimes and are drawn."
+        prose("maps", "points_drawn", drawn=int((pts["n"] >= t).sum()), points=len(pts), threshold=t)
     )
     return sec

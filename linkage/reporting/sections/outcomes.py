@@ -28,7 +28,7 @@ from linkage.evaluation.rates import (
     outcome_table,
 )
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
-from linkage.reporting.sections._common import _pct
+from linkage.reporting.sections._common import _pct, prose
 
 logger = logging.getLogger(__name__)
 
@@ -232,13 +232,7 @@ def _public_vs_linked_block(
         ),
         cmp_log,
     )
-    sec.paragraphs.append(
-        "The public police.uk view shows one 'last outcome' per crime as known to the police "
-        "when the file "
-        "was published; out-of-court disposals recorded only by other systems, and court results after "
-        "mid-2019, are often missing from it. The linked view adds what the caution, penalty notice and "
-        "court records say."
-    )
+    sec.paragraphs.append(prose("outcomes", "public_vs_linked"))
 
 
 def outcomes_section(
@@ -253,13 +247,9 @@ def outcomes_section(
     main = linked if linked is not None else public
     view = "linked" if linked is not None else "public police.uk"
     if main is None or main.empty:
-        sec.needs = "No crimes to analyse."
+        sec.needs = prose("outcomes", "no_crimes")
         return sec
-    sec.paragraphs.append(
-        f"Outcomes are taken from the {view} view. Each crime is counted once, under its final outcome by "
-        "the police.uk hierarchy (a court result outranks a charge, which outranks a police decision). "
-        "Outcome labels are grouped as in the methods notes; intervals are 95% Wilson score intervals."
-    )
+    sec.paragraphs.append(prose("outcomes", "method", view=view))
     mix = outcome_table(main)
     protected = protect_counts(mix, settings, name="outcomes_by_crime_type_counts")
     sec.add_table(
@@ -334,8 +324,5 @@ def outcomes_section(
     if public is not None and linked is not None:
         _public_vs_linked_block(sec, public, linked, settings, alpha)
     elif linked is None:
-        sec.paragraphs.append(
-            "Comparing the public view with a linked view needs restricted extracts; this report shows the "
-            "public police.uk view only."
-        )
+        sec.paragraphs.append(prose("outcomes", "public_only"))
     return sec

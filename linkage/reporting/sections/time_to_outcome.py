@@ -18,7 +18,7 @@ from linkage.evaluation.rates import (
 )
 from linkage.evaluation.survival import km_by_group, km_by_outcome, km_table_at, median_table
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
-from linkage.reporting.sections._common import line_style
+from linkage.reporting.sections._common import line_style, prose
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +89,7 @@ def time_to_outcome_section(
     """Kaplan-Meier curves by crime type (censored at period end) and by outcome group, medians with CIs."""
     sec = Section("time", "Time to outcome")
     if crimes is None or crimes.empty or crimes["outcome_date"].isna().all():
-        sec.needs = (
-            "Time to outcome needs the date of each crime's outcome: restricted extracts, or police.uk "
-            "outcomes files for every month of the period (this configuration has neither)."
-        )
+        sec.needs = prose("time_to_outcome", "needs")
         return sec
     unit = "months" if public_months else "days"
     closed = ~crimes["outcome_group"].isin(["Under investigation or no update", "No outcome recorded"])
@@ -116,15 +113,10 @@ def time_to_outcome_section(
                 v / 30.4375 for v in (c.median, c.median_lower, c.median_upper)
             )
     sec.paragraphs.append(
-        "Time runs from the date the crime was recorded to its final outcome. Crimes with no final "
-        "outcome by "
-        f"the end of the period ({period_end:%d %B %Y}) are censored there: the Kaplan-Meier estimate "
-        "uses the "
-        "knowledge that they took at least that long. Curves and medians are shown only for groups with at "
-        f"least {t} outcomes."
+        prose("time_to_outcome", "method", period_end=f"{period_end:%d %B %Y}", threshold=t)
     )
     if public_months:
-        sec.paragraphs.append("Public files record months, not days, so times are whole months.")
+        sec.paragraphs.append(prose("time_to_outcome", "public_months"))
     if by_type:
         finding = _fastest(by_type, public_months)
         sec.figures.append(
@@ -248,10 +240,7 @@ def _cumulative_incidence_blocks(
             )
         )
     else:
-        sec.paragraphs.append(
-            "No outcome group is reached by half of all crimes within the period, so no median by outcome "
-            "group exists; the shares by time point below describe how fast each group accumulates."
-        )
+        sec.paragraphs.append(prose("time_to_outcome", "no_group_median"))
     at = km_table_at(by_group, days=(7, 14, 28, 91, 182)).rename(columns={"group": "outcome group"})
     cols = [c for c in at.columns if c.startswith("by ")]
     at[cols] = at[cols].round(RATE_DECIMALS)
