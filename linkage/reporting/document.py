@@ -122,6 +122,8 @@ def _fmt_value(value: object, percent: bool, column: str = "") -> str:
     if isinstance(value, float | np.floating):
         v = float(value)
         if percent:
+            if 0 < abs(v) < 0.0005:  # a rate that is not zero is never shown as 0.0%
+                return "<0.1%" if v > 0 else ">-0.1%"
             return f"{100 * v:.1f}%"
         if column == "p" or column.endswith(" p"):
             return "<0.001" if v < 0.001 else f"{v:.3f}"

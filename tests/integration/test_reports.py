@@ -537,8 +537,11 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
         shown = frame[frame[rate].notna()]
         assert shown[[num, den]].notna().all().all(), f"{table}: a published {rate} without its counts"
         assert (shown[num] % base == 0).all() and (shown[den] % base == 0).all(), table
-        expected = (shown[num] / shown[den]).round(3)
-        assert (shown[rate] - expected).abs().max() < 1e-9, (table, rate, shown[[num, den, rate]])
+        exact = shown[num] / shown[den]  # to 0.1 pp, or to 6 decimals where the counts are beside it
+        off = [(shown[rate] - exact.round(d)).abs() < 1e-9 for d in (3, 6)]
+        on_grid = off[0] | off[1]
+        assert on_grid.all(), (table, rate, shown[[num, den, rate]])
+        assert not ((shown[rate] == 0) & (shown[num] > 0)).any(), (table, rate, "a rate rounded to 0")
         checked += len(shown)
     # The rates-by-crime-type table (downloaded long, numbers as numbers): each shown rate is the rounded
     # count of the count table over the rounded crimes, to 0.1%.
@@ -563,6 +566,8 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
                 continue
             if path.stem.startswith(("evaluation_", "time_to_outcome_medians")):
                 continue  # model estimates and medians in days, not shares of counts
+            if path.stem == "outcomes_public_vs_linked":
+                continue  # intervals from the rounded counts published beside them (6 decimals)
             values = frame[col].dropna().to_numpy()
             off_grid = np.abs(np.round(values * 1000) - values * 1000)
             assert (off_grid < 1e-6).all(), (path.name, col)

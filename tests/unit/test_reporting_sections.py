@@ -147,3 +147,18 @@ def test_public_vs_linked_shows_each_total_once():
     assert "of 600 crimes" in str(format_table(block))
     download = csv_frame(block)
     assert set(download["n linked"]) == {600} and "count linked" in download.columns
+
+
+def test_rare_label_rate_is_not_rounded_to_zero():
+    """A label held by 10 of 600 crimes (after rounding) has a rate of 1/60, published to 6 decimals
+    (the counts are beside it), and a percentage under 0.05% prints as "<0.1%", never "0.0%"."""
+    from linkage.reporting.document import _fmt_value
+
+    public = _public()
+    rare = np.arange(len(public)) < 10
+    linked = public.assign(final_outcome=np.where(rare, "Offender given a caution", "Suspect charged"))
+    sec = outcomes_section(public, linked, SETTINGS)
+    frame = next(t for t in sec.tables if t.name == "outcomes_public_vs_linked").download
+    row = frame.set_index("final outcome").loc["Offender given a caution"]
+    assert row["count linked"] == 10 and abs(row["rate linked"] - round(10 / 600, 6)) < 1e-12
+    assert _fmt_value(0.0003, True) == "<0.1%" and _fmt_value(0.0, True) == "0.0%"

@@ -183,8 +183,10 @@ def _public_vs_linked_block(
     primary = _small(cmp[f"count {a}"], cmp[f"n {a}"]) | _small(cmp[f"count {b}"], cmp[f"n {b}"])
     hide = _widen_labels(cmp["outcome_label"], primary, label_public, label_linked, settings)
     cmp_pub = cmp.copy()
-    for side in (a, b):  # rates and intervals from the rounded counts, at 0.1 percentage points
-        rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha)
+    # Rates and intervals from the rounded counts published beside them, so they give nothing the counts
+    # do not; to 6 decimals so that a rare label (35 of 107,595 crimes) is not shown as a rate of 0.
+    for side in (a, b):
+        rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha, decimals=6)
         cmp_pub[f"rate {side}"], cmp_pub[f"lower {side}"], cmp_pub[f"upper {side}"] = rate, lo, hi
     cmp_pub["difference_pp"] = (100 * (cmp_pub[f"rate {b}"] - cmp_pub[f"rate {a}"])).round(1)
     value_cols = [c for c in cmp.columns if c.startswith(("rate ", "lower ", "upper "))] + ["difference_pp"]
@@ -192,7 +194,7 @@ def _public_vs_linked_block(
         cmp_pub[col] = cmp_pub[col].astype(float).mask(hide)
     for col in (f"count {a}", f"n {a}", f"count {b}", f"n {b}"):
         rounded = pd.array(round_to_base(cmp_pub[col], settings.rounding_base), dtype="Int64")
-        cmp_pub[col] = rounded if col.startswith("n ") else pd.Series(rounded).mask(hide).to_numpy()
+        cmp_pub[col] = rounded if col.startswith("n ") else pd.Series(rounded, dtype="Int64").mask(hide).array
     cmp_log = pd.DataFrame(
         [
             {
