@@ -117,6 +117,10 @@ def test_downloads_hold_numbers_as_numbers(shipped_reports):
         assert ((shown["rate"] == 0) == (shown["crimes with outcome"] == 0)).all(), built.slug
         assert (shown["95% CI lower"] <= shown["rate"]).all(), built.slug
         assert (shown["rate"] <= shown["95% CI upper"]).all(), built.slug
+        pvl = _table(built.folder, "outcomes_public_vs_linked")
+        for side in () if pvl is None else ("police.uk (public)", "linked"):
+            rated = pvl[pvl[f"rate {side}"].notna()]
+            assert not ((rated[f"rate {side}"] == 0) & (rated[f"count {side}"] > 0)).any(), (built.slug, side)
 
 
 def test_workbook_holds_the_csv_tables(shipped_reports):
