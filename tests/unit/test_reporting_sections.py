@@ -143,7 +143,7 @@ def test_public_vs_linked_shows_each_total_once():
     sec = outcomes_section(public, linked, SETTINGS)
     block = next(t for t in sec.tables if t.name == "outcomes_public_vs_linked")
     assert not [c for c in block.frame.columns if str(c).startswith("n ")]
-    assert "count linked (of 600 crimes)" in block.frame.columns
+    assert "count linked, of 600 crimes" in block.frame.columns
     assert "of 600 crimes" in str(format_table(block))
     download = csv_frame(block)
     assert set(download["n linked"]) == {600} and "count linked" in download.columns

@@ -158,7 +158,7 @@ def _counts_once(cmp_pub: pd.DataFrame, sides: tuple[str, str]) -> pd.DataFrame:
         totals = out[f"n {side}"].dropna().unique()
         if len(totals) != 1:
             raise LinkageError(f"outcomes_public_vs_linked: {side} view has {len(totals)} totals, expected 1")
-        renames[f"count {side}"] = f"count {side} (of {int(totals[0]):,} crimes)"
+        renames[f"count {side}"] = f"count {side}, of {int(totals[0]):,} crimes"
         out = out.drop(columns=f"n {side}")
     return out.rename(columns=renames)
 
@@ -188,7 +188,8 @@ def _public_vs_linked_block(
     for side in (a, b):
         rate, lo, hi = rounded_rate(cmp[f"count {side}"], cmp[f"n {side}"], settings, alpha=alpha, decimals=6)
         cmp_pub[f"rate {side}"], cmp_pub[f"lower {side}"], cmp_pub[f"upper {side}"] = rate, lo, hi
-    cmp_pub["difference_pp"] = (100 * (cmp_pub[f"rate {b}"] - cmp_pub[f"rate {a}"])).round(1)
+    # + 0.0 turns a rounded -0.0 into 0.0
+    cmp_pub["difference_pp"] = (100 * (cmp_pub[f"rate {b}"] - cmp_pub[f"rate {a}"])).round(1) + 0.0
     value_cols = [c for c in cmp.columns if c.startswith(("rate ", "lower ", "upper "))] + ["difference_pp"]
     for col in value_cols:
         cmp_pub[col] = cmp_pub[col].astype(float).mask(hide)
