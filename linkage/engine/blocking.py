@@ -53,9 +53,22 @@ class BlockingKey:
         return f"{type(self).__name__.lower()}({self.column})"
 
 
+def _is_text(values: pd.Series) -> bool:
+    """A string column, or an object column holding only strings (and missing values)."""
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        return True
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
 def _clean_strings(values: pd.Series) -> pd.Series:
-    out = values.astype("string").str.casefold().str.strip()
-    return out.mask(out.eq(""))
+    """Casefolded, trimmed text (blank -> missing), worked once per distinct value of a text column."""
+    if not _is_text(values):
+        out = values.astype("string").str.casefold().str.strip()
+        return out.mask(out.eq(""))
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    clean = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.casefold().str.strip()
+    table = np.append(clean.mask(clean.eq("")).to_numpy(dtype=object, na_value=pd.NA), pd.NA)
+    return pd.Series(pd.array(table[codes], dtype="string"), index=values.index)
 
 
 def _per_unique(values: pd.Series, fn: Callable[[str], str]) -> pd.Series:
@@ -145,7 +158,14 @@ def _evaluate(expr: KeyExpr, frame: pd.DataFrame, side: int) -> pd.Series:
     if col not in frame.columns:
         raise LinkageError(f"blocking column {col!r} not in the data (columns: {list(frame.columns)})")
     values = frame[col]
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
+    if _is_text(values):
+        # blank text is missing: tested once per distinct value
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        blank = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.strip().eq("")
+        blank_rows = np.append(blank.to_numpy(dtype=bool, na_value=False), False)[codes]
+        if blank_rows.any():
+            values = values.mask(blank_rows)
+    elif values.dtype == object or pd.api.types.is_string_dtype(values):
         values = values.mask(values.astype("string").str.strip().eq(""))
     return values
 

@@ -145,9 +145,29 @@ def _check_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame
 
 
-def _text(values: pd.Series) -> pd.Series:
-    out = values.astype("string").str.strip()
+def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series | None:
+    """``fn`` (string Series -> string Series) run once per distinct value of a text column and mapped
+    back (missing stays missing); None when the column is not all text (mixed objects are converted row
+    by row by the caller, as ``astype("string")`` would)."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return None
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = fn(pd.Series(np.asarray(uniques, dtype=object), dtype="string"))
+    table = np.append(mapped.to_numpy(dtype=object, na_value=pd.NA), pd.NA)
+    return pd.Series(pd.array(table[codes], dtype="string"), index=values.index)
+
+
+def _strip_blank(text: pd.Series) -> pd.Series:
+    out = text.str.strip()
     return out.mask(out == "")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Trimmed text, blank -> missing (worked once per distinct value)."""
+    out = _per_distinct(values, _strip_blank)
+    return out if out is not None else _strip_blank(values.astype("string"))
 
 
 def _folded(values: pd.Series) -> pd.Series:
@@ -175,8 +195,11 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
     out["dob_int"] = dob_digits(frame["date_of_birth"])
     out["dob_ok"] = dob_plausible(out["dob_int"].to_numpy(), reference_date)
-    out["dob_key"] = out["date_of_birth"].dt.strftime("%Y%m%d")
-    out["dob_mmdd"] = out["date_of_birth"].dt.strftime("%m%d")
+    # Blocking keys as integers (yyyymmdd, mmdd): the same equalities as the formatted dates, no strftime.
+    dob = out["date_of_birth"]
+    mmdd = (dob.dt.month * 100 + dob.dt.day).astype("Int64")
+    out["dob_key"] = (dob.dt.year.astype("Int64") * 10000 + mmdd).astype("Int64")
+    out["dob_mmdd"] = mmdd
     sex = _text(frame["sex"]).str.upper()
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
