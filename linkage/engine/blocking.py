@@ -201,7 +201,9 @@ def _days(frame: pd.DataFrame, col: str) -> np.ndarray:
     """Days since 1970-01-01 per row (int64), ``-(1 << 40)`` where the date is missing or unreadable."""
     if col not in frame.columns:
         raise LinkageError(f"blocking date column {col!r} not in the data (columns: {list(frame.columns)})")
-    values = pd.to_datetime(frame[col], errors="coerce")
+    values = frame[col]
+    if not pd.api.types.is_datetime64_any_dtype(values) or isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = pd.to_datetime(values, errors="coerce")
     days = np.asarray(values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64))
     return np.where(values.isna().to_numpy(), _NO_DAY, days)
 
@@ -228,9 +230,10 @@ class BlockingRule:
         for expr in self.keys:
             lv = _evaluate(expr, left, 0)
             rv = _evaluate(expr, other, 1)
-            codes, uniques = pd.factorize(
-                pd.concat([lv, rv], ignore_index=True).astype(object), use_na_sentinel=True
-            )
+            both_values = pd.concat([lv, rv], ignore_index=True)
+            if lv.dtype != rv.dtype or both_values.dtype == object:
+                both_values = both_values.astype(object)  # mixed kinds compare as Python objects
+            codes, uniques = pd.factorize(both_values, use_na_sentinel=True)
             codes = np.asarray(codes, dtype=np.int64)
             lc, rc = codes[: len(left)], codes[len(left) :]
             k = np.int64(len(uniques) + 1)
@@ -380,21 +383,21 @@ def generate_candidates(
         raise LinkageError("blocking_rules is empty; give at least one block_on(...) rule")
     n_right = len(left) if right is None else len(right)
     radix = np.int64(max(n_right, 1))
-    seen = np.empty(0, dtype=np.int64)
     chunks, tags = [], []
     for idx, rule in enumerate(rules):
         lp, rp = rule.pairs(left, right)
         code = lp * radix + rp
-        new = code[~np.isin(code, seen, assume_unique=True, kind="sort")] if len(seen) else code
-        logger.debug("blocking rule %r: %d pairs, %d new", rule.name, len(code), len(new))
-        chunks.append(new)
-        tags.append(np.full(len(new), idx, dtype=np.int16))
-        seen = np.union1d(seen, new) if idx < len(rules) - 1 else seen
+        logger.debug("blocking rule %r: %d pairs", rule.name, len(code))
+        chunks.append(code)
+        tags.append(np.full(len(code), idx, dtype=np.int16))
+    # One sort of every rule's pairs by (pair, rule); the first row of each pair is its first rule.
     codes = np.concatenate(chunks)
     rule_ids = np.concatenate(tags)
-    if len(codes) > 1 and not (codes[1:] > codes[:-1]).all():  # one rule's pairs come out sorted
-        order = np.argsort(codes, kind="stable")
-        codes, rule_ids = codes[order], rule_ids[order]
+    order = np.lexsort((rule_ids, codes))
+    codes, rule_ids = codes[order], rule_ids[order]
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    codes, rule_ids = codes[first], rule_ids[first]
     return CandidatePairs(
         left_pos=codes // radix,
         right_pos=codes % radix,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -203,25 +203,44 @@ class OffenceCompatibility(PositionalComparison):
         """Levels for pairs given by row positions; the crosswalk runs once per distinct code pair."""
         _check_columns(left, [self.ho_column], "left", self.name)
         _check_columns(right, [self.other_column], "right", self.name)
-        lc, l_uniq = pd.factorize(left[self.ho_column].astype("string").str.strip(), use_na_sentinel=True)
-        rc, r_uniq = pd.factorize(right[self.other_column].astype("string").str.strip(), use_na_sentinel=True)
-        # The crosswalk runs once per (distinct HO code, distinct other code) combination - a small
-        # matrix - and pairs index into it.
+        lc, l_uniq = _stripped_codes(left[self.ho_column])
+        rc, r_uniq = _stripped_codes(right[self.other_column])
         n_l, n_r = len(l_uniq), len(r_uniq)
-        matrix = np.full((n_l + 1, n_r + 1), _MISSING, dtype=np.int8)  # last row/column: missing code
-        if n_l and n_r:
-            ia, ib = np.divmod(np.arange(n_l * n_r), n_r)
-            ho = pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string")
-            other = pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object")
-            rel = np.asarray(offence_relation(ho, other, kind=self.kind), dtype=np.int8)
-            rel = np.where(rel == 3, np.int8(5), rel)
-            if self.kind == "cjs":
-                unknown = rel < 0
-                rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
-            matrix[:n_l, :n_r] = rel.reshape(n_l, n_r)
+        matrix = _offence_matrix(self.kind, l_uniq, r_uniq)
         lc = np.where(lc >= 0, lc, n_l)
         rc = np.where(rc >= 0, rc, n_r)
         return matrix[lc[left_pos], rc[right_pos]]
+
+
+def _stripped_codes(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and distinct values of trimmed text (blank kept as a value, missing -> -1), per distinct
+    value: the same as factorising ``values.astype("string").str.strip()``."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.strip()
+    t_codes, t_uniq = pd.factorize(text, use_na_sentinel=True)
+    t_codes = np.append(np.asarray(t_codes, dtype=np.int64), -1)
+    return t_codes[codes], tuple(str(u) for u in t_uniq)
+
+
+@lru_cache(maxsize=16)
+def _offence_matrix(kind: str, l_uniq: tuple[str, ...], r_uniq: tuple[str, ...]) -> np.ndarray:
+    """Level per (distinct HO code, distinct other code), last row/column for a missing code. The
+    crosswalk runs once per combination - a small matrix - and pairs index into it; the same frames
+    (candidate pairs, then random pairs for u) reuse it."""
+    n_l, n_r = len(l_uniq), len(r_uniq)
+    matrix = np.full((n_l + 1, n_r + 1), _MISSING, dtype=np.int8)
+    if n_l and n_r:
+        ia, ib = np.divmod(np.arange(n_l * n_r), n_r)
+        ho = pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string")
+        other = pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object")
+        rel = np.asarray(offence_relation(ho, other, kind=kind), dtype=np.int8)
+        rel = np.where(rel == 3, np.int8(5), rel)
+        if kind == "cjs":
+            unknown = rel < 0
+            rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
+        matrix[:n_l, :n_r] = rel.reshape(n_l, n_r)
+    matrix.setflags(write=False)
+    return matrix
 
 
 @cache
