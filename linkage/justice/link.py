@@ -178,10 +178,14 @@ def _folded(values: pd.Series) -> pd.Series:
     return pd.Series(folded[codes], index=values.index, dtype="string")
 
 
-def _hash_key(key: pd.Series) -> pd.Series:
-    """A text key as a nullable unsigned 64-bit hash (missing stays missing)."""
-    hashed = pd.util.hash_pandas_object(key.fillna(""), index=False).to_numpy()
-    return pd.Series(pd.array(hashed, dtype="UInt64"), index=key.index).mask(key.isna().to_numpy())
+def _hash_key(*parts: pd.Series) -> pd.Series:
+    """A key of one or more text parts as a nullable unsigned 64-bit hash, missing when any part is
+    missing. The parts are hashed column-wise and combined (no per-row string concatenation), so the
+    same parts give the same hash in any frame."""
+    frame = pd.concat([p.astype("string") for p in parts], axis=1, ignore_index=True)
+    missing = frame.isna().any(axis=1).to_numpy()
+    hashed = pd.util.hash_pandas_object(frame.fillna(""), index=False).to_numpy()
+    return pd.Series(pd.array(hashed, dtype="UInt64"), index=frame.index).mask(missing)
 
 
 def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame:
@@ -190,7 +194,7 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     out = pd.DataFrame(index=frame.index)
     fore = _folded(frame["forename"])
     out["forename"] = fore
-    out["forename1"] = fore.str.split(n=1).str[0]
+    out["forename1"] = _per_distinct(fore, lambda u: u.str.split(n=1).str[0])
     out["surname"] = _folded(frame["surname"])
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
     out["dob_int"] = dob_digits(frame["date_of_birth"])
@@ -208,17 +212,15 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     surname_sdx = Soundex("surname")(out).astype("string")
     forename_sdx = Soundex("forename1")(out).astype("string")
     out["surname_sdx"] = _hash_key(surname_sdx)
-    out["names_sdx_force"] = _hash_key(surname_sdx + "|" + forename_sdx + "|" + force)
-    key_a = (
-        Metaphone("forename1")(out).astype("string")
-        + "|"
-        + out["surname"].str.casefold().str[:2]
-        + "|"
-        + force
-    )
-    key_b = surname_sdx + "|" + out["forename1"].str.casefold().str[:1] + "|" + force
-    for name, key in (("name_key_a", key_a), ("name_key_b", key_b)):
-        hashed = _hash_key(key)
+    out["names_sdx_force"] = _hash_key(surname_sdx, forename_sdx, force)
+    surname2 = _per_distinct(out["surname"], lambda u: u.str.casefold().str[:2])
+    initial = _per_distinct(out["forename1"], lambda u: u.str.casefold().str[:1])
+    keys = {
+        "name_key_a": (Metaphone("forename1")(out), surname2, force),
+        "name_key_b": (surname_sdx, initial, force),
+    }
+    for name, key_parts in keys.items():
+        hashed = _hash_key(*key_parts)
         out[name] = hashed
         out[f"{name}_nodob"] = hashed.mask(out["dob_ok"])
     parts = pnc_parts(frame["pnc_id"])
