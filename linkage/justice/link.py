@@ -101,6 +101,7 @@ _OFFENCE = {
     "court_outcomes": "offence_code_cjs",
 }
 _KIND = {"cautions": "cjs", "penalty_notices": "pnd", "court_outcomes": "cjs"}
+_OFFENCE_WINDOW_DAYS = 60  # name passes without DOB: crime committed within this many days of the offence
 _RULE_BONUS = 1000.0  # added to a rule link's score in the assignment: rules beat any model-only pair
 
 LINK_COLUMNS = [
@@ -355,7 +356,7 @@ class SourceSpec:
     # within ``window_days`` of the record's offence date, and the outcome no earlier than the offence
     # (less the source's tolerance). These passes need neither date of birth nor PNC ID.
     windowed_rules: tuple[str, ...] = ()
-    window_days: int = 60
+    window_days: int = 60  # the offence-date window of the windowed passes (_OFFENCE_WINDOW_DAYS)
 
 
 def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
@@ -381,6 +382,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     ]
     # coarse keys only pair records whose outcome falls in the lag windows (engine 17: blocking that scales)
     lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
+    near = DateRange("committed_date", "offence_date", -_OFFENCE_WINDOW_DAYS, _OFFENCE_WINDOW_DAYS)
     blocking = [
         block_on("pnc_key", name="pnc"),
         block_on("dob_key", name="dob"),
@@ -397,21 +399,30 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month"),
         # forename and surname swapped
         block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
-        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), restricted to the
-        # offence-date window after blocking (see SourceSpec.windowed_rules).
-        block_on("names_sdx_force", name="names_soundex+force [window]"),
+        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), joined within the
+        # offence-date window (a missing date is keyed on the names alone); the outcome-after-offence test
+        # of SourceSpec.windowed_rules follows blocking.
+        block_on("names_sdx_force", name="names_soundex+force [window]", window=near),
         # Wider name keys for the records lacking a plausible DOB on one side (a rule for each side).
         block_on(
-            ("name_key_a", "name_key_a_nodob"), name="forename+surname_prefix+force, no DOB right [window]"
+            ("name_key_a", "name_key_a_nodob"),
+            name="forename+surname_prefix+force, no DOB right [window]",
+            window=near,
         ),
         block_on(
-            ("name_key_a_nodob", "name_key_a"), name="forename+surname_prefix+force, no DOB left [window]"
+            ("name_key_a_nodob", "name_key_a"),
+            name="forename+surname_prefix+force, no DOB left [window]",
+            window=near,
         ),
         block_on(
-            ("name_key_b", "name_key_b_nodob"), name="surname_soundex+initial+force, no DOB right [window]"
+            ("name_key_b", "name_key_b_nodob"),
+            name="surname_soundex+initial+force, no DOB right [window]",
+            window=near,
         ),
         block_on(
-            ("name_key_b_nodob", "name_key_b"), name="surname_soundex+initial+force, no DOB left [window]"
+            ("name_key_b_nodob", "name_key_b"),
+            name="surname_soundex+initial+force, no DOB left [window]",
+            window=near,
         ),
     ]
     windowed = tuple(r.name for r in blocking if r.name.endswith("[window]"))
@@ -440,6 +451,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         tuple(blocking),
         tuple(rules) if settings.rules else (),
         windowed_rules=windowed,
+        window_days=_OFFENCE_WINDOW_DAYS,
     )
 
 
@@ -792,9 +804,11 @@ def _link_source(
     lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
     rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
     if spec.windowed_rules:
-        # Post-filter (the blocking engine has no date window): pairs first made by a windowed pass keep
-        # only those inside the offence-date window.
-        windowed = np.isin(by_rule.astype(str).to_numpy(), list(spec.windowed_rules))
+        # The windowed passes join within the offence-date window; pairs first made by one also need the
+        # outcome no earlier than the offence (less the tolerance). Tested on the rule codes, not names.
+        names = list(by_rule.cat.categories)
+        windowed_codes = [names.index(n) for n in spec.windowed_rules if n in names]
+        windowed = np.isin(by_rule.cat.codes.to_numpy(), windowed_codes)
         ok = ~windowed
         ok[windowed] = in_offence_window(
             left, right, lpos[windowed], rpos[windowed], spec.window_days, settings.tolerance_days
