@@ -168,7 +168,8 @@ def test_union_tags_each_pair_with_its_first_rule_brute_force():
     right = pd.DataFrame({c: rng.integers(0, 4, 30) for c in ("a", "b", "c")})
     rules = [block_on("a", "b"), block_on("c"), block_on("b")]
     cands = generate_candidates(rules, left, right)
-    got = {(int(i), int(j)): int(r) for i, j, r in zip(cands.left_pos, cands.right_pos, cands.rule, strict=True)}
+    triples = zip(cands.left_pos, cands.right_pos, cands.rule, strict=True)
+    got = {(int(i), int(j)): int(r) for i, j, r in triples}
     expected = {}
     for i, j in itertools.product(range(len(left)), range(len(right))):
         agree = [
