@@ -512,23 +512,31 @@ def dob_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     missing = (a <= 0) | (b <= 0)
-    powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
-    da = (a[:, None] // powers) % 10
-    db = (b[:, None] // powers) % 10
-    diff = da != db
-    n_diff = diff.sum(axis=1)
-    # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
-    swap_adj = np.zeros(len(a), dtype=bool)
-    for k in range(7):
-        swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
-    swap_adj &= n_diff == 2
+    typo = np.zeros(len(a), dtype=bool)  # one digit wrong or two adjacent digits transposed
+    # Either typo makes |a - b| = q * 10^k with q <= 9 (one digit) or q a multiple of 9 up to 81 (a swap
+    # of neighbours): only those pairs are compared digit by digit.
+    q = np.abs(a - b)
+    for _ in range(8):
+        q = np.where((q > 0) & (q % 10 == 0), q // 10, q)
+    near = np.flatnonzero((q > 0) & ((q <= 9) | ((q % 9 == 0) & (q <= 81))))
+    if len(near):
+        powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+        da = (a[near, None] // powers) % 10
+        db = (b[near, None] // powers) % 10
+        diff = da != db
+        n_diff = diff.sum(axis=1)
+        # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
+        swap_adj = np.zeros(len(near), dtype=bool)
+        for k in range(7):
+            swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
+        typo[near] = (n_diff == 1) | (swap_adj & (n_diff == 2))
     ya, yb = a // 10000, b // 10000
     mda, mdb = a % 10000, b % 10000
     ma, mb, d_a, d_b = mda // 100, mdb // 100, mda % 100, mdb % 100
     dm_swap = (ya == yb) & (ma == d_b) & (d_a == mb) & (ma != d_a)
     year_slip = (mda == mdb) & np.isin(np.abs(ya - yb), (1, 100))
     out = np.select(
-        [a == b, dm_swap, (n_diff == 1) | swap_adj, year_slip, ya == yb],
+        [a == b, dm_swap, typo, year_slip, ya == yb],
         [0, 1, 2, 3, 4],
         default=5,
     ).astype(np.int8)
