@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint bench clean install
+.PHONY: report test lint bench clean install browser screenshots
 
 install: $(STAMP)
 
@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(PY) -m linkage report --all
 
-test: $(STAMP)
+# Chromium (apt) and axe-core (npm, into the git-ignored .browser/) for the browser tests.
+browser:
+	sh tools/ensure_browser.sh
+
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+# Full-page PNGs of every built report (run `make report` first): reports/screenshots/<slug>.png
+screenshots: $(STAMP) browser
+	$(PY) tools/browser.py reports
 
 lint: $(STAMP)
 	$(PY) -m ruff check linkage tests benchmarks
@@ -37,4 +45,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf reports/*/ .pytest_cache
+	rm -rf reports/*/ .pytest_cache .browser

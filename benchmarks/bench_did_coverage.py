@@ -11,9 +11,18 @@ Per configuration and outcome it prints the mean estimate, the mean true effect,
 (estimate - truth) with its Monte Carlo standard error, the empirical coverage of the 95% interval, and
 writes every per-seed row to ``benchmarks/out/did_coverage.csv``.
 
+``--harder`` runs the harder worlds of issue 16 instead: ``--areas`` London boroughs (two trailblazers),
+each with its own random walk of area-month shocks in the out-of-court disposal rate, linkage at the hard
+noise profile, half the worlds with the effect and half with none (for the size of the tests). Each world
+is linked once (the report's own ``gather``) and every method is run on the same linked crimes: the
+report's LSOA-clustered DiD, the area-month-clustered DiD, and the placebo-in-space randomisation test
+(:mod:`linkage.evaluation.placebo`). It prints coverage of the true ATT and the rejection rate of the null
+per setting and method; per-world rows go to ``benchmarks/out/did_coverage_harder.csv``.
+
 Examples::
 
     .venv/bin/python benchmarks/bench_did_coverage.py --seeds 20 --scale 0.3
+    nice -n 10 .venv/bin/python benchmarks/bench_did_coverage.py --harder --seeds 100
     .venv/bin/python benchmarks/bench_did_coverage.py --configs london-south --seeds 30 --truth-links
 """
 
@@ -128,6 +137,163 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
+HARDER_BOROUGHS = (
+    "Southwark",
+    "Lambeth",
+    "Lewisham",
+    "Wandsworth",
+    "Croydon",
+    "Barnet",
+    "Bromley",
+    "Ealing",
+    "Newham",
+    "Enfield",
+    "Brent",
+    "Greenwich",
+    "Hackney",
+    "Haringey",
+    "Redbridge",
+    "Hounslow",
+)
+
+
+def harder_config(
+    seed: int,
+    *,
+    oocd_pp: float,
+    shock_sd_pp: float = 1.5,
+    trend_pp: float = 0.0,
+    noise: str = "hard",
+    n_areas: int = 12,
+    per_month: int = 80,
+):
+    """A harder synthetic trailblazer: ``n_areas`` boroughs (the first two trailblazers), area-month
+    shocks, hard-noise linkage, ``oocd_pp`` effect; the configuration the report would read."""
+    base_path = ROOT / "trailblazers" / "london-south.yaml"
+    raw = copy.deepcopy(yaml.safe_load(base_path.read_text()))
+    names = HARDER_BOROUGHS[:n_areas]
+    if len(names) < n_areas:
+        raise ValueError(f"--areas at most {len(HARDER_BOROUGHS)}")
+    world = raw["sources"]["synthetic_world"]
+    world["noise"] = noise
+    world["intervention"] = {"oocd_pp": float(oocd_pp), "days_to_outcome": 0.0}
+    world["shocks"] = {"area_month_sd_pp": float(shock_sd_pp), "trailblazer_trend_pp": float(trend_pp)}
+    world["areas"] = [
+        {
+            "name": name,
+            "force": "Metropolitan Police Service",
+            "role": "trailblazer" if i < 2 else "comparison",
+            "crimes_per_month": per_month,
+            "geography": {"lsoa_prefix": name},
+        }
+        for i, name in enumerate(names)
+    ]
+    raw["comparison_areas"] = list(names[2:])
+    raw["seed"] = int(seed)
+    return config_from_dict(raw, base=base_path.parent, source=f"harder world seed {seed}")
+
+
+def harder_rows(data, setting: str, seed: int, keep: Path | None = None) -> list[dict]:
+    """Every method on one linked world's out-of-court disposal outcome: one row per method."""
+    from linkage.evaluation import did
+    from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
+    from linkage.evaluation.placebo import space_placebo, time_placebo
+
+    cfg, ev = data.config, data.config.evaluation
+    flagged = add_flags(
+        data.linked,
+        period_end=cfg.period_end,
+        within_days=ev.outcome_within_days,
+        followup_days=ev.followup_days,
+    )
+    spec = next(o for o in did_outcomes(flagged, within_days=ev.outcome_within_days) if o.key == "oocd")
+    sub = did_sample(flagged, spec)
+    truth = B.true_effects(data.world, cfg, data.linked)["oocd"]
+    if keep is not None:  # the linked sample, to try later methods without linking again
+        keep.mkdir(parents=True, exist_ok=True)
+        cols = ["area", "treated", "month", "lsoa_code", "oocd"]
+        sub[cols].assign(true_pp=truth).to_parquet(keep / f"{setting.replace(' ', '_')}_{seed}.parquet")
+    out = []
+    for cluster in ("lsoa", "area-month"):
+        r = did(sub, outcome="oocd", go_live=cfg.go_live, cluster=cluster, alpha=ev.alpha)
+        out.append((f"DiD, {cluster} clusters", r.estimate, r.ci_lower, r.ci_upper, r.p_value))
+    sp = space_placebo(sub, outcome="oocd", go_live=cfg.go_live, alpha=ev.alpha, seed=seed)
+    out.append(("placebo in space (randomisation)", sp.estimate, sp.ci_lower, sp.ci_upper, sp.p_value))
+    tp = time_placebo(sub, outcome="oocd", go_live=cfg.go_live)
+    return [
+        {
+            "setting": setting,
+            "seed": seed,
+            "method": m,
+            "estimate": 100 * est,
+            "ci_lower": 100 * lo,
+            "ci_upper": 100 * hi,
+            "p": p,
+            "true": truth,
+            "time_placebo_p": tp.p_value,
+            "crimes": len(sub),
+        }
+        for m, est, lo, hi, p in out
+    ]
+
+
+def harder_summary(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Coverage of the true ATT and rejection rate of 'no effect', per setting and method."""
+    rows = rows.copy()
+    rows["covered"] = (rows["ci_lower"] <= rows["true"]) & (rows["true"] <= rows["ci_upper"])
+    rows["rejects"] = rows["p"] <= alpha
+    rows["bias"] = rows["estimate"] - rows["true"]
+    g = rows.groupby(["setting", "method"], sort=False)
+    s = g.agg(
+        worlds=("seed", "size"),
+        mean_true=("true", "mean"),
+        mean_bias=("bias", "mean"),
+        covered=("covered", "sum"),
+        rejected=("rejects", "sum"),
+        median_halfwidth=("ci_upper", lambda c: float(np.median((c - rows.loc[c.index, "ci_lower"]) / 2))),
+    ).reset_index()
+    s["coverage"] = s["covered"] / s["worlds"]
+    s["rejection_rate"] = s["rejected"] / s["worlds"]
+    lo, hi = proportion_confint(s["covered"], s["worlds"], alpha=0.05, method="wilson")
+    s["coverage_ci"] = [f"[{a:.2f}, {b:.2f}]" for a, b in zip(lo, hi, strict=True)]
+    return s
+
+
+HARDER_SETTINGS = {
+    "shocks+hard, effect 10pp": {"oocd_pp": 10.0},
+    "shocks+hard, no effect": {"oocd_pp": 0.0},
+}
+
+
+def run_harder(args) -> int:
+    """The harder worlds: alternate settings seed by seed so a partial run covers each setting."""
+    out = Path(args.out if args.out != str(OUT / "did_coverage.csv") else OUT / "did_coverage_harder.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    t0 = time.time()
+    seeds = args.seed_list or range(args.first_seed, args.first_seed + args.seeds)
+    for seed in seeds:
+        for setting, kw in HARDER_SETTINGS.items():
+            t = time.time()
+            cfg = harder_config(
+                seed, shock_sd_pp=args.shock_sd, n_areas=args.areas, per_month=args.per_month, **kw
+            )
+            data = B.gather(cfg)
+            rows += harder_rows(data, setting, seed, Path(args.keep) if args.keep else None)
+            print(f"{setting} seed {seed}: {time.time() - t:.1f}s", file=sys.stderr, flush=True)
+            pd.DataFrame(rows).to_csv(out, index=False)
+    frame = pd.DataFrame(rows)
+    summary = harder_summary(frame)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(summary.round(3).to_string(index=False))
+    print(
+        f"\n{frame['seed'].nunique()} seeds x {len(HARDER_SETTINGS)} settings = "
+        f"{len(frame) // frame['method'].nunique()} worlds -> {out}; {time.time() - t0:.0f}s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=["london-south", "london-east"])
@@ -138,8 +304,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead of --first-seed/--seeds")
     ap.add_argument("--truth-links", action="store_true", help="also run on the true links")
     ap.add_argument("--out", default=str(OUT / "did_coverage.csv"))
+    ap.add_argument("--harder", action="store_true", help="the harder worlds of issue 16 (see above)")
+    ap.add_argument("--areas", type=int, default=12, help="--harder: boroughs (first two trailblazers)")
+    ap.add_argument("--per-month", type=int, default=80, help="--harder: crimes per month per borough")
+    ap.add_argument("--shock-sd", type=float, default=1.5, help="--harder: area-month random-walk step (pp)")
+    ap.add_argument("--keep", help="--harder: folder to keep each world's linked DiD sample in (parquet)")
+    ap.add_argument("--summarise", nargs="+", help="--harder: print the table from these per-world CSVs only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.summarise:  # a partial or split run: the same table from the rows written so far
+        frame = pd.concat([pd.read_csv(f) for f in args.summarise], ignore_index=True)
+        frame = frame.drop_duplicates(["setting", "seed", "method"])
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(harder_summary(frame).round(3).to_string(index=False))
+        print(f"\n{len(frame) // frame['method'].nunique()} worlds", file=sys.stderr)
+        return 0
+    if args.harder:
+        return run_harder(args)
     rows: list[dict] = []
     t0 = time.time()
     out = Path(args.out)

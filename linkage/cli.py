@@ -58,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from linkage.sources.messages import OnceFilter  # the CLI wires logging; imported only here
+
+    handlers = [(h, OnceFilter()) for h in logging.getLogger().handlers]  # each warning once per run
+    for handler, once in handlers:
+        handler.addFilter(once)
     try:
         return int(args.func(args) or 0)
     except LinkageError as exc:
@@ -76,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    finally:
+        for handler, once in handlers:
+            handler.removeFilter(once)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,7 @@ from linkage.evaluation.did import CLUSTER_CHOICES
 from linkage.evaluation.disclosure import DisclosureSettings
 from linkage.justice.settings import LinkSettings
 from linkage.reference.identifiers import unknown_force_problem
+from linkage.sources.messages import police_uk_problems
 from linkage.synth.spec import WorldSpec
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ _TOP = {
     "disclosure",
     "evaluation",
     "seed",
+    "release",  # optional: status, owner, contact, revisions (report furniture; text values)
 }
 _EXTRACT_KINDS = ("crimes", "suspects", "cautions", "penalty_notices", "court_outcomes", "truth")
 
@@ -89,6 +91,7 @@ class ComparisonArea:
     police_uk: tuple[Path, ...]
     lsoa_codes: tuple[str, ...] = ()
     lsoa_name_prefix: str | None = None
+    releases: tuple[tuple[str, str], ...] = ()  # (path, release month) for {path, release} entries
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class TrailblazerConfig:
     summary: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     public_comparisons: tuple[ComparisonArea, ...] = ()
+    police_uk_releases: Mapping[str, str] = field(default_factory=dict)  # path -> release month
 
     @property
     def period_end(self) -> pd.Timestamp:
@@ -202,10 +206,28 @@ def _path(
     return p
 
 
+def _release_item(
+    item: Mapping[str, Any], where: str, base: Path, problems: list[str], releases: dict[str, str]
+) -> object:
+    """A ``{path, release}`` police.uk entry: records the release month, returns the path value."""
+    for key in sorted(set(item) - {"path", "release"}):
+        problems.append(f"{where}.{key}: unknown field (known: ['path', 'release'])")
+    release = item.get("release")
+    if release is not None and not _MONTH.match(str(release)):
+        problems.append(f"{where}.release: must be the release month 'YYYY-MM', got {release!r}")
+    elif release is not None and isinstance(item.get("path"), str):
+        p = Path(item["path"])
+        releases[str(p if p.is_absolute() else base / p)] = str(release)
+    return item.get("path")
+
+
 def _parse_sources(
-    data: Mapping[str, Any], base: Path, problems: list[str]
+    data: Mapping[str, Any], base: Path, problems: list[str], releases: dict[str, str] | None = None
 ) -> tuple[list[Path], dict[str, Path], dict[str, Any] | None, Path | None]:
-    """The ``sources:`` block: police.uk paths, extract paths, world spec, clerical review path."""
+    """The ``sources:`` block: police.uk paths, extract paths, world spec, clerical review path.
+
+    ``releases`` collects ``{path, release}`` entries (path -> release month)."""
+    releases = {} if releases is None else releases
     sources = data.get("sources")
     police_uk: list[Path] = []
     extracts: dict[str, Path] = {}
@@ -225,6 +247,8 @@ def _parse_sources(
         problems.append(f"sources.police_uk: must be a path or a list of paths, got {raw_pu!r}")
         raw_pu = []
     for i, item in enumerate(raw_pu):
+        if isinstance(item, Mapping):  # {path, release}: a police.uk archive whose path does not say it
+            item = _release_item(item, f"sources.police_uk[{i}]", base, problems, releases)
         p = _path(item, f"sources.police_uk[{i}]", base, problems)
         if p is not None:
             police_uk.append(p)
@@ -462,6 +486,14 @@ def _parse_public_comparisons(items: list[Any], base: Path, problems: list[str])
         raw_paths = item.get("police_uk")
         if isinstance(raw_paths, str):
             raw_paths = [raw_paths]
+        releases: dict[str, str] = {}
+        if isinstance(raw_paths, list):  # {path, release} entries, as in sources.police_uk
+            raw_paths = [
+                _release_item(x, f"{where}.police_uk[{j}]", base, problems, releases)
+                if isinstance(x, Mapping)
+                else x
+                for j, x in enumerate(raw_paths)
+            ]
         if not isinstance(raw_paths, list) or not raw_paths or not all(isinstance(x, str) for x in raw_paths):
             problems.append(
                 f"{where}.police_uk: must be a list of police.uk files or folders, got {raw_paths!r}"
@@ -483,7 +515,9 @@ def _parse_public_comparisons(items: list[Any], base: Path, problems: list[str])
         if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
             problems.append(f"{where}.lsoa_name_prefix: must be a non-empty string, got {prefix!r}")
             prefix = None
-        out.append(ComparisonArea(name.strip(), tuple(paths), tuple(codes), prefix))
+        keys = [str(Path(x) if Path(x).is_absolute() else base / x) for x in raw_paths]
+        given = tuple((str(p), releases[k]) for k, p in zip(keys, paths, strict=True) if k in releases)
+        out.append(ComparisonArea(name.strip(), tuple(paths), tuple(codes), prefix, given))
     names = [c.name for c in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -512,7 +546,17 @@ def config_from_dict(
     if not isinstance(summary, str):
         problems.append(f"summary: must be text, got {summary!r}")
 
-    police_uk, extracts, world, review_path = _parse_sources(data, base, problems)
+    release = data.get("release") or {}
+    if not isinstance(release, Mapping) or any(
+        k not in ("status", "owner", "contact", "revisions") or not isinstance(v, str)
+        for k, v in release.items()
+    ):
+        problems.append(
+            f"release: must map some of ['contact', 'owner', 'revisions', 'status'] to text, got {release!r}"
+        )
+
+    police_uk_releases: dict[str, str] = {}
+    police_uk, extracts, world, review_path = _parse_sources(data, base, problems, police_uk_releases)
 
     area = _parse_area(data, base, problems)
 
@@ -564,6 +608,10 @@ def config_from_dict(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problems.append(f"seed: must be a whole number >= 0, got {seed!r}")
 
+    if not problems and police_uk:  # issue 14: the files hold crimes, of the force named
+        problems += police_uk_problems(
+            police_uk, area.force if area is not None else None, need_street=not extracts and world is None
+        )
     if problems:
         raise ConfigError(source, problems)
     assert area is not None and start is not None and end is not None  # for type checkers
@@ -587,6 +635,7 @@ def config_from_dict(
         source=Path(source) if isinstance(source, str | Path) else None,
         raw=dict(data),
         public_comparisons=tuple(public_comparisons),
+        police_uk_releases=police_uk_releases,
     )
 
 

@@ -38,7 +38,8 @@ from linkage.quality import (
     read_review,
 )
 from linkage.quality import evaluate as evaluate_against_truth
-from linkage.sources import LoadSummary, read_extract, read_police_uk
+from linkage.sources import LoadResult, LoadSummary, read_extract, read_police_uk
+from linkage.sources.coverage import Coverage, area_coverage
 from linkage.sources.extract_folder import combine_summaries, load_extracts
 from linkage.synth import SyntheticWorld, generate, individual_effects
 
@@ -71,6 +72,7 @@ class Loaded:
     public: pd.DataFrame | None = None  # crime-level public view (real police.uk files)
     public_did: pd.DataFrame | None = None  # public view of the area and its public comparison areas
     public_months_complete: bool = False
+    coverage: Coverage | None = None  # what the police.uk files supply, area by kind by month
     tables: dict[str, pd.DataFrame] | None = None  # restricted tables (accepted rows)
     world: SyntheticWorld | None = None
     world_public: pd.DataFrame | None = None  # the synthetic world's own police.uk view
@@ -113,6 +115,7 @@ class RunResult:
     public: pd.DataFrame | None = None
     public_did: pd.DataFrame | None = None
     public_months_complete: bool = False
+    coverage: Coverage | None = None  # what the police.uk files supply (linkage.sources.coverage)
     world_public: pd.DataFrame | None = None
     linked: pd.DataFrame | None = None
     link_result: LinkResult | None = None
@@ -141,30 +144,39 @@ def _filter_area(frame: pd.DataFrame, config: TrailblazerConfig) -> pd.DataFrame
     return frame[keep & in_period].reset_index(drop=True)
 
 
-def _read_public(paths: tuple[Path, ...], label: str, loads: dict[str, LoadSummary]):
-    """Street and outcomes tables of some police.uk files (None when there is no street file)."""
-    streets, outcomes = [], []
-    for path in paths:
-        result = read_police_uk(path)
-        loads[f"{label}: {path.name}"] = result.summary
-        streets += [result.tables["street"]] if "street" in result.tables else []
-        outcomes += [result.tables["outcomes"]] if "outcomes" in result.tables else []
-    street = pd.concat(streets, ignore_index=True) if streets else None
-    outcome = pd.concat(outcomes, ignore_index=True) if outcomes else None
-    return street, outcome
+def _read_public(
+    paths: tuple[Path, ...],
+    label: str,
+    loads: dict[str, LoadSummary],
+    releases: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """One load of some police.uk files: a month supplied by two of them (two releases) is resolved to
+    the newest release across all of them (linkage.sources.releases)."""
+    result = read_police_uk(list(paths), releases=dict(releases or {}))
+    loads[f"{label}: " + ", ".join(p.name for p in paths)] = result.summary
+    return result
 
 
 def _load_public(config: TrailblazerConfig, loads: dict[str, LoadSummary]) -> dict[str, object]:
-    """The public view of the area (``public``), of it and its public comparison areas (``public_did``)
-    and whether the outcomes files cover every month (``public_months_complete``)."""
-    street, outcome = _read_public(config.police_uk, "police.uk", loads)
+    """The public view of the area (``public``), of it and its public comparison areas (``public_did``),
+    whether the outcomes files cover every month (``public_months_complete``) and what the files cover
+    (``coverage``; a public-only period with no street data at all is an error)."""
+    result = _read_public(config.police_uk, "police.uk", loads, config.police_uk_releases)
+    coverage = Coverage.for_period(config.start, config.end)
+    coverage.add(
+        area_coverage(config.area.name, "trailblazer", result.tables, result.file_releases),
+        result.summary.releases,
+    )
+    if config.public_only:
+        coverage.require_crime_data()
+    street, outcome = result.tables.get("street"), result.tables.get("outcomes")
     if street is None:
         logger.warning("%s: no police.uk street files; the public view is empty", config.slug)
-        return {}
+        return {"coverage": coverage}
     public = _filter_area(public_crimes(street, outcome, area=config.area.name), config)
-    out: dict[str, object] = {"public": public}
+    out: dict[str, object] = {"public": public, "coverage": coverage}
     if config.public_comparisons and config.go_live is not None:
-        out["public_did"] = _load_public_comparisons(config, public, loads)
+        out["public_did"] = _load_public_comparisons(config, public, loads, coverage)
     if outcome is not None:
         months = set(pd.to_datetime(outcome["month"]).dt.to_period("M"))
         wanted = set(pd.period_range(config.start, config.end, freq="M"))
@@ -173,13 +185,19 @@ def _load_public(config: TrailblazerConfig, loads: dict[str, LoadSummary]) -> di
 
 
 def _load_public_comparisons(
-    config: TrailblazerConfig, public: pd.DataFrame, loads: dict[str, LoadSummary]
+    config: TrailblazerConfig, public: pd.DataFrame, loads: dict[str, LoadSummary], coverage: Coverage
 ) -> pd.DataFrame:
     """The public view of each public comparison area (its own police.uk files and LSOAs), stacked with
-    the trailblazer area's (``treated`` 1) for the difference-in-differences."""
+    the trailblazer area's (``treated`` 1) for the difference-in-differences; each area's coverage is
+    added to ``coverage``."""
     frames = [public.assign(treated=1)]
     for comp in config.public_comparisons:
-        street, outcome = _read_public(comp.police_uk, f"police.uk ({comp.name})", loads)
+        result = _read_public(comp.police_uk, f"police.uk ({comp.name})", loads, dict(comp.releases))
+        coverage.add(
+            area_coverage(comp.name, "comparison", result.tables, result.file_releases),
+            result.summary.releases,
+        )
+        street, outcome = result.tables.get("street"), result.tables.get("outcomes")
         if street is None:
             logger.warning("%s: comparison area %s has no street files", config.slug, comp.name)
             continue
@@ -486,6 +504,7 @@ def run(config: TrailblazerConfig) -> RunResult:
         public=loaded.public,
         public_did=loaded.public_did,
         public_months_complete=loaded.public_months_complete,
+        coverage=loaded.coverage,
         world_public=loaded.world_public,
         linked=None if linked is None else linked.crimes,
         link_result=None if linked is None else linked.result,

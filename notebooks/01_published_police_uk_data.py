@@ -89,23 +89,24 @@ for reason, count in load.summary.by_reason.items():
     print(f"  {reason}: {count}")
 
 # %% [markdown]
-# Two kinds of row were quarantined:
+# No row of these files was quarantined, although some repeat. police.uk publishes them that way on
+# purpose, so the loader keeps them (docs/data_dictionary.md):
 #
-# * **exact duplicate**: the same row published twice (same Crime ID and every other value). Outcomes files
-#   repeat rows like this; keeping them would double-count outcomes.
-# * **duplicate key**: a Crime ID already accepted from an earlier row but with different values (police.uk
-#   does re-publish an ID with, say, another map point). A Crime ID identifies one crime, so only the first
-#   row is kept.
+# * **street rows repeating a Crime ID** (another map point or outcome for the same crime ID): police.uk
+#   counts every row of a street file as a crime record, so every row is kept and crime counts match
+#   police.uk's own.
+# * **identical outcomes rows**: one row per suspect, so two suspects charged for one crime give two
+#   identical rows. All are kept, and the `suspects` column counts them per Crime ID, month and outcome.
 #
-# Quarantined rows are never silently dropped: each keeps its file, line number, the offending column and
-# value, and the raw row, so it can be checked by hand. (Crime IDs are public, opaque 64-character hashes.)
+# Rows that *are* unusable (an unparseable month, coordinates outside the UK, a month superseded by a newer
+# release of the same file) are quarantined, never silently dropped: each keeps its file, line number, the
+# offending column and value, and the raw row, so it can be checked by hand.
 
 # %%
-quarantine = load.quarantined[QUARANTINE_COLUMNS].assign(
-    source_file=load.quarantined["source_file"].str.rsplit("/", n=1).str[-1],
-    value=load.quarantined["value"].str.slice(0, 16) + "...",
-)
-quarantine.head(6)
+street, outcomes = load.tables["street"], load.tables["outcomes"]
+print("street rows sharing a Crime ID with another row:", int(street["crime_id"].dropna().duplicated(keep=False).sum()))
+print("outcomes rows of a crime with several suspects:", int((outcomes["suspects"] > 1).sum()))
+print("quarantined rows:", len(load.quarantined[QUARANTINE_COLUMNS]))
 
 # %% [markdown]
 # ## 2. What was published: crime mix
@@ -248,8 +249,8 @@ fig.set_dpi(70)
 # %% [markdown]
 # ## What to take away
 #
-# * The public files are well-formed but not clean: about 2% of street rows repeat a Crime ID and are
-#   quarantined, with the reason kept.
+# * The public files are well-formed but repeat rows by design: about 2% of street rows repeat a Crime ID
+#   and outcomes files have one row per suspect; both are kept, so counts match police.uk's own.
 # * police.uk's *last outcome* answers "what is the latest thing that happened to this crime?", not "was
 #   anyone cautioned, fined or convicted?": it has no link to the person or to records held outside the
 #   police (courts, penalty notice processing). Notebooks 02 to 05 build that link.

@@ -170,8 +170,8 @@ print(messy.quarantined[[c for c in QUARANTINE_COLUMNS if c != "source_file"]].t
 # real project it stays in the secure environment with the extracts, never in `reports/`.
 #
 # The world also publishes its own police.uk-style files, which load through the public loader of notebook
-# 01 exactly like the real ones, including the exact duplicate rows real files carry, which are quarantined
-# the same way:
+# 01 exactly like the real ones, including the repeated rows real files carry (one outcomes row per
+# suspect), which are kept the same way:
 
 # %%
 published = read_police_uk(workdir / "world" / "police-uk")

@@ -60,9 +60,8 @@ def public_crimes(
     s = street[street["crime_type"].astype("string") != ASB].copy()
     s["month"] = _month_start(s["month"])
     s = s.sort_values(["month", "crime_id"], kind="stable")
-    has_id = s["crime_id"].notna() & (s["crime_id"].astype("string").str.strip() != "")
-    # A Crime ID appears once per street file; keep the latest release if files overlap.
-    s = pd.concat([s[has_id].drop_duplicates("crime_id", keep="last"), s[~has_id]])
+    # Every street row is a crime record as police.uk counts it (a Crime ID repeated with another map
+    # point or outcome included); overlapping releases are resolved on load (linkage.sources.releases).
     out = pd.DataFrame(
         {
             "crime_key": s["crime_id"].astype("string"),

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from linkage.errors import DataContractError
 from linkage.geography import BNG, points_to_bng, to_bng
@@ -68,6 +69,31 @@ def _finish(ax, title: str) -> None:
     ax.set_aspect("equal")
 
 
+_AREA_STYLE = {
+    "trailblazer": {"edgecolor": "#000000", "linewidth": 1.8, "linestyle": "-"},
+    "comparison": {"edgecolor": "#D55E00", "linewidth": 1.6, "linestyle": "--"},
+}
+
+
+def _area_outlines(ax, boundaries: gpd.GeoDataFrame, areas: pd.DataFrame) -> None:
+    """Outline the trailblazer and comparison areas (``areas``: ``lsoa_code``, ``role``) with a legend:
+    solid black for the trailblazer, dashed orange for the comparison areas."""
+    from matplotlib.lines import Line2D
+
+    geo = boundaries.merge(areas[["lsoa_code", "role"]].drop_duplicates("lsoa_code"), on="lsoa_code")
+    handles = []
+    for role, style in _AREA_STYLE.items():
+        part = geo[geo["role"] == role]
+        if part.empty:
+            continue
+        part.dissolve().boundary.plot(ax=ax, zorder=4, color=style["edgecolor"], linewidth=style["linewidth"],
+                                      linestyle=style["linestyle"])
+        handles.append(Line2D([], [], color=style["edgecolor"], linewidth=style["linewidth"],
+                              linestyle=style["linestyle"], label=f"{role} area"))
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, framealpha=0.9)
+
+
 def lsoa_choropleth(
     rates: pd.DataFrame,
     boundaries: gpd.GeoDataFrame,
@@ -76,6 +102,7 @@ def lsoa_choropleth(
     title: str = "",
     legend_label: str = "share of crimes",
     context: int = 1,
+    areas: pd.DataFrame | None = None,
 ) -> Figure:
     """LSOA choropleth of ``rates[value]`` (NaN = suppressed), drawn in EPSG:27700.
 
@@ -109,10 +136,12 @@ def lsoa_choropleth(
             linewidth=0.4,
             legend=True,
             cax=_colorbar_axes(ax),
-            legend_kwds={"label": legend_label},
+            legend_kwds={"label": legend_label, "format": PercentFormatter(xmax=1, decimals=0)},
         )
     if not hidden.empty:
         hidden.plot(ax=ax, color="#d0d0d0", hatch="///", edgecolor="white", linewidth=0.4)
+    if areas is not None:
+        _area_outlines(ax, boundaries, areas)
     ax.set_xlim(minx - pad / 2, maxx + pad / 2)
     ax.set_ylim(miny - pad / 2, maxy + pad / 2)
     _finish(ax, title)
@@ -172,7 +201,16 @@ def point_map(
         edgecolors="black",
         linewidths=0.3,
     )
-    fig.colorbar(sc, cax=_colorbar_axes(ax), label=legend_label)
+    fig.colorbar(sc, cax=_colorbar_axes(ax), label=legend_label, format=PercentFormatter(xmax=1, decimals=0))
+    top = float(geo[size].max())
+    keys = sorted({int(round(v, -1)) or int(v) for v in (top / 10, top / 3, top) if v >= 1})
+    handles = [
+        ax.scatter([], [], s=8 + 120 * np.sqrt(k / max(top, 1.0)), facecolors="none", edgecolors="black",
+                   linewidths=0.6, label=f"{k:,} crimes")
+        for k in keys
+    ]
+    ax.legend(handles=handles, title="circle size", loc="lower left", fontsize=7, title_fontsize=7,
+              frameon=True, framealpha=0.9, labelspacing=1.2)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     _finish(ax, title)

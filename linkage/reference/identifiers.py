@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -176,12 +177,48 @@ _FORCE_ALIASES = {
 }
 
 
+_GENERIC_FORCE_WORDS = frozenset(
+    {"police", "constabulary", "service", "force", "department", "city", "county", "the", "of", "and", "&"}
+)
+_FORCE_WORD_ALIASES = {"met": "metropolitan", "mps": "metropolitan", "btp": "transport", "psni": "ireland"}
+
+
+def _distinctive(name: str) -> list[str]:
+    words = re.split(r"[\s,]+", name.lower().replace("-", " "))
+    return [_FORCE_WORD_ALIASES.get(w, w) for w in words if w and w not in _GENERIC_FORCE_WORDS]
+
+
+def _forces_by_distinctive_word(name: str) -> list[str]:
+    """Force names sharing the most distinctive words with ``name`` ('Cumbria Police' -> Cumbria
+    Constabulary, not the closer string 'Northumbria Police'); a word matches exactly or as a near miss
+    (a typo). Empty when no word matches."""
+    words = _distinctive(name)
+    scores: dict[str, float] = {}
+    for force in POLICE_UK_FORCES:
+        theirs = _distinctive(force)
+        score = 0.0
+        for word in words:
+            if word in theirs:
+                score += 1.0
+            elif difflib.get_close_matches(word, theirs, n=1, cutoff=0.8):
+                score += 0.9
+        if score > 0:
+            scores[force] = score
+    if not scores:
+        return []
+    best = max(scores.values())
+    return sorted(f for f, v in scores.items() if v == best)[:3]
+
+
 def unknown_force_problem(name: str, where: str = "force") -> str | None:
     """None when ``name`` is a police.uk force name (or a known older/newer spelling of one); otherwise
     a problem naming ``where`` and the value, with the closest force names as suggestions."""
     if name in POLICE_UK_FORCES or name in _FORCE_ALIASES:
         return None
-    by_lower = {f.lower(): f for f in (*POLICE_UK_FORCES, *_FORCE_ALIASES)}
-    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.8)]
+    close = _forces_by_distinctive_word(name)
+    if not close:
+        by_lower = {f.lower(): f for f in (*POLICE_UK_FORCES, *_FORCE_ALIASES)}
+        near = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.8)
+        close = [by_lower[m] for m in near]
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     return f"{where}: unknown police force {name!r}{hint}; use the name police.uk publishes"

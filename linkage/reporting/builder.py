@@ -25,15 +25,20 @@ import pandas as pd
 from linkage import __version__
 from linkage._io import atomic_directory, file_sha256, write_csv, write_text
 from linkage.config import TrailblazerConfig
-from linkage.errors import LinkageError
 from linkage.evaluation.disclosure import LOG_COLUMNS, TOTAL, PublishedCells, audit_tables, protect_rates
 from linkage.evaluation.maps import force_outline, load_boundaries
 from linkage.evaluation.rates import NO_OUTCOME, outcome_rates
 from linkage.pipeline import RunResult, true_effects
 from linkage.pipeline import police_record as _police_record  # noqa: F401 - older name (benchmarks)
 from linkage.pipeline import run as gather
+from linkage.reporting import coverage_notes
 from linkage.reporting import sections as S  # noqa: N812
 from linkage.reporting.document import Report, Section, TableBlock, render_html
+from linkage.reporting.findings import data_warnings, main_findings
+from linkage.reporting.publish import file_log, label_log, write_published
+from linkage.reporting.sections.linkage_quality import evaluation_cell_quality
+from linkage.reporting.withhold import audit_or_withhold, guard
+from linkage.sources.messages import regenerate_path
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +111,7 @@ def build_report(data: ReportData) -> Report:
     sections: list[Section] = [
         S.data_summary_section(data.loads, ds, restricted=frozenset(data.restricted_sources))
     ]
+    coverage_notes.add_to_data_summary(sections[0], data.coverage)  # issue 14: coverage strip
     total = sum(getattr(s, "rows_read", 0) for s in data.loads.values())
     q = data.quality
     record_counts = None
@@ -115,11 +121,22 @@ def build_report(data: ReportData) -> Report:
             for s in ("cautions", "penalty_notices", "court_outcomes")
             if s in data.tables
         }
+    subgroups = data.subgroups
+    truth = (data.tables or {}).get("truth")
+    if (
+        subgroups is not None
+        and truth is not None
+        and cfg.go_live is not None
+        and data.linked is not None
+        and data.linked["treated"].nunique() > 1
+    ):
+        cells = evaluation_cell_quality(data.link_result.links, truth, data.linked, cfg.go_live)
+        subgroups = pd.concat([subgroups, cells], ignore_index=True)
     sections.append(
         S.linkage_quality_section(
             data.link_result.links if data.link_result is not None else None,
             q,
-            data.subgroups,
+            subgroups,
             record_counts,
             ds,
             review=data.review,
@@ -131,8 +148,14 @@ def build_report(data: ReportData) -> Report:
         if data.world_public is not None
         else (data.public if data.linked is not None else None)
     )
-    out_sec = S.outcomes_section(
-        compare_public if data.linked is not None else data.public, data.linked, ds, alpha=ev.alpha
+    out_sec = guard(  # issue 14: small areas degrade, not die (withhold what cannot be protected)
+        "outcomes",
+        "Outcomes",
+        S.outcomes_section,
+        compare_public if data.linked is not None else data.public,
+        data.linked,
+        ds,
+        alpha=ev.alpha,
     )
     if data.linked is not None and data.public is not None and data.world_public is not None:
         real = outcome_rates(data.public, by=(), alpha=ev.alpha)
@@ -160,14 +183,24 @@ def build_report(data: ReportData) -> Report:
         data.linked if data.linked is not None else (data.public if data.public_months_complete else None)
     )
     sections.append(
-        S.time_to_outcome_section(
-            time_data, ds, period_end=cfg.period_end, alpha=ev.alpha, public_months=data.linked is None
+        guard(
+            "time",
+            "Time to outcome",
+            S.time_to_outcome_section,
+            time_data,
+            ds,
+            period_end=cfg.period_end,
+            alpha=ev.alpha,
+            public_months=data.linked is None,
         )
     )
     bounds, outline = _boundaries(cfg)
     map_data = data.public if data.public is not None else data.linked
     sections.append(
-        S.maps_section(
+        guard(
+            "maps",
+            "Maps",
+            S.maps_section,
             map_data,
             ds,
             boundaries=bounds,
@@ -175,8 +208,10 @@ def build_report(data: ReportData) -> Report:
             view="public police.uk" if data.public is not None else "linked",
         )
     )
+    refusal = coverage_notes.did_refusal(data.coverage, data.public_did) if data.linked is None else None
     sections.append(
-        report_evaluation(
+        refusal  # issue 14: a public-only DiD without full, equal coverage is not estimable
+        or report_evaluation(
             data, data.linked if data.linked is not None else data.public_did, data.true_effects
         )
     )
@@ -206,7 +241,22 @@ def build_report(data: ReportData) -> Report:
             + (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else ""),
         ),
     )
-    caveats = _caveats(data)
+    findings = main_findings(
+        sections,
+        view="linked" if data.linked is not None else "public police.uk",
+        followup_days=ev.followup_days,
+        within_days=ev.outcome_within_days,
+    )
+    warnings = data_warnings(
+        main,
+        cfg.start,
+        cfg.end,
+        public_months_complete=data.public_months_complete if data.linked is None else None,
+    )
+    caveats = _caveats(data) + (data.coverage.caveats() if data.coverage is not None else [])
+    covered = coverage_notes.headline(data.coverage)
+    if covered is not None:
+        headline.insert(1, covered)
     methods = _methods(data)
     sources = _sources(data)
     summary = cfg.summary or ""
@@ -231,8 +281,49 @@ def build_report(data: ReportData) -> Report:
         data_sources=sources,
         disclosure_log=log,
         manifest={},
-        extra={"rows_read": total, "disclosure_summary": _log_summary(log)},
+        extra={"rows_read": total, "disclosure_summary": _log_summary(log), "source_line": _source_line(cfg)},
+        findings=findings,
+        data_warnings=warnings,
+        release=release_info(cfg, synthetic=data.tables is not None and cfg.synthetic_world is not None),
     )
+
+
+def _source_line(cfg: TrailblazerConfig) -> str:
+    """One line naming the data behind every figure (printed under each)."""
+    parts = []
+    if cfg.synthetic_world is not None:
+        parts.append("synthetic record-level extracts (linkage.synth; illustrative, not real people)")
+    if cfg.extracts:
+        parts.append("restricted record-level extracts, linked by the workbench")
+    if cfg.police_uk:
+        parts.append("data.police.uk street-level crime and outcomes files")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def release_info(cfg: TrailblazerConfig, *, synthetic: bool) -> dict[str, str]:
+    """Status, owner, contact and revisions note: the optional ``release`` block of the configuration,
+    with defaults. The production date is today (UTC), or ``$SOURCE_DATE_EPOCH`` for a dated rebuild."""
+    given = dict(cfg.raw.get("release") or {})
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    produced = (
+        _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+        if epoch and epoch.isdigit()
+        else _dt.datetime.now(_dt.UTC)
+    )
+    status = given.get("status") or (
+        "Illustrative, synthetic: not official statistics" if synthetic else "Management information"
+    )
+    return {
+        "produced": f"{produced:%d %B %Y}",
+        "status": str(status),
+        "owner": str(given.get("owner") or "Not stated in the configuration (release.owner)"),
+        "contact": str(given.get("contact") or "Not stated in the configuration (release.contact)"),
+        "revisions": str(
+            given.get("revisions")
+            or "Figures may be revised when later police.uk files or extracts add outcomes recorded after "
+            "the period end; any revision will be listed here with its date and reason."
+        ),
+    }
 
 
 def cross_table_audit(
@@ -318,7 +409,7 @@ def cross_table_audit(
             )
         )
     by_outcome = blocks.get("time_to_outcome_medians_by_outcome")
-    if time_tables and by_outcome is not None:
+    if time_tables and by_outcome is not None and "outcomes" in by_outcome.columns:
         tables.append(
             PublishedCells(
                 "time_to_outcome_medians_by_outcome",
@@ -371,33 +462,20 @@ def _audit_or_raise(
     time_tables: bool,
     public: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Run :func:`cross_table_audit` (and the public side of the label comparison); refuse to publish
-    (LinkageError) if any withheld cell comes back."""
+    """Run :func:`cross_table_audit` (and the public side of the label comparison); withhold any table
+    whose withheld cells come back (:func:`linkage.reporting.withhold.audit_or_withhold`)."""
     zeros_safe = not cfg.disclosure.suppress_zeros
-    audit = cross_table_audit(
-        crimes, sections, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
-    )
-    if public is not None:
-        audit = pd.concat([audit, _public_labels_audit(public, sections, zeros_safe)], ignore_index=True)
-    exposed = audit[audit["exposed"]]
-    if len(exposed):
-        cells = "; ".join(f"{r.table}: {r.cell}" for r in exposed.itertuples())
-        raise LinkageError(
-            f"{cfg.slug}: withheld cells recoverable by differencing published tables: {cells}"
+
+    def audit(current: list[Section]) -> pd.DataFrame:
+        found = cross_table_audit(
+            crimes, current, period_end=cfg.period_end, time_tables=time_tables, zeros_safe=zeros_safe
         )
-    return pd.DataFrame(
-        [
-            {
-                "table": "outcome tables (jointly)",
-                "row": "all",
-                "column": "all",
-                "action": "cross-table audit",
-                "reason": f"{len(audit)} withheld cell(s) checked against every published figure of the "
-                "outcome tables of the same crimes; none recoverable",
-            }
-        ],
-        columns=LOG_COLUMNS,
-    )
+        if public is not None:
+            found = pd.concat([found, _public_labels_audit(public, current, zeros_safe)], ignore_index=True)
+        return found
+
+    # issue 14: a table whose withheld cells stay recoverable is withheld with a note, not the report
+    return audit_or_withhold(audit, sections, cfg.slug)
 
 
 def _log_summary(log: pd.DataFrame) -> pd.DataFrame:
@@ -548,6 +626,7 @@ def _manifest(
     return {
         "slug": config.slug,
         "config_file": config.source.name if config.source is not None else None,
+        "config_path": regenerate_path(config.source),  # issue 14: the footer's regenerate line
         "config_sha256": config.config_hash,
         "package": "justice-linkage",
         "package_version": __version__,
@@ -571,25 +650,27 @@ def write_report(report: Report, data: ReportData, out_dir: str | Path, *, start
 
 
 def _write_report_files(report: Report, data: ReportData, out: Path, *, started: float) -> None:
+    """Every data file goes through the disclosure gate (:mod:`linkage.reporting.publish`), which adds
+    one disclosure-log row per file; then the log, the HTML and the manifest."""
     cfg = data.config
-    tables_dir = out / "tables"
-    written = []
-    for sec in report.sections:
-        for block in sec.tables:
-            frame = block.frame.reset_index() if block.index else block.frame
-            write_csv(tables_dir / f"{block.name}.csv", frame, float_format="%.6g")
-            written.append(f"tables/{block.name}.csv")
-    write_csv(out / "disclosure_log.csv", report.disclosure_log)
-    written.append("disclosure_log.csv")
+    record_files: dict[str, pd.DataFrame] = {}
+    name = f"{cfg.slug}-outcomes.csv"
     if data.published_outcomes is not None:
-        name = f"{cfg.slug}-outcomes.csv"
-        write_csv(out / name, data.published_outcomes, float_format="%.6f")
-        written.append(name)
+        record_files[name] = data.published_outcomes
     elif data.public is not None and data.outcomes_file_skipped is None:
-        name = f"{cfg.slug}-outcomes.csv"
-        write_csv(out / name, _public_outcomes_file(data), float_format="%.6f")
-        written.append(name)
-    written.append("report.html")
+        record_files[name] = _public_outcomes_file(data)
+    written, gate_log = write_published(report, record_files, out)
+    own = file_log(
+        [
+            ("disclosure_log.csv", "this log: actions and file list, never an original value"),
+            ("report.html", "the tables above, as protected; figures drawn from protected or model values"),
+            ("manifest.json", "input hashes, settings and the list of outputs"),
+        ]
+    )
+    report.disclosure_log = label_log(pd.concat([report.disclosure_log, gate_log, own], ignore_index=True))
+    report.extra["files"] = written
+    write_csv(out / "disclosure_log.csv", report.disclosure_log)
+    written = [*written, "disclosure_log.csv", "report.html"]
     manifest = _manifest(cfg, started, time.time() - started, written + ["manifest.json"])
     report.manifest = manifest
     write_text(out / "report.html", render_html(report))

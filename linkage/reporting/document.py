@@ -19,6 +19,8 @@ import pandas as pd
 from markupsafe import Markup, escape
 from matplotlib.figure import Figure
 
+from linkage.reporting.labels import display_frame
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["TableBlock", "FigureBlock", "Section", "Report", "figure_png", "render_html", "format_table"]
@@ -46,6 +48,12 @@ class FigureBlock:
     png_base64: str
     alt: str = ""
 
+    @property
+    def css_width(self) -> int:
+        """Display width in CSS pixels: half the PNG's width, as figures are drawn at 2x resolution."""
+        head = base64.b64decode(self.png_base64[:64])
+        return int.from_bytes(head[16:20], "big") // 2
+
 
 @dataclass
 class Section:
@@ -59,6 +67,9 @@ class Section:
     needs: str = ""  # what the section needs that this configuration lacks (restricted extracts, ...)
     log: pd.DataFrame | None = None  # disclosure log entries for this section's tables
     headline: list[tuple[str, str]] = field(default_factory=list)
+    # Published (disclosure-controlled) results the main findings are written from, one dict per result:
+    # ``kind`` ("effect" for a causal estimate, "descriptive" otherwise) and the values its sentence quotes.
+    results: list[dict[str, Any]] = field(default_factory=list)
 
     def add_table(self, block: TableBlock, log: pd.DataFrame | None = None) -> None:
         """Add a table (and its disclosure log rows)."""
@@ -82,9 +93,12 @@ class Report:
     disclosure_log: pd.DataFrame
     manifest: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    findings: list[Any] = field(default_factory=list)  # linkage.reporting.findings.Finding, causal first
+    data_warnings: list[str] = field(default_factory=list)  # beside every finding (coverage, last month)
+    release: dict[str, str] = field(default_factory=dict)  # status, owner, contact, produced, revisions
 
 
-def figure_png(fig: Figure, *, dpi: int = 110) -> str:
+def figure_png(fig: Figure, *, dpi: int = 220) -> str:
     """Render a matplotlib figure to a base64 PNG (no timestamp metadata, so bytes are reproducible).
 
     Figures are built with the object API (``matplotlib.figure.Figure``), so rendering needs no pyplot
@@ -112,14 +126,17 @@ def _fmt_value(value: object, percent: bool, column: str = "") -> str:
             return f"{v:+.1f}"
         if v.is_integer():  # counts and whole days held as floats (a column with withheld cells)
             return f"{int(v):,}"
-        return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3f}"
+        return f"{v:,.2f}"  # one number of decimals for every non-count, non-rate column
     return str(value)
 
 
-def format_table(block: TableBlock) -> Markup:
-    """HTML for a table block: numbers right-aligned, ``percent_columns`` as %, [c] for suppressed."""
-    frame = block.frame.reset_index() if block.index else block.frame
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+def format_table(block: TableBlock, number: int | None = None) -> Markup:
+    """HTML for a table block: a ``<caption>``, column headers ``<th scope="col">``, the first column as
+    row headers ``<th scope="row">``, numbers right-aligned, ``percent_columns`` as %, [c] for withheld
+    cells. Display labels come from the one map in :mod:`linkage.reporting.publish`."""
+    frame = display_frame(block)
+    head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in frame.columns)
+    title = f"Table {number}. {block.caption}" if number is not None else block.caption
     rows = []
     hidden_rows = 0
     if block.max_rows is not None and len(frame) > block.max_rows:
@@ -127,7 +144,7 @@ def format_table(block: TableBlock) -> Markup:
         frame = frame.head(block.max_rows)
     for rec in frame.itertuples(index=False):
         cells = []
-        for col, value in zip(frame.columns, rec, strict=True):
+        for i, (col, value) in enumerate(zip(frame.columns, rec, strict=True)):
             blank = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
             if blank and col in block.na_text:
                 text = block.na_text[col]
@@ -135,14 +152,19 @@ def format_table(block: TableBlock) -> Markup:
                 text = _fmt_value(value, col in block.percent_columns, str(col))
             numeric = isinstance(value, int | float | np.integer | np.floating) or text == "[c]"
             cls = ' class="num"' if numeric else ""
-            cells.append(f"<td{cls}>{escape(text)}</td>")
+            tag = "th" if i == 0 else "td"
+            scope = ' scope="row"' if i == 0 else ""
+            cells.append(f"<{tag}{scope}{cls}>{escape(text)}</{tag}>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if hidden_rows:
         rows.append(
             f'<tr><td colspan="{len(frame.columns)}">'
             f"<em>... {hidden_rows:,} more rows in the CSV file.</em></td></tr>"
         )
-    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return Markup(
+        f"<table><caption>{escape(title)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 _ENV = jinja2.Environment(

@@ -57,6 +57,7 @@ class LoadSummary:
     by_reason: dict[str, int]
     by_file: pd.DataFrame  # file, kind, rows_read, accepted, quarantined, then one column per reason
     missing_months: tuple[str, ...] = ()  # "<kind>, <force>: YYYY-MM" for each month missing in a run
+    releases: tuple[str, ...] = ()  # one line per (kind, force, month) supplied by more than one file
 
     def __post_init__(self) -> None:
         if self.rows_read != self.accepted + self.quarantined:
@@ -87,6 +88,8 @@ class LoadSummary:
             lines.append(f"  {reason}: {count}")
         for gap in self.missing_months:
             lines.append(f"MISSING MONTH  {gap}")
+        for choice in self.releases:
+            lines.append(f"SUPPLIED TWICE  {choice}")
         return "\n".join(lines)
 
 
@@ -106,6 +109,8 @@ class LoadResult:
     quarantined: pd.DataFrame
     summary: LoadSummary
     files: list[str] = field(default_factory=list)
+    release_choices: list = field(default_factory=list)  # linkage.sources.releases.ReleaseChoice
+    file_releases: dict[str, str | None] = field(default_factory=dict)  # file -> release month or None
 
     @property
     def kinds(self) -> list[str]:
@@ -468,6 +473,7 @@ def summarise(
     accepted: list[pd.DataFrame] | tuple[pd.DataFrame, ...],
     *,
     missing_months: tuple[str, ...] = (),
+    releases: tuple[str, ...] = (),
 ) -> LoadSummary:
     """Accounting from a per-file table (file, kind, rows_read), the quarantine table and the accepted
     tables (each with a ``source_file`` column): accepted rows are counted from the rows actually kept,
@@ -507,6 +513,7 @@ def summarise(
         by_reason=by_reason,
         by_file=files.reset_index(drop=True),
         missing_months=tuple(missing_months),
+        releases=tuple(releases),
     )
 
 

@@ -61,6 +61,14 @@ def run_validate(args: argparse.Namespace) -> int:
             status = 2
             continue
         print(result.summary.format())
+        if result.summary.quarantined:
+            if args.quarantine_dir is not None:
+                print(f"QUARANTINE  {result.summary.quarantined} row(s) written to {args.quarantine_dir}/")
+            else:
+                print(
+                    f"QUARANTINE  {result.summary.quarantined} row(s) not written anywhere; add "
+                    "--quarantine-dir DIR to keep them (one <file>.quarantine.csv per file)"
+                )
         total_read += result.summary.rows_read
         total_accepted += result.summary.accepted
         total_quarantined += result.summary.quarantined

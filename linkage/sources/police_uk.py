@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,8 @@ from linkage.reference.outcomes import (
     crime_type_is_coarse,
 )
 from linkage.sources import _common as c
+from linkage.sources.coverage import spans
+from linkage.sources.releases import R_SUPERSEDED, release_of, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +133,7 @@ OUTCOMES_COLUMNS: tuple[str, ...] = (
     "lsoa_name",
     "outcome_type",
     "outcome_type_original",
+    "suspects",
     "vintage",
     "source_file",
     "source_row",
@@ -327,18 +331,12 @@ def _crime_common(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
     )
 
 
-def _flag_duplicates(frame: pd.DataFrame, rej: c.Rejections, data_cols: list[str], *, key: bool) -> None:
-    """Quarantine later copies among rows with a Crime ID: exact copies, then (if ``key``) reused IDs."""
-    has_id = frame["crime_id"].notna().to_numpy()
-    live = has_id & ~rej.rejected
-    exact = np.zeros(len(frame), dtype=bool)
-    exact[live] = frame.loc[live, data_cols].duplicated(keep="first").to_numpy()
-    rej.add(exact, c.R_EXACT_DUP, "Crime ID", frame["crime_id"])
-    if key:
-        live = has_id & ~rej.rejected
-        dup = np.zeros(len(frame), dtype=bool)
-        dup[live] = frame.loc[live, "crime_id"].duplicated(keep="first").to_numpy()
-        rej.add(dup, c.R_DUP_KEY, "Crime ID", frame["crime_id"])
+def _suspects(frame: pd.DataFrame) -> pd.Series:
+    """Rows per Crime ID, month and outcome: police.uk publishes one outcomes row per suspect, so
+    identical rows are several suspects' outcomes, all kept (NA for rows without a Crime ID)."""
+    key = [frame["crime_id"], frame["month"], frame["outcome_type_original"], frame["source_file"]]
+    counts = frame.groupby(key, dropna=False, sort=False)["crime_id"].transform("size")
+    return counts.astype("Int64").where(frame["crime_id"].notna())
 
 
 def _street(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
@@ -364,8 +362,6 @@ def _street(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
         context=_original(raw, "Context"),
         vintage=pd.Series(vintage, index=out.index, dtype="string"),
     )
-    data_cols = [col for col in STREET_COLUMNS if col not in ("source_file", "source_row")]
-    _flag_duplicates(out, rej, data_cols, key=True)
     return out
 
 
@@ -385,8 +381,6 @@ def _outcomes(raw: pd.DataFrame, rej: c.Rejections) -> pd.DataFrame:
         outcome_type_original=original,
         vintage=pd.Series(vintage, index=out.index, dtype="string"),
     )
-    data_cols = [col for col in OUTCOMES_COLUMNS if col not in ("source_file", "source_row")]
-    _flag_duplicates(out, rej, data_cols, key=False)
     return out
 
 
@@ -431,8 +425,12 @@ def _missing_months(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
             span = pd.period_range(have.min(), have.max(), freq="M")
             for month in span.difference(have):
                 gaps.append(f"{kind}, {force}: {month}")
+    by_run: dict[str, list[pd.Period]] = {}
     for gap in gaps:
-        logger.warning("missing month: %s", gap)
+        where, month = gap.rsplit(": ", 1)
+        by_run.setdefault(where, []).append(pd.Period(month, freq="M"))
+    for where, months in by_run.items():  # one line per kind and force (said once per run: linkage.cli)
+        logger.warning("missing month: %s: %s", where, spans(months))
     return tuple(gaps)
 
 
@@ -441,22 +439,35 @@ def _missing_months(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
 
 
 def read_police_uk(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     kind: str | None = None,
     quarantine_dir: str | os.PathLike[str] | None = None,
+    releases: Mapping[str, str] | None = None,
 ) -> c.LoadResult:
-    """Load police.uk files under ``path`` into canonical tables, quarantining bad rows.
+    """Load police.uk files under ``path`` (one path or several) into canonical tables, quarantining
+    bad rows.
 
     ``kind`` (``street``, ``outcomes`` or ``stop-and-search``) restricts a folder or zip to files of
     that kind; a single file of another kind is an error. A file that cannot be read at all raises
     :class:`~linkage.errors.DataContractError`. With ``quarantine_dir`` each file's quarantined rows are
-    also written to ``<quarantine_dir>/<file>.quarantine.csv``.
+    also written to ``<quarantine_dir>/<file>.quarantine.csv``. A (force, month, kind) supplied by more
+    than one file (two releases of a month) is resolved by :mod:`linkage.sources.releases`: the newest
+    release is used; ``releases`` maps a given path (as passed) to its release month ``YYYY-MM`` where
+    the path does not say it.
     """
     if kind is not None and kind not in KINDS:
         raise LinkageError(f"kind must be one of {KINDS} or None, got {kind!r}")
-    root = Path(path)
-    entries = _collect(root)
+    roots = [Path(p) for p in path] if isinstance(path, list | tuple) else [Path(path)]
+    given = {str(Path(k)): v for k, v in (releases or {}).items()}
+    entries: list[tuple[str, bytes]] = []
+    file_release: dict[str, str | None] = {}
+    for root in roots:
+        found = _collect(root)
+        for name, _ in found:
+            file_release[name] = release_of(name, given.get(str(root)))
+        entries += found
+    root = roots[0] if len(roots) == 1 else Path(", ".join(str(r) for r in roots))
     by_kind: dict[str, list[pd.DataFrame]] = {}
     file_rows = []
     for name, data in entries:
@@ -479,6 +490,7 @@ def read_police_uk(
 
     tables: dict[str, pd.DataFrame] = {}
     quarantines = []
+    choices = []
     for file_kind in [k for k in KINDS if k in by_kind]:
         raw = pd.concat(by_kind[file_kind], ignore_index=True)
         meta = pd.DataFrame(
@@ -494,29 +506,48 @@ def read_police_uk(
         raw = raw.fillna("").astype("string[pyarrow]")
         rej = c.Rejections(len(raw))
         c.field_count_problems(rej, extra_fields, list(raw.columns), overflow)
+        source = meta["source_file"].astype("string")
         if file_kind == "street":
             canon, columns = _street(raw, rej), STREET_COLUMNS
         elif file_kind == "outcomes":
             canon, columns = _outcomes(raw, rej), OUTCOMES_COLUMNS
         else:
             canon, columns = (
-                _stop_and_search(raw, rej, meta["source_file"].astype("string")),
+                _stop_and_search(raw, rej, source),
                 STOP_AND_SEARCH_COLUMNS,
             )
-        canon["source_file"] = meta["source_file"].astype("string")
+        canon["source_file"] = source
         canon["source_row"] = meta["source_row"].astype("int64")
+        if file_kind != "stop-and-search":
+            superseded, used, made = resolve(canon, source, file_kind, file_release)
+            rej.add(superseded, R_SUPERSEDED, "Month", pd.Series(used, dtype="string"))
+            choices += made
+        if file_kind == "outcomes":
+            canon["suspects"] = pd.NA
+            live = ~rej.rejected
+            canon.loc[live, "suspects"] = _suspects(canon.loc[live])
+            canon["suspects"] = canon["suspects"].astype("Int64")
         tables[file_kind] = c.keep_accepted(canon, rej, list(columns))
         quarantines.append(c.build_quarantine(raw, rej, meta))
         logger.info(
             "%s: %d rows accepted, %d quarantined", file_kind, len(tables[file_kind]), rej.rejected.sum()
         )
+    for choice in choices:
+        logger.warning("month supplied twice: %s", choice.describe())
 
     quarantined = pd.concat(quarantines, ignore_index=True) if quarantines else c.empty_quarantine()
     summary = c.summarise(
-        pd.DataFrame(file_rows), quarantined, list(tables.values()), missing_months=_missing_months(tables)
+        pd.DataFrame(file_rows),
+        quarantined,
+        list(tables.values()),
+        missing_months=_missing_months(tables),
+        releases=tuple(ch.describe() for ch in choices),
     )
     if quarantine_dir is not None and len(quarantined):
         c.write_quarantine_dir(quarantined, quarantine_dir)
-    return c.LoadResult(
+    result = c.LoadResult(
         tables=tables, quarantined=quarantined, summary=summary, files=[r["file"] for r in file_rows]
     )
+    result.release_choices = choices
+    result.file_releases = {r["file"]: file_release.get(r["file"]) for r in file_rows}
+    return result

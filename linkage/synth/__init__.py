@@ -13,6 +13,7 @@ from linkage.synth.spec import (
     AreaSpec,
     InterventionSpec,
     NoiseProfile,
+    ShockSpec,
     WorldSpec,
     resolve_noise,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "PRESETS",
     "AreaSpec",
     "InterventionSpec",
+    "ShockSpec",
     "NoiseProfile",
     "SyntheticWorld",
     "TrueEffect",

@@ -169,7 +169,8 @@ def generate_area(spec: WorldSpec, index: int, seed: int) -> AreaParts:
     geo = load_geography(dict(area.geography), r_geo, where=f"areas[{index}].geography")
     months = spec.month_starts
     crimes = _make_crimes(area, geo, months, r_crime)
-    outc = _outcome_process(spec, area, crimes, r_out)
+    r_shock = _shock_rng(seed, index) if spec.shocks.active else None
+    outc = _outcome_process(spec, area, crimes, r_out, r_shock)
     sus = _assign_suspects(outc, r_sus, months[0], index)
     _no_youth_penalty_notices(crimes, outc, sus)
     lines = _court_lines(crimes, outc, sus, r_court)
@@ -259,13 +260,71 @@ def _draw_days(key: np.ndarray, crime_type: np.ndarray, z: np.ndarray) -> np.nda
     return np.where(summary, np.minimum(days, tg.SUMMARY_CHARGE_LIMIT_DAYS), days)
 
 
-def _outcome_process(spec: WorldSpec, area, crimes: _Crimes, rng: np.random.Generator) -> _Outcomes:
-    """Final outcomes with and without the intervention, and the days to the police outcome."""
+def _shock_rng(seed: int, index: int) -> np.random.Generator:
+    """The area's own stream for shocks, apart from the other eight: worlds without shocks are unchanged."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index), 7919]))
+
+
+def area_shock_path(spec: WorldSpec, area, rng: np.random.Generator) -> np.ndarray:
+    """The area's shock by month (proportion units): a random walk, plus the trailblazer's own trend."""
+    n_months = spec.months
+    sd = spec.shocks.area_month_sd_pp / 100.0
+    path = np.cumsum(rng.normal(0.0, sd, n_months)) if sd > 0 else np.zeros(n_months)
+    if area.role == "trailblazer":
+        path = path + spec.shocks.trailblazer_trend_pp / 100.0 * np.arange(n_months)
+    return path
+
+
+def _shift_oocd(
+    key: np.ndarray, rates: np.ndarray, shift: np.ndarray, eligible: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Move P(OOCD | named suspect) by ``shift`` (proportion, per crime) among ``eligible`` crimes.
+
+    A rise switches non-OOCD suspect outcomes to an OOCD (drawn by the crime's OOCD mix) with probability
+    shift / (1 - p); a fall switches OOCDs to another suspect outcome with probability -shift / p.
+    """
+    n = len(key)
+    identified = key != NS
+    is_oocd = np.isin(key, _OOCD)
+    p_oocd = rates[:, _OOCD].sum(axis=1) / np.maximum(1.0 - rates[:, NS], 1e-12)
+    v = rng.random(n)
+    up = np.clip(shift / np.maximum(1.0 - p_oocd, 1e-12), 0, 1)
+    down = np.clip(-shift / np.maximum(p_oocd, 1e-12), 0, 1)
+    to_oocd = eligible & identified & ~is_oocd & (v < up)
+    from_oocd = eligible & identified & is_oocd & (v < down)
+    oocd_w = rates[:, _OOCD]
+    pick_o = (rng.random(n)[:, None] > np.cumsum(oocd_w / oocd_w.sum(1, keepdims=True), 1)).sum(1)
+    other = rates.copy()
+    other[:, _OOCD] = 0.0
+    other[:, NS] = 0.0
+    other[:, TIC] = 0.0
+    pick_x = (rng.random(n)[:, None] > np.cumsum(other / other.sum(1, keepdims=True), 1)).sum(1)
+    out = np.where(to_oocd, _OOCD[np.minimum(pick_o, len(_OOCD) - 1)], key)
+    return np.where(from_oocd, np.minimum(pick_x, len(tg.OUTCOME_KEYS) - 1), out)
+
+
+def _outcome_process(
+    spec: WorldSpec,
+    area,
+    crimes: _Crimes,
+    rng: np.random.Generator,
+    shock_rng: np.random.Generator | None = None,
+) -> _Outcomes:
+    """Final outcomes with and without the intervention, and the days to the police outcome.
+
+    With ``shock_rng`` (the world has shocks) the outcome without the intervention first takes the area's
+    shock path (:func:`area_shock_path`), so the shocks move both and never enter the true effect.
+    """
     n = len(crimes)
     rates = _crime_rates(crimes)
     cum = np.cumsum(rates, axis=1)
     base = (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, len(tg.OUTCOME_KEYS) - 1)
     del cum
+    if shock_rng is not None:
+        path = area_shock_path(spec, area, shock_rng)
+        first = np.datetime64(spec.month_starts[0].date(), "M")
+        m_idx = (crimes.recorded.astype("datetime64[M]") - first).astype(np.int64).clip(0, spec.months - 1)
+        base = _shift_oocd(base, rates, path[m_idx], np.ones(n, dtype=bool), shock_rng)
     go_live = spec.go_live
     treated = np.zeros(n, dtype=bool)
     if area.role == "trailblazer" and go_live is not None:

@@ -136,6 +136,28 @@ class InterventionSpec:
 
 
 @dataclass(frozen=True)
+class ShockSpec:
+    """Area-level departures from parallel trends, in the chance that a crime with a named suspect ends in
+    an out-of-court disposal (percentage points). They are not the intervention, so they move outcomes with
+    and without it alike and are not part of the true effect.
+
+    ``area_month_sd_pp``: each area's shock follows its own random walk over the months, with monthly
+    steps of this standard deviation (0 = none; a walk starts at one step's draw in the first month).
+    ``trailblazer_trend_pp``: a linear trend, in percentage points per month from the first month, added
+    in trailblazer areas only: a trailblazer whose pre-trend differs from the comparison areas'.
+    Defaults leave a world exactly as without this block (no random numbers are drawn).
+    """
+
+    area_month_sd_pp: float = 0.0
+    trailblazer_trend_pp: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """True when any shock is set."""
+        return self.area_month_sd_pp != 0.0 or self.trailblazer_trend_pp != 0.0
+
+
+@dataclass(frozen=True)
 class WorldSpec:
     """What to generate. Build from a dict with :meth:`from_dict` (validated)."""
 
@@ -145,6 +167,7 @@ class WorldSpec:
     go_live_month: str | None = None
     noise: str | Mapping[str, float] = "typical"
     intervention: InterventionSpec = field(default_factory=InterventionSpec)
+    shocks: ShockSpec = field(default_factory=ShockSpec)
 
     @property
     def noise_profile(self) -> NoiseProfile:
@@ -170,6 +193,8 @@ class WorldSpec:
         """Plain-dict form (round-trips through :meth:`from_dict`)."""
         out = asdict(self)
         out["areas"] = [dict(a, geography=dict(a["geography"])) for a in out["areas"]]
+        if not self.shocks.active:  # worlds without shocks keep their earlier manifest
+            del out["shocks"]
         return out
 
     @classmethod
@@ -200,6 +225,8 @@ class WorldSpec:
         problems += _check_noise(noise)
         intervention = data.get("intervention", {}) or {}
         problems += _check_intervention(intervention)
+        shocks = data.get("shocks", {}) or {}
+        problems += _check_shocks(shocks)
         areas_raw = data.get("areas")
         areas: list[AreaSpec] = []
         if not isinstance(areas_raw, list | tuple) or not areas_raw:
@@ -223,6 +250,9 @@ class WorldSpec:
             intervention_spec = intervention
         else:
             intervention_spec = InterventionSpec(**{k: float(v) for k, v in intervention.items()})
+        shock_spec = (
+            shocks if isinstance(shocks, ShockSpec) else ShockSpec(**{k: float(v) for k, v in shocks.items()})
+        )
         return cls(
             start_month=start,
             months=months,
@@ -230,6 +260,7 @@ class WorldSpec:
             go_live_month=go_live,
             noise=noise if isinstance(noise, str) else dict(noise),
             intervention=intervention_spec,
+            shocks=shock_spec,
         )
 
 
@@ -283,6 +314,27 @@ def _check_intervention(intervention: object) -> list[str]:
     pp = intervention.get("oocd_pp", 0.0)
     if _is_number(pp) and not -100.0 <= float(pp) <= 100.0:
         problems.append(f"intervention.oocd_pp must be in [-100, 100] percentage points, got {pp!r}")
+    return problems
+
+
+def _check_shocks(shocks: object) -> list[str]:
+    if isinstance(shocks, ShockSpec):
+        return []
+    if not isinstance(shocks, Mapping):
+        return [f"shocks must be a dict, got {shocks!r}"]
+    problems = []
+    known = {f.name for f in fields(ShockSpec)}
+    for key, value in shocks.items():
+        if key not in known:
+            problems.append(f"shocks: unknown field {key!r} (known: {sorted(known)})")
+        elif not _is_number(value):
+            problems.append(f"shocks.{key} must be a number, got {value!r}")
+    sd = shocks.get("area_month_sd_pp", 0.0)
+    if _is_number(sd) and not 0.0 <= float(sd) <= 20.0:
+        problems.append(f"shocks.area_month_sd_pp must be in [0, 20] percentage points, got {sd!r}")
+    trend = shocks.get("trailblazer_trend_pp", 0.0)
+    if _is_number(trend) and not -10.0 <= float(trend) <= 10.0:
+        problems.append(f"shocks.trailblazer_trend_pp must be in [-10, 10] pp per month, got {trend!r}")
     return problems
 
 

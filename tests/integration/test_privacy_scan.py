@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +144,17 @@ def _names(text: str) -> set[str]:
     return found
 
 
+def _read_text(path: Path) -> str:
+    """A published file as text; an ODS workbook as its sheets' XML (the zip itself is compressed)."""
+    if path.suffix == ".ods":
+        with zipfile.ZipFile(path) as z:
+            return z.read("content.xml").decode("utf-8")
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
 def _cells(path: Path, text: str) -> set[str]:
+    if path.suffix == ".ods":
+        return {html.unescape(c).strip().lower() for c in re.findall(r"<text:p>([^<]*)</text:p>", text)}
     if path.suffix == ".csv":
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         return set(frame.stack().str.strip().str.lower()) | {c.strip().lower() for c in frame.columns}
@@ -152,7 +163,7 @@ def _cells(path: Path, text: str) -> set[str]:
 
 def scan_file(path: Path, s: Sensitive) -> list[tuple[str, str]]:
     """(kind, value) for every sensitive value found in one output file."""
-    text = html.unescape(_IMAGES.sub("", path.read_text(encoding="utf-8", errors="replace")))
+    text = html.unescape(_IMAGES.sub("", _read_text(path)))
     hits = [("name", n) for n in sorted(_names(text) & s.names)]
     hits += [("surname cell", n) for n in sorted(_cells(path, text) & s.surnames)]
     hits += [("date of birth", "-".join(map(str, d))) for d in sorted(_dates(text) & s.dobs)]

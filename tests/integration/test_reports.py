@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import yaml
 
 from linkage.cli import main
 from linkage.reporting import gather, load_config, run_report
+from linkage.reporting.publish import DISPLAY_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
@@ -26,6 +28,7 @@ SECTION_TITLES = (
     "Maps",
     "Trailblazer evaluation",
 )
+WITHHELD = ["[c]"]  # published CSVs mark withheld cells [c]
 OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
 
 
@@ -58,10 +61,9 @@ def test_city_public_only_report_twice_identical(tmp_path):
         assert re.search(rf"<h2 id=\"s-\w+\">\d+\. {title}</h2>", html), title
     assert OGL in html
     assert "needs restricted record-level extracts" in html  # linkage quality says what it needs
-    assert (
-        '<img src="data:image/png;base64,' in html
-        and "http" not in html.split("<main>")[1].split("<footer>")[0]
-    )
+    # Self-contained: figures are inline; no link leaves the file (base64 pixels may spell "http").
+    body = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html.split("<main>")[1].split("<footer>")[0])
+    assert '<img src="data:image/png;base64,' in html and "http" not in body
     assert ma["seed"] == 1 and len(ma["config_sha256"]) == 64
     street = [k for k in ma["input_files"] if k.endswith("street.csv")]
     assert len(street) == 12  # every bundled 2024 street file is hashed
@@ -144,7 +146,7 @@ def test_public_only_other_force_older_vintages(tmp_path):
     for title in SECTION_TITLES:
         assert title in html
     # Old labels were translated: "Offender imprisoned" counts as a court result (charged or summonsed).
-    mix = pd.read_csv(html_path.parent / "tables" / "outcomes_mix.csv")
+    mix = pd.read_csv(html_path.parent / "tables" / "outcomes_mix.csv", na_values=WITHHELD)
     assert "Charged or summonsed" in set(mix["outcome"])
     assert "Other" not in set(mix["outcome"])
     assert "needs restricted record-level extracts" in html
@@ -242,7 +244,7 @@ def test_did_interval_covers_true_effect(shipped_reports, slug):
 
     config = load_config(ROOT / "trailblazers" / f"{slug}.yaml")
     built = shipped_reports[slug]
-    did = pd.read_csv(built.folder / "tables" / "evaluation_did.csv")
+    did = pd.read_csv(built.folder / "tables" / "evaluation_did.csv", na_values=WITHHELD)
     assert len(did) == 3
     world = generate(config.synthetic_world, seed=config.seed)  # a WorldSpec, parsed once by load_config
     hand = _hand_att(world, config, built.restricted["crimes"])
@@ -291,7 +293,9 @@ def test_public_only_did_with_public_comparison_areas(tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     config = load_config(path)
     html = run_report(config, tmp_path / "reports").read_text()
-    did = pd.read_csv(tmp_path / "reports" / "southwark-public" / "tables" / "evaluation_did.csv")
+    did = pd.read_csv(
+        tmp_path / "reports" / "southwark-public" / "tables" / "evaluation_did.csv", na_values=WITHHELD
+    )
     assert did["outcome"].tolist() == [
         "share of crimes ending in an out-of-court disposal within 90 days",
         "share of all crimes with a final outcome within 30 days",
@@ -322,6 +326,22 @@ def test_public_only_did_with_public_comparison_areas(tmp_path):
     row = did.iloc[0]
     assert 1.0 < truth < world.spec.intervention.oocd_pp  # diluted by crimes with no suspect
     assert row["95% CI lower"] <= truth <= row["95% CI upper"], (truth, row.to_dict())
+
+
+def published_text(path: Path) -> str:
+    """A published file as text: an ODS workbook's sheets (content.xml), anything else as UTF-8."""
+    if path.suffix == ".ods":
+        with zipfile.ZipFile(path) as z:
+            return z.read("content.xml").decode("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def published_cells(path: Path) -> set[str]:
+    """Every cell of a CSV file or of every sheet of an ODS workbook, stripped."""
+    if path.suffix == ".ods":
+        sheets = pd.read_excel(path, engine="odf", sheet_name=None, header=None, dtype=str)
+        return {str(v).strip() for f in sheets.values() for v in f.stack()}
+    return set(pd.read_csv(path, dtype=str).stack().str.strip())
 
 
 def test_no_personal_data_in_report(synthetic_report):
@@ -360,13 +380,13 @@ def test_no_personal_data_in_report(synthetic_report):
         "latitude": (re.compile(r"\d+\.\d{6}"), coords),
     }
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        text = published_text(path)
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)  # figures are pixels, not text
         for what, (pattern, values) in patterns.items():
             hits = set(pattern.findall(text)) & values
             assert not hits, f"{path.name} contains {what}(s): {sorted(hits)[:3]}"
-        if path.suffix == ".csv":
-            cells = set(pd.read_csv(path, dtype=str).stack().str.strip())
+        if path.suffix in (".csv", ".ods"):
+            cells = published_cells(path)
             assert not (cells & surnames), f"{path.name} has surname cells {sorted(cells & surnames)[:3]}"
 
 
@@ -384,7 +404,7 @@ def test_synthetic_report_sections_and_disclosure(synthetic_report):
     _, folder = synthetic_report
     html = (folder / "report.html").read_text()
     assert "Illustrative report" in html and "synthetic" in html.lower()
-    counts = pd.read_csv(folder / "tables" / "outcomes_by_crime_type_counts.csv")
+    counts = pd.read_csv(folder / "tables" / "outcomes_by_crime_type_counts.csv", na_values=WITHHELD)
     values = counts.drop(columns=counts.columns[0]).to_numpy().ravel()
     published = values[~pd.isna(values)]
     assert (published % 5 == 0).all()  # rounded to base 5
@@ -463,17 +483,23 @@ def test_restricted_extracts_path(tmp_path):
     (tmp_path / "extracts.yaml").write_text(yaml.safe_dump(cfg))
     html = run_report(load_config(tmp_path / "extracts.yaml"), tmp_path / "reports")
     folder = html.parent
-    clerical = pd.read_csv(folder / "tables" / "linkage_clerical_estimate.csv").set_index("measure")
+    clerical = pd.read_csv(folder / "tables" / "linkage_clerical_estimate.csv", na_values=WITHHELD).set_index(
+        "measure"
+    )
     # The published truth column may be withheld (fewer than `threshold` false links overall), so compare
     # with the unprotected truth precision of the same linkage (gathered above, before the review was named).
     truth_precision = float(data.quality.loc["all", "precision"])
     assert clerical.loc["precision", "95% lower"] <= truth_precision + 0.02
     assert "named in the configuration" in html.read_text()
     files = pd.read_csv(folder / "tables" / "data_files.csv")
-    assert set(files["kind"]) == {*kinds, "truth"}
+    shown = {DISPLAY_LABELS.get(k, k) for k in (*kinds, "truth")}  # the report's display labels
+    assert set(files["kind"]) == shown
     assert truth_precision > 0.9  # linked against the truth extract
-    quality = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv").set_index("source")
-    assert set(quality.index) >= {"cautions", "court_outcomes", "penalty_notices", "all"}
+    quality = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv", na_values=WITHHELD).set_index(
+        "source"
+    )
+    sources = ("cautions", "court_outcomes", "penalty_notices", "all")
+    assert set(quality.index) >= {DISPLAY_LABELS[s] for s in sources}
     text = html.read_text()
     assert "carries no police outcome" in text
     assert (folder / "tables" / "evaluation_did.csv").exists()
@@ -507,7 +533,7 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
     base = config.disclosure.rounding_base
     checked = 0
     for table, num, den, rate in RATE_COLUMNS:
-        frame = pd.read_csv(folder / "tables" / f"{table}.csv")
+        frame = pd.read_csv(folder / "tables" / f"{table}.csv", na_values=WITHHELD)
         shown = frame[frame[rate].notna()]
         assert shown[[num, den]].notna().all().all(), f"{table}: a published {rate} without its counts"
         assert (shown[num] % base == 0).all() and (shown[den] % base == 0).all(), table
@@ -516,8 +542,12 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
         checked += len(shown)
     # The wide rates-by-crime-type table: each shown "x% (lo-hi)" is the rounded count of the count table
     # over the rounded crimes, to 0.1%.
-    counts = pd.read_csv(folder / "tables" / "outcomes_by_crime_type_counts.csv", index_col=0)
-    wide = pd.read_csv(folder / "tables" / "outcomes_rates_by_crime_type.csv", index_col=0)
+    counts = pd.read_csv(
+        folder / "tables" / "outcomes_by_crime_type_counts.csv", index_col=0, na_values=WITHHELD
+    )
+    wide = pd.read_csv(
+        folder / "tables" / "outcomes_rates_by_crime_type.csv", index_col=0, na_values=WITHHELD
+    )
     for crime_type, row in wide.iterrows():
         for group, cell in row.drop("crimes").items():
             if cell == "[c]" or pd.isna(cell):
@@ -531,7 +561,7 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
     # Rates without counts beside them (intervals, subgroup precision and recall, time-to-outcome shares,
     # the clerical estimate) are published to 0.1 percentage point at most.
     for path in sorted((folder / "tables").glob("*.csv")):
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, na_values=WITHHELD)
         for col in frame.columns:
             is_rate = any(k in col for k in ("rate", "precision", "recall", "lower", "upper", "by day"))
             if not is_rate or frame[col].dtype.kind != "f":
@@ -541,10 +571,12 @@ def test_published_rates_cannot_undo_rounding_or_suppression(synthetic_report):
             values = frame[col].dropna().to_numpy()
             off_grid = np.abs(np.round(values * 1000) - values * 1000)
             assert (off_grid < 1e-6).all(), (path.name, col)
-    pr = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv").set_index("source")
-    links = pd.read_csv(folder / "tables" / "linkage_link_rates.csv").set_index("source")
-    sub = pd.read_csv(folder / "tables" / "linkage_by_subgroup.csv")
-    sub = sub[sub["variable"] == "source"].set_index("group")
+    pr = pd.read_csv(folder / "tables" / "linkage_precision_recall.csv", na_values=WITHHELD).set_index(
+        "source"
+    )
+    links = pd.read_csv(folder / "tables" / "linkage_link_rates.csv", na_values=WITHHELD).set_index("source")
+    sub = pd.read_csv(folder / "tables" / "linkage_by_subgroup.csv", na_values=WITHHELD)
+    sub = sub[sub["breakdown"] == DISPLAY_LABELS["source"]].set_index("group")
     for source in links.index.intersection(pr.index):  # the shared cell is withheld in both or neither
         assert pd.isna(links.loc[source, "link rate"]) == pd.isna(pr.loc[source, "links"]), source
         if source in sub.index:

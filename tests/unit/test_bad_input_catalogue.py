@@ -2,12 +2,15 @@
 
 Each case folder holds its input file(s) and an ``expected.yaml`` (written by hand from the input):
 
-``load``   which loader reads it (``police_uk`` / ``extract`` with ``kind`` / ``config``) and the path;
+``load``   which loader reads it (``police_uk`` / ``extract`` with ``kind`` / ``config`` / ``report``: a
+           whole report built from the configuration) and the path;
 ``cli``    the ``linkage`` command line a user would type (paths relative to the case folder);
 ``expect`` the exit code and either ``error`` (message fragments, and the row and column the error must
            name), ``problems`` (configuration problems, each a fragment of one reported problem, all
            reported at once), or ``accepted`` plus the exact ``quarantined`` rows (row, column, reason and
-           value) with optional ``values`` / ``accepted_rows`` / ``missing_months`` checks.
+           value) with optional ``values`` / ``accepted_rows`` / ``missing_months`` checks; for a report,
+           ``html`` / ``html_not`` (fragments of report.html's text) and ``logged_once`` (warnings said
+           exactly once). ``{tmp}`` in ``cli`` is a fresh output folder.
 
 Each case runs through the loader and through the command line (``linkage.cli.main``, output captured),
 and must give the stated outcome with no traceback. On every case that loads, the rows in (counted here
@@ -54,6 +57,8 @@ def _csv_records(data: bytes) -> int:
 
 
 def _rows_in(path: Path) -> int:
+    if path.is_dir():
+        return sum(_rows_in(p) for p in sorted(path.rglob("*")) if p.suffix in (".csv", ".zip"))
     if path.suffix == ".zip":
         with zipfile.ZipFile(path) as archive:
             return sum(_csv_records(archive.read(n)) for n in archive.namelist() if n.endswith(".csv"))
@@ -69,8 +74,9 @@ def _load(case: Path, load: dict):
     return load_config(path)
 
 
-def _cli(case: Path, args: list[str], capsys) -> tuple[int, str, str]:
+def _cli(case: Path, args: list[str], capsys, tmp: Path | None = None) -> tuple[int, str, str]:
     argv = [str(case / a) if (case / a).exists() else a for a in args]
+    argv = [str(tmp) if a == "{tmp}" and tmp is not None else a for a in argv]
     capsys.readouterr()
     code = main(argv)
     out = capsys.readouterr()
@@ -83,14 +89,35 @@ def _same(actual: object, expected: object) -> bool:
     return actual == expected
 
 
+def _html_text(path: Path) -> str:
+    """report.html as text: tags and embedded images out, white space collapsed, entities decoded."""
+    import html as html_lib
+    import re
+
+    text = re.sub(r"<img[^>]*>", " ", path.read_text(encoding="utf-8"))
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
-def test_case(case: Path, capsys):
+def test_case(case: Path, capsys, caplog, tmp_path):
     spec = _spec(case)
     load, expect = spec["load"], spec["expect"]
 
-    code, out, err = _cli(case, spec["cli"], capsys)
+    code, out, err = _cli(case, spec["cli"], capsys, tmp_path)
     assert "Traceback" not in out + err
     assert code == expect["exit"], f"exit {code}, expected {expect['exit']}\n{out}\n{err}"
+
+    if load["reader"] == "report":  # a whole report: what report.html says, and each warning once
+        config = load_config(case / load["path"])
+        text = _html_text(tmp_path / config.slug / "report.html")
+        for fragment in expect.get("html", []):
+            assert fragment in text, (fragment, text[:2000])
+        for fragment in expect.get("html_not", []):
+            assert fragment not in text, fragment
+        logged = [r.getMessage() for r in caplog.records]
+        for fragment in expect.get("logged_once", []):
+            assert sum(fragment in m for m in logged) == 1, (fragment, logged)
+        return
 
     if "problems" in expect:  # configuration: every problem at once, named by field
         with pytest.raises(ConfigError) as info:
@@ -151,7 +178,7 @@ def test_catalogue_covers_the_issue_list():
     """At least 30 cases across police.uk files, extracts and configurations, each with an 'about'."""
     specs = {p.name: _spec(p) for p in CASES}
     readers = pd.Series([s["load"]["reader"] for s in specs.values()]).value_counts()
-    assert len(specs) >= 30 and set(readers.index) == {"police_uk", "extract", "config"}
+    assert len(specs) >= 30 and set(readers.index) == {"police_uk", "extract", "config", "report"}
     assert all(s.get("about") for s in specs.values())
     listed = (ROOT / "docs" / "bad_input.md").read_text(encoding="utf-8")
     missing = [name for name in specs if f"`{name}`" not in listed]

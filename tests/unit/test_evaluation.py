@@ -178,7 +178,9 @@ def test_choropleth_rejects_wrong_crs():
         lsoa_choropleth(pd.DataFrame({"lsoa_code": ["E01000001"], "rate": [0.5]}), wgs)
 
 
-def test_public_crimes_drops_asb_and_dedupes():
+def test_public_crimes_drops_asb_and_keeps_every_street_row():
+    """police.uk counts every street row as a crime record, a repeated Crime ID included
+    (docs/data_dictionary.md); overlapping releases are resolved on load, not here."""
     street = pd.DataFrame(
         {
             "crime_id": ["a" * 64, "a" * 64, None, "b" * 64],
@@ -191,8 +193,10 @@ def test_public_crimes_drops_asb_and_dedupes():
         }
     )
     crimes = public_crimes(street)
-    assert len(crimes) == 2
-    assert crimes["outcome_group"].tolist() == ["Under investigation or no update", "Out-of-court disposal"]
+    assert len(crimes) == 3
+    assert crimes["outcome_group"].tolist() == ["Under investigation or no update"] * 2 + [
+        "Out-of-court disposal"
+    ]
 
 
 def test_linked_crimes_police_record_outranks_or_yields():

@@ -18,7 +18,8 @@ def test_validate_exit_codes_and_output(capsys, tmp_path):
     code = main(["validate", str(DATA / "police_uk"), "--quarantine-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 1
-    assert "TOTAL  6 file(s)  read 33  accepted 20  quarantined 13" in out
+    assert "TOTAL  6 file(s)  read 33  accepted 23  quarantined 10" in out
+    assert f"QUARANTINE  10 row(s) written to {tmp_path}/" in out
     assert len(list(tmp_path.glob("*.quarantine.csv"))) == 5  # every fixture file but the 2012 outcomes
     assert main(["validate", str(DATA / "bad" / "wrong_header.csv")]) == 2
     assert "wrong_header.csv" in capsys.readouterr().err

@@ -70,10 +70,10 @@ def test_2012_eleven_category_bng_street():
 def test_2013_plus_street_every_row_rule():
     result = read_police_uk(TREE / "2024-01" / "2024-01-cumbria-street.csv")
     street = result.accepted
-    assert street["source_row"].tolist() == [2, 3, 4, 9, 11]
+    # rows 5 and 6 repeat row 2's Crime ID (an exact copy, then another map point): police.uk counts
+    # every row, so all are kept
+    assert street["source_row"].tolist() == [2, 3, 4, 5, 6, 9, 11]
     assert reasons(result) == {
-        5: "exact duplicate",
-        6: "duplicate key",
         7: "bad crime id",
         8: "coordinates outside the UK",
         10: "unknown outcome",
@@ -82,12 +82,13 @@ def test_2013_plus_street_every_row_rule():
     # two identical ASB rows without a Crime ID are separate incidents: both kept
     assert street["crime_type"].iloc[1:3].tolist() == ["Anti-social behaviour"] * 2
     assert street["last_outcome"].iloc[1:3].isna().all()
-    assert street["crime_id"].iloc[3] == C and np.isnan(street["latitude"].iloc[3])
-    assert street["last_outcome"].iloc[4] == "Offender sent to prison"
-    assert street["last_outcome_original"].iloc[4] == "Offender imprisoned"
+    assert street["crime_id"].iloc[3:5].tolist() == [A, A]
+    assert street["crime_id"].iloc[5] == C and np.isnan(street["latitude"].iloc[5])
+    assert street["last_outcome"].iloc[6] == "Offender sent to prison"
+    assert street["last_outcome_original"].iloc[6] == "Offender imprisoned"
     assert set(street["vintage"]) == {"fourteen-category"}
     s = result.summary
-    assert (s.rows_read, s.accepted, s.quarantined) == (10, 5, 5)
+    assert (s.rows_read, s.accepted, s.quarantined) == (10, 7, 3)
 
 
 def test_pre_2014_outcome_labels():
@@ -98,12 +99,14 @@ def test_pre_2014_outcome_labels():
         "Offender sent to prison",
         "Defendant found not guilty",
         "Investigation complete; no suspect identified",
+        "Offender sent to prison",
         "Offender given community sentence",
     ]
     assert out["outcome_type_original"].iloc[0] == "Offender imprisoned"
     assert set(out["vintage"]) == {"pre-June-2014 labels"}
-    # same crime, different outcome: kept; identical row: quarantined
-    assert reasons(result) == {5: "exact duplicate", 7: "unknown outcome"}
+    # same crime, different outcome: kept; identical row: a second suspect's outcome, kept and counted
+    assert reasons(result) == {7: "unknown outcome"}
+    assert out["suspects"].tolist() == [2, 1, 1, 2, 1]
 
 
 def test_2012_bng_outcomes_without_crime_id_keep_identical_rows():
@@ -125,12 +128,12 @@ def test_stop_and_search():
 def test_archive_tree_mixes_kinds_and_accounts_for_every_row():
     result = read_police_uk(TREE)
     assert result.kinds == ["street", "outcomes", "stop-and-search"]
-    # street 6+5+10 rows, accepted 4+3+5; outcomes 2+6, accepted 2+4; stop and search 4, accepted 2
-    assert len(result.tables["street"]) == 12
-    assert len(result.tables["outcomes"]) == 6
+    # street 6+5+10 rows, accepted 4+3+7; outcomes 2+6, accepted 2+5; stop and search 4, accepted 2
+    assert len(result.tables["street"]) == 14
+    assert len(result.tables["outcomes"]) == 7
     assert len(result.tables["stop-and-search"]) == 2
     s = result.summary
-    assert (s.rows_read, s.accepted, s.quarantined) == (33, 20, 13)
+    assert (s.rows_read, s.accepted, s.quarantined) == (33, 23, 10)
     assert len(s.by_file) == 6
     with pytest.raises(LinkageError, match="kinds"):
         _ = result.accepted
@@ -146,7 +149,7 @@ def test_month_folder_and_zip(tmp_path):
         for f in sorted(TREE.rglob("*.csv")):
             zf.write(f, f.relative_to(TREE).as_posix())
     zipped = read_police_uk(archive)
-    assert (zipped.summary.rows_read, zipped.summary.accepted) == (33, 20)
+    assert (zipped.summary.rows_read, zipped.summary.accepted) == (33, 23)
     assert zipped.quarantined["source_file"].str.contains(r"archive\.zip!").all()
     pd.testing.assert_frame_equal(
         zipped.tables["street"].drop(columns="source_file"),
@@ -159,9 +162,9 @@ def test_quarantine_files_written(tmp_path):
     written = sorted((tmp_path / "q").glob("*.quarantine.csv"))
     assert [p.name for p in written] == ["2024-01-cumbria-street.csv.quarantine.csv"]
     back = pd.read_csv(written[0], dtype=str)
-    assert back["source_row"].tolist() == ["5", "6", "7", "8", "10"]
+    assert back["source_row"].tolist() == ["7", "8", "10"]
     result.write_quarantine(tmp_path / "all.csv")
-    assert len(pd.read_csv(tmp_path / "all.csv")) == 5
+    assert len(pd.read_csv(tmp_path / "all.csv")) == 3
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,90 @@
+"""Linkage error in the estimates: multiple imputation of link sets, Rubin's rules, review correction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.evaluation.linkage_error import corrected_for_review, impute_link_sets, multiply_impute, rubin
+
+
+def _candidates(seed: int, n_crimes: int = 2000, n_records: int = 1000) -> tuple[pd.DataFrame, np.ndarray]:
+    """One caution candidate per record, calibrated probabilities (the pair is a match with its
+    probability); a share of true matches score mid-range, so linking at 0.9 gives recall near 0.9."""
+    rng = np.random.default_rng(seed)
+    mid = rng.random(n_records) < 0.13
+    prob = np.where(mid, rng.uniform(0.3, 0.9, n_records), rng.uniform(0.97, 1.0, n_records))
+    match = rng.random(n_records) < prob
+    crime = rng.choice(n_crimes, n_records, replace=False)
+    cand = pd.DataFrame(
+        {
+            "source": "cautions",
+            "record_id": [f"C{i}" for i in range(n_records)],
+            "force": "F",
+            "crime_ref": [f"X{c}" for c in crime],
+            "suspect_ref": "1",
+            "left_pos": crime,
+            "right_pos": np.arange(n_records),
+            "match_probability": prob,
+            "rule": "",
+            "r_outcome_date": pd.Timestamp("2024-03-01"),
+            "r_outcome_label": "Offender given a caution",
+        }
+    )
+    return cand, match
+
+
+def _rate(links: pd.DataFrame, n_crimes: int = 2000) -> tuple[float, float]:
+    p = links["crime_ref"].nunique() / n_crimes
+    return p, p * (1 - p) / n_crimes
+
+
+def test_rubin_rules_by_hand():
+    res = rubin(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.5, 0.5]))
+    between, total = 1.0, 0.5 + (1 + 1 / 3) * 1.0
+    assert res.estimate == 2.0 and res.between == between
+    assert res.std_error == pytest.approx(np.sqrt(total))
+    assert res.df == pytest.approx(2 / ((4 / 3) / total) ** 2)
+    assert res.linkage_share == pytest.approx((4 / 3) / total)
+    with pytest.raises(ValueError, match="at least two"):
+        rubin(np.array([1.0]), np.array([1.0]))
+
+
+def test_imputed_link_sets_respect_one_to_one_and_keep_rule_pairs():
+    cand, _ = _candidates(1, n_records=300)
+    extra = cand.iloc[:50].assign(left_pos=cand["left_pos"].iloc[50:100].to_numpy(), match_probability=0.99)
+    both = pd.concat(
+        [cand.assign(rule=np.where(np.arange(300) < 10, "rule:pnc", "")), extra], ignore_index=True
+    )
+    for links in impute_link_sets(both, 5, seed=2):
+        assert not links["record_id"].duplicated().any()
+        assert not links["crime_ref"].duplicated().any()
+        assert {f"C{i}" for i in range(10)} <= set(links["record_id"])
+
+
+def test_imputed_interval_covers_the_truth_when_recall_is_near_090():
+    cand, match = _candidates(3)
+    true_rate = len(np.unique(cand.loc[match, "crime_ref"])) / 2000
+    as_linked = cand[cand["match_probability"] >= 0.9]
+    recall = match[cand["match_probability"].to_numpy() >= 0.9].sum() / match.sum()
+    assert 0.88 <= recall <= 0.94
+    est, var = _rate(as_linked)
+    lo, hi = est - 1.96 * np.sqrt(var), est + 1.96 * np.sqrt(var)
+    assert not lo <= true_rate <= hi  # the as-linked interval misses: missed links hide outcomes
+    mi = multiply_impute(cand, _rate, m=20, seed=4)
+    assert mi.covers(true_rate)
+    assert mi.ci_upper - mi.ci_lower > hi - lo
+    assert 0 < mi.linkage_share < 1
+
+
+def test_review_correction_divides_by_recall_over_precision():
+    adj, se, lo, hi = corrected_for_review(
+        0.09, 0.01, precision=1.0, precision_interval=(1.0, 1.0), recall=0.9, recall_interval=(0.88, 0.92)
+    )
+    assert adj == pytest.approx(0.1)
+    assert se > 0.01 / 0.9 and lo < 0.1 < hi
+    with pytest.raises(ValueError, match="precision and recall"):
+        corrected_for_review(
+            0.1, 0.01, precision=0, precision_interval=(0, 0), recall=1, recall_interval=(1, 1)
+        )
