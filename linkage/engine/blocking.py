@@ -53,9 +53,22 @@ class BlockingKey:
         return f"{type(self).__name__.lower()}({self.column})"
 
 
+def _is_text(values: pd.Series) -> bool:
+    """A string column, or an object column holding only strings (and missing values)."""
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        return True
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
 def _clean_strings(values: pd.Series) -> pd.Series:
-    out = values.astype("string").str.casefold().str.strip()
-    return out.mask(out.eq(""))
+    """Casefolded, trimmed text (blank -> missing), worked once per distinct value of a text column."""
+    if not _is_text(values):
+        out = values.astype("string").str.casefold().str.strip()
+        return out.mask(out.eq(""))
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    clean = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.casefold().str.strip()
+    table = np.append(clean.mask(clean.eq("")).to_numpy(dtype=object, na_value=pd.NA), pd.NA)
+    return pd.Series(pd.array(table[codes], dtype="string"), index=values.index)
 
 
 def _per_unique(values: pd.Series, fn: Callable[[str], str]) -> pd.Series:
@@ -145,7 +158,14 @@ def _evaluate(expr: KeyExpr, frame: pd.DataFrame, side: int) -> pd.Series:
     if col not in frame.columns:
         raise LinkageError(f"blocking column {col!r} not in the data (columns: {list(frame.columns)})")
     values = frame[col]
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
+    if _is_text(values):
+        # blank text is missing: tested once per distinct value
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        blank = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.strip().eq("")
+        blank_rows = np.append(blank.to_numpy(dtype=bool, na_value=False), False)[codes]
+        if blank_rows.any():
+            values = values.mask(blank_rows)
+    elif values.dtype == object or pd.api.types.is_string_dtype(values):
         values = values.mask(values.astype("string").str.strip().eq(""))
     return values
 
@@ -181,7 +201,9 @@ def _days(frame: pd.DataFrame, col: str) -> np.ndarray:
     """Days since 1970-01-01 per row (int64), ``-(1 << 40)`` where the date is missing or unreadable."""
     if col not in frame.columns:
         raise LinkageError(f"blocking date column {col!r} not in the data (columns: {list(frame.columns)})")
-    values = pd.to_datetime(frame[col], errors="coerce")
+    values = frame[col]
+    if not pd.api.types.is_datetime64_any_dtype(values) or isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = pd.to_datetime(values, errors="coerce")
     days = np.asarray(values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64))
     return np.where(values.isna().to_numpy(), _NO_DAY, days)
 
@@ -208,9 +230,10 @@ class BlockingRule:
         for expr in self.keys:
             lv = _evaluate(expr, left, 0)
             rv = _evaluate(expr, other, 1)
-            codes, uniques = pd.factorize(
-                pd.concat([lv, rv], ignore_index=True).astype(object), use_na_sentinel=True
-            )
+            both_values = pd.concat([lv, rv], ignore_index=True)
+            if lv.dtype != rv.dtype or both_values.dtype == object:
+                both_values = both_values.astype(object)  # mixed kinds compare as Python objects
+            codes, uniques = pd.factorize(both_values, use_na_sentinel=True)
             codes = np.asarray(codes, dtype=np.int64)
             lc, rc = codes[: len(left)], codes[len(left) :]
             k = np.int64(len(uniques) + 1)
@@ -360,21 +383,21 @@ def generate_candidates(
         raise LinkageError("blocking_rules is empty; give at least one block_on(...) rule")
     n_right = len(left) if right is None else len(right)
     radix = np.int64(max(n_right, 1))
-    seen = np.empty(0, dtype=np.int64)
     chunks, tags = [], []
     for idx, rule in enumerate(rules):
         lp, rp = rule.pairs(left, right)
         code = lp * radix + rp
-        new = code[~np.isin(code, seen, assume_unique=True, kind="sort")] if len(seen) else code
-        logger.debug("blocking rule %r: %d pairs, %d new", rule.name, len(code), len(new))
-        chunks.append(new)
-        tags.append(np.full(len(new), idx, dtype=np.int16))
-        seen = np.union1d(seen, new) if idx < len(rules) - 1 else seen
+        logger.debug("blocking rule %r: %d pairs", rule.name, len(code))
+        chunks.append(code)
+        tags.append(np.full(len(code), idx, dtype=np.int16))
+    # One sort of every rule's pairs by (pair, rule); the first row of each pair is its first rule.
     codes = np.concatenate(chunks)
     rule_ids = np.concatenate(tags)
-    if len(codes) > 1 and not (codes[1:] > codes[:-1]).all():  # one rule's pairs come out sorted
-        order = np.argsort(codes, kind="stable")
-        codes, rule_ids = codes[order], rule_ids[order]
+    order = np.lexsort((rule_ids, codes))
+    codes, rule_ids = codes[order], rule_ids[order]
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    codes, rule_ids = codes[first], rule_ids[first]
     return CandidatePairs(
         left_pos=codes // radix,
         right_pos=codes % radix,

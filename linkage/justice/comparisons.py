@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -203,25 +203,44 @@ class OffenceCompatibility(PositionalComparison):
         """Levels for pairs given by row positions; the crosswalk runs once per distinct code pair."""
         _check_columns(left, [self.ho_column], "left", self.name)
         _check_columns(right, [self.other_column], "right", self.name)
-        lc, l_uniq = pd.factorize(left[self.ho_column].astype("string").str.strip(), use_na_sentinel=True)
-        rc, r_uniq = pd.factorize(right[self.other_column].astype("string").str.strip(), use_na_sentinel=True)
-        # The crosswalk runs once per (distinct HO code, distinct other code) combination - a small
-        # matrix - and pairs index into it.
+        lc, l_uniq = _stripped_codes(left[self.ho_column])
+        rc, r_uniq = _stripped_codes(right[self.other_column])
         n_l, n_r = len(l_uniq), len(r_uniq)
-        matrix = np.full((n_l + 1, n_r + 1), _MISSING, dtype=np.int8)  # last row/column: missing code
-        if n_l and n_r:
-            ia, ib = np.divmod(np.arange(n_l * n_r), n_r)
-            ho = pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string")
-            other = pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object")
-            rel = np.asarray(offence_relation(ho, other, kind=self.kind), dtype=np.int8)
-            rel = np.where(rel == 3, np.int8(5), rel)
-            if self.kind == "cjs":
-                unknown = rel < 0
-                rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
-            matrix[:n_l, :n_r] = rel.reshape(n_l, n_r)
+        matrix = _offence_matrix(self.kind, l_uniq, r_uniq)
         lc = np.where(lc >= 0, lc, n_l)
         rc = np.where(rc >= 0, rc, n_r)
         return matrix[lc[left_pos], rc[right_pos]]
+
+
+def _stripped_codes(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and distinct values of trimmed text (blank kept as a value, missing -> -1), per distinct
+    value: the same as factorising ``values.astype("string").str.strip()``."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.strip()
+    t_codes, t_uniq = pd.factorize(text, use_na_sentinel=True)
+    t_codes = np.append(np.asarray(t_codes, dtype=np.int64), -1)
+    return t_codes[codes], tuple(str(u) for u in t_uniq)
+
+
+@lru_cache(maxsize=16)
+def _offence_matrix(kind: str, l_uniq: tuple[str, ...], r_uniq: tuple[str, ...]) -> np.ndarray:
+    """Level per (distinct HO code, distinct other code), last row/column for a missing code. The
+    crosswalk runs once per combination - a small matrix - and pairs index into it; the same frames
+    (candidate pairs, then random pairs for u) reuse it."""
+    n_l, n_r = len(l_uniq), len(r_uniq)
+    matrix = np.full((n_l + 1, n_r + 1), _MISSING, dtype=np.int8)
+    if n_l and n_r:
+        ia, ib = np.divmod(np.arange(n_l * n_r), n_r)
+        ho = pd.Series(np.asarray(l_uniq, dtype=object)[ia], dtype="string")
+        other = pd.Series(np.asarray(r_uniq, dtype=object)[ib], dtype="object")
+        rel = np.asarray(offence_relation(ho, other, kind=kind), dtype=np.int8)
+        rel = np.where(rel == 3, np.int8(5), rel)
+        if kind == "cjs":
+            unknown = rel < 0
+            rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
+        matrix[:n_l, :n_r] = rel.reshape(n_l, n_r)
+    matrix.setflags(write=False)
+    return matrix
 
 
 @cache
@@ -493,23 +512,31 @@ def dob_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     missing = (a <= 0) | (b <= 0)
-    powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
-    da = (a[:, None] // powers) % 10
-    db = (b[:, None] // powers) % 10
-    diff = da != db
-    n_diff = diff.sum(axis=1)
-    # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
-    swap_adj = np.zeros(len(a), dtype=bool)
-    for k in range(7):
-        swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
-    swap_adj &= n_diff == 2
+    typo = np.zeros(len(a), dtype=bool)  # one digit wrong or two adjacent digits transposed
+    # Either typo makes |a - b| = q * 10^k with q <= 9 (one digit) or q a multiple of 9 up to 81 (a swap
+    # of neighbours): only those pairs are compared digit by digit.
+    q = np.abs(a - b)
+    for _ in range(8):
+        q = np.where((q > 0) & (q % 10 == 0), q // 10, q)
+    near = np.flatnonzero((q > 0) & ((q <= 9) | ((q % 9 == 0) & (q <= 81))))
+    if len(near):
+        powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+        da = (a[near, None] // powers) % 10
+        db = (b[near, None] // powers) % 10
+        diff = da != db
+        n_diff = diff.sum(axis=1)
+        # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
+        swap_adj = np.zeros(len(near), dtype=bool)
+        for k in range(7):
+            swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
+        typo[near] = (n_diff == 1) | (swap_adj & (n_diff == 2))
     ya, yb = a // 10000, b // 10000
     mda, mdb = a % 10000, b % 10000
     ma, mb, d_a, d_b = mda // 100, mdb // 100, mda % 100, mdb % 100
     dm_swap = (ya == yb) & (ma == d_b) & (d_a == mb) & (ma != d_a)
     year_slip = (mda == mdb) & np.isin(np.abs(ya - yb), (1, 100))
     out = np.select(
-        [a == b, dm_swap, (n_diff == 1) | swap_adj, year_slip, ya == yb],
+        [a == b, dm_swap, typo, year_slip, ya == yb],
         [0, 1, 2, 3, 4],
         default=5,
     ).astype(np.int8)

@@ -101,6 +101,7 @@ _OFFENCE = {
     "court_outcomes": "offence_code_cjs",
 }
 _KIND = {"cautions": "cjs", "penalty_notices": "pnd", "court_outcomes": "cjs"}
+_OFFENCE_WINDOW_DAYS = 60  # name passes without DOB: crime committed within this many days of the offence
 _RULE_BONUS = 1000.0  # added to a rule link's score in the assignment: rules beat any model-only pair
 
 LINK_COLUMNS = [
@@ -145,9 +146,29 @@ def _check_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame
 
 
-def _text(values: pd.Series) -> pd.Series:
-    out = values.astype("string").str.strip()
+def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series | None:
+    """``fn`` (string Series -> string Series) run once per distinct value of a text column and mapped
+    back (missing stays missing); None when the column is not all text (mixed objects are converted row
+    by row by the caller, as ``astype("string")`` would)."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return None
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = fn(pd.Series(np.asarray(uniques, dtype=object), dtype="string"))
+    table = np.append(mapped.to_numpy(dtype=object, na_value=pd.NA), pd.NA)
+    return pd.Series(pd.array(table[codes], dtype="string"), index=values.index)
+
+
+def _strip_blank(text: pd.Series) -> pd.Series:
+    out = text.str.strip()
     return out.mask(out == "")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Trimmed text, blank -> missing (worked once per distinct value)."""
+    out = _per_distinct(values, _strip_blank)
+    return out if out is not None else _strip_blank(values.astype("string"))
 
 
 def _folded(values: pd.Series) -> pd.Series:
@@ -158,10 +179,14 @@ def _folded(values: pd.Series) -> pd.Series:
     return pd.Series(folded[codes], index=values.index, dtype="string")
 
 
-def _hash_key(key: pd.Series) -> pd.Series:
-    """A text key as a nullable unsigned 64-bit hash (missing stays missing)."""
-    hashed = pd.util.hash_pandas_object(key.fillna(""), index=False).to_numpy()
-    return pd.Series(pd.array(hashed, dtype="UInt64"), index=key.index).mask(key.isna().to_numpy())
+def _hash_key(*parts: pd.Series) -> pd.Series:
+    """A key of one or more text parts as a nullable unsigned 64-bit hash, missing when any part is
+    missing. The parts are hashed column-wise and combined (no per-row string concatenation), so the
+    same parts give the same hash in any frame."""
+    frame = pd.concat([p.astype("string") for p in parts], axis=1, ignore_index=True)
+    missing = frame.isna().any(axis=1).to_numpy()
+    hashed = pd.util.hash_pandas_object(frame.fillna(""), index=False).to_numpy()
+    return pd.Series(pd.array(hashed, dtype="UInt64"), index=frame.index).mask(missing)
 
 
 def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame:
@@ -170,13 +195,16 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     out = pd.DataFrame(index=frame.index)
     fore = _folded(frame["forename"])
     out["forename"] = fore
-    out["forename1"] = fore.str.split(n=1).str[0]
+    out["forename1"] = _per_distinct(fore, lambda u: u.str.split(n=1).str[0])
     out["surname"] = _folded(frame["surname"])
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
     out["dob_int"] = dob_digits(frame["date_of_birth"])
     out["dob_ok"] = dob_plausible(out["dob_int"].to_numpy(), reference_date)
-    out["dob_key"] = out["date_of_birth"].dt.strftime("%Y%m%d")
-    out["dob_mmdd"] = out["date_of_birth"].dt.strftime("%m%d")
+    # Blocking keys as integers (yyyymmdd, mmdd): the same equalities as the formatted dates, no strftime.
+    dob = out["date_of_birth"]
+    mmdd = (dob.dt.month * 100 + dob.dt.day).astype("Int64")
+    out["dob_key"] = (dob.dt.year.astype("Int64") * 10000 + mmdd).astype("Int64")
+    out["dob_mmdd"] = mmdd
     sex = _text(frame["sex"]).str.upper()
     out["sex"] = sex.mask(~sex.isin(["M", "F"]))
     out["pnc_id"] = _text(frame["pnc_id"])
@@ -185,17 +213,15 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     surname_sdx = Soundex("surname")(out).astype("string")
     forename_sdx = Soundex("forename1")(out).astype("string")
     out["surname_sdx"] = _hash_key(surname_sdx)
-    out["names_sdx_force"] = _hash_key(surname_sdx + "|" + forename_sdx + "|" + force)
-    key_a = (
-        Metaphone("forename1")(out).astype("string")
-        + "|"
-        + out["surname"].str.casefold().str[:2]
-        + "|"
-        + force
-    )
-    key_b = surname_sdx + "|" + out["forename1"].str.casefold().str[:1] + "|" + force
-    for name, key in (("name_key_a", key_a), ("name_key_b", key_b)):
-        hashed = _hash_key(key)
+    out["names_sdx_force"] = _hash_key(surname_sdx, forename_sdx, force)
+    surname2 = _per_distinct(out["surname"], lambda u: u.str.casefold().str[:2])
+    initial = _per_distinct(out["forename1"], lambda u: u.str.casefold().str[:1])
+    keys = {
+        "name_key_a": (Metaphone("forename1")(out), surname2, force),
+        "name_key_b": (surname_sdx, initial, force),
+    }
+    for name, key_parts in keys.items():
+        hashed = _hash_key(*key_parts)
         out[name] = hashed
         out[f"{name}_nodob"] = hashed.mask(out["dob_ok"])
     parts = pnc_parts(frame["pnc_id"])
@@ -330,7 +356,7 @@ class SourceSpec:
     # within ``window_days`` of the record's offence date, and the outcome no earlier than the offence
     # (less the source's tolerance). These passes need neither date of birth nor PNC ID.
     windowed_rules: tuple[str, ...] = ()
-    window_days: int = 60
+    window_days: int = 60  # the offence-date window of the windowed passes (_OFFENCE_WINDOW_DAYS)
 
 
 def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
@@ -356,6 +382,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
     ]
     # coarse keys only pair records whose outcome falls in the lag windows (engine 17: blocking that scales)
     lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
+    near = DateRange("committed_date", "offence_date", -_OFFENCE_WINDOW_DAYS, _OFFENCE_WINDOW_DAYS)
     blocking = [
         block_on("pnc_key", name="pnc"),
         block_on("dob_key", name="dob"),
@@ -372,21 +399,30 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month"),
         # forename and surname swapped
         block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
-        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), restricted to the
-        # offence-date window after blocking (see SourceSpec.windowed_rules).
-        block_on("names_sdx_force", name="names_soundex+force [window]"),
+        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), joined within the
+        # offence-date window (a missing date is keyed on the names alone); the outcome-after-offence test
+        # of SourceSpec.windowed_rules follows blocking.
+        block_on("names_sdx_force", name="names_soundex+force [window]", window=near),
         # Wider name keys for the records lacking a plausible DOB on one side (a rule for each side).
         block_on(
-            ("name_key_a", "name_key_a_nodob"), name="forename+surname_prefix+force, no DOB right [window]"
+            ("name_key_a", "name_key_a_nodob"),
+            name="forename+surname_prefix+force, no DOB right [window]",
+            window=near,
         ),
         block_on(
-            ("name_key_a_nodob", "name_key_a"), name="forename+surname_prefix+force, no DOB left [window]"
+            ("name_key_a_nodob", "name_key_a"),
+            name="forename+surname_prefix+force, no DOB left [window]",
+            window=near,
         ),
         block_on(
-            ("name_key_b", "name_key_b_nodob"), name="surname_soundex+initial+force, no DOB right [window]"
+            ("name_key_b", "name_key_b_nodob"),
+            name="surname_soundex+initial+force, no DOB right [window]",
+            window=near,
         ),
         block_on(
-            ("name_key_b_nodob", "name_key_b"), name="surname_soundex+initial+force, no DOB left [window]"
+            ("name_key_b_nodob", "name_key_b"),
+            name="surname_soundex+initial+force, no DOB left [window]",
+            window=near,
         ),
     ]
     windowed = tuple(r.name for r in blocking if r.name.endswith("[window]"))
@@ -415,6 +451,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         tuple(blocking),
         tuple(rules) if settings.rules else (),
         windowed_rules=windowed,
+        window_days=_OFFENCE_WINDOW_DAYS,
     )
 
 
@@ -767,9 +804,11 @@ def _link_source(
     lpos = np.asarray(pairs.get_level_values(0), dtype=np.int64)
     rpos = np.asarray(pairs.get_level_values(1), dtype=np.int64)
     if spec.windowed_rules:
-        # Post-filter (the blocking engine has no date window): pairs first made by a windowed pass keep
-        # only those inside the offence-date window.
-        windowed = np.isin(by_rule.astype(str).to_numpy(), list(spec.windowed_rules))
+        # The windowed passes join within the offence-date window; pairs first made by one also need the
+        # outcome no earlier than the offence (less the tolerance). Tested on the rule codes, not names.
+        names = list(by_rule.cat.categories)
+        windowed_codes = [names.index(n) for n in spec.windowed_rules if n in names]
+        windowed = np.isin(by_rule.cat.codes.to_numpy(), windowed_codes)
         ok = ~windowed
         ok[windowed] = in_offence_window(
             left, right, lpos[windowed], rpos[windowed], spec.window_days, settings.tolerance_days

@@ -164,7 +164,7 @@ def test_two_releases_give_the_same_report_whatever_their_order(tmp_path):
         assert strip.loc["street", "2024-03"] == "release 2024-06"
     pd.testing.assert_frame_equal(mixes[0], mixes[1])
     charged = mixes[0].set_index("outcome").loc["Charged or summonsed", "crimes"]
-    assert float(charged) > 150  # published CSVs mark withheld cells "[c]", so the column may be text  # the newer release (about 195 charged), not the older one (about 60)
+    assert float(charged) > 150  # the newer release (about 195), not the older (about 60); CSVs may hold [c]
 
 
 def test_period_beyond_the_data_is_an_error(tmp_path):

@@ -160,3 +160,38 @@ def test_date_window_matches_a_brute_force_scan(keep_missing):
     assert "in [-3,30]d" in rule.name
     with pytest.raises(LinkageError, match="max_days"):
         DateRange("d", "o", min_days=5, max_days=1)
+
+
+def test_union_tags_each_pair_with_its_first_rule_brute_force():
+    rng = np.random.default_rng(3)
+    left = pd.DataFrame({c: rng.integers(0, 4, 40) for c in ("a", "b", "c")})
+    right = pd.DataFrame({c: rng.integers(0, 4, 30) for c in ("a", "b", "c")})
+    rules = [block_on("a", "b"), block_on("c"), block_on("b")]
+    cands = generate_candidates(rules, left, right)
+    triples = zip(cands.left_pos, cands.right_pos, cands.rule, strict=True)
+    got = {(int(i), int(j)): int(r) for i, j, r in triples}
+    expected = {}
+    for i, j in itertools.product(range(len(left)), range(len(right))):
+        agree = [
+            k
+            for k, cols in enumerate((("a", "b"), ("c",), ("b",)))
+            if all(left.at[i, c] == right.at[j, c] for c in cols)
+        ]
+        if agree:
+            expected[(i, j)] = agree[0]
+    assert got == expected
+    assert len(got) == len(cands)
+
+
+def test_text_keys_worked_per_distinct_value_match_row_by_row():
+    from linkage.engine.blocking import _clean_strings, _evaluate
+
+    values = pd.Series(["Smith", " smith ", "  ", "", None, "ÉLAN", "Smith"], dtype="string")
+    row_by_row = values.str.casefold().str.strip()
+    row_by_row = row_by_row.mask(row_by_row.eq(""))
+    pd.testing.assert_series_equal(_clean_strings(values), row_by_row)
+    pd.testing.assert_series_equal(_clean_strings(values.astype(object)), row_by_row)
+    mixed = pd.Series(["a", 1, 1.0, " "], dtype=object)  # not all text: converted row by row
+    assert _clean_strings(mixed).tolist() == ["a", "1", "1.0", pd.NA]
+    blanked = _evaluate("k", pd.DataFrame({"k": values}), 0)
+    assert blanked.isna().tolist() == [False, False, True, True, True, False, False]

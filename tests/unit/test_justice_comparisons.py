@@ -258,6 +258,41 @@ def test_dob_levels_partial_credit():
     assert dob_levels(a, b).tolist() == want.tolist()
 
 
+def test_dob_typo_level_matches_a_digit_by_digit_reference():
+    # dob_levels only compares digits where |a - b| could come from a typo; check it against the plain
+    # definition on near misses of every kind.
+    from linkage.justice.comparisons import dob_levels
+
+    def typo(x: int, y: int) -> bool:
+        sx, sy = str(x), str(y)
+        diff = [i for i in range(8) if sx[i] != sy[i]]
+        swap = (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and sx[diff[0]] == sy[diff[1]]
+            and sx[diff[1]] == sy[diff[0]]
+        )
+        return len(diff) == 1 or swap
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(19000101, 20251231, 3000)
+    b = a.copy()
+    for i in range(len(a)):
+        digits = list(str(a[i]))
+        for _ in range(rng.integers(0, 3)):
+            j = int(rng.integers(0, 8))
+            if rng.random() < 0.5 and j < 7:
+                digits[j], digits[j + 1] = digits[j + 1], digits[j]
+            else:
+                digits[j] = str(rng.integers(0, 10))
+        b[i] = int("".join(digits)) if digits[0] != "0" else a[i]
+    got = dob_levels(a, b)
+    for x, y, level in zip(a.tolist(), b.tolist(), got.tolist(), strict=True):
+        if x != y and level in (2, 3, 4, 5) and str(x)[4:] != str(y)[6:] + str(y)[4:6]:
+            assert (level == 2) == typo(x, y), (x, y, level)
+    assert (got == 2).sum() > 500 and (got >= 3).sum() > 500  # both outcomes exercised
+
+
 def test_implausible_dob_is_not_evidence_against():
     from linkage.justice.comparisons import DobComparison, dob_digits, dob_plausible
 

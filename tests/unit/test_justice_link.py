@@ -614,3 +614,46 @@ def test_links_carry_the_ambiguity_columns():
     assert {"ambiguous", "candidate_crimes"} <= set(res.links.columns)
     assert not res.links["ambiguous"].any()  # the hand-made world separates every crime
     assert res.ambiguous.empty
+
+
+def test_windowed_name_passes_join_within_the_offence_window():
+    # The windowed passes' DateRange join gives exactly the pairs of the plain key join whose dates lie in
+    # the offence-date window (a missing date on either side keeps the pair), as the former post-filter did.
+    from linkage.engine import block_on
+    from linkage.justice.link import in_offence_window, source_spec
+    from linkage.justice.settings import LinkSettings
+
+    rng = np.random.default_rng(11)
+    day0 = pd.Timestamp("2024-01-01")
+
+    def dates(n: int, span: int) -> pd.Series:
+        out = pd.Series(day0 + pd.to_timedelta(rng.integers(0, span, n), unit="D"))
+        return out.mask(rng.random(n) < 0.1)
+
+    key = pd.array(rng.integers(0, 5, 80), dtype="UInt64")
+    left = pd.DataFrame({"names_sdx_force": key[:50], "committed_date": dates(50, 300)})
+    right = pd.DataFrame(
+        {"names_sdx_force": key[50:], "offence_date": dates(30, 300), "outcome_date": dates(30, 400)}
+    )
+    spec = source_spec("penalty_notices", LinkSettings().for_source("penalty_notices"))
+    rule = next(r for r in spec.blocking_rules if r.name == "names_soundex+force [window]")
+    assert rule.window is not None and spec.window_days == 60
+    lp, rp = rule.pairs(left, right)
+    plp, prp = block_on("names_sdx_force").pairs(left, right)
+    near = in_offence_window(left, right, plp, prp, spec.window_days, tolerance_days=10**6)
+    assert set(zip(lp.tolist(), rp.tolist(), strict=True)) == set(
+        zip(plp[near].tolist(), prp[near].tolist(), strict=True)
+    )
+    assert len(lp) == len(set(zip(lp.tolist(), rp.tolist(), strict=True))) > 0
+
+
+def test_person_keys_hash_the_same_parts_alike_in_any_frame():
+    from linkage.justice.link import _hash_key, _text
+
+    a = _hash_key(pd.Series(["S530", "S530", None]), pd.Series(["J500", "J500", "J500"]))
+    b = _hash_key(pd.Series(["x", "S530"]), pd.Series(["y", "J500"]))
+    assert a.iloc[0] == a.iloc[1] == b.iloc[1] != b.iloc[0]
+    assert a.isna().tolist() == [False, False, True]  # a missing part: no key
+    raw = pd.Series([" C1 ", "", "  ", None, "C1", "c1"], dtype=object)
+    expected = raw.astype("string").str.strip()
+    pd.testing.assert_series_equal(_text(raw), expected.mask(expected == ""))
