@@ -107,10 +107,18 @@ def cell_panel(
     missing = [c for c in need if c not in crimes.columns]
     if missing:
         raise KeyError(f"crimes lacks column(s) {missing} (columns: {list(crimes.columns)})")
-    frame = crimes[need].dropna(subset=[lsoa, month, outcome])
-    grouped = frame.groupby([area, lsoa, month], sort=True, observed=True)
+    return collapse_cells(
+        crimes, outcome=outcome, treated=treated, keys={area: "area", lsoa: "lsoa_code", month: "month"}
+    )
+
+
+def collapse_cells(crimes: pd.DataFrame, *, outcome: str, treated: str, keys: dict[str, str]) -> pd.DataFrame:
+    """Crime rows grouped by ``keys`` (column -> output name, one of them ``month``): ``n`` crimes, ``y``
+    mean outcome and ``treated`` (max); rows missing the outcome or a key are left out."""
+    frame = crimes[[outcome, treated, *keys]].dropna(subset=[outcome, *keys])
+    grouped = frame.groupby(list(keys), sort=True, observed=True)
     cells = grouped.agg(n=(outcome, "size"), y=(outcome, "mean"), treated=(treated, "max")).reset_index()
-    cells = cells.rename(columns={area: "area", lsoa: "lsoa_code", month: "month"})
+    cells = cells.rename(columns=keys)
     cells["month"] = pd.to_datetime(cells["month"])
     return cells
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from linkage.evaluation.did import collapse_cells
+
 __all__ = [
     "PlaceboResult",
     "area_changes",
@@ -113,11 +115,7 @@ def area_month_panel(
     missing = [c for c in (outcome, area, treated, month) if c not in crimes.columns]
     if missing:
         raise KeyError(f"crimes lacks column(s) {missing} (columns: {list(crimes.columns)})")
-    frame = crimes[[outcome, area, treated, month]].dropna(subset=[outcome, month])
-    g = frame.groupby([area, month], sort=True, observed=True)
-    panel = g.agg(n=(outcome, "size"), y=(outcome, "mean"), treated=(treated, "max")).reset_index()
-    panel = panel.rename(columns={area: "area", month: "month"})
-    panel["month"] = pd.to_datetime(panel["month"])
+    panel = collapse_cells(crimes, outcome=outcome, treated=treated, keys={area: "area", month: "month"})
     panel["treated"] = panel.groupby("area")["treated"].transform("max").astype(int)
     return panel
 
