@@ -20,7 +20,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
-from linkage.engine.comparisons import _date_ints
+from linkage.engine.kernels import _date_ints
 from linkage.errors import LinkageError
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ invariants.
 - PNC IDs (``linkage.reference.identifiers``): the short and long forms of one ID, in any case, padded
   or not, with white space, share a key; formatted IDs are valid and a changed check letter is not;
   parsing is idempotent; any text parses to a key or to missing.
-- Names (``linkage.engine.comparisons.normalise_name`` and its vectorised twin): idempotent, lower case,
+- Names (``linkage.engine.kernels.normalise_name`` and its vectorised twin): idempotent, lower case,
   no edge or repeated white space, and the column version gives the same as the scalar one.
 - Dates (``_date_ints``, the comparisons' date normaliser): any text gives yyyymmdd or -1; ISO text,
   ``dd/mm/yyyy`` text and datetime values of one date give the same integer.
@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linkage.engine.comparisons import _date_ints, _normalise_names, normalise_name
+from linkage.engine.kernels import _date_ints, _normalise_names, normalise_name
 from linkage.errors import LinkageError
 from linkage.justice.comparisons import normalise_crime_ref
 from linkage.reference.identifiers import PNC_CHECK_ALPHABET, format_pnc, pnc_is_valid, pnc_parts
