@@ -6,7 +6,7 @@ uncertainty into an estimate:
 * **Multiple imputation of link sets** (the approach of Goldstein, Harron & Wade 2012 and of Rubin 1987
   applied to linkage): each imputation draws every scored candidate pair as a match with its match
   probability, resolves the draws one-to-one with the engine's own constraint
-  (:func:`linkage.justice.link.resolve_conflicts`; deterministic-rule pairs are always kept), and runs
+  (:func:`linkage.justice.assignment.resolve_conflicts`; deterministic-rule pairs are always kept), and runs
   the estimator on that link set. Rubin's rules combine the imputations: the total variance is the
   mean within-imputation variance plus (1 + 1/m) times the between-imputation variance, with the
   Barnard-Rubin degrees of freedom; the share of the total variance that is between imputations is the
@@ -95,7 +95,8 @@ def impute_link_sets(candidates: pd.DataFrame, m: int, *, seed: int) -> Iterator
     likelier pair. Court-outcome lines are constrained by record only (a crime-suspect may have several).
     """
     # Deferred: evaluation stays importable without the linkage engine; only imputation needs its constraint.
-    from linkage.justice.link import resolve_conflicts
+    from linkage.justice.assignment import resolve_conflicts
+    from linkage.justice.outcome_sources import outcome_source  # deferred too: the sources' constraint units
 
     need = ["source", "record_id", "force", "crime_ref", "suspect_ref", "left_pos", "right_pos"]
     need += ["match_probability", "rule", "r_outcome_date", "r_outcome_label"]
@@ -117,7 +118,8 @@ def impute_link_sets(candidates: pd.DataFrame, m: int, *, seed: int) -> Iterator
             idx = np.flatnonzero(drawn & (source == s))
             if not len(idx):
                 continue
-            left = np.arange(len(idx)) if s == "court_outcomes" else lpos[idx]
+            # a source constrained within a unit (court lines: per case) is constrained by record only
+            left = np.arange(len(idx)) if outcome_source(s).unit_within is not None else lpos[idx]
             score = np.where(is_rule[idx], 2.0, 0.0) + prob[idx] + 1e-6
             keep[idx] = resolve_conflicts(left, rpos[idx], score)
         sel = candidates.loc[keep, ["source", "record_id", "force", "crime_ref", "suspect_ref"]].copy()

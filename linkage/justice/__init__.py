@@ -2,6 +2,7 @@
 
 ``link_outcomes(tables, settings)`` runs blocking, comparisons, deterministic rules, the EM model and
 the one-to-one constraints per source and returns a :class:`LinkResult` with the crime-level result.
+Each outcome source is one :class:`OutcomeSource` (``linkage.justice.outcome_sources.REGISTRY``).
 """
 
 from linkage.justice.comparisons import (
@@ -26,6 +27,7 @@ from linkage.justice.link import (
     source_spec,
 )
 from linkage.justice.model import TwoStageModel
+from linkage.justice.outcome_sources import OutcomeSource, outcome_source
 from linkage.justice.publication import (
     PUBLICATION_KEY_ENV,
     crime_ids,
@@ -46,6 +48,7 @@ __all__ = [
     "LinkResult",
     "LinkSettings",
     "OffenceCompatibility",
+    "OutcomeSource",
     "PlaceDistance",
     "PncComparison",
     "SourceSettings",
@@ -57,6 +60,7 @@ __all__ = [
     "crime_outcome_table",
     "link_outcomes",
     "normalise_crime_ref",
+    "outcome_source",
     "pnc_parts",
     "publication_key",
     "resolve_conflicts",

@@ -20,6 +20,12 @@ side is each outcome source in turn. Per source:
    spread over different crimes); conflicts are resolved by an optimal assignment on match weight (rule
    links first), per connected component.
 
+What differs between sources is data, never a branch here: one
+:class:`~linkage.justice.outcome_sources.OutcomeSource` per source in
+:data:`~linkage.justice.outcome_sources.REGISTRY`. The steps live in :mod:`linkage.justice.inputs` (both
+sides), :mod:`linkage.justice.outcome_sources` (the spec), :mod:`linkage.justice.assignment` (the
+constraints) and :mod:`linkage.justice.result`; this module runs them, source by source.
+
 Every link records the rule that made it (``rule:<name>``) or ``model``, its match weight and probability.
 """
 
@@ -27,434 +33,69 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
-from linkage.engine import (
-    Comparison,
-    DateWindow,
-    ExactMatch,
-    Metaphone,
-    PersonNameComparison,
-    Soundex,
-    Substr,
-    Year,
-    block_on,
+from linkage.errors import LinkageError
+from linkage.justice.assignment import _count, ambiguous_crimes, left_units, resolve_conflicts
+from linkage.justice.inputs import (
+    _check_table,
+    _text,
+    build_left,
+    build_right,
+    outcome_labels,
+    record_ids,
 )
-from linkage.engine.blocking import BlockingRule, DateRange
-from linkage.errors import DataContractError, LinkageError
-from linkage.justice.comparisons import (
-    CrimeRefComparison,
-    DirectionalDate,
-    DobComparison,
-    ForceComparison,
-    OffenceCompatibility,
-    PlaceDistance,
-    PncComparison,
-    dob_digits,
-    dob_plausible,
-    normalise_crime_ref,
-)
-from linkage.justice.geography import court_area, lsoa_area
 from linkage.justice.model import TwoStageModel
-from linkage.justice.publication import crime_ids, publication_key
-from linkage.justice.settings import LinkSettings, SourceSettings
-from linkage.reference import (
-    caution_outcome_label,
-    court_outcome_label,
-    final_outcome_per_group,
-    pnd_outcome_label,
+from linkage.justice.outcome_sources import (
+    REGISTRY,
+    DeterministicRule,
+    OutcomeSource,
+    SourceSpec,
+    nickname_map,
+    outcome_source,
+    source_spec,
 )
-from linkage.reference.identifiers import pnc_parts
-from linkage.reference.names import fold_diacritics, nickname_groups
-from linkage.sources.contracts import EXTRACTS, OUTCOME_SOURCES
+from linkage.justice.result import (
+    LINK_COLUMNS,
+    FittedModels,
+    LinkResult,
+    _apply_term_frequencies,
+    _candidate_crimes,
+    crime_outcome_table,
+)
+from linkage.justice.settings import LinkSettings, SourceSettings
 
 logger = logging.getLogger(__name__)
 
+# Re-exported: callers import these from linkage.justice.link (their home is the module named above).
 __all__ = [
+    "REGISTRY",
     "DeterministicRule",
     "FittedModels",
     "LinkResult",
+    "OutcomeSource",
     "SourceSpec",
+    "ambiguous_crimes",
     "build_left",
     "build_right",
+    "crime_outcome_table",
+    "in_offence_window",
     "link_outcomes",
+    "nickname_map",
+    "outcome_labels",
+    "pass_completeness",
+    "record_ids",
     "resolve_conflicts",
     "source_spec",
 ]
 
-_OUTCOME_DATE = {
-    "cautions": "caution_date",
-    "penalty_notices": "issue_date",
-    "court_outcomes": "hearing_date",
-}
-_OFFENCE = {
-    "cautions": "offence_code_cjs",
-    "penalty_notices": "pnd_offence",
-    "court_outcomes": "offence_code_cjs",
-}
-_KIND = {"cautions": "cjs", "penalty_notices": "pnd", "court_outcomes": "cjs"}
-_OFFENCE_WINDOW_DAYS = 60  # name passes without DOB: crime committed within this many days of the offence
 _RULE_BONUS = 1000.0  # added to a rule link's score in the assignment: rules beat any model-only pair
 
-LINK_COLUMNS = [
-    "source",
-    "record_id",
-    "force",
-    "crime_ref",
-    "suspect_ref",
-    "outcome_date",
-    "outcome_label",
-    "match_weight",
-    "match_probability",
-    "rule",
-    "ambiguous",
-    "candidate_crimes",
-]
 
-
-def _candidate_crimes(positions: pd.Series, left: pd.DataFrame) -> np.ndarray:
-    """``;``-joined crime references of the left rows named in ``positions`` (``""`` for none)."""
-    refs = left["crime_ref"].astype(str).to_numpy()
-    return np.array(
-        [";".join(sorted({refs[int(p)] for p in str(v).split(";")})) if v else "" for v in positions],
-        dtype=object,
-    )
-
-
-# ---------------------------------------------------------------------------------------------- inputs
-def nickname_map() -> dict[str, frozenset[str]]:
-    """Forename (casefolded) -> its nickname groups, from the published list bundled in
-    ``linkage/reference/data/nicknames.csv`` (independent of the synthetic world's own table)."""
-    return nickname_groups()
-
-
-def _check_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    if name not in tables:
-        raise LinkageError(f"tables lacks {name!r}; has {sorted(tables)}")
-    frame = tables[name]
-    missing = [c for c in EXTRACTS[name].names if c not in frame.columns]
-    if missing:
-        raise DataContractError(name, f"missing column(s) {missing}")
-    return frame
-
-
-def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series | None:
-    """``fn`` (string Series -> string Series) run once per distinct value of a text column and mapped
-    back (missing stays missing); None when the column is not all text (mixed objects are converted row
-    by row by the caller, as ``astype("string")`` would)."""
-    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
-        return None
-    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        return None
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = fn(pd.Series(np.asarray(uniques, dtype=object), dtype="string"))
-    table = np.append(mapped.to_numpy(dtype=object, na_value=pd.NA), pd.NA)
-    return pd.Series(pd.array(table[codes], dtype="string"), index=values.index)
-
-
-def _strip_blank(text: pd.Series) -> pd.Series:
-    out = text.str.strip()
-    return out.mask(out == "")
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Trimmed text, blank -> missing (worked once per distinct value)."""
-    out = _per_distinct(values, _strip_blank)
-    return out if out is not None else _strip_blank(values.astype("string"))
-
-
-def _folded(values: pd.Series) -> pd.Series:
-    """Trimmed text with diacritics folded (Zoë -> Zoe), once per distinct value; blank -> missing."""
-    text = _text(values)
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    folded = np.array([fold_diacritics(str(u)) for u in uniques] + [None], dtype=object)
-    return pd.Series(folded[codes], index=values.index, dtype="string")
-
-
-def _hash_key(*parts: pd.Series) -> pd.Series:
-    """A key of one or more text parts as a nullable unsigned 64-bit hash, missing when any part is
-    missing. The parts are hashed column-wise and combined (no per-row string concatenation), so the
-    same parts give the same hash in any frame."""
-    frame = pd.concat([p.astype("string") for p in parts], axis=1, ignore_index=True)
-    missing = frame.isna().any(axis=1).to_numpy()
-    hashed = pd.util.hash_pandas_object(frame.fillna(""), index=False).to_numpy()
-    return pd.Series(pd.array(hashed, dtype="UInt64"), index=frame.index).mask(missing)
-
-
-def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame:
-    """Derived person fields shared by both sides: first forename, PNC key, DOB key and digits, whether
-    the DOB is plausible at ``reference_date`` (the offence), sex (U -> missing)."""
-    out = pd.DataFrame(index=frame.index)
-    fore = _folded(frame["forename"])
-    out["forename"] = fore
-    out["forename1"] = _per_distinct(fore, lambda u: u.str.split(n=1).str[0])
-    out["surname"] = _folded(frame["surname"])
-    out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
-    out["dob_int"] = dob_digits(frame["date_of_birth"])
-    out["dob_ok"] = dob_plausible(out["dob_int"].to_numpy(), reference_date)
-    # Blocking keys as integers (yyyymmdd, mmdd): the same equalities as the formatted dates, no strftime.
-    dob = out["date_of_birth"]
-    mmdd = (dob.dt.month * 100 + dob.dt.day).astype("Int64")
-    out["dob_key"] = (dob.dt.year.astype("Int64") * 10000 + mmdd).astype("Int64")
-    out["dob_mmdd"] = mmdd
-    sex = _text(frame["sex"]).str.upper()
-    out["sex"] = sex.mask(~sex.isin(["M", "F"]))
-    out["pnc_id"] = _text(frame["pnc_id"])
-    force = _text(frame["force"]).str.casefold()
-    # Phonetic keys once per side, as 64-bit hashes (integer keys block without per-rule string work).
-    surname_sdx = Soundex("surname")(out).astype("string")
-    forename_sdx = Soundex("forename1")(out).astype("string")
-    out["surname_sdx"] = _hash_key(surname_sdx)
-    out["names_sdx_force"] = _hash_key(surname_sdx, forename_sdx, force)
-    surname2 = _per_distinct(out["surname"], lambda u: u.str.casefold().str[:2])
-    initial = _per_distinct(out["forename1"], lambda u: u.str.casefold().str[:1])
-    keys = {
-        "name_key_a": (Metaphone("forename1")(out), surname2, force),
-        "name_key_b": (surname_sdx, initial, force),
-    }
-    for name, key_parts in keys.items():
-        hashed = _hash_key(*key_parts)
-        out[name] = hashed
-        out[f"{name}_nodob"] = hashed.mask(out["dob_ok"])
-    parts = pnc_parts(frame["pnc_id"])
-    out["pnc_key"] = parts["key"].to_numpy()
-    out["pnc_id_key"] = parts["key"].to_numpy()  # parsed once here, read by PncComparison
-    out["pnc_id_full"] = parts["full"].to_numpy()
-    out["pnc_id_long"] = parts["long"].to_numpy()
-    return out
-
-
-def build_left(crimes: pd.DataFrame, suspects: pd.DataFrame) -> pd.DataFrame:
-    """One row per crime-suspect: crimes joined to their suspects on (force, crime_ref), with derived
-    keys. Crimes without suspects have no row (nothing to link an outcome to)."""
-    crime_cols = [
-        "force",
-        "crime_ref",
-        "offence_code",
-        "crime_type",
-        "committed_date",
-        "recorded_date",
-        "longitude",
-        "latitude",
-        "lsoa_code",
-    ]
-    c = crimes[crime_cols].copy()
-    s = suspects[
-        ["force", "crime_ref", "suspect_ref", "forename", "surname", "date_of_birth", "sex", "pnc_id"]
-    ]
-    s = s.copy()
-    for frame in (c, s):
-        frame["force"] = _text(frame["force"])
-        frame["crime_ref"] = _text(frame["crime_ref"])
-    s["suspect_ref"] = s["suspect_ref"].astype("string")
-    left = s.merge(c, on=["force", "crime_ref"], how="inner", validate="many_to_one")
-    unmatched = len(s) - len(left)
-    if unmatched:
-        logger.warning("%d suspect rows name a crime not in the crimes table; left out", unmatched)
-    left = left.sort_values(["force", "crime_ref", "suspect_ref"], kind="mergesort").reset_index(drop=True)
-    left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
-    keys = _person_keys(left, left["committed_date"])
-    for col in keys.columns:
-        left[col] = keys[col]
-    left["committed_date"] = pd.to_datetime(left["committed_date"], errors="coerce")
-    left["recorded_date"] = pd.to_datetime(left["recorded_date"], errors="coerce")
-    left["offence_code"] = _text(left["offence_code"])
-    left["crime_ref_key"] = normalise_crime_ref(left["crime_ref"]).to_numpy()
-    left["court_area"] = lsoa_area(left["lsoa_code"]).to_numpy()
-    left.index.name = "left"
-    return left
-
-
-def record_ids(source: str, table: pd.DataFrame) -> pd.Series:
-    """The truth ``record_id`` of each row: caution_id, pnd_id, or ``case_id:offence_seq``."""
-    if source == "cautions":
-        return table["caution_id"].astype("string")
-    if source == "penalty_notices":
-        return table["pnd_id"].astype("string")
-    if source == "court_outcomes":
-        return table["case_id"].astype("string") + ":" + table["offence_seq"].astype("string")
-    raise LinkageError(f"source must be one of {list(OUTCOME_SOURCES)}, got {source!r}")
-
-
-def outcome_labels(source: str, table: pd.DataFrame) -> pd.Series:
-    """police.uk outcome label of each record (via linkage.reference.outcomes)."""
-    if source == "cautions":
-        return caution_outcome_label(table["caution_type"])
-    if source == "penalty_notices":
-        return pnd_outcome_label(table["status"])
-    return court_outcome_label(table["verdict"], table["disposal"])
-
-
-def build_right(source: str, table: pd.DataFrame) -> pd.DataFrame:
-    """One outcome source in the common right-hand form: record_id, force, person keys, ``off_code``,
-    offence_date, outcome_date, outcome_label, and per source crime_ref_key / longitude, latitude /
-    case_id."""
-    right = pd.DataFrame(index=table.index)
-    right["source"] = source
-    right["record_id"] = record_ids(source, table).to_numpy()
-    right["force"] = _text(table["force"])
-    keys = _person_keys(table, pd.to_datetime(table["offence_date"], errors="coerce"))
-    for col in keys.columns:
-        right[col] = keys[col]
-    right["off_code"] = _text(table[_OFFENCE[source]])
-    right["offence_date"] = pd.to_datetime(table["offence_date"], errors="coerce")
-    right["outcome_date"] = pd.to_datetime(table[_OUTCOME_DATE[source]], errors="coerce")
-    right["outcome_label"] = outcome_labels(source, table).to_numpy()
-    if source == "cautions":
-        right["crime_ref_key"] = normalise_crime_ref(table["crime_ref"]).to_numpy()
-    if source == "penalty_notices":
-        right["longitude"] = pd.to_numeric(table["longitude"], errors="coerce")
-        right["latitude"] = pd.to_numeric(table["latitude"], errors="coerce")
-    if source == "court_outcomes":
-        right["case_id"] = table["case_id"].astype("string")
-        right["court_area"] = court_area(table["court"]).to_numpy()
-    if right["record_id"].duplicated().any():
-        dup = right.loc[right["record_id"].duplicated(), "record_id"].iloc[0]
-        raise DataContractError(source, f"duplicate record id {dup!r}")
-    right = right.reset_index(drop=True)
-    right.index.name = "right"
-    return right
-
-
-# ---------------------------------------------------------------------------------------------- spec
-@dataclass(frozen=True)
-class DeterministicRule:
-    """A pair is a link on its face when every named comparison is at one of the allowed levels."""
-
-    name: str
-    require: Mapping[str, tuple[int, ...]]
-
-    def matches(self, levels: pd.DataFrame) -> np.ndarray:
-        """Boolean per row of the level frame."""
-        ok = np.ones(len(levels), dtype=bool)
-        for comp, allowed in self.require.items():
-            if comp not in levels.columns:
-                raise LinkageError(
-                    f"rule {self.name!r} names comparison {comp!r}, not in {list(levels.columns)}"
-                )
-            ok &= np.isin(levels[comp].to_numpy(), np.asarray(allowed))
-        return ok
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """How one outcome source is linked: comparisons, blocking rules and deterministic rules."""
-
-    source: str
-    comparisons: tuple[Comparison, ...]
-    blocking_rules: tuple[BlockingRule, ...]
-    rules: tuple[DeterministicRule, ...] = field(default_factory=tuple)
-    # Blocking passes whose pairs must also fall in the offence-date window: the crime's committed date
-    # within ``window_days`` of the record's offence date, and the outcome no earlier than the offence
-    # (less the source's tolerance). These passes need neither date of birth nor PNC ID.
-    windowed_rules: tuple[str, ...] = ()
-    window_days: int = 60  # the offence-date window of the windowed passes (_OFFENCE_WINDOW_DAYS)
-
-
-def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
-    """The default spec of ``source`` with the lag windows of ``settings``."""
-    if source not in OUTCOME_SOURCES:
-        raise LinkageError(f"source must be one of {list(OUTCOME_SOURCES)}, got {source!r}")
-    comparisons: list[Comparison] = [
-        PersonNameComparison("forename1", "surname", nicknames=nickname_map(), name="name"),
-        DobComparison("dob_int", "dob_ok", name="dob"),
-        PncComparison("pnc_id", name="pnc_id"),
-        OffenceCompatibility("offence_code", "off_code", kind=_KIND[source], name="offence"),
-        DateWindow("committed_date", "offence_date", windows=(0, 3, 14, 60), name="offence_date"),
-        DirectionalDate(
-            "outcome_date",
-            "committed_date",
-            typical_days=settings.typical_days,
-            long_days=settings.long_days,
-            tolerance_days=settings.tolerance_days,
-            name="outcome_lag",
-        ),
-        ForceComparison(name="force"),
-        ExactMatch("sex", name="sex"),
-    ]
-    # coarse keys only pair records whose outcome falls in the lag windows (engine 17: blocking that scales)
-    lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
-    near = DateRange("committed_date", "offence_date", -_OFFENCE_WINDOW_DAYS, _OFFENCE_WINDOW_DAYS)
-    blocking = [
-        block_on("pnc_key", name="pnc"),
-        block_on("dob_key", name="dob"),
-        block_on("surname_sdx", Year("date_of_birth"), name="surname_soundex+birth_year", window=lag),
-        block_on(
-            Substr("forename1", 0, 1),
-            Substr("surname", 0, 1),
-            "force",
-            Year("date_of_birth"),
-            name="initials+force+birth_year",
-            window=lag,
-        ),
-        # a wrong digit in the year of birth
-        block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month"),
-        # forename and surname swapped
-        block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
-        # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), joined within the
-        # offence-date window (a missing date is keyed on the names alone); the outcome-after-offence test
-        # of SourceSpec.windowed_rules follows blocking.
-        block_on("names_sdx_force", name="names_soundex+force [window]", window=near),
-        # Wider name keys for the records lacking a plausible DOB on one side (a rule for each side).
-        block_on(
-            ("name_key_a", "name_key_a_nodob"),
-            name="forename+surname_prefix+force, no DOB right [window]",
-            window=near,
-        ),
-        block_on(
-            ("name_key_a_nodob", "name_key_a"),
-            name="forename+surname_prefix+force, no DOB left [window]",
-            window=near,
-        ),
-        block_on(
-            ("name_key_b", "name_key_b_nodob"),
-            name="surname_soundex+initial+force, no DOB right [window]",
-            window=near,
-        ),
-        block_on(
-            ("name_key_b_nodob", "name_key_b"),
-            name="surname_soundex+initial+force, no DOB left [window]",
-            window=near,
-        ),
-    ]
-    windowed = tuple(r.name for r in blocking if r.name.endswith("[window]"))
-    rules = [
-        DeterministicRule(
-            "pnc+offence+window",
-            {"pnc_id": (0, 1), "offence": (0, 1), "outcome_lag": (0,), "offence_date": (0,)},
-        ),
-    ]
-    if source == "cautions":
-        comparisons.append(CrimeRefComparison("crime_ref_key", "crime_ref_key", name="crime_ref"))
-        blocking.append(block_on("crime_ref_key", name="crime_ref"))
-        rules.append(
-            DeterministicRule(
-                "crime_ref+name+dob", {"crime_ref": (0,), "name": (0, 1, 2, 3), "dob": (0, 1, 2)}
-            )
-        )
-    if source == "penalty_notices":
-        comparisons.append(PlaceDistance(name="place", thresholds_m=(300.0, 1500.0, 8000.0)))
-    if source == "court_outcomes":
-        # court geography: the court's area against the local authority of the crime's LSOA
-        comparisons.append(ExactMatch("court_area", name="court_area"))
-    return SourceSpec(
-        source,
-        tuple(comparisons),
-        tuple(blocking),
-        tuple(rules) if settings.rules else (),
-        windowed_rules=windowed,
-        window_days=_OFFENCE_WINDOW_DAYS,
-    )
-
-
+# ---------------------------------------------------------------------------------------------- blocking
 def pass_completeness(
     source: str,
     left: pd.DataFrame,
@@ -515,262 +156,6 @@ def in_offence_window(
     near = np.isnat(committed) | np.isnat(offence) | (gap <= window_days)
     after = np.isnat(committed) | np.isnat(outcome) | (lag >= -tolerance_days)
     return near & after
-
-
-# ---------------------------------------------------------------------------------------------- constraints
-def resolve_conflicts(left_pos: np.ndarray, right_pos: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Boolean mask of the pairs kept by a maximum-score one-to-one assignment.
-
-    Pairs form a bipartite graph (left rows, right rows); each connected component is solved with
-    ``scipy.optimize.linear_sum_assignment`` maximising the total score, so a conflict goes to the
-    assignment with the best total, never to whichever pair came first. Scores must be positive.
-    Components with one pair (the vast majority) are kept without solving.
-    """
-    left_pos = np.asarray(left_pos, dtype=np.int64)
-    right_pos = np.asarray(right_pos, dtype=np.int64)
-    score = np.asarray(score, dtype=float)
-    n = len(score)
-    keep = np.zeros(n, dtype=bool)
-    if n == 0:
-        return keep
-    if (score <= 0).any() or not np.isfinite(score).all():
-        raise LinkageError("resolve_conflicts: scores must be finite and positive")
-    lc, l_inv = np.unique(left_pos, return_inverse=True)
-    rc, r_inv = np.unique(right_pos, return_inverse=True)
-    n_l = len(lc)
-    graph = coo_matrix((np.ones(n), (l_inv, n_l + r_inv)), shape=(n_l + len(rc), n_l + len(rc)))
-    _, comp_of_node = connected_components(graph, directed=False)
-    comp = comp_of_node[l_inv]
-    sizes = np.bincount(comp)
-    single = sizes[comp] == 1
-    keep[single] = True
-    multi = np.flatnonzero(~single)
-    if len(multi) == 0:
-        return keep
-    order = multi[np.argsort(comp[multi], kind="stable")]
-    comps = comp[order]
-    bounds = np.flatnonzero(np.diff(comps)) + 1
-    for group in np.split(order, bounds):
-        li, l_local = np.unique(l_inv[group], return_inverse=True)
-        ri, r_local = np.unique(r_inv[group], return_inverse=True)
-        matrix = np.zeros((len(li), len(ri)))
-        matrix[l_local, r_local] = score[group]
-        rows, cols = linear_sum_assignment(matrix, maximize=True)
-        chosen = matrix[rows, cols] > 0
-        lookup = {(a, b): g for a, b, g in zip(l_local, r_local, group, strict=True)}
-        for a, b in zip(rows[chosen], cols[chosen], strict=True):
-            keep[lookup[(a, b)]] = True
-    return keep
-
-
-# ---------------------------------------------------------------------------------------------- fitted
-FITTED_FORMAT = "linkage-fitted-models/1"
-
-
-def _apply_term_frequencies(
-    levels: pd.DataFrame,
-    comparisons: Sequence[Comparison],
-    left: pd.DataFrame,
-    lpos: np.ndarray,
-    fitted: TwoStageModel,
-) -> None:
-    """Overwrite the ``tf_<name>`` columns of ``levels`` with the term frequencies ``fitted`` was fitted
-    with (exact level only, as the engine's compare step does), so a pair's score does not depend on which
-    other records share the run."""
-    tables = fitted.full.term_frequencies_dict()
-    for c in comparisons:
-        col = f"tf_{c.name}"
-        if c.tf_column is None or col not in levels.columns:
-            continue
-        if c.name not in tables:
-            raise LinkageError(f"fitted model has no term frequencies for {c.name!r}; has {sorted(tables)}")
-        d = tables[c.name]
-        table = pd.Series(np.asarray(d["frequencies"], dtype=float), index=pd.Index(d["values"]))
-        exact = np.flatnonzero(levels[c.name].to_numpy() == c.exact_level)
-        values = np.full(len(levels), np.nan, dtype=np.float32)
-        values[exact] = c.tf_values(left, lpos[exact], table) / float(d["base"])
-        levels[col] = values
-
-
-@dataclass
-class FittedModels:
-    """Parameters fixed once and applied to any run: the fitted :class:`TwoStageModel` of each source
-    (m, u, priors and the term frequencies it was fitted with). Give it to :func:`link_outcomes`
-    (``fitted=``) to skip EM, e.g. to link every partition of a national run with one sample's fit."""
-
-    models: dict[str, TwoStageModel]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data: each source's :meth:`TwoStageModel.to_parameters_dict`."""
-        return {
-            "format": FITTED_FORMAT,
-            "sources": {s: self.models[s].to_parameters_dict() for s in sorted(self.models)},
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], settings: LinkSettings | None = None) -> FittedModels:
-        """Rebuild from :meth:`to_dict` over each source's spec under ``settings`` (the comparisons must
-        be the ones the parameters were fitted with)."""
-        settings = settings or LinkSettings()
-        if not isinstance(data, Mapping) or data.get("format") != FITTED_FORMAT:
-            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
-            raise LinkageError(f"fitted models: format must be {FITTED_FORMAT!r}, got {got!r}")
-        models = {}
-        for source, params in data.get("sources", {}).items():
-            spec = source_spec(source, settings.for_source(source))
-            models[source] = TwoStageModel.from_parameters_dict(
-                params, list(spec.comparisons), list(spec.blocking_rules), source=f"fitted {source}"
-            )
-        return cls(models=models)
-
-    def digest(self) -> str:
-        """SHA-256 of :meth:`to_dict` as sorted-key JSON: equal digests, equal scores."""
-        import hashlib
-        import json
-
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------- result
-@dataclass
-class LinkResult:
-    """The linked result.
-
-    ``links``: one row per linked outcome record (source, record_id, force, crime_ref, suspect_ref,
-    outcome_date, outcome_label, match_weight, match_probability, rule). ``candidates``: every scored
-    pair (ids, levels, ``bf_*``, weight, probability, rule, ``linked``, and both records' fields as
-    ``l_*``/``r_*`` for clerical review). ``models``: the fitted :class:`~linkage.justice.model.TwoStageModel`
-    per source. ``crime_outcomes``: one row per crime with its final outcome by the police.uk hierarchy.
-    ``unlinked``: outcome records with no link. ``blocking``: per source the candidate pairs first made
-    by each blocking rule. ``timings``: per source, seconds per step (blocking, compare, fit, predict,
-    constraints) and the number of candidate pairs.
-    """
-
-    links: pd.DataFrame
-    candidates: pd.DataFrame
-    models: dict[str, TwoStageModel]
-    crime_outcomes: pd.DataFrame
-    unlinked: pd.DataFrame
-    blocking: pd.DataFrame
-    crimes: pd.DataFrame = field(repr=False)
-    timings: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # With truth given: per source and blocking pass, the share of true pairs the pass finds on its own
-    # (and the union of passes); see :func:`pass_completeness`.
-    pass_completeness: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # Records whose person is clear but whose crime the evidence cannot separate: not linked (a wrong
-    # crime would bias crime-level rates), never dropped silently: one row each, with the candidates.
-    # Empty with ``candidates=False`` (national partitions keep linked pairs only).
-    ambiguous: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def fitted(self) -> FittedModels:
-        """This run's models (with the term frequencies they scored with), to apply unchanged elsewhere."""
-        return FittedModels(models=dict(self.models))
-
-    def to_police_uk_outcomes(
-        self,
-        lsoa_names: Mapping[str, str] | None = None,
-        *,
-        key: bytes | None = None,
-        synthetic_seed: int | None = None,
-        map_points: bool = False,
-    ) -> pd.DataFrame:
-        """A police.uk-style outcomes file: one row per linked outcome record, in the published header.
-
-        ``Crime ID`` is a 64-hex keyed HMAC-SHA256 of force and crime reference (see
-        :func:`publication_key` for where the key comes from): opaque without the key, stable for a
-        given key. ``Month`` is the outcome month. A restricted crimes extract may hold exact
-        locations, so by default the file is located to LSOA only: coordinates and ``Location`` blank,
-        as police.uk leaves unlocated rows. Only with ``map_points=True`` (the crimes' coordinates are
-        already-published police.uk map points) are coordinates given, with ``Location`` ``On or near
-        <location>`` when the crimes table has a ``location`` column, ``No location`` when the crime has
-        no map point, else blank. ``lsoa_names`` maps LSOA code to name. Raises
-        :class:`~linkage.errors.LinkageError` when no key can be found and
-        ``synthetic_seed`` is None (a real restricted extract needs an explicit key).
-        """
-        secret = publication_key(key, synthetic_seed=synthetic_seed)
-        crimes = self.crimes
-        cols = ["force", "crime_ref", "longitude", "latitude", "lsoa_code"]
-        if "location" in crimes.columns:
-            cols.append("location")
-        merged = self.links.merge(crimes[cols], on=["force", "crime_ref"], how="left", validate="many_to_one")
-        merged = merged.sort_values(
-            ["outcome_date", "force", "crime_ref", "source", "record_id"], kind="mergesort"
-        )
-        crime_id = crime_ids(merged["force"], merged["crime_ref"], secret)
-        has_point = merged["longitude"].notna() & merged["latitude"].notna()
-        if "location" in merged.columns:
-            loc = merged["location"].astype("string")
-            location = loc.where(loc.str.lower().str.startswith("on or near"), "On or near " + loc)
-        else:
-            location = pd.Series("", index=merged.index, dtype="string")
-        location = location.where(has_point, "No location")
-        if not map_points:
-            no_point = np.full(len(merged), np.nan)
-            merged = merged.assign(longitude=no_point, latitude=no_point)
-            location = pd.Series("", index=merged.index, dtype="string")
-        lsoa = merged["lsoa_code"].astype("string")
-        names = (
-            lsoa.map(dict(lsoa_names)) if lsoa_names else pd.Series(pd.NA, index=merged.index, dtype="string")
-        )
-        return pd.DataFrame(
-            {
-                "Crime ID": crime_id,
-                "Month": pd.to_datetime(merged["outcome_date"]).dt.strftime("%Y-%m").to_numpy(),
-                "Reported by": merged["force"].to_numpy(),
-                "Falls within": merged["force"].to_numpy(),
-                "Longitude": merged["longitude"].to_numpy(),
-                "Latitude": merged["latitude"].to_numpy(),
-                "Location": location.to_numpy(),
-                "LSOA code": lsoa.to_numpy(),
-                "LSOA name": names.to_numpy(),
-                "Outcome type": merged["outcome_label"].to_numpy(),
-            }
-        ).reset_index(drop=True)
-
-
-def crime_outcome_table(crimes: pd.DataFrame, suspects: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    """One row per crime: its fields, n_suspects, n_outcome_records and the final outcome.
-
-    The final outcome is :func:`linkage.reference.final_outcome_per_group`: the highest rank in the
-    police.uk hierarchy wins, ties go to the later outcome date (then source and record id for
-    determinism).
-    """
-    base_cols = [
-        "force",
-        "crime_ref",
-        "crime_type",
-        "offence_code",
-        "committed_date",
-        "recorded_date",
-        "lsoa_code",
-        "longitude",
-        "latitude",
-    ]
-    out = crimes[base_cols].copy()
-    out["force"] = _text(out["force"])
-    out["crime_ref"] = _text(out["crime_ref"])
-    key = ["force", "crime_ref"]
-    sus = suspects.assign(force=_text(suspects["force"]), crime_ref=_text(suspects["crime_ref"]))
-    n_sus = sus.groupby(key).size().rename("n_suspects")
-    n_links = links.groupby(key).size().rename("n_outcome_records")
-    out = out.merge(n_sus, on=key, how="left").merge(n_links, on=key, how="left")
-    out["n_suspects"] = out["n_suspects"].fillna(0).astype(int)
-    out["n_outcome_records"] = out["n_outcome_records"].fillna(0).astype(int)
-    final = final_outcome_per_group(links, key, "outcome_label", ["outcome_date", "source", "record_id"])[
-        [*key, "outcome_label", "outcome_date", "source"]
-    ]
-    final = final.rename(
-        columns={
-            "outcome_label": "final_outcome",
-            "outcome_date": "final_outcome_date",
-            "source": "final_outcome_source",
-        }
-    )
-    out = out.merge(final, on=key, how="left")
-    out["final_outcome"] = out["final_outcome"].astype("string")
-    out["final_outcome_source"] = out["final_outcome_source"].astype("string")
-    return out.sort_values(key, kind="mergesort").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -851,7 +236,7 @@ def _link_source(
     step(f"{source}: constraints")
     idx = np.flatnonzero(eligible)
     keep = np.zeros(len(pairs), dtype=bool)
-    units = _left_units(source, lpos, rpos, right)
+    units = left_units(outcome_source(source).unit_within, lpos, rpos, right)
     keep[idx] = resolve_conflicts(units[idx], rpos[idx], score[idx])
     ambiguous, tied = ambiguous_crimes(
         lpos, rpos, units, keep, weight, pred["person_probability"].to_numpy(float), prob, settings.threshold
@@ -923,82 +308,6 @@ class _Clock:
         self._last = now
 
 
-def _left_units(source: str, lpos: np.ndarray, rpos: np.ndarray, right: pd.DataFrame) -> np.ndarray:
-    """The left-hand unit of the one-to-one constraint per pair.
-
-    Cautions and penalty notices: the crime-suspect (one record of a source each). Court outcomes: the
-    crime-suspect *within a case*, so one case's lines go to different crimes, while a crime-suspect can
-    still appear in two cases (a magistrates' court sending the case to the Crown Court, then the Crown
-    Court's result).
-    """
-    if source != "court_outcomes":
-        return lpos
-    case = pd.factorize(right["case_id"].to_numpy()[rpos])[0].astype(np.int64)
-    return pd.factorize(lpos * np.int64(case.max() + 1 if len(case) else 1) + case)[0].astype(np.int64)
-
-
-def ambiguous_crimes(
-    lpos: np.ndarray,
-    rpos: np.ndarray,
-    units: np.ndarray,
-    keep: np.ndarray,
-    weight: np.ndarray,
-    person_probability: np.ndarray,
-    match_probability: np.ndarray,
-    threshold: float,
-    person_threshold: float = 0.5,
-    margin_bits: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Records whose person is clear but whose crime is not.
-
-    A record left unlinked whose same-person candidates (person probability >= ``person_threshold``, two
-    or more) together reach ``threshold`` (the evidence splits the record between crimes of one person):
-    its best candidate whose crime-suspect is free is marked in the first mask (not linked: reported with
-    its candidates). The second array names, per linked or marked pair, the other same-person candidate
-    positions (left rows, ``;``-joined) within ``margin_bits`` of its weight, or ``""``: a linked pair with
-    such a rival is flagged ambiguous.
-    """
-    n = len(lpos)
-    new = np.zeros(n, dtype=bool)
-    tied = np.full(n, "", dtype=object)
-    if n == 0:
-        return new, tied
-    same = person_probability >= person_threshold
-    linked_rec = np.zeros(int(rpos.max()) + 1, dtype=bool)
-    linked_rec[rpos[keep]] = True
-    taken = set(units[keep].tolist())
-    frame = pd.DataFrame({"r": rpos, "w": weight, "p": match_probability, "i": np.arange(n)})[same]
-    if len(frame):
-        sizes = frame.groupby("r")["i"].transform("size").to_numpy()
-        total = frame.groupby("r")["p"].transform("sum").to_numpy()
-        open_ = ~linked_rec[frame["r"].to_numpy()] & (sizes >= 2) & (total >= threshold)
-        cands = frame[open_].sort_values(["r", "w", "i"], ascending=[True, False, True], kind="mergesort")
-        for _, group in cands.groupby("r", sort=True):
-            for i in group["i"].to_numpy():
-                if units[i] not in taken:
-                    new[i] = True
-                    taken.add(units[i])
-                    break
-    final = keep | new
-    best_w = np.full(len(linked_rec), np.nan)
-    best_w[rpos[final]] = weight[final]
-    new_rec = np.zeros(len(linked_rec), dtype=bool)
-    new_rec[rpos[new]] = True
-    # rivals: same-person candidates near the linked pair's weight; for an unlinked record, all of them
-    near = same & ~final & ((weight >= best_w[rpos] - margin_bits) | new_rec[rpos])
-    if near.any():
-        others = pd.Series(lpos[near].astype(str)).groupby(rpos[near]).agg(";".join)
-        sel = np.flatnonzero(final & np.isin(rpos, others.index.to_numpy()))
-        tied[sel] = others.reindex(rpos[sel]).to_numpy()
-    return new, tied
-
-
-def _count(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per pair, how many ``mask`` pairs share its position (0 where the pair is not in ``mask``)."""
-    counts = np.bincount(pos[mask], minlength=int(pos.max()) + 1 if len(pos) else 0)
-    return np.where(mask, counts[pos] if len(pos) else 0, 0)
-
-
 def link_outcomes(
     tables: Mapping[str, pd.DataFrame],
     settings: LinkSettings | None = None,
@@ -1021,10 +330,10 @@ def link_outcomes(
     settings = settings or LinkSettings()
     crimes = _check_table(tables, "crimes")
     suspects = _check_table(tables, "suspects")
-    chosen = [s for s in OUTCOME_SOURCES if s in tables] if sources is None else list(sources)
-    bad = [s for s in chosen if s not in OUTCOME_SOURCES]
+    chosen = [s for s in REGISTRY if s in tables] if sources is None else list(sources)
+    bad = [s for s in chosen if s not in REGISTRY]
     if bad:
-        raise LinkageError(f"sources must be among {list(OUTCOME_SOURCES)}, got {bad}")
+        raise LinkageError(f"sources must be among {list(REGISTRY)}, got {bad}")
     if fitted is not None:
         lacking = [s for s in chosen if s not in fitted.models]
         if lacking:
@@ -1041,7 +350,7 @@ def link_outcomes(
     timings: dict[str, dict[str, float]] = {}
     try:
         for source in chosen:
-            table = _check_table(tables, source)
+            table = _check_table(tables, source, outcome_source(source).required_columns)
             right = build_right(source, table)
             step(f"{source}: prepared {len(right):,} records")
             if len(right) == 0 or len(left) == 0:

@@ -156,25 +156,20 @@ def evaluate(
 
 _AGE_BANDS = (0, 18, 25, 35, 50, 200)
 _AGE_LABELS = ("under 18", "18-24", "25-34", "35-49", "50+")
-_OUTCOME_DATE = {
-    "cautions": "caution_date",
-    "penalty_notices": "issue_date",
-    "court_outcomes": "hearing_date",
-}
-_RECORD_ID = {"cautions": "caution_id", "penalty_notices": "pnd_id"}
 
 
 def _records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Every outcome record with its subgroup attributes taken from the record itself."""
+    # Deferred: quality stays importable without the linkage engine; only record subgroups need the sources.
+    from linkage.justice.outcome_sources import REGISTRY
+
     frames = []
-    for source, date_col in _OUTCOME_DATE.items():
+    for source, spec in REGISTRY.items():
         if source not in tables:
             continue
         t = tables[source]
-        if source == "court_outcomes":
-            rid = t["case_id"].astype("string") + ":" + t["offence_seq"].astype("string")
-        else:
-            rid = t[_RECORD_ID[source]].astype("string")
+        rid = spec.record_ids(t)
+        date_col = spec.outcome_date
         dob = pd.to_datetime(t["date_of_birth"], errors="coerce")
         when = pd.to_datetime(t["offence_date"], errors="coerce").fillna(
             pd.to_datetime(t[date_col], errors="coerce")
@@ -197,7 +192,7 @@ def _records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             )
         )
     if not frames:
-        raise LinkageError(f"tables has none of the outcome sources {list(_OUTCOME_DATE)}")
+        raise LinkageError(f"tables has none of the outcome sources {list(REGISTRY)}")
     return pd.concat(frames, ignore_index=True)
 
 

@@ -648,7 +648,7 @@ def test_windowed_name_passes_join_within_the_offence_window():
 
 
 def test_person_keys_hash_the_same_parts_alike_in_any_frame():
-    from linkage.justice.link import _hash_key, _text
+    from linkage.justice.inputs import _hash_key, _text
 
     a = _hash_key(pd.Series(["S530", "S530", None]), pd.Series(["J500", "J500", "J500"]))
     b = _hash_key(pd.Series(["x", "S530"]), pd.Series(["y", "J500"]))
