@@ -4,7 +4,7 @@
 
 Each ``WORLD`` is a folder written by ``linkage.synth.write_world_chunked`` (e.g. ``bench_national.py
 --keep``). For the force, prints its crimes and, per source, the candidate pairs first made by each pass
-of ``linkage.justice.link.source_spec``, then the growth exponent of its pairs against its crimes
+of ``linkage.justice.outcome_sources.source_spec``, then the growth exponent of its pairs against its crimes
 (``log(pairs ratio) / log(crimes ratio)``; 1 = linear). Blocking only: no fitting, comparison or scoring.
 ``--no-window`` drops the passes' date windows, for the figures before them.
 """

@@ -96,7 +96,8 @@ def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
 
-    from linkage.justice.link import build_left, build_right, nickname_map
+    from linkage.justice.inputs import build_left, build_right
+    from linkage.justice.outcome_sources import nickname_map
     from linkage.reference import cjs_offences, normalise_cjs_code, offence_codes, pnd_offences
 
     left = build_left(tables["crimes"], tables["suspects"])
@@ -290,9 +291,9 @@ def _rule(cols: Any) -> Any:
 
 
 def splink_blocking(source: str, tolerance: int, long: int) -> list[Any]:
-    """The engine's blocking rules (``linkage.justice.link.source_spec``) in Splink's terms: the two coarse
-    rules carry the same lag window (outcome date from ``-tolerance`` to ``long`` days after the offence;
-    a missing date keeps the pair), as SQL."""
+    """The engine's blocking rules (``linkage.justice.outcome_sources.source_spec``) in Splink's terms: the
+    two coarse rules carry the same lag window (outcome date from ``-tolerance`` to ``long`` days after the
+    offence; a missing date keeps the pair), as SQL."""
     lag = (
         "date_diff('day', CAST(coalesce(l.crime_date, r.crime_date) AS DATE), "
         "CAST(coalesce(l.outcome_date, r.outcome_date) AS DATE))"
@@ -447,7 +448,7 @@ def splink_child(folder: str) -> dict[str, Any]:
     import pandas as pd
 
     from linkage.justice import DEFAULT_SOURCES
-    from linkage.justice.link import build_left, record_ids
+    from linkage.justice.inputs import build_left, record_ids
 
     tables = _load(folder)
     truth = tables.pop("truth")

@@ -18,7 +18,8 @@ from linkage.justice import (
     resolve_conflicts,
     synthetic_publication_key,
 )
-from linkage.justice.link import build_left, crime_outcome_table
+from linkage.justice.inputs import build_left
+from linkage.justice.result import crime_outcome_table
 
 F = "Testshire Police"
 D = pd.Timestamp
@@ -471,8 +472,9 @@ def test_rules_can_be_switched_off():
 def test_two_stage_model_supervised_alternative():
     """With clerical labels (here: the hand-made world's known links), both stages fit from labels and
     the labelled links outscore every other candidate of their record."""
-    from linkage.justice.link import build_left, build_right, source_spec
+    from linkage.justice.inputs import build_left, build_right
     from linkage.justice.model import TwoStageModel
+    from linkage.justice.outcome_sources import source_spec
     from linkage.justice.settings import DEFAULT_SOURCES
 
     w = _world()
@@ -591,7 +593,7 @@ def test_pass_completeness_with_truth():
 
 
 def test_ambiguous_crime_is_reported_with_its_candidates():
-    from linkage.justice.link import ambiguous_crimes
+    from linkage.justice.assignment import ambiguous_crimes
 
     # one record (right 0), one person with two crimes (left 0, 1): each crime alone is below the
     # threshold (0.45 each) but together the person is clear -> linked to the better one, flagged.
@@ -620,7 +622,8 @@ def test_windowed_name_passes_join_within_the_offence_window():
     # The windowed passes' DateRange join gives exactly the pairs of the plain key join whose dates lie in
     # the offence-date window (a missing date on either side keeps the pair), as the former post-filter did.
     from linkage.engine import block_on
-    from linkage.justice.link import in_offence_window, source_spec
+    from linkage.justice.link import in_offence_window
+    from linkage.justice.outcome_sources import source_spec
     from linkage.justice.settings import LinkSettings
 
     rng = np.random.default_rng(11)
