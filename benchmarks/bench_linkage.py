@@ -41,9 +41,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_splink_common import (  # noqa: E402
     prepare_for_splink,
     run_isolated,
-    splink_date_comparison,
+    splink_dob_comparison,
     splink_exact_comparison,
-    splink_levenshtein_comparison,
     splink_person_name_comparison,
 )
 
@@ -90,148 +89,178 @@ def engine_child(folder: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ Splink
-def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
-    """Left (crime-suspects) and right (one source) with the same derived columns the engine uses."""
-    import jellyfish
+def _offence_relation_lists(source: str, left, right) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """The engine's offence levels as data, from the same crosswalk: each distinct crime Home Office code
+    gets a 1-based index, each distinct outcome code the list of its levels against every crime code (0
+    same offence, 1 same group, 2 compatible group or alternative charge, 3 same statute family, 4 same
+    police.uk category, 5 incompatible, -1 unknown), so Splink's level is one list lookup
+    ``off_rel[ho_idx]``. The levels are those of ``offence_relation`` (linkage.reference) with the
+    statute-family back-off of ``statute_family_levels`` for CJS codes outside the crosswalk, as the
+    engine's ``OffenceCompatibility`` computes them."""
     import numpy as np
     import pandas as pd
 
+    from linkage.justice.comparisons import statute_family_levels
+    from linkage.reference import offence_relation
+
+    kind = "pnd" if source == "penalty_notices" else "cjs"
+    l_codes = pd.Series(left["offence_code"].astype("string").str.strip().dropna().unique(), dtype="string")
+    r_codes = pd.Series(right["off_code"].astype("string").str.strip().dropna().unique(), dtype="string")
+    n_l, n_r = len(l_codes), len(r_codes)
+    ia, ib = np.divmod(np.arange(n_l * n_r), max(n_r, 1))
+    ho = pd.Series(l_codes.to_numpy()[ia], dtype="string")
+    other = pd.Series(r_codes.to_numpy()[ib], dtype="object")
+    rel = np.asarray(offence_relation(ho, other, kind), dtype=np.int8)
+    rel = np.where(rel == 3, np.int8(5), rel)
+    if kind == "cjs":
+        unknown = rel < 0
+        rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
+    rel = rel.reshape(n_l, n_r)
+    index = {str(c): i + 1 for i, c in enumerate(l_codes)}
+    lists = {str(c): rel[:, j].astype(int).tolist() for j, c in enumerate(r_codes)}
+    return index, lists
+
+
+def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
+    """Left (crime-suspects) and right (one source) for Splink, with the columns the engine's comparisons
+    and blocking read, derived by the engine's own input step (``build_left`` / ``build_right``: folded
+    diacritics, DOB digits and plausibility, PNC parts, phonetic and no-DOB name keys), so both tools see
+    the same values. Both frames carry the same columns (Splink stacks them)."""
+    import numpy as np
+    import pandas as pd
+
+    from linkage.engine import to_british_national_grid
     from linkage.justice.link import build_left, build_right, nickname_map
-    from linkage.reference import cjs_offences, normalise_cjs_code, offence_codes, pnd_offences
+    from linkage.reference import cjs_offences, normalise_cjs_code, pnd_offences
 
     left = build_left(tables["crimes"], tables["suspects"])
     right = build_right(source, tables[source])
-    groups = offence_codes().set_index("ho_code")["offence_group"]
+    ho_index, rel_lists = _offence_relation_lists(source, left, right)
+    # the outcome's Home Office code through the crosswalk (for an EM session blocked on the offence)
     if source == "penalty_notices":
         pnd = pnd_offences()
         to_ho = pd.Series(pnd["ho_code"].to_numpy(), index=pnd["pnd_offence"].str.lower())
         right_ho = right["off_code"].str.strip().str.lower().map(to_ho)
     else:
-        cjs = cjs_offences().set_index("cjs_code")["ho_code"]
-        right_ho = normalise_cjs_code(right["off_code"]).map(cjs)
+        right_ho = normalise_cjs_code(right["off_code"]).map(cjs_offences().set_index("cjs_code")["ho_code"])
 
-    def common(
-        frame: pd.DataFrame, ho: pd.Series, event: pd.Series, crime_date, outcome_date
-    ) -> pd.DataFrame:
+    def common(frame: pd.DataFrame, is_left: bool) -> pd.DataFrame:
         out = pd.DataFrame(index=frame.index)
         out["forename1"] = frame["forename1"]
         out["surname"] = frame["surname"]
-        out["dob"] = frame["date_of_birth"].dt.strftime("%Y%m%d")
-        out["dob_mmdd"] = frame["date_of_birth"].dt.strftime("%m%d")
-        out["birth_year"] = frame["date_of_birth"].dt.year.astype("Int64").astype("string")
+        dob = np.asarray(frame["dob_int"], dtype=np.int64)
+        out["dob8"] = (
+            pd.Series(np.char.zfill(dob.astype(str), 8), dtype=object).where(dob > 0, None).to_numpy()
+        )
+        out["dob_ok"] = np.asarray(frame["dob_ok"], dtype=bool)
+        out["dob_key"] = frame["dob_key"]
+        out["dob_mmdd"] = frame["dob_mmdd"]
+        out["birth_year"] = frame["date_of_birth"].dt.year.astype("Int64")
         out["sex"] = frame["sex"]
-        out["force"] = frame["force"]
-        out["pnc_key"] = frame["pnc_key"]
-        long_form = frame["pnc_id"].astype("string").str.replace(r"\s+", "", regex=True).str.match(r"^\d{4}/")
-        out["pnc_full"] = frame["pnc_key"].where(~long_form.fillna(False), "L" + frame["pnc_key"])
-        out["ho_code"] = ho.astype("string").to_numpy()
-        out["ho_group"] = pd.Series(ho.to_numpy()).map(groups).astype("string").to_numpy()
-        out["event_date"] = pd.to_datetime(event).dt.strftime("%Y-%m-%d").to_numpy()
-        out["crime_date"] = crime_date
-        out["outcome_date"] = outcome_date
+        out["force"] = frame["force"].astype("string").str.strip().str.casefold()
+        out["f_init"] = frame["forename1"].astype("string").str.strip().str.casefold().str[:1]
+        out["s_init"] = frame["surname"].astype("string").str.strip().str.casefold().str[:1]
+        for col in ("pnc_key", "pnc_id_full", "pnc_id_long"):
+            out[col] = frame[col].to_numpy()
+        for col in ("surname_sdx", "names_sdx_force", "name_key_a", "name_key_a_nodob", "name_key_b",
+                    "name_key_b_nodob"):  # fmt: skip
+            out[col] = frame[col].astype("UInt64")
+        # The offence-date, committed-date and outcome-date columns (one side each, NULL on the other).
+        out["event_date"] = (frame["committed_date"] if is_left else frame["offence_date"]).to_numpy()
+        none_dates = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out["crime_date"] = frame["committed_date"].to_numpy() if is_left else none_dates
+        out["outcome_date"] = none_dates if is_left else frame["outcome_date"].to_numpy()
+        code = frame["offence_code" if is_left else "off_code"].astype("string").str.strip()
+        out["ho_code"] = (code if is_left else right_ho).astype("string").to_numpy()
+        out["ho_idx"] = (
+            code.map(ho_index).astype("Int64") if is_left else pd.array([None] * len(frame), "Int64")
+        )
+        out["off_rel"] = (
+            [[-1]] * len(frame)  # a list on both sides, so the stacked column has one type
+            if is_left
+            else [
+                rel_lists.get(c) if isinstance(c, str) else None
+                for c in code.to_numpy(dtype=object, na_value=None)
+            ]
+        )
         out["crime_ref_key"] = frame["crime_ref_key"] if "crime_ref_key" in frame.columns else None
         out["court_area"] = frame["court_area"] if "court_area" in frame.columns else None
-        out["latitude"] = frame["latitude"] if "latitude" in frame.columns else np.nan
-        out["longitude"] = frame["longitude"] if "longitude" in frame.columns else np.nan
+        if "longitude" in frame.columns:  # crimes' map points; penalty notices' locations
+            out["bng_x"], out["bng_y"] = to_british_national_grid(frame["longitude"], frame["latitude"])
+        else:
+            out["bng_x"] = out["bng_y"] = np.nan
         return out
 
-    lf = common(
-        left,
-        left["offence_code"],
-        left["committed_date"],
-        left["committed_date"].dt.strftime("%Y-%m-%d"),
-        None,
-    )
-    rf = common(right, right_ho, right["offence_date"], None, right["outcome_date"].dt.strftime("%Y-%m-%d"))
-    for f in (lf, rf):
-        codes, uniques = pd.factorize(f["surname"])
-        sx = pd.Series(
-            [jellyfish.soundex("".join(c for c in str(u) if c.isalpha())) for u in uniques] + [None]
-        )
-        f["surname_soundex"] = sx.to_numpy()[codes]
-        f["f_init"] = f["forename1"].str.lower().str[0]
-        f["s_init"] = f["surname"].str.lower().str[0]
-    # Offence relation (same offence / same group / compatible group or alternative charge /
-    # incompatible) through the same crosswalk the engine uses: for each distinct outcome code, the lists
-    # of crime Home Office codes at each relation, so Splink's levels are list lookups.
-    from linkage.reference import offence_relation
-
-    kind = "pnd" if source == "penalty_notices" else "cjs"
-    l_codes = pd.Series(left["offence_code"].astype("string").str.strip().dropna().unique(), dtype="string")
-    r_raw = right["off_code"].astype("string").str.strip()
-    r_codes = pd.Series(r_raw.dropna().unique(), dtype="object")
-    ia, ib = np.divmod(np.arange(len(l_codes) * len(r_codes)), max(len(r_codes), 1))
-    rel = offence_relation(
-        pd.Series(l_codes.to_numpy()[ia], dtype="string"),
-        pd.Series(r_codes.to_numpy()[ib], dtype="object"),
-        kind,
-    ).reshape(len(l_codes), len(r_codes))
-    rel_lists = {
-        k: {r: [str(c) for c in l_codes[rel[:, j] == k]] for j, r in enumerate(r_codes)} for k in (0, 1, 2, 3)
-    }
     nick = nickname_map()
-    lf = prepare_for_splink(
-        lf, name_columns=("forename1", "surname"), phonetic_columns=("forename1", "surname"),
-        nicknames=nick, canonical={"forename1": "forename_canonical"},
-    )  # fmt: skip
-    rf = prepare_for_splink(
-        rf, name_columns=("forename1", "surname"), phonetic_columns=("forename1", "surname"),
-        nicknames=nick, canonical={"forename1": "forename_canonical"},
-    )  # fmt: skip
-    for k in (0, 1, 2, 3):  # a list that matches no code on the crime side (same column type both sides)
-        lf[f"off{k}"] = [[""]] * len(lf)
-        rf[f"off{k}"] = [rel_lists[k].get(v) if isinstance(v, str) else None for v in r_raw.to_numpy()]
+    prepared = [
+        prepare_for_splink(
+            common(frame, is_left),
+            name_columns=("forename1", "surname"),
+            nicknames=nick,
+            group_columns=("forename1",),
+            token_columns=("surname",),
+        )  # fmt: skip
+        for frame, is_left in ((left, True), (right, False))
+    ]
+    lf, rf = prepared
     lf["unique_id"] = "L" + lf["unique_id"]
     rf["unique_id"] = "R" + rf["unique_id"]
     return lf, rf
 
 
 def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) -> list:
-    """The engine's comparisons level for level: person name (exact with surname term frequencies /
-    swapped / nickname or variant / initial + surname / both JW >= 0.92, 0.85), date of birth, PNC,
-    offence (same offence / same group / compatible group or alternative charge, from the same crosswalk),
-    offence date windows, the directional outcome lag, force, sex and the source's own comparison."""
+    """The engine's comparisons (``linkage.justice.link.source_spec``) level for level in Splink SQL:
+    person name (exact with surname term frequencies / swapped / nickname or variant from the published
+    list / initial + surname, surnames agreeing exactly or token-wise / both JW >= 0.92, 0.85), date of
+    birth with partial credit (implausible DOB neutral), PNC, offence (same offence / same group /
+    compatible or alternative charge / same statute family / same police.uk category, from the same
+    crosswalk), offence-date windows, the directional outcome lag, force, sex and the source's own
+    comparison (crime reference; place in BNG metres; court area)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
     def custom(name: str, levels: list) -> Any:
         return cl.CustomComparison(levels, output_column_name=name)
 
+    def null(sql: str) -> Any:
+        return cll.CustomLevel(sql, label_for_charts="null").configure(is_null_level=True)
+
     gap = 'abs(date_diff(\'day\', CAST("event_date_l" AS DATE), CAST("event_date_r" AS DATE)))'
     lag = (
         'date_diff(\'day\', CAST(coalesce("crime_date_l", "crime_date_r") AS DATE), '
         'CAST(coalesce("outcome_date_l", "outcome_date_r") AS DATE))'
     )
-
-    def off(k: int) -> str:  # the outcome side holds the lists; either side may be "_l"
-        a, b = f'list_contains("off{k}_r", "ho_code_l")', f'list_contains("off{k}_l", "ho_code_r")'
-        return f"coalesce({a}, {b}, FALSE)"
-
+    # the offence level: the outcome side's list of levels at the crime side's code index
+    rel = 'coalesce(list_extract("off_rel_r", "ho_idx_l"), list_extract("off_rel_l", "ho_idx_r"), -1)'
+    offence_labels = ("same offence", "same group", "compatible group or alternative charge",
+                      "same statute family", "same police.uk category")  # fmt: skip
     comps = [
         splink_person_name_comparison(
-            "forename1", "surname", canonical_forename_col="forename_canonical", tf=True
-        ),
-        splink_date_comparison("dob"),
+            "forename1",
+            "surname",
+            forename_groups_col="forename1_groups",
+            surname_tokens_col="surname_tokens",
+            tf=True,
+            output_column_name="name",
+        ),  # fmt: skip
+        splink_dob_comparison("dob8", "dob_ok", output_column_name="dob"),
         custom(
-            "pnc",
+            "pnc_id",
             [
-                cll.NullLevel("pnc_key"),
-                cll.ExactMatchLevel("pnc_full"),
-                cll.ExactMatchLevel("pnc_key"),
+                null('"pnc_key_l" IS NULL OR "pnc_key_r" IS NULL'),
+                cll.CustomLevel('"pnc_id_full_l" = "pnc_id_full_r"', label_for_charts="exact"),
+                cll.CustomLevel(
+                    '"pnc_key_l" = "pnc_key_r" AND "pnc_id_long_l" <> "pnc_id_long_r"',
+                    label_for_charts="same serial, other form",
+                ),
                 cll.ElseLevel(),
             ],
         ),
         custom(
             "offence",
-            [
-                cll.CustomLevel(
-                    f"NOT ({off(0)} OR {off(1)} OR {off(2)} OR {off(3)})", label_for_charts="null"
-                ).configure(is_null_level=True),
-                cll.CustomLevel(off(0), label_for_charts="same offence"),
-                cll.CustomLevel(off(1), label_for_charts="same group"),
-                cll.CustomLevel(off(2), label_for_charts="compatible group or alternative charge"),
-                cll.ElseLevel(),
-            ],
+            [null(f"{rel} = -1")]
+            + [cll.CustomLevel(f"{rel} = {k}", label_for_charts=t) for k, t in enumerate(offence_labels)]
+            + [cll.ElseLevel()],
         ),
         custom(
             "offence_date",
@@ -242,15 +271,14 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
         custom(
             "outcome_lag",
             [
-                cll.CustomLevel(
+                null(
                     'coalesce("crime_date_l", "crime_date_r") IS NULL '
-                    'OR coalesce("outcome_date_l", "outcome_date_r") IS NULL',
-                    label_for_charts="null",
-                ).configure(is_null_level=True),
+                    'OR coalesce("outcome_date_l", "outcome_date_r") IS NULL'
+                ),
                 cll.CustomLevel(
                     f"{lag} BETWEEN -{tolerance} AND {typical}", label_for_charts="typical window"
                 ),
-                cll.CustomLevel(f"{lag} BETWEEN {typical} AND {long}", label_for_charts="long window"),
+                cll.CustomLevel(f"{lag} <= {long} AND {lag} >= -{tolerance}", label_for_charts="long window"),
                 cll.CustomLevel(f"{lag} < -{tolerance}", label_for_charts="before offence"),
                 cll.ElseLevel(),
             ],
@@ -259,15 +287,33 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
         splink_exact_comparison("sex"),
     ]
     if source == "cautions":
-        comps.append(splink_levenshtein_comparison("crime_ref_key", thresholds=(1, 2)))
+        comps.append(
+            custom(
+                "crime_ref",
+                [
+                    cll.NullLevel("crime_ref_key"),
+                    cll.ExactMatchLevel("crime_ref_key"),
+                    cll.CustomLevel(
+                        'levenshtein("crime_ref_key_l", "crime_ref_key_r") <= 2 '
+                        'OR damerau_levenshtein("crime_ref_key_l", "crime_ref_key_r") <= 1',
+                        label_for_charts="near",
+                    ),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
     if source == "court_outcomes":
         comps.append(splink_exact_comparison("court_area"))
     if source == "penalty_notices":
+        dist = 'sqrt(pow("bng_x_l" - "bng_x_r", 2) + pow("bng_y_l" - "bng_y_r", 2))'
         comps.append(
             custom(
                 "place",
-                [cll.NullLevel("latitude")]
-                + [cll.DistanceInKMLevel("latitude", "longitude", km) for km in (0.3, 1.5, 8.0)]
+                [null('"bng_x_l" IS NULL OR "bng_x_r" IS NULL OR isnan("bng_x_l") OR isnan("bng_x_r")')]
+                + [
+                    cll.CustomLevel(f"{dist} <= {m}", label_for_charts=f"within {m} m")
+                    for m in (300, 1500, 8000)
+                ]
                 + [cll.ElseLevel()],
             )
         )
@@ -277,8 +323,13 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
 # EM sessions whose pairs are mostly the SAME CRIME (not merely the same person): each pairs a person
 # key with the offence date or offence, so "match" means this crime, and between them every comparison
 # is trained in at least one session.
-SPLINK_EM_SESSIONS: list[tuple[str, ...]] = [("dob", "event_date"), ("surname", "forename1", "ho_code")]
-SPLINK_DETERMINISTIC: list[tuple[str, ...]] = [("pnc_key", "event_date"), ("dob", "surname", "event_date")]
+SPLINK_EM_SESSIONS: list[tuple[str, ...]] = [("dob_key", "event_date"), ("surname", "forename1", "ho_code")]
+SPLINK_DETERMINISTIC: list[tuple[str, ...]] = [
+    ("pnc_key", "event_date"),
+    ("dob_key", "surname", "event_date"),
+]
+OFFENCE_WINDOW_DAYS = 60
+"""The offence-date window of the engine's no-DOB name passes (``_OFFENCE_WINDOW_DAYS`` in justice.link)."""
 
 
 def _rule(cols: Any) -> Any:
@@ -290,25 +341,35 @@ def _rule(cols: Any) -> Any:
 
 
 def splink_blocking(source: str, tolerance: int, long: int) -> list[Any]:
-    """The engine's blocking rules (``linkage.justice.link.source_spec``) in Splink's terms: the two coarse
-    rules carry the same lag window (outcome date from ``-tolerance`` to ``long`` days after the offence;
-    a missing date keeps the pair), as SQL."""
-    lag = (
-        "date_diff('day', CAST(coalesce(l.crime_date, r.crime_date) AS DATE), "
-        "CAST(coalesce(l.outcome_date, r.outcome_date) AS DATE))"
-    )
-    window = (
-        f"(coalesce(l.crime_date, r.crime_date) IS NULL OR coalesce(l.outcome_date, r.outcome_date) IS NULL "
-        f"OR {lag} BETWEEN -{tolerance} AND {long})"
+    """The engine's blocking passes (``linkage.justice.link.source_spec``) as Splink rules, in the same
+    order, on the same derived keys: the two coarse passes carry the lag window (outcome from
+    ``-tolerance`` to ``long`` days after the offence); the no-DOB name passes join within the offence-date
+    window (+-60 days) and need the outcome no earlier than the offence less the tolerance (the engine's
+    ``in_offence_window``). A missing date keeps the pair, as in the engine. Each "no DOB on one side"
+    pass is one rule per side, as in the engine."""
+    crime = "CAST(coalesce(l.crime_date, r.crime_date) AS DATE)"
+    outcome = "CAST(coalesce(l.outcome_date, r.outcome_date) AS DATE)"
+    lag = f"date_diff('day', {crime}, {outcome})"
+    missing = f"{crime} IS NULL OR {outcome} IS NULL"
+    window = f"({missing} OR {lag} BETWEEN -{tolerance} AND {long})"
+    gap = "abs(date_diff('day', CAST(l.event_date AS DATE), CAST(r.event_date AS DATE)))"
+    near = (
+        f"(l.event_date IS NULL OR r.event_date IS NULL OR {gap} <= {OFFENCE_WINDOW_DAYS}) "
+        f"AND ({missing} OR {lag} >= -{tolerance})"
     )
     rules: list[Any] = [
         ("pnc_key",),
-        ("dob",),
-        f"l.surname_soundex = r.surname_soundex AND l.birth_year = r.birth_year AND {window}",
+        ("dob_key",),
+        f"l.surname_sdx = r.surname_sdx AND l.birth_year = r.birth_year AND {window}",
         "l.f_init = r.f_init AND l.s_init = r.s_init AND l.force = r.force AND l.birth_year = r.birth_year "
         f"AND {window}",
-        ("surname_soundex", "dob_mmdd"),
+        ("surname_sdx", "dob_mmdd"),
         "l.forename1 = r.surname AND l.surname = r.forename1",
+        f"l.names_sdx_force = r.names_sdx_force AND {near}",
+        f"l.name_key_a = r.name_key_a_nodob AND {near}",
+        f"l.name_key_a_nodob = r.name_key_a AND {near}",
+        f"l.name_key_b = r.name_key_b_nodob AND {near}",
+        f"l.name_key_b_nodob = r.name_key_b AND {near}",
     ]
     if source == "cautions":
         rules.append(("crime_ref_key",))
