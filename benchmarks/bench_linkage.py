@@ -76,12 +76,13 @@ def engine_child(folder: str) -> dict[str, Any]:
 
     tables = _load(folder)
     truth = tables.pop("truth")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = link_outcomes(tables)
-    link_s = time.perf_counter() - start
+    link_s, link_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     t = result.timings
     return {
         "link_s": link_s,
+        "link_cpu_s": link_cpu_s,
         "pairs": {s: int(t.loc[s, "pairs"]) for s in t.index},
         "compare_s": {s: float(t.loc[s, "compare_s"]) for s in t.index},
         "quality": _quality(result.links, truth),
@@ -121,11 +122,12 @@ def _offence_relation_lists(source: str, left, right) -> tuple[dict[str, int], d
     return index, lists
 
 
-def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
+def _splink_frames(source: str, tables: dict, left: Any = None) -> tuple[Any, Any]:
     """Left (crime-suspects) and right (one source) for Splink, with the columns the engine's comparisons
     and blocking read, derived by the engine's own input step (``build_left`` / ``build_right``: folded
     diacritics, DOB digits and plausibility, PNC parts, phonetic and no-DOB name keys), so both tools see
-    the same values. Both frames carry the same columns (Splink stacks them)."""
+    the same values. Both frames carry the same columns (Splink stacks them). ``left``: the crime-suspects
+    from ``build_left`` if already built (it is the same for every source)."""
     import numpy as np
     import pandas as pd
 
@@ -133,7 +135,8 @@ def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
     from linkage.justice.link import build_left, build_right, nickname_map
     from linkage.reference import cjs_offences, normalise_cjs_code, pnd_offences
 
-    left = build_left(tables["crimes"], tables["suspects"])
+    if left is None:
+        left = build_left(tables["crimes"], tables["suspects"])
     right = build_right(source, tables[source])
     ho_index, rel_lists = _offence_relation_lists(source, left, right)
     # the outcome's Home Office code through the crosswalk (for an EM session blocked on the offence)
@@ -417,9 +420,10 @@ def _orient(frame) -> Any:
     return pd.DataFrame({"l": lid.str[1:].astype(int), "r": rid.str[1:].astype(int), "p": prob})
 
 
-def _assign(scored, units) -> Any:
-    """Maximum-probability one-to-one assignment (scipy ``linear_sum_assignment``) between left units
-    and records, per connected block of the sparse score matrix."""
+def _assign(scored, units, score) -> Any:
+    """Maximum-total-``score`` one-to-one assignment (scipy ``linear_sum_assignment``) between left units
+    and records, per connected block of the sparse score matrix (scores positive), as the engine's
+    ``resolve_conflicts``."""
     import numpy as np
     import pandas as pd
     from scipy.optimize import linear_sum_assignment
@@ -428,6 +432,7 @@ def _assign(scored, units) -> Any:
 
     if scored.empty:
         return scored
+    score = np.asarray(score, dtype=float)
     u_codes, _ = pd.factorize(units)
     r_codes, _ = pd.factorize(scored["r"].to_numpy())
     nu, nr = int(u_codes.max()) + 1, int(r_codes.max()) + 1
@@ -443,10 +448,10 @@ def _assign(scored, units) -> Any:
             continue
         uu, ui = np.unique(u_codes[idx], return_inverse=True)
         rr, ri = np.unique(r_codes[idx], return_inverse=True)
-        cost = np.full((len(uu), len(rr)), 1e6)
-        cost[ui, ri] = -np.log(scored["p"].to_numpy()[idx])
-        rows, cols = linear_sum_assignment(cost)
-        chosen = {(a, b) for a, b in zip(rows, cols, strict=True) if cost[a, b] < 1e6}
+        matrix = np.zeros((len(uu), len(rr)))
+        matrix[ui, ri] = score[idx]
+        rows, cols = linear_sum_assignment(matrix, maximize=True)
+        chosen = {(a, b) for a, b in zip(rows, cols, strict=True) if matrix[a, b] > 0}
         keep[idx] = [(a, b) in chosen for a, b in zip(ui, ri, strict=True)]
     return scored[keep]
 
@@ -454,57 +459,88 @@ def _assign(scored, units) -> Any:
 M_ROUNDS = 2
 """Rounds of m re-estimated from Splink's own one-to-one links (see :func:`_m_from_links`)."""
 
-
-def _one_to_one(linker, predictions, source: str, tables: dict) -> Any:
-    """Links (left row ``l``, right row ``r``) after a one-to-one step at match probability 0.5: Splink's
-    ``cluster_using_single_best_links`` (at most one record of each dataset per cluster) for cautions and
-    penalty notices; for court lines a scipy assignment on the engine's unit (a crime-suspect within a
-    case: one crime-suspect may appear in two cases)."""
-    import pandas as pd
-
-    table = predictions.as_duckdbpyrelation()
-    if source == "court_outcomes":
-        above = table.filter("match_probability >= 0.5")
-        scored = _orient(above.select("unique_id_l, unique_id_r, match_probability").df())
-        case = tables[source]["case_id"].to_numpy()[scored["r"].to_numpy()]
-        return _assign(scored, scored["l"].astype(str).to_numpy() + "|" + case.astype(str))[["l", "r"]]
-    clusters = linker.clustering.cluster_using_single_best_links(
-        predictions, duplicate_free_datasets=["crime_suspects", "outcomes"], threshold_match_probability=0.5
-    ).as_pandas_dataframe()
-    cl = pd.DataFrame({"c": clusters["cluster_id"].astype(str), "id": clusters["unique_id"].astype(str)})
-    lpart = cl[cl["id"].str.startswith("L")].rename(columns={"id": "l"})
-    rpart = cl[cl["id"].str.startswith("R")].rename(columns={"id": "r"})
-    both = lpart.merge(rpart, on="c")
-    return pd.DataFrame({"l": both["l"].str[1:].astype(int), "r": both["r"].str[1:].astype(int)})
+SPLINK_RULES: dict[str, dict[str, tuple[int, ...]]] = {
+    "pnc+offence+window": {"pnc_id": (0, 1), "offence": (0, 1), "outcome_lag": (0,), "offence_date": (0,)},
+}
+"""The engine's deterministic rules (``source_spec``) on comparison levels (0 = strongest, as the engine
+numbers them): a pair meeting one, the only rule pair of its record and of its crime-suspect, is linked
+ahead of any model-only pair. Cautions add ``CAUTION_RULE``."""
+CAUTION_RULE = {"crime_ref+name+dob": {"crime_ref": (0,), "name": (0, 1, 2, 3), "dob": (0, 1, 2)}}
+_RULE_BONUS = 1000.0  # as the engine's: rule links beat any model-only pair in the assignment
 
 
-def _m_from_links(linker, table, best, smoothing: float = 0.5) -> None:
-    """Set every comparison level's m to its (smoothed) share among the linked pairs ``best`` (null levels
-    excluded). A pair's level is read back from its ``mw_<comparison>`` column (Splink 5 retains the level's
-    match weight, not its index, with ``retain_intermediate_calculation_columns``)."""
+def _scored(linker, table) -> Any:
+    """Every scored pair (left row ``l``, right row ``r``, probability ``p``, match weight ``w``) with its
+    level per comparison (0 = strongest, -1 = null), read back from the ``mw_<comparison>`` columns
+    (Splink 5 retains each level's match weight, not its index, with
+    ``retain_intermediate_calculation_columns``): the level whose weight is nearest."""
     import numpy as np
 
-    gammas = [f"mw_{c.output_column_name}" for c in linker._settings_obj.comparisons]
-    columns = ", ".join(f'"{c}"' for c in ["unique_id_l", "unique_id_r", "match_probability", *gammas])
-    scored = table.filter("match_probability >= 0.5").select(columns).df()
-    oriented = _orient(scored)
-    for g in gammas:
-        oriented[g] = scored[g].to_numpy()
-    linked = oriented.merge(best, on=["l", "r"])
-    for comparison in linker._settings_obj.comparisons:
-        values = linked[f"mw_{comparison.output_column_name}"].to_numpy(dtype=float)
+    comparisons = linker._settings_obj.comparisons
+    gammas = [f"mw_{c.output_column_name}" for c in comparisons]
+    cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight", *gammas]
+    frame = table.select(", ".join(f'"{c}"' for c in cols)).df()
+    out = _orient(frame)
+    out["w"] = frame["match_weight"].to_numpy(dtype=float)
+    for comparison in comparisons:
+        values = frame[f"mw_{comparison.output_column_name}"].to_numpy(dtype=float)
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         weights = np.array([lv._log2_bayes_factor for lv in levels], dtype=float)
         nearest = np.abs(values[:, None] - weights[None, :]).argmin(axis=1)
         nearest[np.isclose(values, 0.0, atol=1e-12)] = -1  # the null level (weight 0)
+        out[comparison.output_column_name] = nearest
+    return out
+
+
+def _one_to_one(scored, source: str, tables: dict, rules: bool = True) -> Any:
+    """Links (left row ``l``, right row ``r``) after the engine's one-to-one step: candidates at match
+    probability >= 0.5 or meeting a deterministic rule unambiguously (``rules``), then a maximum-score
+    assignment of records to left units (a crime-suspect; for court lines a crime-suspect within a case,
+    as one case's lines go to different crimes), score = match weight above the 0.5 threshold, rule pairs
+    lifted above all others."""
+    import numpy as np
+
+    is_rule = np.zeros(len(scored), dtype=bool)
+    if rules:
+        spec = {**SPLINK_RULES, **(CAUTION_RULE if source == "cautions" else {})}
+        for require in spec.values():
+            hit = np.ones(len(scored), dtype=bool)
+            for comparison, allowed in require.items():
+                hit &= scored[comparison].isin(allowed).to_numpy()
+            is_rule |= hit
+        # a rule decides only when it is the one rule pair of its record and of its crime-suspect
+        for side in ("r", "l"):
+            counts = scored.loc[is_rule, side].value_counts()
+            is_rule &= scored[side].map(counts).fillna(0).to_numpy() == 1
+    weight = scored["w"].to_numpy()
+    eligible = is_rule | (scored["p"].to_numpy() >= 0.5)
+    score = np.where(is_rule, _RULE_BONUS + np.maximum(weight, 0.0), weight) + 1e-3
+    cand = scored[eligible]
+    units = cand["l"].astype(str).to_numpy()
+    if source == "court_outcomes":
+        units = units + "|" + tables[source]["case_id"].to_numpy()[cand["r"].to_numpy()].astype(str)
+    return _assign(cand, units, score[eligible])[["l", "r"]]
+
+
+def _m_from_links(linker, scored, best, smoothing: float = 0.5) -> None:
+    """Set every comparison level's m to its (smoothed) share among the linked pairs ``best`` (null levels
+    excluded), from the levels of :func:`_scored`."""
+    import numpy as np
+
+    linked = scored.merge(best, on=["l", "r"])
+    for comparison in linker._settings_obj.comparisons:
+        nearest = linked[comparison.output_column_name].to_numpy()
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         counts = np.bincount(nearest[nearest >= 0], minlength=len(levels)).astype(float)
         m = (counts + smoothing) / (counts.sum() + smoothing * len(levels))
         for lv, mv in zip(levels, m, strict=True):
             lv.m_probability = float(mv)
 
 
-def splink_child(folder: str) -> dict[str, Any]:
-    """Link each source with the fair Splink model (engine's levels, crime-level EM, one-to-one)."""
+def splink_child(folder: str, rules: bool = True) -> dict[str, Any]:
+    """Link each source with the fair Splink model: the engine's levels and blocking passes, crime-level
+    EM, two rounds of m from its own one-to-one links, the engine's one-to-one step (rule links first
+    unless ``rules`` is False)."""
     import pandas as pd
 
     from linkage.justice import DEFAULT_SOURCES
@@ -512,33 +548,33 @@ def splink_child(folder: str) -> dict[str, Any]:
 
     tables = _load(folder)
     truth = tables.pop("truth")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     links, pairs, predict_s, train_s = [], {}, {}, {}
     left = build_left(tables["crimes"], tables["suspects"])
     for source in SOURCES:
         st = DEFAULT_SOURCES[source]
-        lf, rf = _splink_frames(source, tables)
+        lf, rf = _splink_frames(source, tables, left)
         blocking = splink_blocking(source, st.tolerance_days, st.long_days)
         linker, timing = _splink_linker(
             lf,
             rf,
             _splink_comparisons(source, st.typical_days, st.long_days, st.tolerance_days),
             blocking,
-            retain=M_ROUNDS > 0,
+            retain=True,
         )
         t = time.perf_counter()
-        predictions = linker.inference.predict()
-        table = predictions.as_duckdbpyrelation()
+        table = linker.inference.predict().as_duckdbpyrelation()
         pairs[source] = int(table.count("*").fetchone()[0])
         predict_s[source] = time.perf_counter() - t
         train_s[source] = timing["train_s"]
-        best = _one_to_one(linker, predictions, source, tables)
+        scored = _scored(linker, table)
+        best = _one_to_one(scored, source, tables, rules)
         for _ in range(M_ROUNDS):
             # m again from the model's own one-to-one links (a clerical-free "labels" round), then predict.
-            _m_from_links(linker, table, best)
-            predictions = linker.inference.predict()
-            table = predictions.as_duckdbpyrelation()
-            best = _one_to_one(linker, predictions, source, tables)
+            _m_from_links(linker, scored, best)
+            table = linker.inference.predict().as_duckdbpyrelation()
+            scored = _scored(linker, table)
+            best = _one_to_one(scored, source, tables, rules)
         rid = record_ids(source, tables[source]).reset_index(drop=True)
         lpos, rpos = best["l"].to_numpy(), best["r"].to_numpy()
         links.append(
@@ -552,12 +588,14 @@ def splink_child(folder: str) -> dict[str, Any]:
                 }
             )
         )
-    link_s = time.perf_counter() - start
+    link_s, link_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     return {
         "link_s": link_s,
+        "link_cpu_s": link_cpu_s,
         "pairs": pairs,
         "compare_s": predict_s,
         "train_s": train_s,
+        "rules": rules,
         "quality": _quality(pd.concat(links, ignore_index=True), truth),
     }
 
@@ -632,12 +670,23 @@ def _row(name: str, r: dict[str, Any]) -> dict[str, Any]:
     row = {
         "tool": name,
         "wall_s": round(r["link_s"], 2),
+        "cpu_s": round(r["link_cpu_s"], 2),
+        "cores": round(r["link_cpu_s"] / r["link_s"], 2),
         "pairs": sum(r["pairs"].values()),
         "peak_rss_mb": round(r["peak_rss_mb"]),
     }
     for s in SOURCES:
         row[f"f1_{s}"] = round(r["quality"][s]["f1"], 4)
     return row
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _lfl_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
@@ -648,8 +697,15 @@ def _lfl_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
         "cpu_s": round(r["step_cpu_s"], 2),
         "cores": round(r["step_cpu_s"] / r["step_wall_s"], 2),
         "pairs_per_s": round(r["pairs"] / r["step_wall_s"]),
+        "pairs_per_cpu_s": round(r["pairs"] / r["step_cpu_s"]),
         "peak_rss_mb": round(r["peak_rss_mb"]),
     }
+
+
+TARGET_PAIRS_PER_S = 3_000_000
+"""Issue 17's done-when: the engine at least 3 M pairs/s end to end (blocking + comparison + scoring), at
+least 3x Splink's wall-clock rate, with no larger peak memory."""
+TARGET_RATIO = 3.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -667,6 +723,13 @@ def main(argv: list[str] | None = None) -> int:
         help="accuracy: the full linkage of every source by each tool; likeforlike: the same court candidate "
         "pairs (same birth year and sex) through blocking + comparison + scoring in each tool",
     )
+    parser.add_argument(
+        "--splink-rules",
+        default="on",
+        choices=["on", "off"],
+        help="on (default): Splink's one-to-one step links the engine's deterministic-rule pairs first, as "
+        "the engine does; off: model links only (an ablation)",
+    )
     args = parser.parse_args(argv)
 
     from linkage._io import write_parquet, write_text
@@ -675,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = preset(args.preset).to_dict()
     spec["noise"] = args.noise
     world = generate(WorldSpec.from_dict(spec), seed=args.seed)
+    load_start = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     with tempfile.TemporaryDirectory() as folder:
         for name in TABLES:
             write_parquet(Path(folder) / f"{name}.parquet", world.table(name))
@@ -684,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario in ("accuracy", "both"):
             results["accuracy"] = {
                 "engine": run_isolated(engine_child, folder),
-                "splink": run_isolated(splink_child, folder),
+                "splink": run_isolated(splink_child, folder, args.splink_rules == "on"),
             }
         if args.scenario in ("likeforlike", "both"):
             results["likeforlike"] = {
@@ -692,8 +757,11 @@ def main(argv: list[str] | None = None) -> int:
                 "splink": run_isolated(splink_lfl_child, folder),
             }
     print(f"world: preset={args.preset} noise={args.noise} seed={args.seed} rows={sizes}")
+    print(f"Splink one-to-one with the engine's deterministic rules first: {args.splink_rules}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
-    print(f"load average at the end (1, 5, 15 min): {os.getloadavg()}")
+    print(f"started {started}, ended {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    print(f"load average (1, 5, 15 min) at the start: {load_start}, at the end: {os.getloadavg()}")
+    print(f"Splink {_version('splink')}, DuckDB {_version('duckdb')}")
     summary: dict[str, Any] = {}
     if "accuracy" in results:
         engine, splink = results["accuracy"]["engine"], results["accuracy"]["splink"]
@@ -710,6 +778,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name:7s} {s:16s} P={q['precision']:.4f} R={q['recall']:.4f} F1={q['f1']:.4f} "
                     f"pairs={r['pairs'][s]}"
                 )
+        diff = {s: engine["quality"][s]["f1"] - splink["quality"][s]["f1"] for s in SOURCES}
+        summary["f1_engine_minus_splink"] = {k: round(v, 4) for k, v in diff.items()}
+        print("F1 engine - splink: " + ", ".join(f"{k} {v:+.4f}" for k, v in diff.items()))
+        print(
+            "wall ratio splink/engine (training included): "
+            f"{splink['link_s'] / engine['link_s']:.2f}x; "
+            f"CPU ratio {splink['link_cpu_s'] / engine['link_cpu_s']:.2f}x"
+        )
     if "likeforlike" in results:
         engine, splink = results["likeforlike"]["engine"], results["likeforlike"]["splink"]
         rows = [
@@ -734,10 +810,27 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("blocking", "compare", "scoring")
         ]
         print("engine steps, wall (CPU) s: " + ", ".join(steps))
-        per_cpu = {name: r["pairs"] / r["step_cpu_s"] for name, r in (("engine", engine), ("splink", splink))}
-        print("pairs per CPU-second: " + ", ".join(f"{k} {v:,.0f}" for k, v in per_cpu.items()))
-        summary["likeforlike_ratio_pairs_per_s"] = round(rows[0]["pairs_per_s"] / rows[1]["pairs_per_s"], 2)
-        print("ratio engine/splink pairs/s (wall):", summary["likeforlike_ratio_pairs_per_s"])
+        ratio = {
+            "pairs_per_s_wall": rows[0]["pairs_per_s"] / rows[1]["pairs_per_s"],
+            "pairs_per_cpu_s": rows[0]["pairs_per_cpu_s"] / rows[1]["pairs_per_cpu_s"],
+            "peak_memory": engine["peak_rss_mb"] / splink["peak_rss_mb"],
+        }
+        summary["likeforlike_ratio"] = {k: round(v, 2) for k, v in ratio.items()}
+        summary["likeforlike_ratio_pairs_per_s"] = round(ratio["pairs_per_s_wall"], 2)
+        print(
+            f"ratio engine/splink: pairs/s (wall) {ratio['pairs_per_s_wall']:.2f}x, "
+            f"pairs per CPU-second {ratio['pairs_per_cpu_s']:.2f}x, peak memory {ratio['peak_memory']:.2f}x"
+        )
+        checks = {
+            f"engine >= {TARGET_PAIRS_PER_S:,} pairs/s end to end (wall)": rows[0]["pairs_per_s"]
+            >= TARGET_PAIRS_PER_S,
+            f"engine >= {TARGET_RATIO:g}x Splink's wall-clock rate": ratio["pairs_per_s_wall"]
+            >= TARGET_RATIO,
+            "engine peak memory <= Splink's": ratio["peak_memory"] <= 1.0,
+        }
+        summary["done_when"] = checks
+        for k, v in checks.items():
+            print(f"issue 17 done-when: {k}: {'MET' if v else 'NOT MET'}")
     payload = {
         "command": "benchmarks/bench_linkage.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "world": {"preset": args.preset, "noise": args.noise, "seed": args.seed, "rows": sizes},
