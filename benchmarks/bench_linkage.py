@@ -9,17 +9,23 @@ tool then runs in its own fresh process (so each peak memory is that tool's alon
 
 * **accuracy**: each tool links the three outcome sources (cautions, penalty notices, court lines) to the
   crime-suspects, training included. Engine: ``linkage.justice.link_outcomes`` with its defaults. Splink,
-  configured as a skilled user would: the engine's levels (person name with surname term frequencies,
-  swapped, nickname/variant, initial + surname; date of birth; PNC; offence = same offence / same group /
-  compatible group or alternative charge through the same crosswalk; offence-date windows; directional
-  lag; force; sex; crime reference, place or court area), the same blocking rules (coarse ones with the
-  same lag window), prior from deterministic rules, u from random pairs, EM sessions whose pairs are
-  mostly the same crime (``SPLINK_EM_SESSIONS``), two rounds of m from its own one-to-one links, and a
-  one-to-one step (``cluster_using_single_best_links``; scipy assignment per court case).
-* **likeforlike**: the same 8.7 M court pairs (blocking on birth year and sex) through blocking +
-  comparison + scoring in each tool, models trained first (untimed): wall and CPU seconds, cores used
-  (CPU / wall), pairs/s, pairs per CPU-second, peak memory; the engine's ``compare()`` alone on its own
-  line.
+  configured as a skilled user would, level for level with ``linkage.justice.link.source_spec``: person
+  name (exact with surname term frequencies / swapped / nickname or variant from the same published list /
+  initial + surname, surnames agreeing exactly or token-wise / both Jaro-Winkler >= 0.92, 0.85);
+  date of birth with partial credit (day-month swap, one digit or transposition, year off by one or a
+  century, same year; an implausible DOB neutral); PNC; offence = same offence / same group / compatible
+  or alternative charge / same statute family / same police.uk category, from the same crosswalk as
+  data; offence-date windows; directional lag; force; sex; crime reference, place (BNG metres) or court
+  area. The same blocking passes on the same derived keys (the coarse ones with the lag window; the
+  no-DOB name passes within the +-60-day offence-date window, outcome not before the offence), prior
+  from deterministic rules, u from random pairs, EM sessions whose pairs are mostly the same crime
+  (``SPLINK_EM_SESSIONS``), two rounds of m from its own one-to-one links, and the engine's one-to-one
+  step (unambiguous deterministic-rule pairs first, then a maximum-weight assignment per crime-suspect,
+  per crime-suspect within a case for court lines; ``--splink-rules off`` drops the rule priority).
+* **likeforlike**: the same court pairs (blocking on birth year and sex; 8.1 M on london-trailblazers
+  seed 1) through blocking + comparison + scoring in each tool, models trained first (untimed): wall and
+  CPU seconds, cores used (CPU / wall), pairs/s, pairs per CPU-second, peak memory, the engine/Splink
+  ratios and issue 17's done-when checks; the engine's ``compare()`` alone on its own line.
 
 Written to ``benchmarks/out/bench_linkage.json``. Requires the ``[bench]`` extra (splink, duckdb).
 """
@@ -39,6 +45,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_splink_common import (  # noqa: E402
+    level_parity,
     prepare_for_splink,
     run_isolated,
     splink_dob_comparison,
@@ -600,6 +607,62 @@ def splink_child(folder: str, rules: bool = True) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------------------- parity
+def parity_child(folder: str) -> dict[str, Any]:
+    """Do both tools see the same candidate pairs, and split them into the same levels? Per source: the
+    engine's pairs (``candidate_pairs_by_rule`` and its offence-window test, as ``link_outcomes``) against
+    Splink's ``predict()`` pairs, then the engine's levels on Splink's pairs against Splink's per-level
+    match weights (``level_parity``: each engine level maps to one Splink weight and back)."""
+    import numpy as np
+    import pandas as pd
+
+    from linkage.justice import DEFAULT_SOURCES, build_left, build_right, source_spec
+    from linkage.justice.link import in_offence_window
+    from linkage.justice.model import TwoStageModel
+
+    tables = _load(folder)
+    tables.pop("truth")
+    left = build_left(tables["crimes"], tables["suspects"])
+    out: dict[str, Any] = {}
+    for source in SOURCES:
+        st = DEFAULT_SOURCES[source]
+        right = build_right(source, tables[source])
+        spec = source_spec(source, st)
+        model = TwoStageModel(list(spec.comparisons), list(spec.blocking_rules))
+        by_rule = model.candidate_pairs_by_rule(left, right)
+        lpos = np.asarray(by_rule.index.get_level_values(0), dtype=np.int64)
+        rpos = np.asarray(by_rule.index.get_level_values(1), dtype=np.int64)
+        names = list(by_rule.cat.categories)
+        windowed = np.isin(
+            by_rule.cat.codes.to_numpy(), [names.index(n) for n in spec.windowed_rules if n in names]
+        )
+        ok = ~windowed
+        ok[windowed] = in_offence_window(
+            left, right, lpos[windowed], rpos[windowed], spec.window_days, st.tolerance_days
+        )
+        engine_pairs = set(zip(lpos[ok].tolist(), rpos[ok].tolist(), strict=True))
+        lf, rf = _splink_frames(source, tables, left)
+        comps = _splink_comparisons(source, st.typical_days, st.long_days, st.tolerance_days)
+        linker, _ = _splink_linker(
+            lf, rf, comps, splink_blocking(source, st.tolerance_days, st.long_days), retain=True
+        )
+        frame = linker.inference.predict().as_duckdbpyrelation().df()
+        oriented = _orient(frame)
+        splink_pairs = set(zip(oriented["l"].tolist(), oriented["r"].tolist(), strict=True))
+        index = pd.MultiIndex.from_arrays([oriented["l"].to_numpy(), oriented["r"].to_numpy()])
+        levels = model.compare(index, left, right).reset_index(drop=True)
+        names = [c.output_column_name for c in linker._settings_obj.comparisons]
+        table = level_parity(levels, frame.reset_index(drop=True), names)
+        out[source] = {
+            "engine_pairs": len(engine_pairs),
+            "splink_pairs": len(splink_pairs),
+            "engine_only": len(engine_pairs - splink_pairs),
+            "splink_only": len(splink_pairs - engine_pairs),
+            "levels": table.to_dict(orient="records"),
+        }
+    return out
+
+
 # ------------------------------------------------------------------------------------ like for like
 LFL_SOURCE = "court_outcomes"
 
@@ -719,9 +782,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         default="both",
-        choices=["accuracy", "likeforlike", "both"],
+        choices=["accuracy", "likeforlike", "both", "parity"],
         help="accuracy: the full linkage of every source by each tool; likeforlike: the same court candidate "
-        "pairs (same birth year and sex) through blocking + comparison + scoring in each tool",
+        "pairs (same birth year and sex) through blocking + comparison + scoring in each tool; parity: do "
+        "both tools make the same candidate pairs and split them into the same levels (not in 'both')",
     )
     parser.add_argument(
         "--splink-rules",
@@ -751,6 +815,8 @@ def main(argv: list[str] | None = None) -> int:
                 "engine": run_isolated(engine_child, folder),
                 "splink": run_isolated(splink_child, folder, args.splink_rules == "on"),
             }
+        if args.scenario == "parity":
+            results["parity"] = run_isolated(parity_child, folder)
         if args.scenario in ("likeforlike", "both"):
             results["likeforlike"] = {
                 "engine": run_isolated(engine_lfl_child, folder),
@@ -763,6 +829,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average (1, 5, 15 min) at the start: {load_start}, at the end: {os.getloadavg()}")
     print(f"Splink {_version('splink')}, DuckDB {_version('duckdb')}")
     summary: dict[str, Any] = {}
+    if "parity" in results:
+        print(
+            "\nparity (engine pairs vs Splink pairs; levels: engine level <-> Splink level weight, 1 to 1):"
+        )
+        for source, r in results["parity"].items():
+            if source in ("wall_s", "peak_rss_mb"):
+                continue
+            same = [row["comparison"] for row in r["levels"] if row["same_partition"]]
+            differ = [row["comparison"] for row in r["levels"] if not row["same_partition"]]
+            print(
+                f"{source:16s} engine {r['engine_pairs']:,} pairs, splink {r['splink_pairs']:,}, engine only "
+                f"{r['engine_only']:,}, splink only {r['splink_only']:,}; same levels: {len(same)} of "
+                f"{len(r['levels'])} comparisons" + (f" (differ: {differ})" if differ else "")
+            )
     if "accuracy" in results:
         engine, splink = results["accuracy"]["engine"], results["accuracy"]["splink"]
         rows = [_row("engine", engine), _row("splink (fair)", splink)]
