@@ -9,17 +9,23 @@ tool then runs in its own fresh process (so each peak memory is that tool's alon
 
 * **accuracy**: each tool links the three outcome sources (cautions, penalty notices, court lines) to the
   crime-suspects, training included. Engine: ``linkage.justice.link_outcomes`` with its defaults. Splink,
-  configured as a skilled user would: the engine's levels (person name with surname term frequencies,
-  swapped, nickname/variant, initial + surname; date of birth; PNC; offence = same offence / same group /
-  compatible group or alternative charge through the same crosswalk; offence-date windows; directional
-  lag; force; sex; crime reference, place or court area), the same blocking rules (coarse ones with the
-  same lag window), prior from deterministic rules, u from random pairs, EM sessions whose pairs are
-  mostly the same crime (``SPLINK_EM_SESSIONS``), two rounds of m from its own one-to-one links, and a
-  one-to-one step (``cluster_using_single_best_links``; scipy assignment per court case).
-* **likeforlike**: the same 8.7 M court pairs (blocking on birth year and sex) through blocking +
-  comparison + scoring in each tool, models trained first (untimed): wall and CPU seconds, cores used
-  (CPU / wall), pairs/s, pairs per CPU-second, peak memory; the engine's ``compare()`` alone on its own
-  line.
+  configured as a skilled user would, level for level with ``linkage.justice.link.source_spec``: person
+  name (exact with surname term frequencies / swapped / nickname or variant from the same published list /
+  initial + surname, surnames agreeing exactly or token-wise / both Jaro-Winkler >= 0.92, 0.85);
+  date of birth with partial credit (day-month swap, one digit or transposition, year off by one or a
+  century, same year; an implausible DOB neutral); PNC; offence = same offence / same group / compatible
+  or alternative charge / same statute family / same police.uk category, from the same crosswalk as
+  data; offence-date windows; directional lag; force; sex; crime reference, place (BNG metres) or court
+  area. The same blocking passes on the same derived keys (the coarse ones with the lag window; the
+  no-DOB name passes within the +-60-day offence-date window, outcome not before the offence), prior
+  from deterministic rules, u from random pairs, EM sessions whose pairs are mostly the same crime
+  (``SPLINK_EM_SESSIONS``), two rounds of m from its own one-to-one links, and the engine's one-to-one
+  step (unambiguous deterministic-rule pairs first, then a maximum-weight assignment per crime-suspect,
+  per crime-suspect within a case for court lines; ``--splink-rules off`` drops the rule priority).
+* **likeforlike**: the same court pairs (blocking on birth year and sex; 8.1 M on london-trailblazers
+  seed 1) through blocking + comparison + scoring in each tool, models trained first (untimed): wall and
+  CPU seconds, cores used (CPU / wall), pairs/s, pairs per CPU-second, peak memory, the engine/Splink
+  ratios and issue 17's done-when checks; the engine's ``compare()`` alone on its own line.
 
 Written to ``benchmarks/out/bench_linkage.json``. Requires the ``[bench]`` extra (splink, duckdb).
 """
@@ -39,11 +45,11 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_splink_common import (  # noqa: E402
+    level_parity,
     prepare_for_splink,
     run_isolated,
-    splink_date_comparison,
+    splink_dob_comparison,
     splink_exact_comparison,
-    splink_levenshtein_comparison,
     splink_person_name_comparison,
 )
 
@@ -77,12 +83,13 @@ def engine_child(folder: str) -> dict[str, Any]:
 
     tables = _load(folder)
     truth = tables.pop("truth")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = link_outcomes(tables)
-    link_s = time.perf_counter() - start
+    link_s, link_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     t = result.timings
     return {
         "link_s": link_s,
+        "link_cpu_s": link_cpu_s,
         "pairs": {s: int(t.loc[s, "pairs"]) for s in t.index},
         "compare_s": {s: float(t.loc[s, "compare_s"]) for s in t.index},
         "quality": _quality(result.links, truth),
@@ -90,149 +97,181 @@ def engine_child(folder: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ Splink
-def _splink_frames(source: str, tables: dict) -> tuple[Any, Any]:
-    """Left (crime-suspects) and right (one source) with the same derived columns the engine uses."""
-    import jellyfish
+def _offence_relation_lists(source: str, left, right) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """The engine's offence levels as data, from the same crosswalk: each distinct crime Home Office code
+    gets a 1-based index, each distinct outcome code the list of its levels against every crime code (0
+    same offence, 1 same group, 2 compatible group or alternative charge, 3 same statute family, 4 same
+    police.uk category, 5 incompatible, -1 unknown), so Splink's level is one list lookup
+    ``off_rel[ho_idx]``. The levels are those of ``offence_relation`` (linkage.reference) with the
+    statute-family back-off of ``statute_family_levels`` for CJS codes outside the crosswalk, as the
+    engine's ``OffenceCompatibility`` computes them."""
     import numpy as np
     import pandas as pd
 
+    from linkage.justice.comparisons import statute_family_levels
+    from linkage.reference import offence_relation
+
+    kind = "pnd" if source == "penalty_notices" else "cjs"
+    l_codes = pd.Series(left["offence_code"].astype("string").str.strip().dropna().unique(), dtype="string")
+    r_codes = pd.Series(right["off_code"].astype("string").str.strip().dropna().unique(), dtype="string")
+    n_l, n_r = len(l_codes), len(r_codes)
+    ia, ib = np.divmod(np.arange(n_l * n_r), max(n_r, 1))
+    ho = pd.Series(l_codes.to_numpy()[ia], dtype="string")
+    other = pd.Series(r_codes.to_numpy()[ib], dtype="object")
+    rel = np.asarray(offence_relation(ho, other, kind), dtype=np.int8)
+    rel = np.where(rel == 3, np.int8(5), rel)
+    if kind == "cjs":
+        unknown = rel < 0
+        rel[unknown] = statute_family_levels(ho[unknown], other[unknown])
+    rel = rel.reshape(n_l, n_r)
+    index = {str(c): i + 1 for i, c in enumerate(l_codes)}
+    lists = {str(c): rel[:, j].astype(int).tolist() for j, c in enumerate(r_codes)}
+    return index, lists
+
+
+def _splink_frames(source: str, tables: dict, left: Any = None) -> tuple[Any, Any]:
+    """Left (crime-suspects) and right (one source) for Splink, with the columns the engine's comparisons
+    and blocking read, derived by the engine's own input step (``build_left`` / ``build_right``: folded
+    diacritics, DOB digits and plausibility, PNC parts, phonetic and no-DOB name keys), so both tools see
+    the same values. Both frames carry the same columns (Splink stacks them). ``left``: the crime-suspects
+    from ``build_left`` if already built (it is the same for every source)."""
+    import numpy as np
+    import pandas as pd
+
+    from linkage.engine import to_british_national_grid
     from linkage.justice.inputs import build_left, build_right
     from linkage.justice.outcome_sources import nickname_map
-    from linkage.reference import cjs_offences, normalise_cjs_code, offence_codes, pnd_offences
+    from linkage.reference import cjs_offences, normalise_cjs_code, pnd_offences
 
-    left = build_left(tables["crimes"], tables["suspects"])
+    if left is None:
+        left = build_left(tables["crimes"], tables["suspects"])
     right = build_right(source, tables[source])
-    groups = offence_codes().set_index("ho_code")["offence_group"]
+    ho_index, rel_lists = _offence_relation_lists(source, left, right)
+    # the outcome's Home Office code through the crosswalk (for an EM session blocked on the offence)
     if source == "penalty_notices":
         pnd = pnd_offences()
         to_ho = pd.Series(pnd["ho_code"].to_numpy(), index=pnd["pnd_offence"].str.lower())
         right_ho = right["off_code"].str.strip().str.lower().map(to_ho)
     else:
-        cjs = cjs_offences().set_index("cjs_code")["ho_code"]
-        right_ho = normalise_cjs_code(right["off_code"]).map(cjs)
+        right_ho = normalise_cjs_code(right["off_code"]).map(cjs_offences().set_index("cjs_code")["ho_code"])
 
-    def common(
-        frame: pd.DataFrame, ho: pd.Series, event: pd.Series, crime_date, outcome_date
-    ) -> pd.DataFrame:
+    def common(frame: pd.DataFrame, is_left: bool) -> pd.DataFrame:
         out = pd.DataFrame(index=frame.index)
         out["forename1"] = frame["forename1"]
         out["surname"] = frame["surname"]
-        out["dob"] = frame["date_of_birth"].dt.strftime("%Y%m%d")
-        out["dob_mmdd"] = frame["date_of_birth"].dt.strftime("%m%d")
-        out["birth_year"] = frame["date_of_birth"].dt.year.astype("Int64").astype("string")
+        dob = np.asarray(frame["dob_int"], dtype=np.int64)
+        out["dob8"] = (
+            pd.Series(np.char.zfill(dob.astype(str), 8), dtype=object).where(dob > 0, None).to_numpy()
+        )
+        out["dob_ok"] = np.asarray(frame["dob_ok"], dtype=bool)
+        out["dob_key"] = frame["dob_key"]
+        out["dob_mmdd"] = frame["dob_mmdd"]
+        out["birth_year"] = frame["date_of_birth"].dt.year.astype("Int64")
         out["sex"] = frame["sex"]
-        out["force"] = frame["force"]
-        out["pnc_key"] = frame["pnc_key"]
-        long_form = frame["pnc_id"].astype("string").str.replace(r"\s+", "", regex=True).str.match(r"^\d{4}/")
-        out["pnc_full"] = frame["pnc_key"].where(~long_form.fillna(False), "L" + frame["pnc_key"])
-        out["ho_code"] = ho.astype("string").to_numpy()
-        out["ho_group"] = pd.Series(ho.to_numpy()).map(groups).astype("string").to_numpy()
-        out["event_date"] = pd.to_datetime(event).dt.strftime("%Y-%m-%d").to_numpy()
-        out["crime_date"] = crime_date
-        out["outcome_date"] = outcome_date
+        out["force"] = frame["force"].astype("string").str.strip().str.casefold()
+        out["f_init"] = frame["forename1"].astype("string").str.strip().str.casefold().str[:1]
+        out["s_init"] = frame["surname"].astype("string").str.strip().str.casefold().str[:1]
+        for col in ("pnc_key", "pnc_id_full", "pnc_id_long"):
+            out[col] = frame[col].to_numpy()
+        for col in ("surname_sdx", "names_sdx_force", "name_key_a", "name_key_a_nodob", "name_key_b",
+                    "name_key_b_nodob"):  # fmt: skip
+            out[col] = frame[col].astype("UInt64")
+        # The offence-date, committed-date and outcome-date columns (one side each, NULL on the other).
+        out["event_date"] = (frame["committed_date"] if is_left else frame["offence_date"]).to_numpy()
+        none_dates = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out["crime_date"] = frame["committed_date"].to_numpy() if is_left else none_dates
+        out["outcome_date"] = none_dates if is_left else frame["outcome_date"].to_numpy()
+        code = frame["offence_code" if is_left else "off_code"].astype("string").str.strip()
+        out["ho_code"] = (code if is_left else right_ho).astype("string").to_numpy()
+        out["ho_idx"] = (
+            code.map(ho_index).astype("Int64") if is_left else pd.array([None] * len(frame), "Int64")
+        )
+        out["off_rel"] = (
+            [[-1]] * len(frame)  # a list on both sides, so the stacked column has one type
+            if is_left
+            else [
+                rel_lists.get(c) if isinstance(c, str) else None
+                for c in code.to_numpy(dtype=object, na_value=None)
+            ]
+        )
         out["crime_ref_key"] = frame["crime_ref_key"] if "crime_ref_key" in frame.columns else None
         out["court_area"] = frame["court_area"] if "court_area" in frame.columns else None
-        out["latitude"] = frame["latitude"] if "latitude" in frame.columns else np.nan
-        out["longitude"] = frame["longitude"] if "longitude" in frame.columns else np.nan
+        if "longitude" in frame.columns:  # crimes' map points; penalty notices' locations
+            out["bng_x"], out["bng_y"] = to_british_national_grid(frame["longitude"], frame["latitude"])
+        else:
+            out["bng_x"] = out["bng_y"] = np.nan
         return out
 
-    lf = common(
-        left,
-        left["offence_code"],
-        left["committed_date"],
-        left["committed_date"].dt.strftime("%Y-%m-%d"),
-        None,
-    )
-    rf = common(right, right_ho, right["offence_date"], None, right["outcome_date"].dt.strftime("%Y-%m-%d"))
-    for f in (lf, rf):
-        codes, uniques = pd.factorize(f["surname"])
-        sx = pd.Series(
-            [jellyfish.soundex("".join(c for c in str(u) if c.isalpha())) for u in uniques] + [None]
-        )
-        f["surname_soundex"] = sx.to_numpy()[codes]
-        f["f_init"] = f["forename1"].str.lower().str[0]
-        f["s_init"] = f["surname"].str.lower().str[0]
-    # Offence relation (same offence / same group / compatible group or alternative charge /
-    # incompatible) through the same crosswalk the engine uses: for each distinct outcome code, the lists
-    # of crime Home Office codes at each relation, so Splink's levels are list lookups.
-    from linkage.reference import offence_relation
-
-    kind = "pnd" if source == "penalty_notices" else "cjs"
-    l_codes = pd.Series(left["offence_code"].astype("string").str.strip().dropna().unique(), dtype="string")
-    r_raw = right["off_code"].astype("string").str.strip()
-    r_codes = pd.Series(r_raw.dropna().unique(), dtype="object")
-    ia, ib = np.divmod(np.arange(len(l_codes) * len(r_codes)), max(len(r_codes), 1))
-    rel = offence_relation(
-        pd.Series(l_codes.to_numpy()[ia], dtype="string"),
-        pd.Series(r_codes.to_numpy()[ib], dtype="object"),
-        kind,
-    ).reshape(len(l_codes), len(r_codes))
-    rel_lists = {
-        k: {r: [str(c) for c in l_codes[rel[:, j] == k]] for j, r in enumerate(r_codes)} for k in (0, 1, 2, 3)
-    }
     nick = nickname_map()
-    lf = prepare_for_splink(
-        lf, name_columns=("forename1", "surname"), phonetic_columns=("forename1", "surname"),
-        nicknames=nick, canonical={"forename1": "forename_canonical"},
-    )  # fmt: skip
-    rf = prepare_for_splink(
-        rf, name_columns=("forename1", "surname"), phonetic_columns=("forename1", "surname"),
-        nicknames=nick, canonical={"forename1": "forename_canonical"},
-    )  # fmt: skip
-    for k in (0, 1, 2, 3):  # a list that matches no code on the crime side (same column type both sides)
-        lf[f"off{k}"] = [[""]] * len(lf)
-        rf[f"off{k}"] = [rel_lists[k].get(v) if isinstance(v, str) else None for v in r_raw.to_numpy()]
+    prepared = [
+        prepare_for_splink(
+            common(frame, is_left),
+            name_columns=("forename1", "surname"),
+            nicknames=nick,
+            group_columns=("forename1",),
+            token_columns=("surname",),
+        )  # fmt: skip
+        for frame, is_left in ((left, True), (right, False))
+    ]
+    lf, rf = prepared
     lf["unique_id"] = "L" + lf["unique_id"]
     rf["unique_id"] = "R" + rf["unique_id"]
     return lf, rf
 
 
 def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) -> list:
-    """The engine's comparisons level for level: person name (exact with surname term frequencies /
-    swapped / nickname or variant / initial + surname / both JW >= 0.92, 0.85), date of birth, PNC,
-    offence (same offence / same group / compatible group or alternative charge, from the same crosswalk),
-    offence date windows, the directional outcome lag, force, sex and the source's own comparison."""
+    """The engine's comparisons (``linkage.justice.link.source_spec``) level for level in Splink SQL:
+    person name (exact with surname term frequencies / swapped / nickname or variant from the published
+    list / initial + surname, surnames agreeing exactly or token-wise / both JW >= 0.92, 0.85), date of
+    birth with partial credit (implausible DOB neutral), PNC, offence (same offence / same group /
+    compatible or alternative charge / same statute family / same police.uk category, from the same
+    crosswalk), offence-date windows, the directional outcome lag, force, sex and the source's own
+    comparison (crime reference; place in BNG metres; court area)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
     def custom(name: str, levels: list) -> Any:
         return cl.CustomComparison(levels, output_column_name=name)
 
+    def null(sql: str) -> Any:
+        return cll.CustomLevel(sql, label_for_charts="null").configure(is_null_level=True)
+
     gap = 'abs(date_diff(\'day\', CAST("event_date_l" AS DATE), CAST("event_date_r" AS DATE)))'
     lag = (
         'date_diff(\'day\', CAST(coalesce("crime_date_l", "crime_date_r") AS DATE), '
         'CAST(coalesce("outcome_date_l", "outcome_date_r") AS DATE))'
     )
-
-    def off(k: int) -> str:  # the outcome side holds the lists; either side may be "_l"
-        a, b = f'list_contains("off{k}_r", "ho_code_l")', f'list_contains("off{k}_l", "ho_code_r")'
-        return f"coalesce({a}, {b}, FALSE)"
-
+    # the offence level: the outcome side's list of levels at the crime side's code index
+    rel = 'coalesce(list_extract("off_rel_r", "ho_idx_l"), list_extract("off_rel_l", "ho_idx_r"), -1)'
+    offence_labels = ("same offence", "same group", "compatible group or alternative charge",
+                      "same statute family", "same police.uk category")  # fmt: skip
     comps = [
         splink_person_name_comparison(
-            "forename1", "surname", canonical_forename_col="forename_canonical", tf=True
-        ),
-        splink_date_comparison("dob"),
+            "forename1",
+            "surname",
+            forename_groups_col="forename1_groups",
+            surname_tokens_col="surname_tokens",
+            tf=True,
+            output_column_name="name",
+        ),  # fmt: skip
+        splink_dob_comparison("dob8", "dob_ok", output_column_name="dob"),
         custom(
-            "pnc",
+            "pnc_id",
             [
-                cll.NullLevel("pnc_key"),
-                cll.ExactMatchLevel("pnc_full"),
-                cll.ExactMatchLevel("pnc_key"),
+                null('"pnc_key_l" IS NULL OR "pnc_key_r" IS NULL'),
+                cll.CustomLevel('"pnc_id_full_l" = "pnc_id_full_r"', label_for_charts="exact"),
+                cll.CustomLevel(
+                    '"pnc_key_l" = "pnc_key_r" AND "pnc_id_long_l" <> "pnc_id_long_r"',
+                    label_for_charts="same serial, other form",
+                ),
                 cll.ElseLevel(),
             ],
         ),
         custom(
             "offence",
-            [
-                cll.CustomLevel(
-                    f"NOT ({off(0)} OR {off(1)} OR {off(2)} OR {off(3)})", label_for_charts="null"
-                ).configure(is_null_level=True),
-                cll.CustomLevel(off(0), label_for_charts="same offence"),
-                cll.CustomLevel(off(1), label_for_charts="same group"),
-                cll.CustomLevel(off(2), label_for_charts="compatible group or alternative charge"),
-                cll.ElseLevel(),
-            ],
+            [null(f"{rel} = -1")]
+            + [cll.CustomLevel(f"{rel} = {k}", label_for_charts=t) for k, t in enumerate(offence_labels)]
+            + [cll.ElseLevel()],
         ),
         custom(
             "offence_date",
@@ -243,15 +282,14 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
         custom(
             "outcome_lag",
             [
-                cll.CustomLevel(
+                null(
                     'coalesce("crime_date_l", "crime_date_r") IS NULL '
-                    'OR coalesce("outcome_date_l", "outcome_date_r") IS NULL',
-                    label_for_charts="null",
-                ).configure(is_null_level=True),
+                    'OR coalesce("outcome_date_l", "outcome_date_r") IS NULL'
+                ),
                 cll.CustomLevel(
                     f"{lag} BETWEEN -{tolerance} AND {typical}", label_for_charts="typical window"
                 ),
-                cll.CustomLevel(f"{lag} BETWEEN {typical} AND {long}", label_for_charts="long window"),
+                cll.CustomLevel(f"{lag} <= {long} AND {lag} >= -{tolerance}", label_for_charts="long window"),
                 cll.CustomLevel(f"{lag} < -{tolerance}", label_for_charts="before offence"),
                 cll.ElseLevel(),
             ],
@@ -260,15 +298,33 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
         splink_exact_comparison("sex"),
     ]
     if source == "cautions":
-        comps.append(splink_levenshtein_comparison("crime_ref_key", thresholds=(1, 2)))
+        comps.append(
+            custom(
+                "crime_ref",
+                [
+                    cll.NullLevel("crime_ref_key"),
+                    cll.ExactMatchLevel("crime_ref_key"),
+                    cll.CustomLevel(
+                        'levenshtein("crime_ref_key_l", "crime_ref_key_r") <= 2 '
+                        'OR damerau_levenshtein("crime_ref_key_l", "crime_ref_key_r") <= 1',
+                        label_for_charts="near",
+                    ),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
     if source == "court_outcomes":
         comps.append(splink_exact_comparison("court_area"))
     if source == "penalty_notices":
+        dist = 'sqrt(pow("bng_x_l" - "bng_x_r", 2) + pow("bng_y_l" - "bng_y_r", 2))'
         comps.append(
             custom(
                 "place",
-                [cll.NullLevel("latitude")]
-                + [cll.DistanceInKMLevel("latitude", "longitude", km) for km in (0.3, 1.5, 8.0)]
+                [null('"bng_x_l" IS NULL OR "bng_x_r" IS NULL OR isnan("bng_x_l") OR isnan("bng_x_r")')]
+                + [
+                    cll.CustomLevel(f"{dist} <= {m}", label_for_charts=f"within {m} m")
+                    for m in (300, 1500, 8000)
+                ]
                 + [cll.ElseLevel()],
             )
         )
@@ -278,8 +334,13 @@ def _splink_comparisons(source: str, typical: int, long: int, tolerance: int) ->
 # EM sessions whose pairs are mostly the SAME CRIME (not merely the same person): each pairs a person
 # key with the offence date or offence, so "match" means this crime, and between them every comparison
 # is trained in at least one session.
-SPLINK_EM_SESSIONS: list[tuple[str, ...]] = [("dob", "event_date"), ("surname", "forename1", "ho_code")]
-SPLINK_DETERMINISTIC: list[tuple[str, ...]] = [("pnc_key", "event_date"), ("dob", "surname", "event_date")]
+SPLINK_EM_SESSIONS: list[tuple[str, ...]] = [("dob_key", "event_date"), ("surname", "forename1", "ho_code")]
+SPLINK_DETERMINISTIC: list[tuple[str, ...]] = [
+    ("pnc_key", "event_date"),
+    ("dob_key", "surname", "event_date"),
+]
+OFFENCE_WINDOW_DAYS = 60
+"""The offence-date window of the engine's no-DOB name passes (``_OFFENCE_WINDOW_DAYS`` in justice.link)."""
 
 
 def _rule(cols: Any) -> Any:
@@ -291,25 +352,35 @@ def _rule(cols: Any) -> Any:
 
 
 def splink_blocking(source: str, tolerance: int, long: int) -> list[Any]:
-    """The engine's blocking rules (``linkage.justice.outcome_sources.source_spec``) in Splink's terms: the
-    two coarse rules carry the same lag window (outcome date from ``-tolerance`` to ``long`` days after the
-    offence; a missing date keeps the pair), as SQL."""
-    lag = (
-        "date_diff('day', CAST(coalesce(l.crime_date, r.crime_date) AS DATE), "
-        "CAST(coalesce(l.outcome_date, r.outcome_date) AS DATE))"
-    )
-    window = (
-        f"(coalesce(l.crime_date, r.crime_date) IS NULL OR coalesce(l.outcome_date, r.outcome_date) IS NULL "
-        f"OR {lag} BETWEEN -{tolerance} AND {long})"
+    """The engine's blocking passes (``linkage.justice.link.source_spec``) as Splink rules, in the same
+    order, on the same derived keys: the two coarse passes carry the lag window (outcome from
+    ``-tolerance`` to ``long`` days after the offence); the no-DOB name passes join within the offence-date
+    window (+-60 days) and need the outcome no earlier than the offence less the tolerance (the engine's
+    ``in_offence_window``). A missing date keeps the pair, as in the engine. Each "no DOB on one side"
+    pass is one rule per side, as in the engine."""
+    crime = "CAST(coalesce(l.crime_date, r.crime_date) AS DATE)"
+    outcome = "CAST(coalesce(l.outcome_date, r.outcome_date) AS DATE)"
+    lag = f"date_diff('day', {crime}, {outcome})"
+    missing = f"{crime} IS NULL OR {outcome} IS NULL"
+    window = f"({missing} OR {lag} BETWEEN -{tolerance} AND {long})"
+    gap = "abs(date_diff('day', CAST(l.event_date AS DATE), CAST(r.event_date AS DATE)))"
+    near = (
+        f"(l.event_date IS NULL OR r.event_date IS NULL OR {gap} <= {OFFENCE_WINDOW_DAYS}) "
+        f"AND ({missing} OR {lag} >= -{tolerance})"
     )
     rules: list[Any] = [
         ("pnc_key",),
-        ("dob",),
-        f"l.surname_soundex = r.surname_soundex AND l.birth_year = r.birth_year AND {window}",
+        ("dob_key",),
+        f"l.surname_sdx = r.surname_sdx AND l.birth_year = r.birth_year AND {window}",
         "l.f_init = r.f_init AND l.s_init = r.s_init AND l.force = r.force AND l.birth_year = r.birth_year "
         f"AND {window}",
-        ("surname_soundex", "dob_mmdd"),
+        ("surname_sdx", "dob_mmdd"),
         "l.forename1 = r.surname AND l.surname = r.forename1",
+        f"l.names_sdx_force = r.names_sdx_force AND {near}",
+        f"l.name_key_a = r.name_key_a_nodob AND {near}",
+        f"l.name_key_a_nodob = r.name_key_a AND {near}",
+        f"l.name_key_b = r.name_key_b_nodob AND {near}",
+        f"l.name_key_b_nodob = r.name_key_b AND {near}",
     ]
     if source == "cautions":
         rules.append(("crime_ref_key",))
@@ -357,9 +428,10 @@ def _orient(frame) -> Any:
     return pd.DataFrame({"l": lid.str[1:].astype(int), "r": rid.str[1:].astype(int), "p": prob})
 
 
-def _assign(scored, units) -> Any:
-    """Maximum-probability one-to-one assignment (scipy ``linear_sum_assignment``) between left units
-    and records, per connected block of the sparse score matrix."""
+def _assign(scored, units, score) -> Any:
+    """Maximum-total-``score`` one-to-one assignment (scipy ``linear_sum_assignment``) between left units
+    and records, per connected block of the sparse score matrix (scores positive), as the engine's
+    ``resolve_conflicts``."""
     import numpy as np
     import pandas as pd
     from scipy.optimize import linear_sum_assignment
@@ -368,6 +440,7 @@ def _assign(scored, units) -> Any:
 
     if scored.empty:
         return scored
+    score = np.asarray(score, dtype=float)
     u_codes, _ = pd.factorize(units)
     r_codes, _ = pd.factorize(scored["r"].to_numpy())
     nu, nr = int(u_codes.max()) + 1, int(r_codes.max()) + 1
@@ -383,10 +456,10 @@ def _assign(scored, units) -> Any:
             continue
         uu, ui = np.unique(u_codes[idx], return_inverse=True)
         rr, ri = np.unique(r_codes[idx], return_inverse=True)
-        cost = np.full((len(uu), len(rr)), 1e6)
-        cost[ui, ri] = -np.log(scored["p"].to_numpy()[idx])
-        rows, cols = linear_sum_assignment(cost)
-        chosen = {(a, b) for a, b in zip(rows, cols, strict=True) if cost[a, b] < 1e6}
+        matrix = np.zeros((len(uu), len(rr)))
+        matrix[ui, ri] = score[idx]
+        rows, cols = linear_sum_assignment(matrix, maximize=True)
+        chosen = {(a, b) for a, b in zip(rows, cols, strict=True) if matrix[a, b] > 0}
         keep[idx] = [(a, b) in chosen for a, b in zip(ui, ri, strict=True)]
     return scored[keep]
 
@@ -394,91 +467,122 @@ def _assign(scored, units) -> Any:
 M_ROUNDS = 2
 """Rounds of m re-estimated from Splink's own one-to-one links (see :func:`_m_from_links`)."""
 
-
-def _one_to_one(linker, predictions, source: str, tables: dict) -> Any:
-    """Links (left row ``l``, right row ``r``) after a one-to-one step at match probability 0.5: Splink's
-    ``cluster_using_single_best_links`` (at most one record of each dataset per cluster) for cautions and
-    penalty notices; for court lines a scipy assignment on the engine's unit (a crime-suspect within a
-    case: one crime-suspect may appear in two cases)."""
-    import pandas as pd
-
-    table = predictions.as_duckdbpyrelation()
-    if source == "court_outcomes":
-        above = table.filter("match_probability >= 0.5")
-        scored = _orient(above.select("unique_id_l, unique_id_r, match_probability").df())
-        case = tables[source]["case_id"].to_numpy()[scored["r"].to_numpy()]
-        return _assign(scored, scored["l"].astype(str).to_numpy() + "|" + case.astype(str))[["l", "r"]]
-    clusters = linker.clustering.cluster_using_single_best_links(
-        predictions, duplicate_free_datasets=["crime_suspects", "outcomes"], threshold_match_probability=0.5
-    ).as_pandas_dataframe()
-    cl = pd.DataFrame({"c": clusters["cluster_id"].astype(str), "id": clusters["unique_id"].astype(str)})
-    lpart = cl[cl["id"].str.startswith("L")].rename(columns={"id": "l"})
-    rpart = cl[cl["id"].str.startswith("R")].rename(columns={"id": "r"})
-    both = lpart.merge(rpart, on="c")
-    return pd.DataFrame({"l": both["l"].str[1:].astype(int), "r": both["r"].str[1:].astype(int)})
+SPLINK_RULES: dict[str, dict[str, tuple[int, ...]]] = {
+    "pnc+offence+window": {"pnc_id": (0, 1), "offence": (0, 1), "outcome_lag": (0,), "offence_date": (0,)},
+}
+"""The engine's deterministic rules (``source_spec``) on comparison levels (0 = strongest, as the engine
+numbers them): a pair meeting one, the only rule pair of its record and of its crime-suspect, is linked
+ahead of any model-only pair. Cautions add ``CAUTION_RULE``."""
+CAUTION_RULE = {"crime_ref+name+dob": {"crime_ref": (0,), "name": (0, 1, 2, 3), "dob": (0, 1, 2)}}
+_RULE_BONUS = 1000.0  # as the engine's: rule links beat any model-only pair in the assignment
 
 
-def _m_from_links(linker, table, best, smoothing: float = 0.5) -> None:
-    """Set every comparison level's m to its (smoothed) share among the linked pairs ``best`` (null levels
-    excluded). A pair's level is read back from its ``mw_<comparison>`` column (Splink 5 retains the level's
-    match weight, not its index, with ``retain_intermediate_calculation_columns``)."""
+def _scored(linker, table) -> Any:
+    """Every scored pair (left row ``l``, right row ``r``, probability ``p``, match weight ``w``) with its
+    level per comparison (0 = strongest, -1 = null), read back from the ``mw_<comparison>`` columns
+    (Splink 5 retains each level's match weight, not its index, with
+    ``retain_intermediate_calculation_columns``): the level whose weight is nearest."""
     import numpy as np
 
-    gammas = [f"mw_{c.output_column_name}" for c in linker._settings_obj.comparisons]
-    columns = ", ".join(f'"{c}"' for c in ["unique_id_l", "unique_id_r", "match_probability", *gammas])
-    scored = table.filter("match_probability >= 0.5").select(columns).df()
-    oriented = _orient(scored)
-    for g in gammas:
-        oriented[g] = scored[g].to_numpy()
-    linked = oriented.merge(best, on=["l", "r"])
-    for comparison in linker._settings_obj.comparisons:
-        values = linked[f"mw_{comparison.output_column_name}"].to_numpy(dtype=float)
+    comparisons = linker._settings_obj.comparisons
+    gammas = [f"mw_{c.output_column_name}" for c in comparisons]
+    cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight", *gammas]
+    frame = table.select(", ".join(f'"{c}"' for c in cols)).df()
+    out = _orient(frame)
+    out["w"] = frame["match_weight"].to_numpy(dtype=float)
+    for comparison in comparisons:
+        values = frame[f"mw_{comparison.output_column_name}"].to_numpy(dtype=float)
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         weights = np.array([lv._log2_bayes_factor for lv in levels], dtype=float)
         nearest = np.abs(values[:, None] - weights[None, :]).argmin(axis=1)
         nearest[np.isclose(values, 0.0, atol=1e-12)] = -1  # the null level (weight 0)
+        out[comparison.output_column_name] = nearest
+    return out
+
+
+def _one_to_one(scored, source: str, tables: dict, rules: bool = True) -> Any:
+    """Links (left row ``l``, right row ``r``) after the engine's one-to-one step: candidates at match
+    probability >= 0.5 or meeting a deterministic rule unambiguously (``rules``), then a maximum-score
+    assignment of records to left units (a crime-suspect; for court lines a crime-suspect within a case,
+    as one case's lines go to different crimes), score = match weight above the 0.5 threshold, rule pairs
+    lifted above all others."""
+    import numpy as np
+
+    is_rule = np.zeros(len(scored), dtype=bool)
+    if rules:
+        spec = {**SPLINK_RULES, **(CAUTION_RULE if source == "cautions" else {})}
+        for require in spec.values():
+            hit = np.ones(len(scored), dtype=bool)
+            for comparison, allowed in require.items():
+                hit &= scored[comparison].isin(allowed).to_numpy()
+            is_rule |= hit
+        # a rule decides only when it is the one rule pair of its record and of its crime-suspect
+        for side in ("r", "l"):
+            counts = scored.loc[is_rule, side].value_counts()
+            is_rule &= scored[side].map(counts).fillna(0).to_numpy() == 1
+    weight = scored["w"].to_numpy()
+    eligible = is_rule | (scored["p"].to_numpy() >= 0.5)
+    score = np.where(is_rule, _RULE_BONUS + np.maximum(weight, 0.0), weight) + 1e-3
+    cand = scored[eligible]
+    units = cand["l"].astype(str).to_numpy()
+    if source == "court_outcomes":
+        units = units + "|" + tables[source]["case_id"].to_numpy()[cand["r"].to_numpy()].astype(str)
+    return _assign(cand, units, score[eligible])[["l", "r"]]
+
+
+def _m_from_links(linker, scored, best, smoothing: float = 0.5) -> None:
+    """Set every comparison level's m to its (smoothed) share among the linked pairs ``best`` (null levels
+    excluded), from the levels of :func:`_scored`."""
+    import numpy as np
+
+    linked = scored.merge(best, on=["l", "r"])
+    for comparison in linker._settings_obj.comparisons:
+        nearest = linked[comparison.output_column_name].to_numpy()
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         counts = np.bincount(nearest[nearest >= 0], minlength=len(levels)).astype(float)
         m = (counts + smoothing) / (counts.sum() + smoothing * len(levels))
         for lv, mv in zip(levels, m, strict=True):
             lv.m_probability = float(mv)
 
 
-def splink_child(folder: str) -> dict[str, Any]:
-    """Link each source with the fair Splink model (engine's levels, crime-level EM, one-to-one)."""
+def splink_child(folder: str, rules: bool = True) -> dict[str, Any]:
+    """Link each source with the fair Splink model: the engine's levels and blocking passes, crime-level
+    EM, two rounds of m from its own one-to-one links, the engine's one-to-one step (rule links first
+    unless ``rules`` is False)."""
     import pandas as pd
 
     from linkage.justice import DEFAULT_SOURCES
-    from linkage.justice.inputs import build_left, record_ids
+    from linkage.justice.link import build_left, record_ids
 
     tables = _load(folder)
     truth = tables.pop("truth")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     links, pairs, predict_s, train_s = [], {}, {}, {}
     left = build_left(tables["crimes"], tables["suspects"])
     for source in SOURCES:
         st = DEFAULT_SOURCES[source]
-        lf, rf = _splink_frames(source, tables)
+        lf, rf = _splink_frames(source, tables, left)
         blocking = splink_blocking(source, st.tolerance_days, st.long_days)
         linker, timing = _splink_linker(
             lf,
             rf,
             _splink_comparisons(source, st.typical_days, st.long_days, st.tolerance_days),
             blocking,
-            retain=M_ROUNDS > 0,
+            retain=True,
         )
         t = time.perf_counter()
-        predictions = linker.inference.predict()
-        table = predictions.as_duckdbpyrelation()
+        table = linker.inference.predict().as_duckdbpyrelation()
         pairs[source] = int(table.count("*").fetchone()[0])
         predict_s[source] = time.perf_counter() - t
         train_s[source] = timing["train_s"]
-        best = _one_to_one(linker, predictions, source, tables)
+        scored = _scored(linker, table)
+        best = _one_to_one(scored, source, tables, rules)
         for _ in range(M_ROUNDS):
             # m again from the model's own one-to-one links (a clerical-free "labels" round), then predict.
-            _m_from_links(linker, table, best)
-            predictions = linker.inference.predict()
-            table = predictions.as_duckdbpyrelation()
-            best = _one_to_one(linker, predictions, source, tables)
+            _m_from_links(linker, scored, best)
+            table = linker.inference.predict().as_duckdbpyrelation()
+            scored = _scored(linker, table)
+            best = _one_to_one(scored, source, tables, rules)
         rid = record_ids(source, tables[source]).reset_index(drop=True)
         lpos, rpos = best["l"].to_numpy(), best["r"].to_numpy()
         links.append(
@@ -492,14 +596,72 @@ def splink_child(folder: str) -> dict[str, Any]:
                 }
             )
         )
-    link_s = time.perf_counter() - start
+    link_s, link_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     return {
         "link_s": link_s,
+        "link_cpu_s": link_cpu_s,
         "pairs": pairs,
         "compare_s": predict_s,
         "train_s": train_s,
+        "rules": rules,
         "quality": _quality(pd.concat(links, ignore_index=True), truth),
     }
+
+
+# ------------------------------------------------------------------------------------------- parity
+def parity_child(folder: str) -> dict[str, Any]:
+    """Do both tools see the same candidate pairs, and split them into the same levels? Per source: the
+    engine's pairs (``candidate_pairs_by_rule`` and its offence-window test, as ``link_outcomes``) against
+    Splink's ``predict()`` pairs, then the engine's levels on Splink's pairs against Splink's per-level
+    match weights (``level_parity``: each engine level maps to one Splink weight and back)."""
+    import numpy as np
+    import pandas as pd
+
+    from linkage.justice import DEFAULT_SOURCES, build_left, build_right, source_spec
+    from linkage.justice.link import in_offence_window
+    from linkage.justice.model import TwoStageModel
+
+    tables = _load(folder)
+    tables.pop("truth")
+    left = build_left(tables["crimes"], tables["suspects"])
+    out: dict[str, Any] = {}
+    for source in SOURCES:
+        st = DEFAULT_SOURCES[source]
+        right = build_right(source, tables[source])
+        spec = source_spec(source, st)
+        model = TwoStageModel(list(spec.comparisons), list(spec.blocking_rules))
+        by_rule = model.candidate_pairs_by_rule(left, right)
+        lpos = np.asarray(by_rule.index.get_level_values(0), dtype=np.int64)
+        rpos = np.asarray(by_rule.index.get_level_values(1), dtype=np.int64)
+        names = list(by_rule.cat.categories)
+        windowed = np.isin(
+            by_rule.cat.codes.to_numpy(), [names.index(n) for n in spec.windowed_rules if n in names]
+        )
+        ok = ~windowed
+        ok[windowed] = in_offence_window(
+            left, right, lpos[windowed], rpos[windowed], spec.window_days, st.tolerance_days
+        )
+        engine_pairs = set(zip(lpos[ok].tolist(), rpos[ok].tolist(), strict=True))
+        lf, rf = _splink_frames(source, tables, left)
+        comps = _splink_comparisons(source, st.typical_days, st.long_days, st.tolerance_days)
+        linker, _ = _splink_linker(
+            lf, rf, comps, splink_blocking(source, st.tolerance_days, st.long_days), retain=True
+        )
+        frame = linker.inference.predict().as_duckdbpyrelation().df()
+        oriented = _orient(frame)
+        splink_pairs = set(zip(oriented["l"].tolist(), oriented["r"].tolist(), strict=True))
+        index = pd.MultiIndex.from_arrays([oriented["l"].to_numpy(), oriented["r"].to_numpy()])
+        levels = model.compare(index, left, right).reset_index(drop=True)
+        names = [c.output_column_name for c in linker._settings_obj.comparisons]
+        table = level_parity(levels, frame.reset_index(drop=True), names)
+        out[source] = {
+            "engine_pairs": len(engine_pairs),
+            "splink_pairs": len(splink_pairs),
+            "engine_only": len(engine_pairs - splink_pairs),
+            "splink_only": len(splink_pairs - engine_pairs),
+            "levels": table.to_dict(orient="records"),
+        }
+    return out
 
 
 # ------------------------------------------------------------------------------------ like for like
@@ -572,12 +734,23 @@ def _row(name: str, r: dict[str, Any]) -> dict[str, Any]:
     row = {
         "tool": name,
         "wall_s": round(r["link_s"], 2),
+        "cpu_s": round(r["link_cpu_s"], 2),
+        "cores": round(r["link_cpu_s"] / r["link_s"], 2),
         "pairs": sum(r["pairs"].values()),
         "peak_rss_mb": round(r["peak_rss_mb"]),
     }
     for s in SOURCES:
         row[f"f1_{s}"] = round(r["quality"][s]["f1"], 4)
     return row
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _lfl_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
@@ -588,8 +761,15 @@ def _lfl_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
         "cpu_s": round(r["step_cpu_s"], 2),
         "cores": round(r["step_cpu_s"] / r["step_wall_s"], 2),
         "pairs_per_s": round(r["pairs"] / r["step_wall_s"]),
+        "pairs_per_cpu_s": round(r["pairs"] / r["step_cpu_s"]),
         "peak_rss_mb": round(r["peak_rss_mb"]),
     }
+
+
+TARGET_PAIRS_PER_S = 3_000_000
+"""Issue 17's done-when: the engine at least 3 M pairs/s end to end (blocking + comparison + scoring), at
+least 3x Splink's wall-clock rate, with no larger peak memory."""
+TARGET_RATIO = 3.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -603,9 +783,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         default="both",
-        choices=["accuracy", "likeforlike", "both"],
+        choices=["accuracy", "likeforlike", "both", "parity"],
         help="accuracy: the full linkage of every source by each tool; likeforlike: the same court candidate "
-        "pairs (same birth year and sex) through blocking + comparison + scoring in each tool",
+        "pairs (same birth year and sex) through blocking + comparison + scoring in each tool; parity: do "
+        "both tools make the same candidate pairs and split them into the same levels (not in 'both')",
+    )
+    parser.add_argument(
+        "--splink-rules",
+        default="on",
+        choices=["on", "off"],
+        help="on (default): Splink's one-to-one step links the engine's deterministic-rule pairs first, as "
+        "the engine does; off: model links only (an ablation)",
     )
     args = parser.parse_args(argv)
 
@@ -615,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = preset(args.preset).to_dict()
     spec["noise"] = args.noise
     world = generate(WorldSpec.from_dict(spec), seed=args.seed)
+    load_start = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     with tempfile.TemporaryDirectory() as folder:
         for name in TABLES:
             write_parquet(Path(folder) / f"{name}.parquet", world.table(name))
@@ -624,17 +814,36 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario in ("accuracy", "both"):
             results["accuracy"] = {
                 "engine": run_isolated(engine_child, folder),
-                "splink": run_isolated(splink_child, folder),
+                "splink": run_isolated(splink_child, folder, args.splink_rules == "on"),
             }
+        if args.scenario == "parity":
+            results["parity"] = run_isolated(parity_child, folder)
         if args.scenario in ("likeforlike", "both"):
             results["likeforlike"] = {
                 "engine": run_isolated(engine_lfl_child, folder),
                 "splink": run_isolated(splink_lfl_child, folder),
             }
     print(f"world: preset={args.preset} noise={args.noise} seed={args.seed} rows={sizes}")
+    print(f"Splink one-to-one with the engine's deterministic rules first: {args.splink_rules}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
-    print(f"load average at the end (1, 5, 15 min): {os.getloadavg()}")
+    print(f"started {started}, ended {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    print(f"load average (1, 5, 15 min) at the start: {load_start}, at the end: {os.getloadavg()}")
+    print(f"Splink {_version('splink')}, DuckDB {_version('duckdb')}")
     summary: dict[str, Any] = {}
+    if "parity" in results:
+        print(
+            "\nparity (engine pairs vs Splink pairs; levels: engine level <-> Splink level weight, 1 to 1):"
+        )
+        for source, r in results["parity"].items():
+            if source in ("wall_s", "peak_rss_mb"):
+                continue
+            same = [row["comparison"] for row in r["levels"] if row["same_partition"]]
+            differ = [row["comparison"] for row in r["levels"] if not row["same_partition"]]
+            print(
+                f"{source:16s} engine {r['engine_pairs']:,} pairs, splink {r['splink_pairs']:,}, engine only "
+                f"{r['engine_only']:,}, splink only {r['splink_only']:,}; same levels: {len(same)} of "
+                f"{len(r['levels'])} comparisons" + (f" (differ: {differ})" if differ else "")
+            )
     if "accuracy" in results:
         engine, splink = results["accuracy"]["engine"], results["accuracy"]["splink"]
         rows = [_row("engine", engine), _row("splink (fair)", splink)]
@@ -650,6 +859,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name:7s} {s:16s} P={q['precision']:.4f} R={q['recall']:.4f} F1={q['f1']:.4f} "
                     f"pairs={r['pairs'][s]}"
                 )
+        diff = {s: engine["quality"][s]["f1"] - splink["quality"][s]["f1"] for s in SOURCES}
+        summary["f1_engine_minus_splink"] = {k: round(v, 4) for k, v in diff.items()}
+        print("F1 engine - splink: " + ", ".join(f"{k} {v:+.4f}" for k, v in diff.items()))
+        print(
+            "wall ratio splink/engine (training included): "
+            f"{splink['link_s'] / engine['link_s']:.2f}x; "
+            f"CPU ratio {splink['link_cpu_s'] / engine['link_cpu_s']:.2f}x"
+        )
     if "likeforlike" in results:
         engine, splink = results["likeforlike"]["engine"], results["likeforlike"]["splink"]
         rows = [
@@ -674,10 +891,27 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("blocking", "compare", "scoring")
         ]
         print("engine steps, wall (CPU) s: " + ", ".join(steps))
-        per_cpu = {name: r["pairs"] / r["step_cpu_s"] for name, r in (("engine", engine), ("splink", splink))}
-        print("pairs per CPU-second: " + ", ".join(f"{k} {v:,.0f}" for k, v in per_cpu.items()))
-        summary["likeforlike_ratio_pairs_per_s"] = round(rows[0]["pairs_per_s"] / rows[1]["pairs_per_s"], 2)
-        print("ratio engine/splink pairs/s (wall):", summary["likeforlike_ratio_pairs_per_s"])
+        ratio = {
+            "pairs_per_s_wall": rows[0]["pairs_per_s"] / rows[1]["pairs_per_s"],
+            "pairs_per_cpu_s": rows[0]["pairs_per_cpu_s"] / rows[1]["pairs_per_cpu_s"],
+            "peak_memory": engine["peak_rss_mb"] / splink["peak_rss_mb"],
+        }
+        summary["likeforlike_ratio"] = {k: round(v, 2) for k, v in ratio.items()}
+        summary["likeforlike_ratio_pairs_per_s"] = round(ratio["pairs_per_s_wall"], 2)
+        print(
+            f"ratio engine/splink: pairs/s (wall) {ratio['pairs_per_s_wall']:.2f}x, "
+            f"pairs per CPU-second {ratio['pairs_per_cpu_s']:.2f}x, peak memory {ratio['peak_memory']:.2f}x"
+        )
+        checks = {
+            f"engine >= {TARGET_PAIRS_PER_S:,} pairs/s end to end (wall)": rows[0]["pairs_per_s"]
+            >= TARGET_PAIRS_PER_S,
+            f"engine >= {TARGET_RATIO:g}x Splink's wall-clock rate": ratio["pairs_per_s_wall"]
+            >= TARGET_RATIO,
+            "engine peak memory <= Splink's": ratio["peak_memory"] <= 1.0,
+        }
+        summary["done_when"] = checks
+        for k, v in checks.items():
+            print(f"issue 17 done-when: {k}: {'MET' if v else 'NOT MET'}")
     payload = {
         "command": "benchmarks/bench_linkage.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "world": {"preset": args.preset, "noise": args.noise, "seed": args.seed, "rows": sizes},

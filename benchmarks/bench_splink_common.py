@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import re
 import resource
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import jellyfish
@@ -35,7 +36,9 @@ __all__ = [
     "run_isolated",
     "run_splink",
     "scores",
+    "nickname_group_lookup",
     "splink_date_comparison",
+    "splink_dob_comparison",
     "splink_exact_comparison",
     "splink_levenshtein_comparison",
     "splink_name_comparison",
@@ -83,19 +86,45 @@ def scores(found: Iterable[tuple[Any, Any]], truth: Iterable[tuple[Any, Any]]) -
 
 
 # --- data preparation
+_TOKEN_SPLIT = re.compile(r"[\s\-']+")  # the engine's surname token split (linkage.engine.comparisons)
+
+
+def nickname_group_lookup(nicknames: Mapping[str, str | Collection[str]]) -> dict[str, set[str]]:
+    """Normalised name -> the nickname groups it belongs to, as the engine's ``_nickname_pairs`` builds
+    them (a key belongs to each of its groups; a group's own name belongs to the group)."""
+    groups_of: dict[str, set[str]] = {}
+    for key, value in nicknames.items():
+        k = normalise_name(key)
+        if k is None:
+            continue
+        for v in [value] if isinstance(value, str) else list(value):
+            g = normalise_name(v)
+            if g is not None:
+                groups_of.setdefault(k, set()).add(g)
+                groups_of.setdefault(g, set()).add(g)
+    return groups_of
+
+
 def prepare_for_splink(
     frame: pd.DataFrame,
     *,
     name_columns: Sequence[str] = (),
     phonetic_columns: Sequence[str] = (),
     unique_id: str = "unique_id",
-    nicknames: Mapping[str, str] | None = None,
-    canonical: Mapping[str, str] | None = None,
+    nicknames: Mapping[str, str | Collection[str]] | None = None,
+    group_columns: Sequence[str] = (),
+    token_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """A copy with ``unique_id`` from the index, names normalised like the engine's
     (:func:`linkage.engine.normalise_name`), and ``<col>_metaphone`` for each phonetic column
-    (jellyfish metaphone of the letters, once per distinct value, as the engine's phonetic level);
-    ``canonical`` maps a forename column to a new column of its canonical form under ``nicknames``."""
+    (jellyfish metaphone of the letters, once per distinct value, as the engine's phonetic level).
+
+    ``<col>_groups`` for each of ``group_columns``: the sorted list of nickname groups the (normalised)
+    name belongs to under ``nicknames`` (a name -> canonical form, or -> the groups it is in), built
+    exactly as the engine's ``PersonNameComparison`` builds its variant relation, so two forenames are
+    variants in SQL when ``list_has_any`` of their groups. ``<col>_tokens`` for each of
+    ``token_columns``: the name's tokens of three letters or more (split on spaces, hyphens,
+    apostrophes), for the engine's token-wise surname agreement."""
     out = frame.copy()
     for col in dict.fromkeys([*name_columns, *phonetic_columns]):
         values = out[col]
@@ -109,10 +138,15 @@ def prepare_for_splink(
             letters = "".join(ch for ch in u if "a" <= ch <= "z")
             phon.append(jellyfish.metaphone(letters) or None if letters else None)
         out[f"{col}_metaphone"] = pd.Series([*phon, None], dtype=object).to_numpy()[codes]
-    # canonical = {forename column: output column}; the canonical form via the engine's nickname map.
-    nick = {normalise_name(k): normalise_name(v) for k, v in (nicknames or {}).items()}
-    for col, target in (canonical or {}).items():
-        out[target] = out[col].map(lambda v: nick.get(v, v) if isinstance(v, str) else None)
+    groups_of = nickname_group_lookup(nicknames or {})
+    for col in group_columns:
+        codes, uniques = pd.factorize(out[col])
+        groups = [sorted(groups_of.get(u, ())) for u in uniques] + [[]]
+        out[f"{col}_groups"] = pd.Series(groups, dtype=object).to_numpy()[codes]
+    for col in token_columns:
+        codes, uniques = pd.factorize(out[col])
+        toks = [[t for t in _TOKEN_SPLIT.split(str(u)) if len(t) >= 3] for u in uniques] + [[]]
+        out[f"{col}_tokens"] = pd.Series(toks, dtype=object).to_numpy()[codes]
     out.insert(0, unique_id, out.index.astype(str))
     return out.reset_index(drop=True)
 
@@ -136,14 +170,21 @@ def splink_person_name_comparison(
     forename_col: str,
     surname_col: str,
     jw_thresholds: Sequence[float] = (0.92, 0.85),
-    canonical_forename_col: str | None = None,
+    forename_groups_col: str | None = None,
+    surname_tokens_col: str | None = None,
     tf: bool = True,
+    output_column_name: str | None = None,
 ):
-    """Mirror of ``PersonNameComparison``: exact both (tf on surname) / swapped / nickname or variant
-    forename with surname JW >= first threshold / initial + surname / both JW >= t ... / else; null
-    (either part missing on either side) neutral. ``canonical_forename_col`` holds each forename's
-    canonical form (add it with ``prepare_for_splink(..., nicknames=...)``); without it there is no
-    nickname level's match, but the level is kept so the two models have the same levels."""
+    """Mirror of ``PersonNameComparison``, level for level: exact both (tf on surname) / swapped /
+    nickname or variant forename (forenames differ, their nickname groups meet) with surname JW >= first
+    threshold or surnames agreeing / forename initial + surnames agreeing / both JW >= t ... / else;
+    null (either part missing on either side) neutral.
+
+    "Surnames agreeing" is exact or, with ``surname_tokens_col``, token-wise: one of the two surnames
+    has several tokens and they share one ("smith-jones" ~ "jones"), the engine's hyphenated and
+    married surname match. ``forename_groups_col`` holds each forename's nickname groups (add both with
+    ``prepare_for_splink(..., group_columns=, token_columns=)``); without it the nickname level is kept
+    but never matches, so the two models have the same levels."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -153,10 +194,16 @@ def splink_person_name_comparison(
     exact = cll.CustomLevel(f"{fl} = {fr} AND {sl} = {sr}", label_for_charts="exact")
     if tf:
         exact = exact.configure(tf_adjustment_column=s, disable_tf_exact_match_detection=True)
-    if canonical_forename_col:
-        cl_, cr_ = f'"{canonical_forename_col}_l"', f'"{canonical_forename_col}_r"'
+    if surname_tokens_col:
+        tl, tr = f'"{surname_tokens_col}_l"', f'"{surname_tokens_col}_r"'
+        sur_eq = f"({sl} = {sr} OR (list_has_any({tl}, {tr}) AND (len({tl}) > 1 OR len({tr}) > 1)))"
+    else:
+        sur_eq = f"{sl} = {sr}"
+    if forename_groups_col:
+        gl, gr = f'"{forename_groups_col}_l"', f'"{forename_groups_col}_r"'
         nickname = (
-            f"{fl} <> {fr} AND {cl_} = {cr_} AND jaro_winkler_similarity({sl}, {sr}) >= {jw_thresholds[0]}"
+            f"{fl} <> {fr} AND list_has_any({gl}, {gr}) "
+            f"AND (jaro_winkler_similarity({sl}, {sr}) >= {jw_thresholds[0]} OR {sur_eq})"
         )
     else:
         nickname = "1 = 0"
@@ -166,8 +213,8 @@ def splink_person_name_comparison(
         cll.CustomLevel(f"{fl} = {sr} AND {sl} = {fr}", label_for_charts="forename-surname swapped"),
         cll.CustomLevel(nickname, label_for_charts="nickname/variant forename"),
         cll.CustomLevel(
-            f"substr({fl}, 1, 1) = substr({fr}, 1, 1) AND {sl} = {sr}", label_for_charts="initial + surname"
-        ),
+            f"substr({fl}, 1, 1) = substr({fr}, 1, 1) AND {sur_eq}", label_for_charts="initial + surname"
+        ),  # fmt: skip
     ]
     levels += [
         cll.CustomLevel(
@@ -177,7 +224,45 @@ def splink_person_name_comparison(
         for t in jw_thresholds
     ]
     levels.append(cll.ElseLevel())
-    return cl.CustomComparison(levels, output_column_name=f"{f}_{s}")
+    return cl.CustomComparison(levels, output_column_name=output_column_name or f"{f}_{s}")
+
+
+def splink_dob_comparison(col: str, valid_col: str | None = None, output_column_name: str | None = None):
+    """Mirror of the justice ``DobComparison`` on zero-padded ``yyyymmdd`` strings: exact / day and month
+    swapped / one digit wrong or two adjacent digits transposed (Damerau-Levenshtein 1 on two 8-digit
+    strings is exactly that) / same day and month with the year off by one or by a century / same year /
+    else. Null neutral; with ``valid_col`` (a boolean: the DOB is a calendar date and plausible at the
+    offence) an implausible DOB on either side makes the weak levels (same year, else) null too, as the
+    engine treats an impossible DOB as an error, not as evidence against."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    lc, rc = f'"{col}_l"', f'"{col}_r"'
+    exact = f"{lc} = {rc}"
+    swapped = (
+        f"substr({lc},1,4) = substr({rc},1,4) AND substr({lc},5,2) = substr({rc},7,2) "
+        f"AND substr({lc},7,2) = substr({rc},5,2) AND substr({lc},5,2) <> substr({lc},7,2)"
+    )
+    typo = f"length({lc}) = 8 AND length({rc}) = 8 AND damerau_levenshtein({lc}, {rc}) = 1"
+    slip = (
+        f"substr({lc},5,4) = substr({rc},5,4) AND abs(CAST(substr({lc},1,4) AS INTEGER) - "
+        f"CAST(substr({rc},1,4) AS INTEGER)) IN (1, 100)"
+    )
+    null = f"{lc} IS NULL OR {rc} IS NULL"
+    if valid_col:
+        vl, vr = f'"{valid_col}_l"', f'"{valid_col}_r"'
+        strong = " OR ".join(f"({c})" for c in (exact, swapped, typo, slip))
+        null += f" OR (NOT (coalesce({vl}, FALSE) AND coalesce({vr}, FALSE)) AND NOT ({strong}))"
+    levels = [
+        cll.CustomLevel(null, label_for_charts="null").configure(is_null_level=True),
+        cll.CustomLevel(exact, label_for_charts="exact"),
+        cll.CustomLevel(swapped, label_for_charts="day-month swapped"),
+        cll.CustomLevel(typo, label_for_charts="one digit or transposition"),
+        cll.CustomLevel(slip, label_for_charts="year slip"),
+        cll.CustomLevel(f"substr({lc},1,4) = substr({rc},1,4)", label_for_charts="same year"),
+        cll.ElseLevel(),
+    ]
+    return cl.CustomComparison(levels, output_column_name=output_column_name or col)
 
 
 def splink_date_comparison(col: str):
