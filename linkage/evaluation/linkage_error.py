@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from linkage.evaluation.disclosure import round_to_base
 from linkage.evaluation.rates import wilson_interval
 
 __all__ = ["RubinResult", "corrected_for_review", "impute_link_sets", "multiply_impute", "rubin"]
@@ -181,6 +182,7 @@ def linked_shares(
     *,
     truth: pd.DataFrame | None = None,
     alpha: float = 0.05,
+    rounding_base: int = 1,
 ) -> pd.DataFrame:
     """Per source: the share of ``crimes`` with a linked record of that source, as linked and adjusted.
 
@@ -192,14 +194,21 @@ def linked_shares(
     one divides by recall / precision (:func:`corrected_for_review`) and its variance adds the review's
     uncertainty: ``linkage_share`` is the part of that variance which is linkage. With ``truth``
     (``source``, ``force``, ``crime_ref``: the synthetic world's true links) the true share is added.
+    Counts are rounded to ``rounding_base`` first (a published report's disclosure rounding), so nothing
+    computed here undoes the rounding.
     """
+
+    def rounded(x: int) -> int:
+        return int(round_to_base(np.array([float(x)]), rounding_base)[0])
+
     keys = crimes[["force", "crime_ref"]].astype("string").drop_duplicates()
-    n = len(keys)
+    n = rounded(len(keys))
     z = float(stats.norm.ppf(1 - alpha / 2))
     rows = []
     for source, review in sorted(reviews.items()):
         mine = links.loc[links["source"].astype(str) == source, ["force", "crime_ref"]].astype("string")
-        k = int(keys.merge(mine.drop_duplicates(), on=["force", "crime_ref"], how="inner").shape[0])
+        k = rounded(keys.merge(mine.drop_duplicates(), on=["force", "crime_ref"], how="inner").shape[0])
+        k = min(k, n)
         if n == 0:
             continue
         rate = k / n
@@ -232,7 +241,7 @@ def linked_shares(
         }
         if truth is not None:
             t = truth.loc[truth["source"].astype(str) == source, ["force", "crime_ref"]].astype("string")
-            kt = int(keys.merge(t.drop_duplicates(), on=["force", "crime_ref"], how="inner").shape[0])
+            kt = rounded(keys.merge(t.drop_duplicates(), on=["force", "crime_ref"], how="inner").shape[0])
             row["true"] = kt / n
         rows.append(row)
     return pd.DataFrame(rows)

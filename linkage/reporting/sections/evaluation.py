@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from linkage.evaluation.did import EventStudy, did, event_study
 from linkage.evaluation.disclosure import (
+    RATE_DECIMALS,
     DisclosureSettings,
     round_to_base,
     rounded_rate,
@@ -200,7 +201,9 @@ def add_linkage_adjusted(
     left out."""
     if named is None or named.empty or links is None or not reviews:
         return
-    shares = linked_shares(named, links, dict(reviews), truth=truth, alpha=alpha)
+    shares = linked_shares(
+        named, links, dict(reviews), truth=truth, alpha=alpha, rounding_base=settings.rounding_base
+    )  # every rate from rounded counts
     shares = shares[shares["linked"] >= settings.threshold]
     if shares.empty:
         return
@@ -228,6 +231,7 @@ def add_linkage_adjusted(
             (shares["adjusted_lower"] <= shares["true"]) & (shares["true"] <= shares["adjusted_upper"])
         ).to_numpy()
         pct.append("true share")
+    table[pct] = table[pct].astype(float).round(RATE_DECIMALS)
     widest = shares.loc[shares["linkage_share"].idxmax()]
     sec.paragraphs.append(
         prose(
