@@ -60,7 +60,9 @@ def bundled_path(relative: str | Path) -> Path:
     return path if path.exists() else _REPO_ROOT / path
 
 
-def to_british_national_grid(x: pd.Series, y: pd.Series, crs: str = WGS84) -> tuple[np.ndarray, np.ndarray]:
+def to_british_national_grid(
+    x: pd.Series, y: pd.Series, crs: str = WGS84
+) -> tuple[np.ndarray, np.ndarray]:
     """Column-wise transform to British National Grid (EPSG:27700) metres.
 
     A point is NaN when either coordinate is missing, not a number, infinite or (in EPSG:4326) outside
@@ -119,3 +121,4 @@ def to_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def bng_points_to_wgs84(points: gpd.GeoSeries) -> gpd.GeoSeries:
     """Points holding BNG metres (whatever CRS they are tagged with) -> WGS84 longitude/latitude."""
     return points.set_crs(BNG, allow_override=True).to_crs(WGS84)
+

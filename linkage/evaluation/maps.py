@@ -86,23 +86,10 @@ def _area_outlines(ax, boundaries: gpd.GeoDataFrame, areas: pd.DataFrame) -> Non
         part = geo[geo["role"] == role]
         if part.empty:
             continue
-        part.dissolve().boundary.plot(
-            ax=ax,
-            zorder=4,
-            color=style["edgecolor"],
-            linewidth=style["linewidth"],
-            linestyle=style["linestyle"],
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=style["edgecolor"],
-                linewidth=style["linewidth"],
-                linestyle=style["linestyle"],
-                label=f"{role} area",
-            )
-        )
+        part.dissolve().boundary.plot(ax=ax, zorder=4, color=style["edgecolor"], linewidth=style["linewidth"],
+                                      linestyle=style["linestyle"])
+        handles.append(Line2D([], [], color=style["edgecolor"], linewidth=style["linewidth"],
+                              linestyle=style["linestyle"], label=f"{role} area"))
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, framealpha=0.9)
 
@@ -218,27 +205,12 @@ def point_map(
     top = float(geo[size].max())
     keys = sorted({int(round(v, -1)) or int(v) for v in (top / 10, top / 3, top) if v >= 1})
     handles = [
-        ax.scatter(
-            [],
-            [],
-            s=8 + 120 * np.sqrt(k / max(top, 1.0)),
-            facecolors="none",
-            edgecolors="black",
-            linewidths=0.6,
-            label=f"{k:,} crimes",
-        )
+        ax.scatter([], [], s=8 + 120 * np.sqrt(k / max(top, 1.0)), facecolors="none", edgecolors="black",
+                   linewidths=0.6, label=f"{k:,} crimes")
         for k in keys
     ]
-    ax.legend(
-        handles=handles,
-        title="circle size",
-        loc="lower left",
-        fontsize=7,
-        title_fontsize=7,
-        frameon=True,
-        framealpha=0.9,
-        labelspacing=1.2,
-    )
+    ax.legend(handles=handles, title="circle size", loc="lower left", fontsize=7, title_fontsize=7,
+              frameon=True, framealpha=0.9, labelspacing=1.2)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     _finish(ax, title)

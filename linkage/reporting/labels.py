@@ -51,3 +51,5 @@ def display_frame(block: Any, *, download: bool = False) -> pd.DataFrame:
             values = values.where(~sex, values.map(lambda v: SEX_LABELS.get(str(v), v)))
         frame[col] = values.map(lambda v: DISPLAY_LABELS.get(v, v) if isinstance(v, str) else v)
     return frame.rename(columns={c: DISPLAY_LABELS.get(c, c) for c in frame.columns if c in ("variable",)})
+
+

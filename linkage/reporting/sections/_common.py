@@ -44,6 +44,8 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.1f}%"
 
 
+
+
 # Okabe-Ito colours (colour-blind safe) crossed with line styles: up to 28 lines, no two alike.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 LINE_STYLES = ("-", "--", ":", "-.")

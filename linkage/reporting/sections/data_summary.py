@@ -17,6 +17,7 @@ from linkage.reporting.sections._common import prose
 logger = logging.getLogger(__name__)
 
 
+
 def data_summary_section(
     loads: Mapping[str, object],
     settings: DisclosureSettings,

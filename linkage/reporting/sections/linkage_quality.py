@@ -24,6 +24,7 @@ from linkage.reporting.sections._common import RESTRICTED_NEEDED, _pct, line_sty
 logger = logging.getLogger(__name__)
 
 
+
 def evaluation_cell_quality(
     links: pd.DataFrame, truth: pd.DataFrame, crimes: pd.DataFrame, go_live: pd.Timestamp
 ) -> pd.DataFrame:

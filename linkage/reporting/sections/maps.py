@@ -22,6 +22,7 @@ from linkage.reporting.sections._common import prose
 logger = logging.getLogger(__name__)
 
 
+
 def _map_title(by_lsoa: pd.DataFrame, areas: pd.DataFrame | None = None) -> str:
     """The choropleth's finding: the spread of the published LSOA shares."""
     shown = by_lsoa.dropna(subset=["rate"])

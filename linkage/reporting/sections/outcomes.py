@@ -33,6 +33,7 @@ from linkage.reporting.sections._common import _pct, prose
 logger = logging.getLogger(__name__)
 
 
+
 def _rates_table(
     crimes: pd.DataFrame,
     settings: DisclosureSettings,

@@ -23,6 +23,7 @@ from linkage.reporting.sections._common import line_style, prose
 logger = logging.getLogger(__name__)
 
 
+
 def _share_at(curve, day: float) -> float:
     """1 - S(day) of a Kaplan-Meier curve."""
     i = np.searchsorted(np.asarray(curve.times), day, side="right")
