@@ -98,6 +98,7 @@ class LinkQuality:
     truth: QualityReport | None = None
     subgroups: pd.DataFrame | None = None
     review: ReviewEstimate | None = None
+    review_by_source: dict[str, ReviewEstimate] = field(default_factory=dict)
 
     @property
     def table(self) -> pd.DataFrame | None:
@@ -122,6 +123,7 @@ class RunResult:
     tables: dict[str, pd.DataFrame] | None = None
     quality: pd.DataFrame | None = None
     review: ReviewEstimate | None = None
+    review_by_source: dict[str, ReviewEstimate] = field(default_factory=dict)  # the same review, per source
     subgroups: pd.DataFrame | None = None
     true_effects: dict[str, float] | None = None
     world: SyntheticWorld | None = None
@@ -415,16 +417,26 @@ def measure(
         report = evaluate_against_truth(result.links, truth, alpha=alpha, ambiguous=result.ambiguous)
         subgroups = by_subgroup(result.links, truth, dict(tables), alpha=alpha)
     review = None
+    labelled = None
     has_pairs = result.candidates is not None and not result.candidates.empty
     if clerical_review is not None:
         labelled = read_review(clerical_review)
         review = estimate_from_review(labelled, result.candidates, alpha=alpha, seed=seed)
     elif truth is not None and review_sample and has_pairs:
-        sample = draw_review_sample(result.candidates, n=review_sample, seed=seed)
-        correct = mark_correct(sample, truth)["correct"].to_numpy(bool)
-        sample["reviewer_label"] = np.where(correct, "Y", "N")
-        review = estimate_from_review(sample, result.candidates, alpha=alpha, seed=seed)
-    return LinkQuality(truth=report, subgroups=subgroups, review=review)
+        labelled = draw_review_sample(result.candidates, n=review_sample, seed=seed)
+        correct = mark_correct(labelled, truth)["correct"].to_numpy(bool)
+        labelled["reviewer_label"] = np.where(correct, "Y", "N")
+        review = estimate_from_review(labelled, result.candidates, alpha=alpha, seed=seed)
+    by_source = {}
+    if labelled is not None and "source" in labelled.columns and has_pairs:
+        # The same reviewed pairs, per source (each source's strata and pairs only): for linked-only
+        # rates, which need the recall of their own source (issue 16c).
+        for source in sorted(labelled["source"].dropna().astype(str).unique()):
+            mine = labelled[labelled["source"].astype(str) == source]
+            pairs = result.candidates[result.candidates["source"].astype(str) == source]
+            if len(mine) and len(pairs):
+                by_source[source] = estimate_from_review(mine, pairs, alpha=alpha, seed=seed)
+    return LinkQuality(truth=report, subgroups=subgroups, review=review, review_by_source=by_source)
 
 
 # --- evaluate ------------------------------------------------------------------------------------------
@@ -511,6 +523,7 @@ def run(config: TrailblazerConfig) -> RunResult:
         tables=loaded.tables,
         quality=quality.table,
         review=quality.review,
+        review_by_source=quality.review_by_source,
         subgroups=quality.subgroups,
         true_effects=evaluate(config, loaded, linked),
         world=loaded.world,

@@ -29,6 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from linkage.evaluation.disclosure import round_to_base
+from linkage.evaluation.rates import wilson_interval
+
 __all__ = ["RubinResult", "corrected_for_review", "impute_link_sets", "multiply_impute", "rubin"]
 
 
@@ -172,3 +175,78 @@ def corrected_for_review(
     )
     se = float(np.sqrt(var))
     return float(adj), se, float(adj - z * se), float(adj + z * se)
+
+
+def linked_shares(
+    crimes: pd.DataFrame,
+    links: pd.DataFrame,
+    reviews: dict[str, object],
+    *,
+    truth: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+    rounding_base: int = 1,
+) -> pd.DataFrame:
+    """Per source: the share of ``crimes`` with a linked record of that source, as linked and adjusted.
+
+    ``crimes`` (``force``, ``crime_ref``) is the population (e.g. crimes with a named suspect); ``links``
+    the accepted links (``source``, ``force``, ``crime_ref``); ``reviews`` maps a source to its clerical
+    review estimate (:class:`linkage.quality.ReviewEstimate`: ``precision``, ``recall`` and their
+    intervals). These rates come from linked records only, so missed links (recall < 1) bias them down
+    and false links (precision < 1) up. The as-linked interval is Wilson's, sampling only; the adjusted
+    one divides by recall / precision (:func:`corrected_for_review`) and its variance adds the review's
+    uncertainty: ``linkage_share`` is the part of that variance which is linkage. With ``truth``
+    (``source``, ``force``, ``crime_ref``: the synthetic world's true links) the true share is added.
+    Counts are rounded to ``rounding_base`` first (a published report's disclosure rounding), so nothing
+    computed here undoes the rounding.
+    """
+
+    def rounded(x: int) -> int:
+        return int(round_to_base(np.array([float(x)]), rounding_base)[0])
+
+    keys = crimes[["force", "crime_ref"]].astype("string").drop_duplicates()
+    n = rounded(len(keys))
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    rows = []
+    for source, review in sorted(reviews.items()):
+        mine = links.loc[links["source"].astype(str) == source, ["force", "crime_ref"]].astype("string")
+        k = rounded(keys.merge(mine.drop_duplicates(), on=["force", "crime_ref"], how="inner").shape[0])
+        k = min(k, n)
+        if n == 0:
+            continue
+        rate = k / n
+        lo, hi = (float(v) for v in np.ravel(wilson_interval(np.array([k]), np.array([n]), alpha=alpha)))
+        se = float(np.sqrt(max(rate * (1 - rate), 1e-12) / n))
+        adj, adj_se, adj_lo, adj_hi = corrected_for_review(
+            rate,
+            se,
+            precision=float(review.precision),
+            precision_interval=tuple(review.precision_interval),
+            recall=float(review.recall),
+            recall_interval=tuple(review.recall_interval),
+            alpha=alpha,
+        )
+        sampling = (float(review.precision) / float(review.recall) * se) ** 2
+        row = {
+            "source": source,
+            "linked": k,
+            "crimes": n,
+            "as_linked": rate,
+            "as_linked_lower": lo,
+            "as_linked_upper": hi,
+            "precision": float(review.precision),
+            "recall": float(review.recall),
+            "adjusted": adj,
+            "adjusted_lower": max(adj_lo, 0.0),
+            "adjusted_upper": adj_hi,
+            "linkage_share": float(1 - sampling / adj_se**2) if adj_se > 0 else 0.0,
+            "width_ratio": float(2 * z * adj_se / (hi - lo)) if hi > lo else np.nan,
+        }
+        if truth is not None:
+            t = truth.loc[truth["source"].astype(str) == source, ["force", "crime_ref"]].astype("string")
+            kt = rounded(keys.merge(t.drop_duplicates(), on=["force", "crime_ref"], how="inner").shape[0])
+            row["true"] = kt / n
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__.append("linked_shares")

@@ -209,12 +209,25 @@ def build_report(data: ReportData) -> Report:
         )
     )
     refusal = coverage_notes.did_refusal(data.coverage, data.public_did) if data.linked is None else None
-    sections.append(
-        refusal  # issue 14: a public-only DiD without full, equal coverage is not estimable
-        or report_evaluation(
-            data, data.linked if data.linked is not None else data.public_did, data.true_effects
-        )
+    ev_sec = refusal or report_evaluation(  # issue 14: a public-only DiD without full coverage is refused
+        data, data.linked if data.linked is not None else data.public_did, data.true_effects
     )
+    if (
+        refusal is None
+        and data.linked is not None
+        and data.link_result is not None
+        and "n_suspects" in data.linked
+    ):
+        S.add_linkage_adjusted(  # issue 16c: linked-only shares, as linked and linkage-adjusted
+            ev_sec,
+            data.linked[data.linked["n_suspects"] > 0],
+            data.link_result.links,
+            data.review_by_source,
+            ds,
+            truth=(data.tables or {}).get("truth"),
+            alpha=ev.alpha,
+        )
+    sections.append(ev_sec)
     logs = [s.log for s in sections if s.log is not None and len(s.log)]
     main = data.linked if data.linked is not None else data.public
     if main is not None and not main.empty:

@@ -414,6 +414,23 @@ def test_synthetic_report_sections_and_disclosure(synthetic_report):
     assert "Linkage quality" in html and "needs restricted" not in html
 
 
+def test_synthetic_report_shows_linkage_adjusted_shares(synthetic_report):
+    """Issue 16c: linked-only shares as linked and linkage-adjusted, the adjusted interval no narrower
+    (the review's uncertainty is added), the share of it that is linkage, and which one the report
+    leads with."""
+    _, folder = synthetic_report
+    html = (folder / "report.html").read_text()
+    assert "The report leads with the linkage-adjusted share" in html
+    table = pd.read_csv(folder / "tables" / "evaluation_linkage_adjusted.csv")
+    assert len(table) >= 1 and "crimes" not in table.columns  # rates only, no counts
+    width = table["adjusted, 95% CI upper"] - table["adjusted, 95% CI lower"]
+    as_linked = table["as linked, 95% CI upper"] - table["as linked, 95% CI lower"]
+    assert (width >= as_linked - 1e-3).all()  # published to 0.1 pp
+    share = table["share of adjusted variance from linkage"]
+    assert ((share >= 0) & (share <= 1)).all()
+    assert {"true share", "adjusted covers truth"} <= set(table.columns)  # a synthetic world knows the truth
+
+
 def test_rebuilding_gives_identical_tables(synthetic_report, tmp_path):
     """Generate, link and build again from the same configuration: every table is byte-identical."""
     from linkage.reporting import build_report, write_report

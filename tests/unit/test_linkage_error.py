@@ -88,3 +88,41 @@ def test_review_correction_divides_by_recall_over_precision():
         corrected_for_review(
             0.1, 0.01, precision=0, precision_interval=(0, 0), recall=1, recall_interval=(1, 1)
         )
+
+
+def test_linked_shares_adjust_for_recall_and_say_how_much_is_linkage():
+    """20,000 crimes, 10% with a true caution; the linkage finds 90% of them and adds no false links. The
+    as-linked share (9%) misses the truth with its sampling-only interval; divided by the review's recall
+    (0.90, interval 0.87-0.93) it is 10% again and its wider interval covers the truth."""
+    from types import SimpleNamespace
+
+    from linkage.evaluation.linkage_error import linked_shares
+
+    rng = np.random.default_rng(11)
+    n = 20_000
+    crimes = pd.DataFrame({"force": "F", "crime_ref": [f"X{i}" for i in range(n)]})
+    true_ids = rng.choice(n, 2_000, replace=False)
+    truth = pd.DataFrame({"source": "cautions", "force": "F", "crime_ref": [f"X{i}" for i in true_ids]})
+    links = truth.iloc[:1_800]  # recall 0.90, precision 1
+    review = SimpleNamespace(
+        precision=1.0, precision_interval=(0.99, 1.0), recall=0.90, recall_interval=(0.87, 0.93)
+    )
+    row = linked_shares(crimes, links, {"cautions": review}, truth=truth).iloc[0]
+    assert row["true"] == pytest.approx(0.10) and row["as_linked"] == pytest.approx(0.09)
+    assert not (row["as_linked_lower"] <= 0.10 <= row["as_linked_upper"])
+    assert row["adjusted"] == pytest.approx(0.10, abs=1e-3)
+    assert row["adjusted_lower"] <= 0.10 <= row["adjusted_upper"]
+    assert row["adjusted_upper"] - row["adjusted_lower"] > row["as_linked_upper"] - row["as_linked_lower"]
+    # By hand: sampling SE sqrt(.09 x .91 / 20000) / 0.9 = 0.00225; the review's recall SE 0.06 / 3.92 moves
+    # the share by .09 / .81 x 0.0153 = 0.00170 (precision's term is 0.00026): linkage 37% of the variance.
+    s2, r2, p2 = 0.002248**2, (0.09 / 0.81 * 0.06 / 3.92) ** 2, (0.1 * 0.01 / 3.92) ** 2
+    assert row["linkage_share"] == pytest.approx((r2 + p2) / (s2 + r2 + p2), abs=0.01)
+    assert row["width_ratio"] == pytest.approx(np.sqrt(s2 + r2 + p2) / 0.002022, abs=0.05)
+    # A perfect, certain review changes nothing and adds no linkage variance.
+    exact = SimpleNamespace(
+        precision=1.0, precision_interval=(1.0, 1.0), recall=1.0, recall_interval=(1.0, 1.0)
+    )
+    same = linked_shares(crimes, links, {"cautions": exact}).iloc[0]
+    assert same["adjusted"] == pytest.approx(same["as_linked"]) and same["linkage_share"] == pytest.approx(
+        0.0
+    )

@@ -12,12 +12,14 @@ from matplotlib.figure import Figure
 
 from linkage.evaluation.did import EventStudy, did, event_study
 from linkage.evaluation.disclosure import (
+    RATE_DECIMALS,
     DisclosureSettings,
     round_to_base,
     rounded_rate,
     small_count_mask,
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
+from linkage.evaluation.linkage_error import linked_shares
 from linkage.evaluation.placebo import (
     lead_choice,
     placebo_figure,
@@ -32,7 +34,6 @@ from linkage.sources.messages import plain
 logger = logging.getLogger(__name__)
 
 PRETREND_ALERT = 0.10  # a pre-trend test p below this is flagged beside the estimate
-
 
 
 def _event_title(es: EventStudy, label: str, scale: float, unit: str) -> str:
@@ -153,9 +154,7 @@ def _placebo_block(
         )
     )
     sec.paragraphs.append(
-        prose(
-            "evaluation", "placebo", label=label, n_treated=space.n_treated, n_areas=space.n_areas, why=why
-        )
+        prose("evaluation", "placebo", label=label, n_treated=space.n_treated, n_areas=space.n_areas, why=why)
     )
     sec.figures.append(
         FigureBlock(
@@ -175,6 +174,85 @@ def _placebo_block(
             na_text={"95% CI lower": "not bounded", "95% CI upper": "not bounded"},
         )
     )
+
+
+# --- issue 16c: linked-only shares as linked and linkage-adjusted (block begins) ------------------------
+SOURCE_LABELS = {
+    "cautions": "a caution",
+    "penalty_notices": "a penalty notice",
+    "court_outcomes": "a court outcome",
+}
+
+
+def add_linkage_adjusted(
+    sec: Section,
+    named: pd.DataFrame,
+    links: pd.DataFrame,
+    reviews: Mapping[str, object],
+    settings: DisclosureSettings,
+    *,
+    truth: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+) -> None:
+    """Per source, the share of crimes with a named suspect that have a linked record of it: as linked,
+    and adjusted by that source's clerical-review precision and recall, with the part of the adjusted
+    interval that is linkage (logic in :func:`linkage.evaluation.linkage_error.linked_shares`). Publishes
+    rates only (no counts); a source whose linked records number fewer than the disclosure threshold is
+    left out."""
+    if named is None or named.empty or links is None or not reviews:
+        return
+    shares = linked_shares(
+        named, links, dict(reviews), truth=truth, alpha=alpha, rounding_base=settings.rounding_base
+    )  # every rate from rounded counts
+    shares = shares[shares["linked"] >= settings.threshold]
+    if shares.empty:
+        return
+    table = pd.DataFrame(
+        {
+            "linked record": shares["source"].map(SOURCE_LABELS).fillna(shares["source"]),
+            "as linked": shares["as_linked"],
+            "as linked, 95% CI lower": shares["as_linked_lower"],
+            "as linked, 95% CI upper": shares["as_linked_upper"],
+            "review precision": shares["precision"],
+            "review recall": shares["recall"],
+            "linkage-adjusted": shares["adjusted"],
+            "adjusted, 95% CI lower": shares["adjusted_lower"],
+            "adjusted, 95% CI upper": shares["adjusted_upper"],
+            "share of adjusted variance from linkage": shares["linkage_share"],
+        }
+    )
+    pct = [c for c in table.columns if c not in ("linked record",)]
+    if truth is not None and "true" in shares:
+        table["true share"] = shares["true"].to_numpy()
+        table["as linked covers truth"] = (
+            (shares["as_linked_lower"] <= shares["true"]) & (shares["true"] <= shares["as_linked_upper"])
+        ).to_numpy()
+        table["adjusted covers truth"] = (
+            (shares["adjusted_lower"] <= shares["true"]) & (shares["true"] <= shares["adjusted_upper"])
+        ).to_numpy()
+        pct.append("true share")
+    table[pct] = table[pct].astype(float).round(RATE_DECIMALS)
+    widest = shares.loc[shares["linkage_share"].idxmax()]
+    sec.paragraphs.append(
+        prose(
+            "evaluation",
+            "linkage_adjusted",
+            source=SOURCE_LABELS.get(str(widest["source"]), str(widest["source"])),
+            share=f"{100 * widest['linkage_share']:.0f}%",
+            ratio=f"{widest['width_ratio']:.1f}",
+        )
+    )
+    sec.add_table(
+        TableBlock(
+            "evaluation_linkage_adjusted",
+            "Crimes with a named suspect that have a linked record: as linked and linkage-adjusted",
+            table.reset_index(drop=True),
+            percent_columns=tuple(pct),
+        )
+    )
+
+
+# --- issue 16c block ends ----------------------------------------------------------------------------------
 
 
 # --- issue 16 block ends -----------------------------------------------------------------------------------
