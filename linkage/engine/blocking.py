@@ -233,7 +233,7 @@ class BlockingRule:
         other = left if right is None else right
         lcode = np.zeros(len(left), dtype=np.int64)
         rcode = np.zeros(len(other), dtype=np.int64)
-        for expr in self.keys:
+        for part, expr in enumerate(self.keys):
             lv = _evaluate(expr, left, 0)
             rv = _evaluate(expr, other, 1)
             both_values = pd.concat([lv, rv], ignore_index=True)
@@ -242,6 +242,11 @@ class BlockingRule:
             codes, uniques = pd.factorize(both_values, use_na_sentinel=True)
             codes = np.asarray(codes, dtype=np.int64)
             lc, rc = codes[: len(left)], codes[len(left) :]
+            if part == 0:
+                # the first part's codes are the key codes (the pairs depend on which codes are equal,
+                # not on their values): no mixing and re-factorising
+                lcode, rcode = lc, rc
+                continue
             k = np.int64(len(uniques) + 1)
             # Mixed radix then re-factorise so codes stay small whatever the number of key parts.
             lmix = np.where((lcode < 0) | (lc < 0), -1, lcode * k + lc)
