@@ -167,14 +167,37 @@ def _child(args: list[str]) -> tuple[dict, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1]), sampler.peak / 2**30
 
 
+def world_rows(folder: Path) -> dict:
+    """Row counts of an already generated world (``--world``), from the Parquet footers."""
+    import pyarrow.parquet as pq
+
+    def rows(table: str) -> int:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.rglob(f"{table}*.parquet")))
+
+    return {
+        "generate_s": None,
+        "crimes": rows("crimes"),
+        "suspects": rows("suspects"),
+        "outcome_records": sum(rows(s) for s in SOURCES),
+        "parquet_mib": round(sum(p.stat().st_size for p in folder.rglob("*.parquet")) / 2**20, 1),
+    }
+
+
 def run_scale(scale: float, args: argparse.Namespace) -> dict:
     base = args.out / f"scale-{scale:g}"
     world, linked = base / "world", base / "linked"
-    for path in (world, linked):
+    for path in (linked,) if args.world else (world, linked):
         if path.exists():
             shutil.rmtree(path)
-    gen, gen_tree = _child(["--child-generate", str(world), "--scale", str(scale), "--seed", str(args.seed)])
-    print(f"scale {scale:g}: generated {gen['crimes']:,} crimes in {gen['generate_s']} s", flush=True)
+    if args.world:
+        world = args.world
+        gen, gen_tree = world_rows(world), 0.0
+        print(f"scale {scale:g}: world {world} ({gen['crimes']:,} crimes), not generated here", flush=True)
+    else:
+        gen, gen_tree = _child(
+            ["--child-generate", str(world), "--scale", str(scale), "--seed", str(args.seed)]
+        )
+        print(f"scale {scale:g}: generated {gen['crimes']:,} crimes in {gen['generate_s']} s", flush=True)
     link_args = [
         "--child-link",
         str(world),
@@ -197,7 +220,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         "distributed": bool(args.distributed),
     }
     if not args.keep:
-        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)  # never args.world: it is outside base
     return row
 
 
@@ -268,10 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT / "national", help="working folder")
     parser.add_argument("--json", type=Path, default=OUT / "bench_national.json", help="results file")
     parser.add_argument("--keep", action="store_true", help="keep the generated worlds and linked outputs")
+    parser.add_argument(
+        "--world",
+        type=Path,
+        help="link this already generated world (write_world_chunked folder, e.g. from --keep) instead of "
+        "generating one; give the one --scale it was generated at",
+    )
     parser.add_argument("--child-generate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-link", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--linked", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.world and len(args.scale) != 1:
+        parser.error("--world links one world: give one --scale")
     if args.child_generate:
         print(json.dumps(child_generate(args.child_generate, args.scale[0], args.seed)))
         return 0

@@ -13,7 +13,9 @@ Candidate generation is a vectorised sort-join on integer key codes (``np.search
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import jellyfish
@@ -208,6 +210,10 @@ def _days(frame: pd.DataFrame, col: str) -> np.ndarray:
     return np.where(values.isna().to_numpy(), _NO_DAY, days)
 
 
+# Blocking passes run side by side on this many threads when the left side has this many rows.
+_BLOCKING_THREADS = max(1, min(2, os.cpu_count() or 1))
+_PARALLEL_BLOCKING_MIN = 1 << 12
+
 _NO_DAY = -(1 << 40)
 _DAY_SPAN = np.int64(1 << 22)  # composite key = code * span + (day + offset); days within +-2 million
 _DAY_OFFSET = np.int64(1 << 21)
@@ -227,7 +233,7 @@ class BlockingRule:
         other = left if right is None else right
         lcode = np.zeros(len(left), dtype=np.int64)
         rcode = np.zeros(len(other), dtype=np.int64)
-        for expr in self.keys:
+        for part, expr in enumerate(self.keys):
             lv = _evaluate(expr, left, 0)
             rv = _evaluate(expr, other, 1)
             both_values = pd.concat([lv, rv], ignore_index=True)
@@ -236,6 +242,11 @@ class BlockingRule:
             codes, uniques = pd.factorize(both_values, use_na_sentinel=True)
             codes = np.asarray(codes, dtype=np.int64)
             lc, rc = codes[: len(left)], codes[len(left) :]
+            if part == 0:
+                # the first part's codes are the key codes (the pairs depend on which codes are equal,
+                # not on their values): no mixing and re-factorising
+                lcode, rcode = lc, rc
+                continue
             k = np.int64(len(uniques) + 1)
             # Mixed radix then re-factorise so codes stay small whatever the number of key parts.
             lmix = np.where((lcode < 0) | (lc < 0), -1, lcode * k + lc)
@@ -383,12 +394,21 @@ def generate_candidates(
         raise LinkageError("blocking_rules is empty; give at least one block_on(...) rule")
     n_right = len(left) if right is None else len(right)
     radix = np.int64(max(n_right, 1))
-    chunks, tags = [], []
-    for idx, rule in enumerate(rules):
+
+    def rule_codes(rule: BlockingRule) -> np.ndarray:
         lp, rp = rule.pairs(left, right)
-        code = lp * radix + rp
+        return lp * radix + rp
+
+    # The passes are independent: on a small thread pool (numpy sorts and searches release the GIL),
+    # results kept in the rules' order, so the union does not depend on scheduling.
+    if _BLOCKING_THREADS > 1 and len(rules) > 1 and len(left) >= _PARALLEL_BLOCKING_MIN:
+        with ThreadPoolExecutor(max_workers=_BLOCKING_THREADS) as pool:
+            chunks = list(pool.map(rule_codes, rules))
+    else:
+        chunks = [rule_codes(rule) for rule in rules]
+    tags = []
+    for idx, (rule, code) in enumerate(zip(rules, chunks, strict=True)):
         logger.debug("blocking rule %r: %d pairs", rule.name, len(code))
-        chunks.append(code)
         tags.append(np.full(len(code), idx, dtype=np.int16))
     # One sort of every rule's pairs by (pair, rule); the first row of each pair is its first rule.
     codes = np.concatenate(chunks)

@@ -242,8 +242,10 @@ class LinkageModel:
     ) -> pd.DataFrame:
         dedupe = left is other
         data: dict[str, np.ndarray] = {}
-        bar = tqdm(self.comparisons, desc="compare", unit="comparison", disable=not progress, leave=False)
-        for c in bar:
+        bar = tqdm(total=len(self.comparisons), desc="compare", unit="comparison", disable=not progress,
+                   leave=False)  # fmt: skip
+
+        def level(c: Comparison) -> np.ndarray:
             lev = np.asarray(c.levels_for_pairs(left, other, lpos, rpos), dtype=np.int8)
             if lev.shape != lpos.shape:
                 raise LinkageError(
@@ -251,7 +253,21 @@ class LinkageModel:
                 )
             if lev.size and (lev.max() >= c.n_levels or lev.min() < -1):
                 raise LinkageError(f"comparison {c.name!r} returned a level outside -1..{c.n_levels - 1}")
-            data[c.name] = lev
+            bar.update(1)
+            return lev
+
+        # Comparisons are independent: on a small thread pool (numpy, pyarrow and rapidfuzz release the
+        # GIL in their loops), each result stored under its own name, in the comparisons' order, so
+        # the frame does not depend on scheduling.
+        if _COMPARE_THREADS > 1 and len(self.comparisons) > 1 and len(lpos) >= _PARALLEL_COMPARE_MIN:
+            with ThreadPoolExecutor(max_workers=_COMPARE_THREADS) as pool:
+                futures = [pool.submit(level, c) for c in self.comparisons]
+                for c, fut in zip(self.comparisons, futures, strict=True):
+                    data[c.name] = fut.result()
+        else:
+            for c in self.comparisons:
+                data[c.name] = level(c)
+        bar.close()
         if with_tf:
             for c in self.comparisons:
                 if c.tf_column is None:
@@ -825,6 +841,9 @@ class LinkageModel:
 
 _SCORE_CHUNK = 1 << 18
 _SCORE_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Comparisons run side by side on this many threads when there are at least _PARALLEL_COMPARE_MIN pairs.
+_COMPARE_THREADS = max(1, min(2, os.cpu_count() or 1))
+_PARALLEL_COMPARE_MIN = 1 << 16
 
 
 def run_chunks(n: int, fn: Callable[[int, int], None], chunk: int = _SCORE_CHUNK) -> None:

@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from linkage.engine import PositionalComparison, pair_distances, to_british_national_grid
 from linkage.engine.kernels import _date_ints
+from linkage.engine.model import run_chunks
 from linkage.errors import LinkageError
 from linkage.reference import cjs_offences, offence_relation
 from linkage.reference.identifiers import pnc_parts
@@ -493,17 +494,27 @@ class DobComparison(PositionalComparison):
         """Levels for pairs given by row positions (whole-array digit arithmetic)."""
         _check_columns(left, [self.column], "left", self.name)
         _check_columns(right, [self.column], "right", self.name)
-        a = np.asarray(left[self.column].to_numpy(), dtype=np.int64)[left_pos]
-        b = np.asarray(right[self.column].to_numpy(), dtype=np.int64)[right_pos]
-        out = dob_levels(a, b)
-        if (
+        a_all = np.asarray(left[self.column].to_numpy(), dtype=np.int64)
+        b_all = np.asarray(right[self.column].to_numpy(), dtype=np.int64)
+        valid = (
             self.valid_column is not None
             and self.valid_column in left.columns
             and self.valid_column in right.columns
-        ):
-            va = np.asarray(left[self.valid_column].to_numpy(), dtype=bool)[left_pos]
-            vb = np.asarray(right[self.valid_column].to_numpy(), dtype=bool)[right_pos]
-            out[(out >= 4) & ~(va & vb)] = _MISSING
+        )
+        if valid:
+            va_all = np.asarray(left[self.valid_column].to_numpy(), dtype=bool)
+            vb_all = np.asarray(right[self.valid_column].to_numpy(), dtype=bool)
+        out = np.empty(len(left_pos), dtype=np.int8)
+
+        def chunk(i: int, j: int) -> None:
+            # cache-sized chunks on the thread pool: temporaries stay small, each chunk writes its slice
+            lp, rp = left_pos[i:j], right_pos[i:j]
+            o = dob_levels(a_all[lp], b_all[rp])
+            if valid:
+                o[(o >= 4) & ~(va_all[lp] & vb_all[rp])] = _MISSING
+            out[i:j] = o
+
+        run_chunks(len(left_pos), chunk, chunk=_DOB_CHUNK)
         return out
 
 
@@ -511,34 +522,49 @@ def dob_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """:class:`DobComparison` levels for ``yyyymmdd`` integer pairs (-1 = missing)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    missing = (a <= 0) | (b <= 0)
-    typo = np.zeros(len(a), dtype=bool)  # one digit wrong or two adjacent digits transposed
-    # Either typo makes |a - b| = q * 10^k with q <= 9 (one digit) or q a multiple of 9 up to 81 (a swap
-    # of neighbours): only those pairs are compared digit by digit.
-    q = np.abs(a - b)
-    for _ in range(8):
-        q = np.where((q > 0) & (q % 10 == 0), q // 10, q)
-    near = np.flatnonzero((q > 0) & ((q <= 9) | ((q % 9 == 0) & (q <= 81))))
+    n = len(a)
+    # Either typo (one digit wrong, two adjacent digits transposed) makes |a - b| = q * 10^k with q <= 9
+    # (one digit) or q a multiple of 9 up to 81 (a swap of neighbours): one sorted lookup of |a - b| in
+    # those few values picks the pairs compared digit by digit.
+    d = np.abs(a - b)
+    near = np.flatnonzero(_TYPO_DIFFS.take(np.searchsorted(_TYPO_DIFFS, d), mode="clip") == d)
+    out = np.full(n, 5, dtype=np.int8)
+    ya, yb = a // 10000, b // 10000
+    mda, mdb = a - ya * 10000, b - yb * 10000  # month-day (0..9999 for a positive date)
+    same_year = ya == yb
+    out[same_year] = 4
+    # year off by one or by a century, same month and day
+    dy = np.abs(ya - yb)
+    out[(mda == mdb) & ((dy == 1) | (dy == 100))] = 3
     if len(near):
         powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
-        da = (a[near, None] // powers) % 10
-        db = (b[near, None] // powers) % 10
+        an, bn = a[near], b[near]
+        da = (an[:, None] // powers) % 10
+        db = (bn[:, None] // powers) % 10
         diff = da != db
         n_diff = diff.sum(axis=1)
         # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
         swap_adj = np.zeros(len(near), dtype=bool)
         for k in range(7):
             swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
-        typo[near] = (n_diff == 1) | (swap_adj & (n_diff == 2))
-    ya, yb = a // 10000, b // 10000
-    mda, mdb = a % 10000, b % 10000
-    ma, mb, d_a, d_b = mda // 100, mdb // 100, mda % 100, mdb % 100
-    dm_swap = (ya == yb) & (ma == d_b) & (d_a == mb) & (ma != d_a)
-    year_slip = (mda == mdb) & np.isin(np.abs(ya - yb), (1, 100))
-    out = np.select(
-        [a == b, dm_swap, typo, year_slip, ya == yb],
-        [0, 1, 2, 3, 4],
-        default=5,
-    ).astype(np.int8)
-    out[missing] = _MISSING
+        typo = (n_diff == 1) | (swap_adj & (n_diff == 2))
+        out[near[typo]] = 2
+    # day and month swapped (same year; month != day): month-day of b is a's day-month
+    sy = np.flatnonzero(same_year)
+    ma = mda[sy] // 100
+    da_ = mda[sy] - ma * 100
+    swapped = da_ * 100 + ma
+    out[sy[(mdb[sy] == swapped) & (ma != da_)]] = 1
+    out[a == b] = 0
+    out[(a <= 0) | (b <= 0)] = _MISSING
     return out
+
+
+_DOB_CHUNK = 1 << 16  # pairs per chunk of DobComparison
+
+# |a - b| of the two typos dob_levels credits: q * 10^k, q in 1..9 or a multiple of 9 up to 81, k in 0..8
+_TYPO_DIFFS = np.unique(
+    np.array(
+        [q * 10**k for q in (*range(1, 10), 18, 27, 36, 45, 54, 63, 72, 81) for k in range(9)], dtype=np.int64
+    )
+)

@@ -395,11 +395,17 @@ class TwoStageModel:
             records = levels.index.codes[1][sel]
             alternatives = levels[CRIME_KEY].to_numpy()[sel] if CRIME_KEY in levels.columns else None
             post, logit = record_posterior(bf_bits, records, self.crime_pi, alternatives)
-            w_crime = w_pair.copy()
+            w_crime = np.empty_like(w_pair)
+
+            def copy(start: int, stop: int) -> None:
+                w_crime[start:stop] = w_pair[start:stop]
+
+            run_chunks(n, copy)
             p_crime[sel] = post
             w_crime[sel] = logit
-        bf_d = np.full(n, np.nan)
-        w_md = np.full(n, np.nan)
+        # written in full by the chunks below when there is a third class, else NaN
+        bf_d = np.empty(n) if self.u_different_person else np.full(n, np.nan)
+        w_md = np.empty(n) if self.u_different_person else np.full(n, np.nan)
         weight = head[0]
         if self.u_different_person:
             # Three classes: this crime (M), the same person's other crime (S), a different person (D).

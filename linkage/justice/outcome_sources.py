@@ -263,23 +263,26 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         ForceComparison(name="force"),
         ExactMatch("sex", name="sex"),
     ]
-    # coarse keys only pair records whose outcome falls in the lag windows (engine 17: blocking that scales)
     lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
     near = DateRange("committed_date", "offence_date", -_OFFENCE_WINDOW_DAYS, _OFFENCE_WINDOW_DAYS)
+    # Keys shared by unrelated people (a date of birth, initials and birth year) are joined within the
+    # offence-date window; the person-level keys (PNC, date of birth with surname Soundex) within the
+    # lag windows, so a mistyped offence date still pairs on them (engine 17).
     blocking = [
-        block_on("pnc_key", name="pnc"),
-        block_on("dob_key", name="dob"),
-        block_on("surname_sdx", Year("date_of_birth"), name="surname_soundex+birth_year", window=lag),
+        block_on("pnc_key", name="pnc", window=lag),
+        block_on("dob_key", name="dob", window=near),
+        block_on("dob_key", "surname_sdx", name="dob+surname_soundex", window=lag),
+        block_on("surname_sdx", Year("date_of_birth"), name="surname_soundex+birth_year", window=near),
         block_on(
             Substr("forename1", 0, 1),
             Substr("surname", 0, 1),
             "force",
             Year("date_of_birth"),
             name="initials+force+birth_year",
-            window=lag,
+            window=near,
         ),
         # a wrong digit in the year of birth
-        block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month"),
+        block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month", window=lag),
         # forename and surname swapped
         block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
         # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), joined within the

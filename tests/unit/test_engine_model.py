@@ -248,3 +248,36 @@ def test_term_frequency_with_differently_named_right_column():
     # f_R(smith) = 3/10, f_R(przybylski) = 1/10; denominator sum_v f_L(v) f_R(v) = 0.5*0.3 + 0.5*0.1 = 0.2.
     np.testing.assert_allclose(levels.loc[(0, 0), "tf_surname"], 0.3 / 0.2, rtol=1e-6)
     np.testing.assert_allclose(levels.loc[(1, 3), "tf_surname"], 0.1 / 0.2, rtol=1e-6)
+
+
+def test_comparisons_on_threads_give_the_serial_levels(monkeypatch):
+    # compare() runs the comparisons side by side on a thread pool; the level frame (and the term
+    # frequencies) must be the serial path's, value for value.
+    import linkage.engine.model as engine_model
+
+    names = np.array(["smith", "smyth", "jones", "johns", "brown", "braun", None, ""], dtype=object)
+    n = 3000
+
+    def frame(seed: int) -> pd.DataFrame:
+        r = np.random.default_rng(seed)
+        return pd.DataFrame(
+            {
+                "name": r.choice(names, n),
+                "dob": pd.to_datetime("1980-01-01") + pd.to_timedelta(r.integers(0, 400, n), unit="D"),
+                "sex": r.choice(["f", "m", None], n),
+            }
+        )
+
+    left, right = frame(1), frame(2)
+    model = LinkageModel(
+        [NameComparison("name"), DateComparison("dob"), ExactMatch("sex")], [block_on("sex")]
+    )
+    pairs = model.candidate_pairs(left, right)
+    assert len(pairs) > 1000
+    monkeypatch.setattr(engine_model, "_PARALLEL_COMPARE_MIN", 0)
+    monkeypatch.setattr(engine_model, "_COMPARE_THREADS", 1)
+    serial = model.compare(pairs, left, right)
+    monkeypatch.setattr(engine_model, "_COMPARE_THREADS", 2)
+    threaded = model.compare(pairs, left, right)
+    pd.testing.assert_frame_equal(serial, threaded, check_exact=True)
+    assert (serial["name"] >= 0).any() and (serial["name"] == -1).any()

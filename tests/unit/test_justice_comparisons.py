@@ -304,3 +304,63 @@ def test_implausible_dob_is_not_evidence_against():
     assert right["dob_ok"].tolist() == [False, True, False]  # future; fine; not a calendar date
     # future DOB: missing (not different); plausible but different: different; month 13 compares by digits
     assert DobComparison().levels(left, right).tolist() == [-1, 5, -1]
+
+
+def _dob_levels_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """dob_levels as first written (np.select over whole-array digit arithmetic): the reference the
+    faster version must equal level for level."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    missing = (a <= 0) | (b <= 0)
+    typo = np.zeros(len(a), dtype=bool)
+    q = np.abs(a - b)
+    for _ in range(8):
+        q = np.where((q > 0) & (q % 10 == 0), q // 10, q)
+    near = np.flatnonzero((q > 0) & ((q <= 9) | ((q % 9 == 0) & (q <= 81))))
+    if len(near):
+        powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+        da = (a[near, None] // powers) % 10
+        db = (b[near, None] // powers) % 10
+        diff = da != db
+        n_diff = diff.sum(axis=1)
+        swap_adj = np.zeros(len(near), dtype=bool)
+        for k in range(7):
+            swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
+        typo[near] = (n_diff == 1) | (swap_adj & (n_diff == 2))
+    ya, yb = a // 10000, b // 10000
+    mda, mdb = a % 10000, b % 10000
+    ma, mb, d_a, d_b = mda // 100, mdb // 100, mda % 100, mdb % 100
+    dm_swap = (ya == yb) & (ma == d_b) & (d_a == mb) & (ma != d_a)
+    year_slip = (mda == mdb) & np.isin(np.abs(ya - yb), (1, 100))
+    out = np.select([a == b, dm_swap, typo, year_slip, ya == yb], [0, 1, 2, 3, 4], default=5).astype(np.int8)
+    out[missing] = -1
+    return out
+
+
+def test_dob_levels_equal_the_reference_on_every_kind_of_pair():
+    from linkage.justice.comparisons import dob_levels
+
+    rng = np.random.default_rng(17)
+    n = 200_000
+    a = rng.integers(19000101, 20251231, n)
+    kind = rng.integers(0, 8, n)
+    b = rng.integers(19000101, 20251231, n)
+    same_year = a // 10000 * 10000 + rng.integers(101, 1231, n)
+    digit = a + rng.integers(-9, 10, n) * 10 ** rng.integers(0, 8, n)
+    swap_dm = a // 10000 * 10000 + (a % 100) * 100 + (a % 10000) // 100
+    slip = a + rng.choice([-1, 1, -100, 100], n) * 10000
+    # a neighbour swap: |a - b| = 9 * (x - y) * 10^k
+    k = rng.integers(0, 7, n)
+    hi, lo = (a // 10 ** (k + 1)) % 10, (a // 10**k) % 10
+    neighbour = a + (lo - hi) * 10 ** (k + 1) + (hi - lo) * 10**k
+    odd = rng.choice([-5, 0, 1, 10**8, 5 * 10**8, 10**9, 99999999, 123456789], n)
+    b = np.select(
+        [kind == 0, kind == 1, kind == 2, kind == 3, kind == 4, kind == 5, kind == 6],
+        [a, same_year, digit, swap_dm, slip, neighbour, odd],
+        default=b,
+    )
+    a[rng.random(n) < 0.02] = rng.choice([-1, 0, 10**8, 2 * 10**9], 1)[0]
+    got, want = dob_levels(a, b), _dob_levels_reference(a, b)
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want)
+    assert set(np.unique(got).tolist()) == {-1, 0, 1, 2, 3, 4, 5}
