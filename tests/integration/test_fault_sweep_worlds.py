@@ -23,6 +23,8 @@ from linkage.reference import cjs_offences
 from linkage.synth import SyntheticWorld, generate, preset
 from linkage.synth.people import nickname_table
 
+pytestmark = pytest.mark.slow  # about 23 small worlds: 30 s on a quiet machine
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {"cautions": "caution_id", "penalty_notices": "pnd_id", "court_outcomes": None}
 SEED = 1
