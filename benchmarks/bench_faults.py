@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from linkage.justice import link_outcomes  # noqa: E402
 from linkage.quality import evaluate  # noqa: E402
-from linkage.synth import generate, preset  # noqa: E402
+from linkage.synth import WorldSpec, generate, preset  # noqa: E402
 from linkage.synth import people as synth_people  # noqa: E402
 
 SOURCES = ("cautions", "penalty_notices", "court_outcomes")
@@ -73,6 +73,20 @@ NO_PNC = {
     "pnc_missing_court": 1.0,
     "suspect_pnc_missing": 1.0,
 }
+BASES: dict[str, dict[str, float]] = {"clean": {}, "no PNC": NO_PNC}
+"""Base worlds: the ``clean`` profile, with PNC IDs present or (``no PNC``) absent everywhere."""
+
+
+def fault_spec(base_spec: WorldSpec, base: str, fault: str) -> WorldSpec:
+    """``base_spec`` with every noise rate zero (the clean profile) but the ``base`` rates and those of
+    ``fault`` (a key of :data:`FAULTS`, or ``(none)``): the world each row of the sweep links."""
+    if base not in BASES:
+        raise ValueError(f"unknown base {base!r}; known: {list(BASES)}")
+    if fault != "(none)" and fault not in FAULTS:
+        raise ValueError(f"unknown fault class {fault!r}; known: {list(FAULTS)}")
+    return replace(base_spec, noise={"profile": "clean", **BASES[base], **FAULTS.get(fault, {})})
+
+
 # Shifted noise: between typical and hard, another mix (more blank DOBs and surname changes, fewer typos).
 SHIFTED_NOISE = {
     "profile": "typical",
@@ -164,12 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [f for f in chosen if f not in FAULTS]
     if unknown:
         parser.error(f"unknown fault class(es) {unknown}; known: {list(FAULTS)}")
+    bases = [b.strip() for b in args.bases.split(",") if b.strip()]
+    if [b for b in bases if b not in BASES]:
+        parser.error(f"unknown base(s) {[b for b in bases if b not in BASES]}; known: {list(BASES)}")
     rows = []
-    for base in [b.strip() for b in args.bases.split(",") if b.strip()]:
-        base_rates = {"profile": "clean", **(NO_PNC if base == "no PNC" else {})}
+    for base in bases:
         for fault in ["(none)", *chosen]:
-            rates = {**base_rates, **FAULTS.get(fault, {})}
-            spec = replace(base_spec, noise=rates)
+            spec = fault_spec(base_spec, base, fault)
             rows.append({"base": base, "fault": fault, **_scores(spec, args.seed)})
             print(_row_text(rows[-1]), flush=True)
     if not args.no_shifted:

@@ -159,6 +159,8 @@ def _splink_frames(source: str, tables: dict, left: Any = None) -> tuple[Any, An
         out = pd.DataFrame(index=frame.index)
         out["forename1"] = frame["forename1"]
         out["surname"] = frame["surname"]
+        out["forename1_fold"] = frame["forename1_fold"]  # the swapped-names pass's folded keys
+        out["surname_fold"] = frame["surname_fold"]
         dob = np.asarray(frame["dob_int"], dtype=np.int64)
         out["dob8"] = (
             pd.Series(np.char.zfill(dob.astype(str), 8), dtype=object).where(dob > 0, None).to_numpy()
@@ -375,7 +377,7 @@ def splink_blocking(source: str, tolerance: int, long: int) -> list[Any]:
         "l.f_init = r.f_init AND l.s_init = r.s_init AND l.force = r.force AND l.birth_year = r.birth_year "
         f"AND {window}",
         ("surname_sdx", "dob_mmdd"),
-        "l.forename1 = r.surname AND l.surname = r.forename1",
+        "l.forename1_fold = r.surname_fold AND l.surname_fold = r.forename1_fold",
         f"l.names_sdx_force = r.names_sdx_force AND {near}",
         f"l.name_key_a = r.name_key_a_nodob AND {near}",
         f"l.name_key_a_nodob = r.name_key_a AND {near}",

@@ -93,6 +93,9 @@ def _person_keys(frame: pd.DataFrame, reference_date: pd.Series) -> pd.DataFrame
     out["forename"] = fore
     out["forename1"] = _per_distinct(fore, lambda u: u.str.split(n=1).str[0])
     out["surname"] = _folded(frame["surname"])
+    # Case- and diacritic-folded name keys for equality blocking ("aMy" meets "Amy", Zoë meets ZOE).
+    out["forename1_fold"] = _per_distinct(out["forename1"], lambda u: u.str.casefold())
+    out["surname_fold"] = _per_distinct(out["surname"], lambda u: u.str.casefold())
     out["date_of_birth"] = pd.to_datetime(frame["date_of_birth"], errors="coerce")
     out["dob_int"] = dob_digits(frame["date_of_birth"])
     out["dob_ok"] = dob_plausible(out["dob_int"].to_numpy(), reference_date)

@@ -283,8 +283,10 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         ),
         # a wrong digit in the year of birth
         block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month", window=lag),
-        # forename and surname swapped
-        block_on(("forename1", "surname"), ("surname", "forename1"), name="names_swapped"),
+        # forename and surname swapped (case- and diacritic-folded: "aMy" meets "Amy")
+        block_on(
+            ("forename1_fold", "surname_fold"), ("surname_fold", "forename1_fold"), name="names_swapped"
+        ),
         # Passes that need neither date of birth nor PNC ID (a blank DOB on either side), joined within the
         # offence-date window (a missing date is keyed on the names alone); the outcome-after-offence test
         # of SourceSpec.windowed_rules follows blocking.

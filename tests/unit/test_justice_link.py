@@ -660,3 +660,22 @@ def test_person_keys_hash_the_same_parts_alike_in_any_frame():
     raw = pd.Series([" C1 ", "", "  ", None, "C1", "c1"], dtype=object)
     expected = raw.astype("string").str.strip()
     pd.testing.assert_series_equal(_text(raw), expected.mask(expected == ""))
+
+
+@pytest.mark.parametrize(("fore", "sur"), [("brown", "PETER"), ("bRöwn", "pEtEr")])
+def test_names_swapped_pass_folds_case_and_diacritics(fore: str, sur: str):
+    # A court line with forename and surname swapped, typed in another case (and an accent): the
+    # names_swapped pass must pair it with P's crime-suspects (Peter Brown) on the folded names.
+    from linkage.justice.inputs import build_right
+    from linkage.justice.outcome_sources import source_spec
+
+    tables = _world()
+    court = tables["court_outcomes"].iloc[[0]].assign(forename=fore, surname=sur)
+    left = build_left(tables["crimes"], tables["suspects"])
+    right = build_right("court_outcomes", court)
+    spec = source_spec("court_outcomes", LinkSettings().for_source("court_outcomes"))
+    rule = next(r for r in spec.blocking_rules if r.name == "names_swapped")
+    lp, rp = rule.pairs(left, right)
+    paired = set(left["crime_ref"].iloc[lp].astype(str))
+    assert {"C4", "C7"} <= paired  # Peter Brown's two crimes
+    assert (rp == 0).all()
