@@ -16,7 +16,7 @@ tool then runs in its own fresh process (so each peak memory is that tool's alon
   century, same year; an implausible DOB neutral); PNC; offence = same offence / same group / compatible
   or alternative charge / same statute family / same police.uk category, from the same crosswalk as
   data; offence-date windows; directional lag; force; sex; crime reference, place (BNG metres) or court
-  area. The same blocking passes on the same derived keys (the coarse ones with the lag window; the
+  area. The same blocking passes on the same derived keys (each with the engine's date window; the
   no-DOB name passes within the +-60-day offence-date window, outcome not before the offence), prior
   from deterministic rules, u from random pairs, EM sessions whose pairs are mostly the same crime
   (``SPLINK_EM_SESSIONS``), two rounds of m from its own one-to-one links, and the engine's one-to-one
@@ -355,9 +355,11 @@ def _rule(cols: Any) -> Any:
 
 def splink_blocking(source: str, tolerance: int, long: int) -> list[Any]:
     """The engine's blocking passes (``linkage.justice.link.source_spec``) as Splink rules, in the same
-    order, on the same derived keys: the two coarse passes carry the lag window (outcome from
-    ``-tolerance`` to ``long`` days after the offence); the no-DOB name passes join within the offence-date
-    window (+-60 days) and need the outcome no earlier than the offence less the tolerance (the engine's
+    order, on the same derived keys: the person-level passes (PNC, DOB + surname Soundex, surname Soundex +
+    birth day and month) carry the lag window (outcome from ``-tolerance`` to ``long`` days after the
+    offence); the passes on keys shared by unrelated people (DOB, surname Soundex + birth year, initials +
+    force + birth year) the offence-date window (+-60 days); the no-DOB name passes join within the
+    offence-date window and need the outcome no earlier than the offence less the tolerance (the engine's
     ``in_offence_window``). A missing date keeps the pair, as in the engine. Each "no DOB on one side"
     pass is one rule per side, as in the engine."""
     crime = "CAST(coalesce(l.crime_date, r.crime_date) AS DATE)"
@@ -370,13 +372,16 @@ def splink_blocking(source: str, tolerance: int, long: int) -> list[Any]:
         f"(l.event_date IS NULL OR r.event_date IS NULL OR {gap} <= {OFFENCE_WINDOW_DAYS}) "
         f"AND ({missing} OR {lag} >= -{tolerance})"
     )
+    # the offence-date window alone (the engine's DateRange on committed_date -> offence_date)
+    close = f"(l.event_date IS NULL OR r.event_date IS NULL OR {gap} <= {OFFENCE_WINDOW_DAYS})"
     rules: list[Any] = [
-        ("pnc_key",),
-        ("dob_key",),
-        f"l.surname_sdx = r.surname_sdx AND l.birth_year = r.birth_year AND {window}",
+        f"l.pnc_key = r.pnc_key AND {window}",
+        f"l.dob_key = r.dob_key AND {close}",
+        f"l.dob_key = r.dob_key AND l.surname_sdx = r.surname_sdx AND {window}",
+        f"l.surname_sdx = r.surname_sdx AND l.birth_year = r.birth_year AND {close}",
         "l.f_init = r.f_init AND l.s_init = r.s_init AND l.force = r.force AND l.birth_year = r.birth_year "
-        f"AND {window}",
-        ("surname_sdx", "dob_mmdd"),
+        f"AND {close}",
+        f"l.surname_sdx = r.surname_sdx AND l.dob_mmdd = r.dob_mmdd AND {window}",
         "l.forename1_fold = r.surname_fold AND l.surname_fold = r.forename1_fold",
         f"l.names_sdx_force = r.names_sdx_force AND {near}",
         f"l.name_key_a = r.name_key_a_nodob AND {near}",
