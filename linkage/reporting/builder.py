@@ -99,6 +99,7 @@ def report_evaluation(
         followup_days=ev.followup_days,
         alpha=ev.alpha,
         true_effects=true_effects,
+        seed=cfg.seed,
     )
 
 

@@ -431,6 +431,33 @@ def test_synthetic_report_shows_linkage_adjusted_shares(synthetic_report):
     assert {"true share", "adjusted covers truth"} <= set(table.columns)  # a synthetic world knows the truth
 
 
+def test_synthetic_report_shows_bootstrap_and_synthetic_did_rows(synthetic_report):
+    """Issue 16d: the placebo table also holds the wild cluster bootstrap and the synthetic DiD, as
+    numbers; what cannot be estimated here (one comparison area: no donor placebos) is blank and said in
+    words, and the prose says which method leads and why."""
+    _, folder = synthetic_report
+    html = (folder / "report.html").read_text()
+    blanks = ["not bounded", "not available", "none", "n/a"]  # the table's words for blanks; never [c]
+    table = pd.read_csv(
+        folder / "tables" / "evaluation_placebo_oocd.csv", na_values=blanks, keep_default_na=False
+    )
+    methods = list(table["method"])
+    assert methods[0] == "placebo in space" and "placebo in time" in methods
+    wb = table[table["method"].str.startswith("wild cluster bootstrap")]
+    sd = table[table["method"].str.startswith("synthetic DiD")]
+    assert len(wb) == 1 and len(sd) == 1
+    assert table["estimate"].dtype.kind == "f" and table["p"].dtype.kind == "f"  # numbers as numbers
+    did = pd.read_csv(folder / "tables" / "evaluation_did.csv", na_values=WITHHELD).iloc[0]
+    # Two areas: the area-level WLS DiD of the bootstrap equals the placebo contrast of area changes only
+    # up to the crime weighting, so it is checked against the DiD's interval instead of an exact value.
+    assert did["95% CI lower"] - 5 <= wb["estimate"].iloc[0] <= did["95% CI upper"] + 5
+    assert 0 < wb["p"].iloc[0] <= 1
+    assert sd[["95% CI lower", "95% CI upper", "p"]].isna().all(axis=None)  # no donor placebos
+    assert "synthetic DiD: no placebo interval or p-value (1 donor area(s) for 1 trailblazer(s)" in html
+    assert "the report leads with the cluster-robust DiD" in html
+    assert "crimes" not in table.columns  # estimates and p-values only, no counts
+
+
 def test_rebuilding_gives_identical_tables(synthetic_report, tmp_path):
     """Generate, link and build again from the same configuration: every table is byte-identical."""
     from linkage.reporting import build_report, write_report

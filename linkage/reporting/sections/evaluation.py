@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from linkage.evaluation.bootstrap import wild_cluster_bootstrap
 from linkage.evaluation.did import EventStudy, did, event_study
 from linkage.evaluation.disclosure import (
     RATE_DECIMALS,
@@ -20,6 +21,7 @@ from linkage.evaluation.disclosure import (
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
 from linkage.evaluation.linkage_error import linked_shares
+from linkage.evaluation.synthetic_did import synthetic_did
 from linkage.evaluation.placebo import (
     lead_choice,
     placebo_figure,
@@ -132,12 +134,13 @@ def _placebo_block(
     scale: float,
     go_live: pd.Timestamp,
     alpha: float,
+    seed: int = 0,
 ) -> None:
     """Placebo tests in space and time for the headline outcome: chart, table, headline p-value and which
     estimate the report leads with (logic in :mod:`linkage.evaluation.placebo`). Publishes estimates and
     p-values only (no counts), each a difference of area-level rates like the DiD itself."""
     try:
-        space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha)
+        space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
     except ValueError as exc:
         sec.paragraphs.append(prose("evaluation", "placebo_not_run", reason=exc))
         return
@@ -166,14 +169,101 @@ def _placebo_block(
         )
     )
     table = placebo_table([space, *([time] if time is not None else [])], scale, unit)
+    table.insert(
+        0, "method", table.pop("placebo").map({"space": "placebo in space", "time": "placebo in time"})
+    )
+    extra, missing = robustness_rows(sub, key, label, unit, scale, go_live, alpha, seed)
+    table = pd.concat([table, pd.DataFrame(extra, columns=table.columns)], ignore_index=True)
+    table["smallest attainable p"] = table["smallest attainable p"].astype(float)
+    table["placebos"] = pd.array(table["placebos"], dtype="Int64")
+    sec.paragraphs.append(
+        prose("evaluation", "robustness", lead=lead, missing=missing, n_treated=space.n_treated)
+    )
     sec.add_table(
         TableBlock(
             f"evaluation_placebo_{key}",
-            f"Placebo tests ({unit}): {label}",
-            table.rename(columns={"ci_lower": "95% CI lower", "ci_upper": "95% CI upper"}),
-            na_text={"95% CI lower": "not bounded", "95% CI upper": "not bounded"},
+            f"Placebo tests, wild cluster bootstrap and synthetic DiD ({unit}): {label}",
+            table.rename(
+                columns={
+                    "ci_lower": "95% CI lower",
+                    "ci_upper": "95% CI upper",
+                    "randomisation p": "p",
+                    "placebos": "placebos or draws",
+                }
+            ),
+            na_text={
+                "95% CI lower": "not bounded",
+                "95% CI upper": "not bounded",
+                "p": "not available",
+                "estimate": "not estimable",
+                "placebos or draws": "none",
+                "smallest attainable p": "n/a",
+            },
         )
     )
+
+
+def robustness_rows(
+    sub: pd.DataFrame,
+    key: str,
+    label: str,
+    unit: str,
+    scale: float,
+    go_live: pd.Timestamp,
+    alpha: float,
+    seed: int,
+) -> tuple[list[dict[str, object]], list[str]]:
+    """Rows for the wild cluster bootstrap and the synthetic DiD beside the placebo tests (display units),
+    in the placebo table's columns, and the methods that could not be run, each with its reason in words.
+
+    A synthetic DiD without donor placebos (no more donor areas than trailblazers) keeps its estimate and
+    has no interval or p-value (NaN, shown in words); a wild bootstrap interval that never rejects is
+    unbounded (NaN, 'not bounded'). Deterministic given ``seed``."""
+    rows: list[dict[str, object]] = []
+    missing: list[str] = []
+    try:
+        wb = wild_cluster_bootstrap(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        missing.append(f"wild cluster bootstrap: not estimable ({plain(exc)})")
+    else:
+        rows.append(
+            {
+                "method": f"wild cluster bootstrap (area clusters, {wb.weights.capitalize()} weights)",
+                "outcome": key,
+                "unit": unit,
+                "estimate": scale * wb.estimate,
+                "ci_lower": scale * wb.ci_lower if np.isfinite(wb.ci_lower) else np.nan,
+                "ci_upper": scale * wb.ci_upper if np.isfinite(wb.ci_upper) else np.nan,
+                "randomisation p": wb.p_value,
+                "placebos": wb.draws,
+                "smallest attainable p": np.nan,
+            }
+        )
+    try:
+        sd = synthetic_did(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
+    except (ValueError, KeyError) as exc:
+        missing.append(f"synthetic DiD: not estimable ({plain(exc)})")
+    else:
+        has_placebos = len(sd.placebos) >= 2
+        if not has_placebos:
+            missing.append(
+                f"synthetic DiD: no placebo interval or p-value ({sd.n_donors} donor area(s) for "
+                f"{sd.n_treated} trailblazer(s); placebo inference needs more donors than trailblazers)"
+            )
+        rows.append(
+            {
+                "method": "synthetic DiD (placebo variance)",
+                "outcome": key,
+                "unit": unit,
+                "estimate": scale * sd.estimate if np.isfinite(sd.estimate) else np.nan,
+                "ci_lower": scale * sd.ci_lower if has_placebos else np.nan,
+                "ci_upper": scale * sd.ci_upper if has_placebos else np.nan,
+                "randomisation p": sd.p_value if has_placebos else np.nan,
+                "placebos": len(sd.placebos) if has_placebos else pd.NA,
+                "smallest attainable p": 1.0 / (len(sd.placebos) + 1) if has_placebos else np.nan,
+            }
+        )
+    return rows, missing
 
 
 # --- issue 16c: linked-only shares as linked and linkage-adjusted (block begins) ------------------------
@@ -269,12 +359,14 @@ def evaluation_section(
     followup_days: int = 90,
     alpha: float = 0.05,
     true_effects: Mapping[str, float] | None = None,
+    seed: int = 0,
 ) -> Section:
     """Difference-in-differences of outcome rates and time to outcome, event study and pre-trend test.
 
     ``true_effects`` (synthetic worlds) maps an outcome key (``oocd``, ``days_capped``, ``within_n``) to
     the realised effect in display units (percentage points or days); the table then shows whether each
-    interval covers it.
+    interval covers it. ``seed`` fixes the placebo sampling (when there are too many assignments to list)
+    and the wild bootstrap draws.
     """
     sec = Section("evaluation", "Trailblazer evaluation")
     if crimes is None or go_live is None or crimes.empty or crimes["treated"].nunique() < 2:
@@ -366,7 +458,7 @@ def evaluation_section(
         }[key]
         sec.headline.append((short, text))
         if key == spec_first_key:
-            _placebo_block(sec, sub, key, label, unit, scale, go_live, alpha)  # issue 16
+            _placebo_block(sec, sub, key, label, unit, scale, go_live, alpha, seed)  # issue 16
     if rows:
         names = {
             "estimate": "estimate",
