@@ -21,7 +21,6 @@ from linkage.evaluation.disclosure import (
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
 from linkage.evaluation.linkage_error import linked_shares
-from linkage.evaluation.synthetic_did import synthetic_did
 from linkage.evaluation.placebo import (
     lead_choice,
     placebo_figure,
@@ -29,6 +28,7 @@ from linkage.evaluation.placebo import (
     space_placebo,
     time_placebo,
 )
+from linkage.evaluation.synthetic_did import synthetic_did
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 from linkage.reporting.sections._common import prose
 from linkage.sources.messages import plain
