@@ -228,6 +228,15 @@ def build_report(data: ReportData) -> Report:
             truth=(data.tables or {}).get("truth"),
             alpha=ev.alpha,
         )
+        S.add_linkage_imputed(  # issue 16d: multiple imputation of link sets, Rubin's rules
+            ev_sec,
+            data.linked[data.linked["n_suspects"] > 0],
+            data.link_result.candidates,
+            data.link_result.links,
+            ds,
+            seed=cfg.seed,
+            alpha=ev.alpha,
+        )
     sections.append(ev_sec)
     logs = [s.log for s in sections if s.log is not None and len(s.log)]
     main = data.linked if data.linked is not None else data.public

@@ -458,6 +458,32 @@ def test_synthetic_report_shows_bootstrap_and_synthetic_did_rows(synthetic_repor
     assert "crimes" not in table.columns  # estimates and p-values only, no counts
 
 
+def test_synthetic_report_shows_imputed_linked_outcomes(synthetic_report):
+    """Issue 16d: linked-only share and mean days to the linked outcome, as linked and by multiple
+    imputation of link sets (Rubin's rules), with the part of each interval that is linkage; rates and
+    means only, no counts."""
+    _, folder = synthetic_report
+    html = (folder / "report.html").read_text()
+    assert "Multiple imputation of link sets. The table below draws 10 link sets" in html
+    table = pd.read_csv(folder / "tables" / "evaluation_linkage_imputed.csv", na_values=["not estimable"])
+    assert len(table) >= 1 and not any("crimes" in c or c == "linked" for c in table.columns)
+    for what in ("share", "days"):
+        share = table[f"{what}: variance from linkage"]
+        assert ((share >= 0) & (share <= 1)).all()
+    assert (table["imputed share, 95% CI lower"] <= table["imputed share"]).all()
+    assert (table["imputed share"] <= table["imputed share, 95% CI upper"]).all()
+    days = table.dropna(subset=["mean days imputed"])
+    assert len(days) >= 1
+    assert (days["imputed, 95% CI lower (days)"] <= days["mean days imputed"]).all()
+    assert (days["mean days imputed"] <= days["imputed, 95% CI upper (days)"]).all()
+    # The adjusted table's as-linked share is the same rounded rate as this one's.
+    adjusted = pd.read_csv(folder / "tables" / "evaluation_linkage_adjusted.csv").set_index("linked record")
+    mine = table.set_index("linked record")
+    common = mine.index.intersection(adjusted.index)
+    assert len(common) >= 1
+    assert np.allclose(mine.loc[common, "as linked share"], adjusted.loc[common, "as linked"])
+
+
 def test_rebuilding_gives_identical_tables(synthetic_report, tmp_path):
     """Generate, link and build again from the same configuration: every table is byte-identical."""
     from linkage.reporting import build_report, write_report
