@@ -437,7 +437,7 @@ def test_synthetic_report_shows_bootstrap_and_synthetic_did_rows(synthetic_repor
     words, and the prose says which method leads and why."""
     _, folder = synthetic_report
     html = (folder / "report.html").read_text()
-    blanks = ["not bounded", "not available", "none", "n/a"]  # the table's words for blanks; never [c]
+    blanks = ["not bounded", "not available", "no placebos", "not applicable"]  # words for blanks, not [c]
     table = pd.read_csv(
         folder / "tables" / "evaluation_placebo_oocd.csv", na_values=blanks, keep_default_na=False
     )
@@ -455,6 +455,7 @@ def test_synthetic_report_shows_bootstrap_and_synthetic_did_rows(synthetic_repor
     assert sd[["95% CI lower", "95% CI upper", "p"]].isna().all(axis=None)  # no donor placebos
     assert "synthetic DiD: no placebo interval or p-value (1 donor area(s) for 1 trailblazer(s)" in html
     assert "the report leads with the cluster-robust DiD" in html
+    assert "with 2 areas here no test has a known size" in html  # the 200-world figures are for 12
     assert "crimes" not in table.columns  # estimates and p-values only, no counts
 
 

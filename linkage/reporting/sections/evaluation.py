@@ -177,7 +177,14 @@ def _placebo_block(
     table["smallest attainable p"] = table["smallest attainable p"].astype(float)
     table["placebos"] = pd.array(table["placebos"], dtype="Int64")
     sec.paragraphs.append(
-        prose("evaluation", "robustness", lead=lead, missing=missing, n_treated=space.n_treated)
+        prose(
+            "evaluation",
+            "robustness",
+            lead=lead,
+            missing=missing,
+            n_treated=space.n_treated,
+            n_areas=space.n_areas,
+        )
     )
     sec.add_table(
         TableBlock(
@@ -196,8 +203,8 @@ def _placebo_block(
                 "95% CI upper": "not bounded",
                 "p": "not available",
                 "estimate": "not estimable",
-                "placebos or draws": "none",
-                "smallest attainable p": "n/a",
+                "placebos or draws": "no placebos",
+                "smallest attainable p": "not applicable",
             },
         )
     )
