@@ -99,6 +99,7 @@ def report_evaluation(
         followup_days=ev.followup_days,
         alpha=ev.alpha,
         true_effects=true_effects,
+        seed=cfg.seed,
     )
 
 
@@ -225,6 +226,15 @@ def build_report(data: ReportData) -> Report:
             data.review_by_source,
             ds,
             truth=(data.tables or {}).get("truth"),
+            alpha=ev.alpha,
+        )
+        S.add_linkage_imputed(  # issue 16d: multiple imputation of link sets, Rubin's rules
+            ev_sec,
+            data.linked[data.linked["n_suspects"] > 0],
+            data.link_result.candidates,
+            data.link_result.links,
+            ds,
+            seed=cfg.seed,
             alpha=ev.alpha,
         )
     sections.append(ev_sec)

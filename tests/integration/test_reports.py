@@ -431,6 +431,60 @@ def test_synthetic_report_shows_linkage_adjusted_shares(synthetic_report):
     assert {"true share", "adjusted covers truth"} <= set(table.columns)  # a synthetic world knows the truth
 
 
+def test_synthetic_report_shows_bootstrap_and_synthetic_did_rows(synthetic_report):
+    """Issue 16d: the placebo table also holds the wild cluster bootstrap and the synthetic DiD, as
+    numbers; what cannot be estimated here (one comparison area: no donor placebos) is blank and said in
+    words, and the prose says which method leads and why."""
+    _, folder = synthetic_report
+    html = (folder / "report.html").read_text()
+    blanks = ["not bounded", "not available", "no placebos", "not applicable"]  # words for blanks, not [c]
+    table = pd.read_csv(
+        folder / "tables" / "evaluation_placebo_oocd.csv", na_values=blanks, keep_default_na=False
+    )
+    methods = list(table["method"])
+    assert methods[0] == "placebo in space" and "placebo in time" in methods
+    wb = table[table["method"].str.startswith("wild cluster bootstrap")]
+    sd = table[table["method"].str.startswith("synthetic DiD")]
+    assert len(wb) == 1 and len(sd) == 1
+    assert table["estimate"].dtype.kind == "f" and table["p"].dtype.kind == "f"  # numbers as numbers
+    did = pd.read_csv(folder / "tables" / "evaluation_did.csv", na_values=WITHHELD).iloc[0]
+    # Two areas: the area-level WLS DiD of the bootstrap equals the placebo contrast of area changes only
+    # up to the crime weighting, so it is checked against the DiD's interval instead of an exact value.
+    assert did["95% CI lower"] - 5 <= wb["estimate"].iloc[0] <= did["95% CI upper"] + 5
+    assert 0 < wb["p"].iloc[0] <= 1
+    assert sd[["95% CI lower", "95% CI upper", "p"]].isna().all(axis=None)  # no donor placebos
+    assert "synthetic DiD: no placebo interval or p-value (1 donor area(s) for 1 trailblazer(s)" in html
+    assert "the report leads with the cluster-robust DiD" in html
+    assert "with 2 areas here no test has a known size" in html  # the 200-world figures are for 12
+    assert "crimes" not in table.columns  # estimates and p-values only, no counts
+
+
+def test_synthetic_report_shows_imputed_linked_outcomes(synthetic_report):
+    """Issue 16d: linked-only share and mean days to the linked outcome, as linked and by multiple
+    imputation of link sets (Rubin's rules), with the part of each interval that is linkage; rates and
+    means only, no counts."""
+    _, folder = synthetic_report
+    html = (folder / "report.html").read_text()
+    assert "Multiple imputation of link sets. The table below draws 10 link sets" in html
+    table = pd.read_csv(folder / "tables" / "evaluation_linkage_imputed.csv", na_values=["not estimable"])
+    assert len(table) >= 1 and not any("crimes" in c or c == "linked" for c in table.columns)
+    for what in ("share", "days"):
+        share = table[f"{what}: variance from linkage"]
+        assert ((share >= 0) & (share <= 1)).all()
+    assert (table["imputed share, 95% CI lower"] <= table["imputed share"]).all()
+    assert (table["imputed share"] <= table["imputed share, 95% CI upper"]).all()
+    days = table.dropna(subset=["mean days imputed"])
+    assert len(days) >= 1
+    assert (days["imputed, 95% CI lower (days)"] <= days["mean days imputed"]).all()
+    assert (days["mean days imputed"] <= days["imputed, 95% CI upper (days)"]).all()
+    # The adjusted table's as-linked share is the same rounded rate as this one's.
+    adjusted = pd.read_csv(folder / "tables" / "evaluation_linkage_adjusted.csv").set_index("linked record")
+    mine = table.set_index("linked record")
+    common = mine.index.intersection(adjusted.index)
+    assert len(common) >= 1
+    assert np.allclose(mine.loc[common, "as linked share"], adjusted.loc[common, "as linked"])
+
+
 def test_rebuilding_gives_identical_tables(synthetic_report, tmp_path):
     """Generate, link and build again from the same configuration: every table is byte-identical."""
     from linkage.reporting import build_report, write_report

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.evaluation.linkage_error import corrected_for_review, impute_link_sets, multiply_impute, rubin
+from linkage.evaluation.linkage_error import (
+    corrected_for_review,
+    impute_link_sets,
+    imputed_linked_outcomes,
+    multiply_impute,
+    rubin,
+)
 
 
 def _candidates(seed: int, n_crimes: int = 2000, n_records: int = 1000) -> tuple[pd.DataFrame, np.ndarray]:
@@ -126,3 +132,49 @@ def test_linked_shares_adjust_for_recall_and_say_how_much_is_linkage():
     assert same["adjusted"] == pytest.approx(same["as_linked"]) and same["linkage_share"] == pytest.approx(
         0.0
     )
+
+
+# --- issue 16d: imputed shares and days to outcome ---------------------------------------------------------
+
+
+def _dated(seed: int, n_crimes: int = 2000, n_records: int = 1000):
+    """Candidates as :func:`_candidates`, each outcome dated: the crimes were recorded on 1 Jan 2024, a
+    confident pair's outcome comes 20 days later and a mid-range pair's 60 days later (harder matches are
+    slower cases), so the links kept at 0.9 miss slow outcomes and understate the mean days."""
+    cand, match = _candidates(seed, n_crimes, n_records)
+    start = pd.Timestamp("2024-01-01")
+    days = np.where(cand["match_probability"] < 0.9, 60, 20)
+    cand["r_outcome_date"] = start + pd.to_timedelta(days, unit="D")
+    crimes = pd.DataFrame(
+        {"force": "F", "crime_ref": [f"X{c}" for c in range(n_crimes)], "start_date": start}
+    )
+    links = cand[cand["match_probability"] >= 0.9].rename(columns={"r_outcome_date": "outcome_date"})
+    return crimes, cand, links, match, days
+
+
+def test_imputed_outcomes_equal_the_links_when_every_pair_is_certain():
+    crimes, cand, _, _, _ = _dated(5, n_records=400)
+    cand = cand.assign(match_probability=1.0)
+    cand["r_outcome_date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(400) % 7, unit="D")
+    links = cand.rename(columns={"r_outcome_date": "outcome_date"})
+    res = imputed_linked_outcomes(crimes, cand, links, m=5, seed=1).iloc[0]
+    assert res["imputed_share"] == res["as_linked_share"] == 400 / 2000
+    assert res["imputed_days"] == pytest.approx(res["as_linked_days"]) and res[
+        "as_linked_days"
+    ] == pytest.approx((np.arange(400) % 7).mean())
+    assert res["share_linkage"] == 0.0 and res["days_linkage"] == 0.0  # no linkage uncertainty at all
+    assert res["min_linked"] == 400
+
+
+def test_imputed_days_cover_the_truth_where_the_links_understate_them():
+    crimes, cand, links, match, days = _dated(3)
+    true_share = len(np.unique(cand.loc[match, "crime_ref"])) / 2000
+    true_days = days[match].mean()
+    res = imputed_linked_outcomes(crimes, cand, links, m=20, seed=4).iloc[0]
+    assert not res["as_linked_days_lower"] <= true_days <= res["as_linked_days_upper"]
+    assert res["imputed_days_lower"] <= true_days <= res["imputed_days_upper"]
+    assert res["imputed_share_lower"] <= true_share <= res["imputed_share_upper"]
+    assert res["as_linked_share"] < res["imputed_share_lower"]  # the links alone miss outcomes
+    assert 0 < res["days_linkage"] < 1 and 0 < res["share_linkage"] < 1
+    again = imputed_linked_outcomes(crimes, cand, links, m=20, seed=4)
+    assert again.equals(imputed_linked_outcomes(crimes, cand, links, m=20, seed=4))  # same seed, same answer

@@ -8,7 +8,11 @@ function; to add a section, add a module here and one call in :func:`linkage.rep
 
 from linkage.reporting.sections._common import RESTRICTED_NEEDED
 from linkage.reporting.sections.data_summary import data_summary_section
-from linkage.reporting.sections.evaluation import add_linkage_adjusted, evaluation_section
+from linkage.reporting.sections.evaluation import (
+    add_linkage_adjusted,
+    add_linkage_imputed,
+    evaluation_section,
+)
 from linkage.reporting.sections.linkage_quality import linkage_quality_section
 from linkage.reporting.sections.maps import maps_section
 from linkage.reporting.sections.outcomes import outcomes_section
@@ -23,4 +27,5 @@ __all__ = [
     "maps_section",
     "evaluation_section",
     "add_linkage_adjusted",
+    "add_linkage_imputed",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from linkage.evaluation.bootstrap import wild_cluster_bootstrap
 from linkage.evaluation.did import EventStudy, did, event_study
 from linkage.evaluation.disclosure import (
     RATE_DECIMALS,
@@ -19,7 +20,7 @@ from linkage.evaluation.disclosure import (
     small_count_mask,
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
-from linkage.evaluation.linkage_error import linked_shares
+from linkage.evaluation.linkage_error import imputed_linked_outcomes, linked_shares
 from linkage.evaluation.placebo import (
     lead_choice,
     placebo_figure,
@@ -27,6 +28,7 @@ from linkage.evaluation.placebo import (
     space_placebo,
     time_placebo,
 )
+from linkage.evaluation.synthetic_did import synthetic_did
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 from linkage.reporting.sections._common import prose
 from linkage.sources.messages import plain
@@ -132,12 +134,13 @@ def _placebo_block(
     scale: float,
     go_live: pd.Timestamp,
     alpha: float,
+    seed: int = 0,
 ) -> None:
     """Placebo tests in space and time for the headline outcome: chart, table, headline p-value and which
     estimate the report leads with (logic in :mod:`linkage.evaluation.placebo`). Publishes estimates and
     p-values only (no counts), each a difference of area-level rates like the DiD itself."""
     try:
-        space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha)
+        space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
     except ValueError as exc:
         sec.paragraphs.append(prose("evaluation", "placebo_not_run", reason=exc))
         return
@@ -166,14 +169,108 @@ def _placebo_block(
         )
     )
     table = placebo_table([space, *([time] if time is not None else [])], scale, unit)
+    table.insert(
+        0, "method", table.pop("placebo").map({"space": "placebo in space", "time": "placebo in time"})
+    )
+    extra, missing = robustness_rows(sub, key, label, unit, scale, go_live, alpha, seed)
+    table = pd.concat([table, pd.DataFrame(extra, columns=table.columns)], ignore_index=True)
+    table["smallest attainable p"] = table["smallest attainable p"].astype(float)
+    table["placebos"] = pd.array(table["placebos"], dtype="Int64")
+    sec.paragraphs.append(
+        prose(
+            "evaluation",
+            "robustness",
+            lead=lead,
+            missing=missing,
+            n_treated=space.n_treated,
+            n_areas=space.n_areas,
+        )
+    )
     sec.add_table(
         TableBlock(
             f"evaluation_placebo_{key}",
-            f"Placebo tests ({unit}): {label}",
-            table.rename(columns={"ci_lower": "95% CI lower", "ci_upper": "95% CI upper"}),
-            na_text={"95% CI lower": "not bounded", "95% CI upper": "not bounded"},
+            f"Placebo tests, wild cluster bootstrap and synthetic DiD ({unit}): {label}",
+            table.rename(
+                columns={
+                    "ci_lower": "95% CI lower",
+                    "ci_upper": "95% CI upper",
+                    "randomisation p": "p",
+                    "placebos": "placebos or draws",
+                }
+            ),
+            na_text={
+                "95% CI lower": "not bounded",
+                "95% CI upper": "not bounded",
+                "p": "not available",
+                "estimate": "not estimable",
+                "placebos or draws": "no placebos",
+                "smallest attainable p": "not applicable",
+            },
         )
     )
+
+
+def robustness_rows(
+    sub: pd.DataFrame,
+    key: str,
+    label: str,
+    unit: str,
+    scale: float,
+    go_live: pd.Timestamp,
+    alpha: float,
+    seed: int,
+) -> tuple[list[dict[str, object]], list[str]]:
+    """Rows for the wild cluster bootstrap and the synthetic DiD beside the placebo tests (display units),
+    in the placebo table's columns, and the methods that could not be run, each with its reason in words.
+
+    A synthetic DiD without donor placebos (no more donor areas than trailblazers) keeps its estimate and
+    has no interval or p-value (NaN, shown in words); a wild bootstrap interval that never rejects is
+    unbounded (NaN, 'not bounded'). Deterministic given ``seed``."""
+    rows: list[dict[str, object]] = []
+    missing: list[str] = []
+    try:
+        wb = wild_cluster_bootstrap(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        missing.append(f"wild cluster bootstrap: not estimable ({plain(exc)})")
+    else:
+        rows.append(
+            {
+                "method": f"wild cluster bootstrap (area clusters, {wb.weights.capitalize()} weights)",
+                "outcome": key,
+                "unit": unit,
+                "estimate": scale * wb.estimate,
+                "ci_lower": scale * wb.ci_lower if np.isfinite(wb.ci_lower) else np.nan,
+                "ci_upper": scale * wb.ci_upper if np.isfinite(wb.ci_upper) else np.nan,
+                "randomisation p": wb.p_value,
+                "placebos": wb.draws,
+                "smallest attainable p": np.nan,
+            }
+        )
+    try:
+        sd = synthetic_did(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
+    except (ValueError, KeyError) as exc:
+        missing.append(f"synthetic DiD: not estimable ({plain(exc)})")
+    else:
+        has_placebos = len(sd.placebos) >= 2
+        if not has_placebos:
+            missing.append(
+                f"synthetic DiD: no placebo interval or p-value ({sd.n_donors} donor area(s) for "
+                f"{sd.n_treated} trailblazer(s); placebo inference needs more donors than trailblazers)"
+            )
+        rows.append(
+            {
+                "method": "synthetic DiD (placebo variance)",
+                "outcome": key,
+                "unit": unit,
+                "estimate": scale * sd.estimate if np.isfinite(sd.estimate) else np.nan,
+                "ci_lower": scale * sd.ci_lower if has_placebos else np.nan,
+                "ci_upper": scale * sd.ci_upper if has_placebos else np.nan,
+                "randomisation p": sd.p_value if has_placebos else np.nan,
+                "placebos": len(sd.placebos) if has_placebos else pd.NA,
+                "smallest attainable p": 1.0 / (len(sd.placebos) + 1) if has_placebos else np.nan,
+            }
+        )
+    return rows, missing
 
 
 # --- issue 16c: linked-only shares as linked and linkage-adjusted (block begins) ------------------------
@@ -252,6 +349,88 @@ def add_linkage_adjusted(
     )
 
 
+MI_IMPUTATIONS = 10  # link sets drawn for the report's multiple imputation (issue 16d)
+
+
+def add_linkage_imputed(
+    sec: Section,
+    named: pd.DataFrame,
+    candidates: pd.DataFrame | None,
+    links: pd.DataFrame,
+    settings: DisclosureSettings,
+    *,
+    m: int = MI_IMPUTATIONS,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> None:
+    """Per source, the linked-only share and the mean days from recording to the linked outcome, as linked
+    and by multiple imputation of link sets from the candidates' match probabilities (one-to-one, Rubin's
+    rules), with the part of each imputed variance that is linkage (logic in
+    :func:`linkage.evaluation.linkage_error.imputed_linked_outcomes`). Publishes rates and means only; a
+    source where any mean rests on fewer crimes than the disclosure threshold is left out."""
+    need = {"match_probability", "rule", "r_outcome_date", "left_pos", "right_pos"}
+    if named is None or named.empty or candidates is None or candidates.empty or links is None:
+        return
+    if not need <= set(candidates.columns) or "start_date" not in named.columns:
+        sec.paragraphs.append(prose("evaluation", "linkage_imputed_not_run"))
+        return
+    res = imputed_linked_outcomes(
+        named, candidates, links, m=m, seed=seed, alpha=alpha, rounding_base=settings.rounding_base
+    )
+    if res.empty:
+        return
+    res = res[res["min_linked"] >= settings.threshold]
+    if res.empty:
+        return
+    pct = [
+        "as linked share",
+        "imputed share",
+        "imputed share, 95% CI lower",
+        "imputed share, 95% CI upper",
+        "share: variance from linkage",
+        "days: variance from linkage",
+    ]
+    table = pd.DataFrame(
+        {
+            "linked record": res["source"].map(SOURCE_LABELS).fillna(res["source"]),
+            "as linked share": res["as_linked_share"],
+            "imputed share": res["imputed_share"],
+            "imputed share, 95% CI lower": res["imputed_share_lower"],
+            "imputed share, 95% CI upper": res["imputed_share_upper"],
+            "share: variance from linkage": res["share_linkage"],
+            "mean days as linked": res["as_linked_days"],
+            "as linked, 95% CI lower (days)": res["as_linked_days_lower"],
+            "as linked, 95% CI upper (days)": res["as_linked_days_upper"],
+            "mean days imputed": res["imputed_days"],
+            "imputed, 95% CI lower (days)": res["imputed_days_lower"],
+            "imputed, 95% CI upper (days)": res["imputed_days_upper"],
+            "days: variance from linkage": res["days_linkage"],
+        }
+    ).reset_index(drop=True)
+    days = [c for c in table.columns if "days" in c and c not in pct]
+    table[pct] = table[pct].astype(float).round(RATE_DECIMALS)
+    table[days] = table[days].astype(float).round(1)
+    sec.paragraphs.append(
+        prose(
+            "evaluation",
+            "linkage_imputed",
+            m=m,
+            share=f"{100 * float(res['share_linkage'].max()):.0f}%",
+            days=f"{100 * float(res['days_linkage'].max()):.0f}%",
+        )
+    )
+    sec.add_table(
+        TableBlock(
+            "evaluation_linkage_imputed",
+            f"Linked-only share and mean days to the linked outcome, crimes with a named suspect: as linked "
+            f"and by multiple imputation of link sets ({m} imputations)",
+            table,
+            percent_columns=tuple(pct),
+            na_text={c: "not estimable" for c in days},
+        )
+    )
+
+
 # --- issue 16c block ends ----------------------------------------------------------------------------------
 
 
@@ -269,12 +448,14 @@ def evaluation_section(
     followup_days: int = 90,
     alpha: float = 0.05,
     true_effects: Mapping[str, float] | None = None,
+    seed: int = 0,
 ) -> Section:
     """Difference-in-differences of outcome rates and time to outcome, event study and pre-trend test.
 
     ``true_effects`` (synthetic worlds) maps an outcome key (``oocd``, ``days_capped``, ``within_n``) to
     the realised effect in display units (percentage points or days); the table then shows whether each
-    interval covers it.
+    interval covers it. ``seed`` fixes the placebo sampling (when there are too many assignments to list)
+    and the wild bootstrap draws.
     """
     sec = Section("evaluation", "Trailblazer evaluation")
     if crimes is None or go_live is None or crimes.empty or crimes["treated"].nunique() < 2:
@@ -366,7 +547,7 @@ def evaluation_section(
         }[key]
         sec.headline.append((short, text))
         if key == spec_first_key:
-            _placebo_block(sec, sub, key, label, unit, scale, go_live, alpha)  # issue 16
+            _placebo_block(sec, sub, key, label, unit, scale, go_live, alpha, seed)  # issue 16
     if rows:
         names = {
             "estimate": "estimate",
