@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# `make test` installs the [bench] extra, so these run there and in CI; only a hand-made environment
+# without it skips them (and the skip is listed by pytest -ra).
 pytest.importorskip("splink", reason="the [bench] extra (splink, duckdb) is not installed")
 duckdb = pytest.importorskip("duckdb", reason="the [bench] extra (splink, duckdb) is not installed")
 
