@@ -50,23 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, choices=[1, 2], default=2, help="1: every step serial")
     args = parser.parse_args(argv)
 
-    import linkage.engine.blocking as blocking
-    import linkage.engine.comparisons as comparisons
-    import linkage.engine.model as engine_model
+    import linkage.engine.kernels as kernels
     from linkage.engine import Year, block_on
     from linkage.justice import DEFAULT_SOURCES, build_left, build_right, link_outcomes, source_spec
     from linkage.justice.model import TwoStageModel
     from linkage.synth import WorldSpec, generate, preset
 
     if args.threads == 1:
-        for module, names in (
-            (engine_model, ("_SCORE_THREADS", "_COMPARE_THREADS")),
-            (blocking, ("_BLOCKING_THREADS",)),
-            (comparisons, ("_THREADS",)),
-        ):
-            for name in names:
-                if hasattr(module, name):
-                    setattr(module, name, 1)
+        kernels.THREADS = 1  # the engine's one thread setting: every pool serial
 
     spec = preset(args.preset).to_dict()
     spec["noise"] = args.noise

@@ -13,7 +13,6 @@ Candidate generation is a vectorised sort-join on integer key codes (``np.search
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from linkage.engine import kernels
 from linkage.engine.kernels import _date_ints
 from linkage.errors import LinkageError
 
@@ -210,8 +210,7 @@ def _days(frame: pd.DataFrame, col: str) -> np.ndarray:
     return np.where(values.isna().to_numpy(), _NO_DAY, days)
 
 
-# Blocking passes run side by side on this many threads when the left side has this many rows.
-_BLOCKING_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Blocking passes run side by side (on kernels.THREADS threads) when the left side has this many rows.
 _PARALLEL_BLOCKING_MIN = 1 << 12
 
 _NO_DAY = -(1 << 40)
@@ -401,8 +400,9 @@ def generate_candidates(
 
     # The passes are independent: on a small thread pool (numpy sorts and searches release the GIL),
     # results kept in the rules' order, so the union does not depend on scheduling.
-    if _BLOCKING_THREADS > 1 and len(rules) > 1 and len(left) >= _PARALLEL_BLOCKING_MIN:
-        with ThreadPoolExecutor(max_workers=_BLOCKING_THREADS) as pool:
+    threads = kernels.THREADS
+    if threads > 1 and len(rules) > 1 and len(left) >= _PARALLEL_BLOCKING_MIN:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             chunks = list(pool.map(rule_codes, rules))
     else:
         chunks = [rule_codes(rule) for rule in rules]

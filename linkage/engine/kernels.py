@@ -236,17 +236,32 @@ class _Signatures:
 
 
 _CHUNK = 1 << 16
-_THREADS = max(1, min(4, os.cpu_count() or 1))
+# The threads of every small pool of the engine (chunked kernels, comparisons side by side, blocking passes,
+# scoring): numpy, pyarrow and rapidfuzz release the GIL in their loops. One setting; 1 = every step serial.
+THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _map_chunks(n: int, fn: Callable[[int, int], np.ndarray]) -> list[np.ndarray]:
     """``fn(start, stop)`` over chunks of ``_CHUNK`` pairs, in a small thread pool (numpy releases
     the GIL inside its loops); results in chunk order, so output does not depend on scheduling."""
     bounds = [(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)]
-    if _THREADS == 1 or len(bounds) < 4:
+    if THREADS == 1 or len(bounds) < 4:
         return [fn(i, j) for i, j in bounds]
-    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
         return list(pool.map(lambda b: fn(*b), bounds))
+
+
+def run_chunks(n: int, fn: Callable[[int, int], None], chunk: int = 1 << 18) -> None:
+    """Call ``fn(start, stop)`` over ``[0, n)`` in chunks on the thread pool; ``fn`` writes its slice of
+    preallocated outputs, so the result is the same whatever the scheduling."""
+    bounds = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+    if THREADS == 1 or len(bounds) < 2:
+        for i, j in bounds:
+            fn(i, j)
+        return
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for _ in pool.map(lambda b: fn(*b), bounds):
+            pass
 
 
 def _string_levels(

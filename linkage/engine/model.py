@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from os import PathLike
@@ -31,8 +30,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from linkage._io import write_text
+from linkage.engine import kernels
 from linkage.engine.blocking import BlockingRule, CandidatePairs, generate_candidates
 from linkage.engine.comparisons import Comparison
+from linkage.engine.kernels import run_chunks  # re-exported: the justice scoring chunks with it
 from linkage.errors import LinkageError
 
 if TYPE_CHECKING:
@@ -259,8 +260,9 @@ class LinkageModel:
         # Comparisons are independent: on a small thread pool (numpy, pyarrow and rapidfuzz release the
         # GIL in their loops), each result stored under its own name, in the comparisons' order, so
         # the frame does not depend on scheduling.
-        if _COMPARE_THREADS > 1 and len(self.comparisons) > 1 and len(lpos) >= _PARALLEL_COMPARE_MIN:
-            with ThreadPoolExecutor(max_workers=_COMPARE_THREADS) as pool:
+        threads = kernels.THREADS
+        if threads > 1 and len(self.comparisons) > 1 and len(lpos) >= _PARALLEL_COMPARE_MIN:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 futures = [pool.submit(level, c) for c in self.comparisons]
                 for c, fut in zip(self.comparisons, futures, strict=True):
                     data[c.name] = fut.result()
@@ -839,24 +841,8 @@ class LinkageModel:
         self.set_term_frequencies(data.get("term_frequencies", {}), source=source)
 
 
-_SCORE_CHUNK = 1 << 18
-_SCORE_THREADS = max(1, min(2, os.cpu_count() or 1))
-# Comparisons run side by side on this many threads when there are at least _PARALLEL_COMPARE_MIN pairs.
-_COMPARE_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Comparisons run side by side (on kernels.THREADS threads) when there are at least this many pairs.
 _PARALLEL_COMPARE_MIN = 1 << 16
-
-
-def run_chunks(n: int, fn: Callable[[int, int], None], chunk: int = _SCORE_CHUNK) -> None:
-    """Call ``fn(start, stop)`` over ``[0, n)`` in chunks on a small thread pool; ``fn`` writes its slice
-    of preallocated outputs, so the result is the same whatever the scheduling."""
-    bounds = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
-    if _SCORE_THREADS == 1 or len(bounds) < 2:
-        for i, j in bounds:
-            fn(i, j)
-        return
-    with ThreadPoolExecutor(max_workers=_SCORE_THREADS) as pool:
-        for _ in pool.map(lambda b: fn(*b), bounds):
-            pass
 
 
 def weight_probability(weight: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

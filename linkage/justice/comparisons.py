@@ -20,8 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from linkage.engine import PositionalComparison, pair_distances, to_british_national_grid
-from linkage.engine.kernels import _date_ints
-from linkage.engine.model import run_chunks
+from linkage.engine.kernels import _date_ints, run_chunks
 from linkage.errors import LinkageError
 from linkage.reference import cjs_offences, offence_relation
 from linkage.reference.identifiers import pnc_parts

@@ -35,7 +35,8 @@ import pandas as pd
 from linkage._io import write_text
 from linkage.engine import Comparison, LinkageModel
 from linkage.engine.blocking import BlockingRule
-from linkage.engine.model import prediction_frame, run_chunks, weight_probability
+from linkage.engine.kernels import run_chunks
+from linkage.engine.model import prediction_frame, weight_probability
 from linkage.errors import LinkageError
 
 if TYPE_CHECKING:

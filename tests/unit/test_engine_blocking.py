@@ -210,6 +210,7 @@ def test_passes_on_threads_give_the_serial_union(monkeypatch):
     # generate_candidates runs the passes side by side on a thread pool; the pairs and the rule that
     # first made each must be the serial path's.
     import linkage.engine.blocking as blocking
+    import linkage.engine.kernels as kernels
 
     n = 5000
 
@@ -231,9 +232,9 @@ def test_passes_on_threads_give_the_serial_union(monkeypatch):
         block_on("dob"),
     ]
     monkeypatch.setattr(blocking, "_PARALLEL_BLOCKING_MIN", 0)
-    monkeypatch.setattr(blocking, "_BLOCKING_THREADS", 1)
+    monkeypatch.setattr(kernels, "THREADS", 1)
     serial = generate_candidates(rules, left, right)
-    monkeypatch.setattr(blocking, "_BLOCKING_THREADS", 2)
+    monkeypatch.setattr(kernels, "THREADS", 2)
     threaded = generate_candidates(rules, left, right)
     assert len(serial) > 1000 and len(set(serial.rule.tolist())) == 3
     for attr in ("left_pos", "right_pos", "rule"):

@@ -253,6 +253,7 @@ def test_term_frequency_with_differently_named_right_column():
 def test_comparisons_on_threads_give_the_serial_levels(monkeypatch):
     # compare() runs the comparisons side by side on a thread pool; the level frame (and the term
     # frequencies) must be the serial path's, value for value.
+    import linkage.engine.kernels as kernels
     import linkage.engine.model as engine_model
 
     names = np.array(["smith", "smyth", "jones", "johns", "brown", "braun", None, ""], dtype=object)
@@ -275,9 +276,9 @@ def test_comparisons_on_threads_give_the_serial_levels(monkeypatch):
     pairs = model.candidate_pairs(left, right)
     assert len(pairs) > 1000
     monkeypatch.setattr(engine_model, "_PARALLEL_COMPARE_MIN", 0)
-    monkeypatch.setattr(engine_model, "_COMPARE_THREADS", 1)
+    monkeypatch.setattr(kernels, "THREADS", 1)
     serial = model.compare(pairs, left, right)
-    monkeypatch.setattr(engine_model, "_COMPARE_THREADS", 2)
+    monkeypatch.setattr(kernels, "THREADS", 2)
     threaded = model.compare(pairs, left, right)
     pd.testing.assert_frame_equal(serial, threaded, check_exact=True)
     assert (serial["name"] >= 0).any() and (serial["name"] == -1).any()
