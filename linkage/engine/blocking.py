@@ -257,6 +257,23 @@ class BlockingRule:
             lcode, rcode = both[: len(left)], both[len(left) :]
         return lcode, rcode
 
+    def admits(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_pos: np.ndarray, right_pos: np.ndarray
+    ) -> np.ndarray:
+        """Whether this rule alone generates each given pair (keys equal and present, and within the
+        window, a missing date keeping the pair when ``keep_missing``): the test behind :meth:`pairs`,
+        for pairs named in advance (e.g. the true pairs, for pair completeness)."""
+        lcode, rcode = self.key_codes(left, right)
+        found = (lcode[left_pos] >= 0) & (lcode[left_pos] == rcode[right_pos])
+        if self.window is not None:
+            w = self.window
+            lday, rday = _days(left, w.left_col)[left_pos], _days(right, w.right_col)[right_pos]
+            missing = (lday == _NO_DAY) | (rday == _NO_DAY)
+            gap = rday - lday
+            inside = ~missing & (gap >= int(w.min_days)) & (gap <= int(w.max_days))
+            found &= inside | (missing & w.keep_missing)
+        return found
+
     def pairs(self, left: pd.DataFrame, right: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Row positions ``(left_pos, right_pos)`` of the pairs this rule alone generates."""
         lcode, rcode = self.key_codes(left, right)

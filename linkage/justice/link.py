@@ -106,7 +106,8 @@ def pass_completeness(
 ) -> pd.DataFrame:
     """Pair completeness of each blocking pass: of the true pairs of ``source`` in ``truth`` (``source,
     record_id, force, crime_ref, suspect_ref``) whose crime-suspect and record are in the data, how many
-    the pass generates on its own (windowed passes after their date window); last row: all passes."""
+    the pass generates on its own (after its date window, and the offence-window test of the name
+    passes); last row: all passes."""
     t = truth[truth["source"].astype("string") == source]
     t = t[t["crime_ref"].notna() & (t["crime_ref"].astype("string") != "")]
     lkey = pd.MultiIndex.from_arrays(
@@ -125,8 +126,7 @@ def pass_completeness(
     lp, rp = lp[ok].astype(np.int64), rp[ok].astype(np.int64)
     rows, union = [], np.zeros(len(lp), dtype=bool)
     for rule in spec.blocking_rules:
-        lcode, rcode = rule.key_codes(left, right)
-        found = (lcode[lp] >= 0) & (lcode[lp] == rcode[rp])
+        found = rule.admits(left, right, lp, rp)  # keys and the rule's own date window
         if rule.name in spec.windowed_rules:
             found &= in_offence_window(left, right, lp, rp, spec.window_days, tolerance_days)
         union |= found

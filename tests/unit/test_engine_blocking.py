@@ -239,3 +239,31 @@ def test_passes_on_threads_give_the_serial_union(monkeypatch):
     assert len(serial) > 1000 and len(set(serial.rule.tolist())) == 3
     for attr in ("left_pos", "right_pos", "rule"):
         assert np.array_equal(getattr(serial, attr), getattr(threaded, attr))
+
+
+@pytest.mark.parametrize("keep_missing", [True, False])
+def test_admits_is_the_test_behind_pairs(keep_missing):
+    # BlockingRule.admits (pair completeness asks it of the true pairs) must say yes to exactly the pairs
+    # the rule generates, date window and missing dates included; checked over every pair of two frames.
+    n = 120
+    r = np.random.default_rng(7)
+
+    def frame() -> pd.DataFrame:
+        day = pd.to_datetime("2020-01-01") + pd.to_timedelta(r.integers(0, 40, n), unit="D")
+        return pd.DataFrame(
+            {
+                "sex": r.choice(["f", "m", None], n),
+                "day": day.where(r.random(n) > 0.1),  # some dates missing
+            }
+        )
+
+    left, right = frame(), frame()
+    rule = block_on("sex", window=DateRange("day", "day", -3, 10, keep_missing=keep_missing))
+    lp, rp = rule.pairs(left, right)
+    made = np.zeros((n, n), dtype=bool)
+    made[lp, rp] = True
+    every_l, every_r = np.divmod(np.arange(n * n), n)
+    admitted = rule.admits(left, right, every_l, every_r).reshape(n, n)
+    assert made.sum() > 100 and (made != admitted).sum() == 0
+    plain = block_on("sex")
+    assert plain.admits(left, right, every_l, every_r).sum() > made.sum()
