@@ -306,6 +306,7 @@ HARDER_SETTINGS = {
     "shocks+hard, effect 10pp": {"oocd_pp": 10.0},
     "shocks+hard, no effect": {"oocd_pp": 0.0},
 }
+SETTING_KEYS = {"shocks+hard, effect 10pp": "effect", "shocks+hard, no effect": "null"}
 
 
 def run_harder(args) -> int:
@@ -315,8 +316,9 @@ def run_harder(args) -> int:
     rows: list[dict] = []
     t0 = time.time()
     seeds = args.seed_list or range(args.first_seed, args.first_seed + args.seeds)
+    settings = {k: v for k, v in HARDER_SETTINGS.items() if args.settings in ("both", SETTING_KEYS[k])}
     for seed in seeds:
-        for setting, kw in HARDER_SETTINGS.items():
+        for setting, kw in settings.items():
             t = time.time()
             cfg = harder_config(
                 seed, shock_sd_pp=args.shock_sd, n_areas=args.areas, per_month=args.per_month, **kw
@@ -351,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--areas", type=int, default=12, help="--harder: boroughs (first two trailblazers)")
     ap.add_argument("--per-month", type=int, default=80, help="--harder: crimes per month per borough")
     ap.add_argument("--shock-sd", type=float, default=1.5, help="--harder: area-month random-walk step (pp)")
+    ap.add_argument(
+        "--settings",
+        choices=("both", "effect", "null"),
+        default="both",
+        help="--harder: which settings to run (one each lets effect and no-effect worlds use disjoint seeds)",
+    )
     ap.add_argument("--keep", help="--harder: folder to keep each world's linked DiD sample in (parquet)")
     ap.add_argument("--from-kept", help="--harder: run every method on the samples kept in this folder")
     ap.add_argument("--summarise", nargs="+", help="--harder: print the table from these per-world CSVs only")
