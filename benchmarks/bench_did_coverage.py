@@ -222,6 +222,7 @@ def method_rows(
     """Every method on one world's linked DiD sample (``sub``: area, treated, month, lsoa_code, oocd)."""
     from linkage.evaluation import did
     from linkage.evaluation.bootstrap import wild_cluster_bootstrap
+    from linkage.evaluation.did import event_study
     from linkage.evaluation.placebo import space_placebo, time_placebo
     from linkage.evaluation.synthetic_did import synthetic_did
 
@@ -237,6 +238,7 @@ def method_rows(
         sd = synthetic_did(sub, outcome="oocd", go_live=go_live, alpha=alpha, seed=seed)
         out.append(("synthetic DiD (placebo variance)", sd.estimate, sd.ci_lower, sd.ci_upper, sd.p_value))
     tp = time_placebo(sub, outcome="oocd", go_live=go_live)
+    pretrend = event_study(sub, outcome="oocd", go_live=go_live, cluster="lsoa", alpha=alpha).pretrend_p
     return [
         {
             "setting": setting,
@@ -248,13 +250,17 @@ def method_rows(
             "p": p,
             "true": truth,
             "time_placebo_p": tp.p_value,
+            "pretrend_p": pretrend,
             "crimes": len(sub),
+            "areas": int(sub["area"].nunique()),
         }
         for m, est, lo, hi, p in out
     ]
 
 
-def run_from_kept(folder: Path, out: Path, alpha: float = 0.05) -> int:
+def run_from_kept(
+    folder: Path, out: Path, alpha: float = 0.05, shock_sd: float | None = None
+) -> pd.DataFrame:
     """Every method on the linked samples kept by ``--keep`` (no linking): the same rows as a full run."""
     go_live = harder_config(1, oocd_pp=0.0).go_live
     rows: list[dict] = []
@@ -266,6 +272,8 @@ def run_from_kept(folder: Path, out: Path, alpha: float = 0.05) -> int:
         sub = pd.read_parquet(f)
         rows += method_rows(sub, float(sub["true_pp"].iloc[0]), go_live, alpha, setting, int(seed))
     frame = pd.DataFrame(rows).sort_values(["setting", "seed", "method"], kind="stable")
+    if shock_sd is not None:
+        frame["shock_sd_pp"] = shock_sd
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     frame.to_csv(tmp, index=False)
@@ -277,7 +285,7 @@ def run_from_kept(folder: Path, out: Path, alpha: float = 0.05) -> int:
         f"{time.process_time() - c0:.0f}s CPU",
         file=sys.stderr,
     )
-    return 0
+    return frame
 
 
 def harder_summary(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -286,6 +294,9 @@ def harder_summary(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     rows["covered"] = (rows["ci_lower"] <= rows["true"]) & (rows["true"] <= rows["ci_upper"])
     rows["rejects"] = rows["p"] <= alpha
     rows["bias"] = rows["estimate"] - rows["true"]
+    if "pretrend_p" not in rows:  # rows written before the pre-trend test was recorded
+        rows["pretrend_p"] = np.nan
+    rows["pretrend_flag"] = rows["pretrend_p"] <= alpha
     g = rows.groupby(["setting", "method"], sort=False)
     s = g.agg(
         worlds=("seed", "size"),
@@ -294,6 +305,7 @@ def harder_summary(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         covered=("covered", "sum"),
         rejected=("rejects", "sum"),
         median_halfwidth=("ci_upper", lambda c: float(np.median((c - rows.loc[c.index, "ci_lower"]) / 2))),
+        pretrend_flagged=("pretrend_flag", "mean"),
     ).reset_index()
     s["coverage"] = s["covered"] / s["worlds"]
     s["rejection_rate"] = s["rejected"] / s["worlds"]
@@ -305,18 +317,73 @@ def harder_summary(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 HARDER_SETTINGS = {
     "shocks+hard, effect 10pp": {"oocd_pp": 10.0},
     "shocks+hard, no effect": {"oocd_pp": 0.0},
+    "shocks+hard, trailblazer trend 1pp a month, effect 10pp": {"oocd_pp": 10.0, "trend_pp": 1.0},
 }
-SETTING_KEYS = {"shocks+hard, effect 10pp": "effect", "shocks+hard, no effect": "null"}
+SETTING_KEYS = {
+    "shocks+hard, effect 10pp": "effect",
+    "shocks+hard, no effect": "null",
+    "shocks+hard, trailblazer trend 1pp a month, effect 10pp": "trend",
+}
 
 
-def run_harder(args) -> int:
+def method_evidence(rows: pd.DataFrame, command: str, alpha: float = 0.05):
+    """The per-method record the report's prose quotes (:mod:`linkage.evaluation.method_evidence`)."""
+    from linkage.evaluation.method_evidence import METHOD_KEYS, CoverageEvidence, MethodRecord
+
+    if "shock_sd_pp" not in rows or rows["shock_sd_pp"].isna().any() or rows["shock_sd_pp"].nunique() != 1:
+        raise ValueError(
+            "--record needs rows from one shock size (run with --shock-sd, or from-kept with it)"
+        )
+    if rows["areas"].nunique() != 1:
+        raise ValueError("--record needs rows from worlds with one number of areas")
+    rows = rows[rows["setting"].map(SETTING_KEYS).isin(["effect", "null"])]  # parallel trends hold
+    rows = rows.assign(
+        covered=(rows["ci_lower"] <= rows["true"]) & (rows["true"] <= rows["ci_upper"]),
+        rejects=rows["p"] <= alpha,
+        null=rows["setting"].map(SETTING_KEYS) == "null",
+    )
+    records = {}
+    for label, g in rows.groupby("method", sort=True):
+        records[METHOD_KEYS[label]] = MethodRecord(
+            method=label,
+            worlds=len(g),
+            covered=int(g["covered"].sum()),
+            effect_worlds=int((~g["null"]).sum()),
+            rejected_effect=int(g.loc[~g["null"], "rejects"].sum()),
+            null_worlds=int(g["null"].sum()),
+            rejected_null=int(g.loc[g["null"], "rejects"].sum()),
+            median_halfwidth_pp=round(float(np.median((g["ci_upper"] - g["ci_lower"]) / 2)), 2),
+        )
+    effect = HARDER_SETTINGS["shocks+hard, effect 10pp"]["oocd_pp"]
+    return CoverageEvidence(
+        areas=int(rows["areas"].iloc[0]),
+        treated=2,
+        shock_sd_pp=float(rows["shock_sd_pp"].iloc[0]),
+        noise="hard",
+        effect_pp=float(effect),
+        command=command,
+        methods=records,
+    )
+
+
+def record(rows: pd.DataFrame, argv: list[str]) -> None:
+    """Write the evidence file the report reads, and say where."""
+    from linkage.evaluation.method_evidence import write_method_evidence
+
+    command = " ".join(["benchmarks/bench_did_coverage.py", *argv])
+    path = write_method_evidence(method_evidence(rows, command))
+    print(f"recorded -> {path.relative_to(ROOT)}", file=sys.stderr)
+
+
+def run_harder(args) -> pd.DataFrame:
     """The harder worlds: alternate settings seed by seed so a partial run covers each setting."""
     out = Path(args.out if args.out != str(OUT / "did_coverage.csv") else OUT / "did_coverage_harder.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     t0 = time.time()
     seeds = args.seed_list or range(args.first_seed, args.first_seed + args.seeds)
-    settings = {k: v for k, v in HARDER_SETTINGS.items() if args.settings in ("both", SETTING_KEYS[k])}
+    wanted = {"both": ("effect", "null")}.get(args.settings, (args.settings,))
+    settings = {k: v for k, v in HARDER_SETTINGS.items() if SETTING_KEYS[k] in wanted}
     for seed in seeds:
         for setting, kw in settings.items():
             t = time.time()
@@ -324,7 +391,10 @@ def run_harder(args) -> int:
                 seed, shock_sd_pp=args.shock_sd, n_areas=args.areas, per_month=args.per_month, **kw
             )
             data = B.gather(cfg)
-            rows += harder_rows(data, setting, seed, Path(args.keep) if args.keep else None)
+            rows += [
+                {**r, "shock_sd_pp": args.shock_sd}
+                for r in harder_rows(data, setting, seed, Path(args.keep) if args.keep else None)
+            ]
             print(f"{setting} seed {seed}: {time.time() - t:.1f}s", file=sys.stderr, flush=True)
             pd.DataFrame(rows).to_csv(out, index=False)
     frame = pd.DataFrame(rows)
@@ -332,11 +402,11 @@ def run_harder(args) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(summary.round(3).to_string(index=False))
     print(
-        f"\n{frame['seed'].nunique()} seeds x {len(HARDER_SETTINGS)} settings = "
+        f"\n{frame['seed'].nunique()} seeds x {len(settings)} settings = "
         f"{len(frame) // frame['method'].nunique()} worlds -> {out}; {time.time() - t0:.0f}s",
         file=sys.stderr,
     )
-    return 0
+    return frame
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -355,14 +425,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shock-sd", type=float, default=1.5, help="--harder: area-month random-walk step (pp)")
     ap.add_argument(
         "--settings",
-        choices=("both", "effect", "null"),
+        choices=("both", "effect", "null", "trend"),
         default="both",
-        help="--harder: which settings to run (one each lets effect and no-effect worlds use disjoint seeds)",
+        help="--harder: which settings to run: both = effect and null (one each lets effect and no-effect "
+        "worlds use disjoint seeds); trend = the effect with a trailblazer pre-trend that differs",
     )
     ap.add_argument("--keep", help="--harder: folder to keep each world's linked DiD sample in (parquet)")
     ap.add_argument("--from-kept", help="--harder: run every method on the samples kept in this folder")
     ap.add_argument("--summarise", nargs="+", help="--harder: print the table from these per-world CSVs only")
+    ap.add_argument(
+        "--record",
+        action="store_true",
+        help="--harder / --summarise / --from-kept: write linkage/evaluation/data/method_coverage.json, "
+        "the figures the report's prose quotes",
+    )
     args = ap.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.ERROR)
     if args.summarise:  # a partial or split run: the same table from the rows written so far
         frame = pd.concat([pd.read_csv(f) for f in args.summarise], ignore_index=True)
@@ -370,12 +448,20 @@ def main(argv: list[str] | None = None) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(harder_summary(frame).round(3).to_string(index=False))
         print(f"\n{len(frame) // frame['method'].nunique()} worlds", file=sys.stderr)
+        if args.record:
+            record(frame, argv)
         return 0
     if args.harder and args.from_kept:
         dest = Path(args.out if args.out != str(OUT / "did_coverage.csv") else OUT / "did_coverage_kept.csv")
-        return run_from_kept(Path(args.from_kept), dest)
+        frame = run_from_kept(Path(args.from_kept), dest, shock_sd=args.shock_sd)
+        if args.record:
+            record(frame, argv)
+        return 0
     if args.harder:
-        return run_harder(args)
+        frame = run_harder(args)
+        if args.record:
+            record(frame, argv)
+        return 0
     rows: list[dict] = []
     t0 = time.time()
     out = Path(args.out)

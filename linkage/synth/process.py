@@ -255,7 +255,7 @@ def _draw_days(key: np.ndarray, crime_type: np.ndarray, z: np.ndarray) -> np.nda
     """Days from recording to the police outcome of each key (log-normal), summary charges capped."""
     med = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[0] for k in tg.OUTCOME_KEYS])
     sig = np.array([tg.DAYS_TO_OUTCOME.get(k, (1.0, 1.0))[1] for k in tg.OUTCOME_KEYS])
-    days = np.round(med[key] * np.exp(sig[key] * z))
+    days = np.minimum(np.round(med[key] * np.exp(sig[key] * z)), tg.MAX_DAYS_TO_OUTCOME)
     summary = np.isin(crime_type, tg.SUMMARY_TYPES) & (key == CHARGE)
     return np.where(summary, np.minimum(days, tg.SUMMARY_CHARGE_LIMIT_DAYS), days)
 

@@ -168,6 +168,11 @@ DAYS_CHARGE_TO_HEARING = (28.0, 0.7)
 """Charge to magistrates' hearing, days (log-normal median, sigma). Modelling choice: courts within months."""
 DAYS_TO_CROWN_COURT = (150.0, 0.6)
 """Magistrates' sending to the Crown Court hearing, days (log-normal). Modelling choice."""
+MAX_DAYS_TO_OUTCOME = 3652
+"""A generator bound, not a calibration figure: a log-normal draw of days to outcome beyond ten years is set
+to ten years. Such an outcome falls outside every evaluation window; unbounded, a draw in the far tail (about
+one crime in a million) put its date past 2262 and overflowed nanosecond timestamps."""
+
 SUMMARY_CHARGE_LIMIT_DAYS = 182
 """Summary-only offences must be charged within 6 months (Magistrates' Courts Act 1980 s.127)."""
 SUMMARY_TYPES: tuple[str, ...] = ("Public order", "Shoplifting", "Criminal damage and arson", "Other theft")

@@ -193,3 +193,18 @@ def test_issue13_dob_faults_and_unlisted_codes():
         np.array(["Smith"] * 20, dtype=object), np.array(["Jones"] * 20, dtype=object), rng
     )
     assert set(changed) <= {"Jones", "Smith-Jones", "Jones-Smith"} and len(set(changed)) > 1
+
+
+def test_days_to_outcome_are_bounded_so_far_tail_draws_keep_valid_timestamps():
+    """A far-tail normal draw (about one crime in a million) once gave a date past 2262: nanosecond
+    timestamps overflowed and linking the world failed. Draws beyond ten years are set to ten years."""
+    from linkage.synth import targets as tg
+    from linkage.synth.process import CHARGE, NS, _draw_days
+
+    z = np.array([0.0, 5.3, 12.0, 12.0])
+    days = _draw_days(np.array([NS, NS, NS, CHARGE]), np.array(["Burglary"] * 3 + ["Shoplifting"]), z)
+    assert days[0] == tg.DAYS_TO_OUTCOME["no_suspect"][0]
+    assert days[1] == days[2] == tg.MAX_DAYS_TO_OUTCOME
+    assert days[3] == tg.SUMMARY_CHARGE_LIMIT_DAYS
+    when = np.datetime64("2024-12-31") + days.astype("timedelta64[D]")
+    assert (when.astype("datetime64[ns]") > np.datetime64("2024-01-01")).all()

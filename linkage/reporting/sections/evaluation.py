@@ -21,6 +21,7 @@ from linkage.evaluation.disclosure import (
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
 from linkage.evaluation.linkage_error import imputed_linked_outcomes, linked_shares
+from linkage.evaluation.method_evidence import CoverageEvidence, load_method_evidence
 from linkage.evaluation.placebo import (
     lead_choice,
     placebo_figure,
@@ -184,6 +185,7 @@ def _placebo_block(
             missing=missing,
             n_treated=space.n_treated,
             n_areas=space.n_areas,
+            evidence=evidence_words(load_method_evidence()),
         )
     )
     sec.add_table(
@@ -208,6 +210,35 @@ def _placebo_block(
             },
         )
     )
+
+
+def evidence_words(evidence: CoverageEvidence | None) -> dict[str, object] | None:
+    """The recorded coverage run's figures as the robustness paragraph quotes them; ``None`` when no run
+    is recorded or it lacks one of the three methods the paragraph compares."""
+    if evidence is None:
+        return None
+    space, sdid, wb = (evidence.method(k) for k in ("placebo_space", "synthetic_did", "wild_bootstrap"))
+    if space is None or sdid is None or wb is None:
+        return None
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.1f}%"
+
+    return {
+        "worlds": space.worlds,
+        "areas": evidence.areas,
+        "shock": f"{evidence.shock_sd_pp:g}",
+        "effect": f"{evidence.effect_pp:g}",
+        "effect_worlds": space.effect_worlds,
+        "null_worlds": space.null_worlds,
+        "space_cov": pct(space.coverage),
+        "space_size": pct(space.size),
+        "sdid_cov": pct(sdid.coverage),
+        "sdid_size": pct(sdid.size),
+        "wb_cov": pct(wb.coverage),
+        "wb_size": pct(wb.size),
+        "wb_power": f"{wb.rejected_effect} worlds of {wb.effect_worlds}",
+    }
 
 
 def robustness_rows(
