@@ -85,13 +85,19 @@ def _boundaries(config: TrailblazerConfig):
 
 
 def _true_links(data: ReportData) -> pd.DataFrame | None:
-    """A synthetic world's true links with each record's outcome date, read from the world's own source
-    tables (rows the data contract quarantined included: they are outcomes too); None without a world or
-    a truth table (real extracts), so no truth column is ever shown for real data."""
-    truth = (data.tables or {}).get("truth")
-    if data.world is None or truth is None:
+    """The true links with each record's outcome date when the run has a truth table (a synthetic world,
+    or a world written out as extracts with its truth file): dates from the world's own source tables
+    (rows the data contract quarantined included: they are outcomes too), else from the loaded ones.
+    None without a truth table - real extracts - so no truth column is ever shown for real data."""
+    tables = data.tables or {}
+    truth = tables.get("truth")
+    if truth is None:
         return None
-    sources = {k: getattr(data.world, k) for k in ("cautions", "penalty_notices", "court_outcomes")}
+    kinds = ("cautions", "penalty_notices", "court_outcomes")
+    if data.world is not None:
+        sources = {k: getattr(data.world, k, None) for k in kinds}
+    else:
+        sources = {k: tables.get(k) for k in kinds}
     return true_links(truth, {k: v for k, v in sources.items() if v is not None})
 
 

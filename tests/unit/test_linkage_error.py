@@ -357,17 +357,20 @@ def test_report_tables_show_the_truth_on_a_synthetic_world_only():
     assert not any("This is a synthetic world" in p for p in sec.paragraphs)
 
 
-def test_report_true_links_only_for_a_synthetic_world():
-    """The builder hands the sections true links only when the run has a world: real extracts (no world,
-    even with a table called truth) get None, so no truth column can appear."""
+def test_report_true_links_only_with_a_truth_table():
+    """The builder hands the sections true links only when the run has a truth table (a synthetic world, or
+    one written out as extracts with its truth file): real extracts have none, so they get None and no
+    truth column can appear. A world's records are dated from its own tables."""
     from types import SimpleNamespace
 
     from linkage.reporting.builder import _true_links
 
     truth = pd.DataFrame({"source": ["cautions"], "record_id": ["K1"], "force": ["F"], "crime_ref": ["A"]})
     cautions = pd.DataFrame({"caution_id": ["K1"], "caution_date": ["2024-02-03"], "caution_type": ["?"]})
-    assert _true_links(SimpleNamespace(tables={"truth": truth, "cautions": cautions}, world=None)) is None
-    assert _true_links(SimpleNamespace(tables={"cautions": cautions}, world=object())) is None
-    world = SimpleNamespace(cautions=cautions, penalty_notices=None, court_outcomes=None)
-    out = _true_links(SimpleNamespace(tables={"truth": truth}, world=world))
-    assert list(out["record_id"]) == ["K1"] and out["outcome_date"].iloc[0] == pd.Timestamp("2024-02-03")
+    assert _true_links(SimpleNamespace(tables={"cautions": cautions}, world=None)) is None
+    assert _true_links(SimpleNamespace(tables=None, world=None)) is None
+    extracts = _true_links(SimpleNamespace(tables={"truth": truth, "cautions": cautions}, world=None))
+    assert extracts["outcome_date"].iloc[0] == pd.Timestamp("2024-02-03")
+    world = SimpleNamespace(cautions=cautions.assign(caution_date="2024-02-04"))
+    out = _true_links(SimpleNamespace(tables={"truth": truth, "cautions": cautions}, world=world))
+    assert list(out["record_id"]) == ["K1"] and out["outcome_date"].iloc[0] == pd.Timestamp("2024-02-04")
