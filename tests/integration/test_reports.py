@@ -488,7 +488,7 @@ def test_synthetic_report_shows_imputed_linked_outcomes(synthetic_report):
         table.columns
     )
     assert ((table["true share"] >= 0) & (table["true share"] <= 1)).all()
-    assert "This is a synthetic world, so the table also shows the true value" in html
+    assert "True values (imputed shares and mean days): this is a synthetic world" in html
     # The adjusted table's as-linked share is the same rounded rate as this one's.
     adjusted = pd.read_csv(folder / "tables" / "evaluation_linkage_adjusted.csv").set_index("linked record")
     mine = table.set_index("linked record")

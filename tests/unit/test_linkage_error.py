@@ -347,14 +347,14 @@ def test_report_tables_show_the_truth_on_a_synthetic_world_only():
     assert not any(
         "crimes" in str(c) or c == "linked" for t in tables.values() for c in t.columns
     )  # no counts
-    assert any("This is a synthetic world" in p for p in sec.paragraphs)
+    assert any("this is a synthetic world, so the table also shows" in p for p in sec.paragraphs)
     assert any("The report leads with the imputed DiD" in p for p in sec.paragraphs)
 
     sec, tables, _, _ = _section_tables(with_truth=False)
     assert {"evaluation_linkage_imputed", "evaluation_linkage_did"} <= set(tables)
     for frame in tables.values():
         assert not [c for c in frame.columns if "true" in str(c) or "covers" in str(c)]
-    assert not any("This is a synthetic world" in p for p in sec.paragraphs)
+    assert not any("this is a synthetic world, so the table also shows" in p for p in sec.paragraphs)
 
 
 def test_report_true_links_only_with_a_truth_table():

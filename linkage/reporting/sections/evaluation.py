@@ -340,7 +340,10 @@ def add_linkage_adjusted(
         )
     )
     if truth is not None and "true" in shares:
-        sec.paragraphs.append(prose("evaluation", "linkage_truth", **_coverage_counts(table)))
+        counts = _coverage_counts(table)
+        sec.paragraphs.append(
+            prose("evaluation", "linkage_truth", what="linked-only shares", method="adjusted", **counts)
+        )
     sec.add_table(
         TableBlock(
             "evaluation_linkage_adjusted",
@@ -448,7 +451,9 @@ def add_linkage_imputed(
         )
     )
     if truth is not None and "true_share" in res:
-        sec.paragraphs.append(prose("evaluation", "linkage_truth", **_coverage_counts(table)))
+        counts = _coverage_counts(table)
+        what = "imputed shares and mean days"
+        sec.paragraphs.append(prose("evaluation", "linkage_truth", what=what, method="imputed", **counts))
     sec.add_table(
         TableBlock(
             "evaluation_linkage_imputed",
@@ -459,6 +464,11 @@ def add_linkage_imputed(
             na_text=na_text,
         )
     )
+
+
+def _percent(share: float) -> str:
+    """A share of variance in words: whole percent, 'under 1%' for a small non-zero share."""
+    return "under 1%" if 0 < share < 0.005 else f"{100 * share:.0f}%"
 
 
 def _covers(res: pd.DataFrame, interval: str, true: str) -> pd.Series:
@@ -569,12 +579,14 @@ def add_linkage_did(
             m=m,
             followup_days=followup_days,
             source=SOURCE_LABELS.get(str(top["source"]), str(top["source"])),
-            share=f"{100 * float(top['linkage_share']):.0f}%",
+            share=_percent(float(top["linkage_share"])),
             ratio=f"{float(top['width_ratio']):.2f}",
         )
     )
     if truth is not None and "true" in res:
-        sec.paragraphs.append(prose("evaluation", "linkage_truth", **_coverage_counts(table)))
+        counts = _coverage_counts(table)
+        what = "the DiD of a linked record"
+        sec.paragraphs.append(prose("evaluation", "linkage_truth", what=what, method="imputed", **counts))
     sec.add_table(
         TableBlock(
             "evaluation_linkage_did",
