@@ -272,6 +272,7 @@ def imputed_linked_outcomes(
     seed: int = 0,
     alpha: float = 0.05,
     rounding_base: int = 1,
+    truth: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per source, by multiple imputation of link sets (:func:`impute_link_sets`, Rubin's rules): the share
     of ``crimes`` with a linked record of that source and the mean days from recording to that record's
@@ -281,8 +282,14 @@ def imputed_linked_outcomes(
     (``source``, ``force``, ``crime_ref``, ``outcome_date``); ``candidates`` every scored pair with its match
     probability. Within an imputation the share's variance is binomial and the mean's is ``s^2 / k``. The
     share is computed from counts rounded to ``rounding_base`` (as :func:`linked_shares`). ``min_linked`` is
-    the fewest crimes with a record that any of the means rests on (as linked or in any imputation), for
-    disclosure control by the caller. Deterministic given ``seed``.
+    the fewest crimes with a record that any of the means rests on (as linked, in any imputation or, with
+    ``truth``, in the truth), for disclosure control by the caller. Deterministic given ``seed``.
+
+    The as-linked share has a Wilson interval (sampling only), the as-linked mean a normal one. With
+    ``truth`` (the synthetic world's true links with their outcome dates: :func:`true_links`) each row
+    also has ``true_share`` and ``true_days`` - the same quantities on the true links, same population,
+    same rounding - and whether each interval covers them (``*_covers``); without it those columns are
+    absent.
     """
 
     def rounded(x: float) -> float:
@@ -312,7 +319,10 @@ def imputed_linked_outcomes(
         share, share_var, mean, mean_var, k = (np.array(v, dtype=float) for v in draws[s])
         linked_days = _days_to_first(pop, links[links["source"].astype(str) == s])
         row: dict[str, object] = {"source": s, "min_linked": int(min(k.min(), len(linked_days)))}
-        row["as_linked_share"] = min(rounded(len(linked_days)), n) / n
+        k_linked = min(rounded(len(linked_days)), n)
+        row["as_linked_share"] = k_linked / n
+        lo, hi = (float(v[0]) for v in wilson_interval(np.array([k_linked]), np.array([n]), alpha=alpha))
+        row.update(as_linked_share_lower=lo, as_linked_share_upper=hi)
         sh = rubin(share, share_var, alpha=alpha)
         row.update(
             imputed_share=sh.estimate,
@@ -337,8 +347,154 @@ def imputed_linked_outcomes(
         else:
             row.update(imputed_days=np.nan, imputed_days_lower=np.nan, imputed_days_upper=np.nan)
             row["days_linkage"] = np.nan
+        if truth is not None:
+            true_days = _days_to_first(pop, truth[truth["source"].astype(str) == s])
+            row["min_linked"] = int(min(int(row["min_linked"]), len(true_days)))
+            row["true_share"] = min(rounded(len(true_days)), n) / n
+            row["true_days"] = float(true_days.mean()) if len(true_days) else np.nan
+            for what, value in (("share", row["true_share"]), ("days", row["true_days"])):
+                for how in ("as_linked", "imputed"):
+                    lo, hi = (float(row[f"{how}_{what}_{end}"]) for end in ("lower", "upper"))  # type: ignore[arg-type]
+                    row[f"{how}_{what}_covers"] = bool(lo <= float(value) <= hi)  # type: ignore[arg-type]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 __all__.append("imputed_linked_outcomes")
+
+
+def true_links(truth: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The synthetic world's true links (``truth``: ``source``, ``record_id``, ``force``, ``crime_ref``) with
+    each record's outcome date and label read from its source table in ``tables`` exactly as the linkage
+    reads them (:class:`linkage.justice.outcome_sources.OutcomeSource`), so a quantity computed on these
+    links is the one the estimates computed on linked or imputed links are after. A record missing from
+    its table keeps its link and has no date. Sources the registry does not know are left out."""
+    from linkage.justice.outcome_sources import REGISTRY  # deferred as in impute_link_sets
+
+    frames = []
+    for source, rows in truth.groupby(truth["source"].astype(str), sort=True):
+        if source not in REGISTRY:
+            continue
+        mine = pd.DataFrame(
+            {
+                "source": source,
+                "record_id": rows["record_id"].astype("string").to_numpy(),
+                "force": rows["force"].astype("string").to_numpy(),
+                "crime_ref": rows["crime_ref"].astype("string").to_numpy(),
+            }
+        )
+        table = tables.get(source)
+        if table is None or table.empty:
+            mine["outcome_date"], mine["outcome_label"] = pd.NaT, pd.NA
+        else:
+            spec = REGISTRY[source]
+            dated = pd.DataFrame(
+                {
+                    "record_id": spec.record_ids(table).to_numpy(),
+                    "outcome_date": pd.to_datetime(table[spec.outcome_date], errors="coerce").to_numpy(),
+                    "outcome_label": spec.outcome_label(table).to_numpy(),
+                }
+            ).drop_duplicates("record_id")
+            dated["record_id"] = dated["record_id"].astype("string")
+            mine = mine.merge(dated, on="record_id", how="left")
+        frames.append(mine)
+    cols = ["source", "record_id", "force", "crime_ref", "outcome_date", "outcome_label"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+__all__.append("true_links")
+
+
+def _within(pop: pd.DataFrame, links: pd.DataFrame, followup_days: int) -> np.ndarray:
+    """0/1 per row of ``pop`` (``force``, ``crime_ref``, ``start_date``): a record in ``links`` whose
+    outcome date is within ``followup_days`` of recording (the window the DiD's other outcomes use)."""
+    mine = links[["force", "crime_ref", "outcome_date"]].copy()
+    mine["outcome_date"] = pd.to_datetime(mine["outcome_date"], errors="coerce")
+    mine = mine.dropna(subset=["outcome_date"]).astype({"force": "string", "crime_ref": "string"})
+    first = mine.groupby(["force", "crime_ref"], as_index=False)["outcome_date"].min()
+    both = pop[["force", "crime_ref", "start_date"]].merge(first, on=["force", "crime_ref"], how="left")
+    days = (both["outcome_date"] - both["start_date"]).dt.days
+    return (days.notna() & (days <= followup_days)).to_numpy(dtype=float)
+
+
+def imputed_did(
+    crimes: pd.DataFrame,
+    candidates: pd.DataFrame,
+    links: pd.DataFrame,
+    *,
+    go_live: pd.Timestamp,
+    period_end: pd.Timestamp,
+    followup_days: int = 90,
+    cluster: str = "lsoa",
+    m: int = 10,
+    seed: int = 0,
+    alpha: float = 0.05,
+    truth: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per source, the difference-in-differences of an outcome only linkage gives - the crime has a linked
+    record of that source dated within ``followup_days`` of recording - as linked and by multiple
+    imputation of link sets (the DiD on each imputed link set, Rubin's rules).
+
+    ``crimes`` is the population (e.g. crimes with a named suspect: ``force``, ``crime_ref``,
+    ``start_date``, ``month``, ``area``, ``treated`` and ``lsoa_code``), kept where the follow-up window is
+    complete by ``period_end`` and the crime has an LSOA, as :func:`linkage.evaluation.did_sample` keeps
+    them; the DiD is :func:`linkage.evaluation.did.did` (cluster-robust, ``cluster``). Within an
+    imputation the variance is the DiD's own squared SE; ``linkage_share`` is the part of the imputed
+    variance that is between imputations. ``min_flagged`` is the fewest crimes with the outcome in any
+    one link set (as linked, imputed or true), for disclosure control by the caller. With ``truth`` (true
+    links with dates, :func:`true_links`) the same DiD on the true links is ``true`` and each interval's
+    coverage of it is added; without it those columns are absent. Proportions (x100 for pp).
+    Deterministic given ``seed``. A DiD that cannot be estimated raises ``ValueError``.
+    """
+    from linkage.evaluation.did import did  # same stage; deferred to keep this module's imports light
+
+    pop = crimes.astype({"force": "string", "crime_ref": "string"}).drop_duplicates(["force", "crime_ref"])
+    pop = pop.assign(start_date=pd.to_datetime(pop["start_date"]))
+    keep = pop["start_date"] + pd.Timedelta(days=followup_days) <= pd.Timestamp(period_end)
+    if "lsoa_code" in pop.columns:
+        keep &= pop["lsoa_code"].notna()
+    pop = pop[keep].reset_index(drop=True)
+    sources = sorted(set(candidates["source"].astype(str)) & set(links["source"].astype(str)))
+    if pop.empty or not sources:
+        return pd.DataFrame()
+
+    def fit(link_set: pd.DataFrame, source: str) -> tuple[float, float, float, float, int]:
+        flag = _within(pop, link_set[link_set["source"].astype(str) == source], followup_days)
+        res = did(pop.assign(_linked=flag), outcome="_linked", go_live=go_live, cluster=cluster, alpha=alpha)
+        return res.estimate, res.std_error, res.ci_lower, res.ci_upper, int(flag.sum())
+
+    draws: dict[str, list[tuple[float, float, float, float, int]]] = {s: [] for s in sources}
+    for imputed in impute_link_sets(candidates, m, seed=seed):
+        for s in sources:
+            draws[s].append(fit(imputed, s))
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    rows = []
+    for s in sources:
+        est, se, lo, hi, k = fit(links, s)
+        q = np.array([d[0] for d in draws[s]])
+        u = np.array([d[1] ** 2 for d in draws[s]])
+        mi = rubin(q, u, alpha=alpha)
+        row: dict[str, object] = {
+            "source": s,
+            "min_flagged": int(min(k, *(d[4] for d in draws[s]))),
+            "as_linked": est,
+            "as_linked_lower": lo,
+            "as_linked_upper": hi,
+            "imputed": mi.estimate,
+            "imputed_lower": mi.ci_lower,
+            "imputed_upper": mi.ci_upper,
+            "linkage_share": mi.linkage_share,
+            "width_ratio": float(2 * z * mi.std_error / (hi - lo)) if hi > lo else np.nan,
+            "df": mi.df,
+        }
+        if truth is not None:
+            t_est, _, _, _, t_k = fit(truth, s)
+            row["min_flagged"] = int(min(int(row["min_flagged"]), t_k))  # type: ignore[call-overload]
+            row["true"] = t_est
+            row["as_linked_covers"] = bool(lo <= t_est <= hi)
+            row["imputed_covers"] = mi.covers(t_est)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__.append("imputed_did")

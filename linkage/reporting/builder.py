@@ -26,6 +26,7 @@ from linkage import __version__
 from linkage._io import atomic_directory, file_sha256, write_csv, write_text
 from linkage.config import TrailblazerConfig
 from linkage.evaluation.disclosure import LOG_COLUMNS, TOTAL, PublishedCells, audit_tables, protect_rates
+from linkage.evaluation.linkage_error import true_links
 from linkage.evaluation.maps import force_outline, load_boundaries
 from linkage.evaluation.rates import NO_OUTCOME, outcome_rates
 from linkage.pipeline import RunResult, true_effects
@@ -81,6 +82,23 @@ def _boundaries(config: TrailblazerConfig):
         else None
     )
     return bounds, outline
+
+
+def _true_links(data: ReportData) -> pd.DataFrame | None:
+    """The true links with each record's outcome date when the run has a truth table (a synthetic world,
+    or a world written out as extracts with its truth file): dates from the world's own source tables
+    (rows the data contract quarantined included: they are outcomes too), else from the loaded ones.
+    None without a truth table - real extracts - so no truth column is ever shown for real data."""
+    tables = data.tables or {}
+    truth = tables.get("truth")
+    if truth is None:
+        return None
+    kinds = ("cautions", "penalty_notices", "court_outcomes")
+    if data.world is not None:
+        sources = {k: getattr(data.world, k, None) for k in kinds}
+    else:
+        sources = {k: tables.get(k) for k in kinds}
+    return true_links(truth, {k: v for k, v in sources.items() if v is not None})
 
 
 def report_evaluation(
@@ -219,23 +237,40 @@ def build_report(data: ReportData) -> Report:
         and data.link_result is not None
         and "n_suspects" in data.linked
     ):
+        named = data.linked[data.linked["n_suspects"] > 0]
+        world_links = _true_links(data)  # issue 16g: a world's true links, dated (None for real data)
         S.add_linkage_adjusted(  # issue 16c: linked-only shares, as linked and linkage-adjusted
             ev_sec,
-            data.linked[data.linked["n_suspects"] > 0],
+            named,
             data.link_result.links,
             data.review_by_source,
             ds,
-            truth=(data.tables or {}).get("truth"),
+            truth=world_links,
             alpha=ev.alpha,
         )
         S.add_linkage_imputed(  # issue 16d: multiple imputation of link sets, Rubin's rules
             ev_sec,
-            data.linked[data.linked["n_suspects"] > 0],
+            named,
             data.link_result.candidates,
             data.link_result.links,
             ds,
             seed=cfg.seed,
             alpha=ev.alpha,
+            truth=world_links,
+        )
+        S.add_linkage_did(  # issue 16g: DiD of a linkage-only outcome, as linked and imputed
+            ev_sec,
+            named,
+            data.link_result.candidates,
+            data.link_result.links,
+            ds,
+            go_live=cfg.go_live,
+            period_end=cfg.period_end,
+            followup_days=ev.followup_days,
+            cluster=ev.cluster,
+            seed=cfg.seed,
+            alpha=ev.alpha,
+            truth=world_links,
         )
     sections.append(ev_sec)
     logs = [s.log for s in sections if s.log is not None and len(s.log)]

@@ -477,12 +477,44 @@ def test_synthetic_report_shows_imputed_linked_outcomes(synthetic_report):
     assert len(days) >= 1
     assert (days["imputed, 95% CI lower (days)"] <= days["mean days imputed"]).all()
     assert (days["mean days imputed"] <= days["imputed, 95% CI upper (days)"]).all()
+    # Issue 16g: a synthetic world shows each true value (on the world's true links) and what covers it.
+    truth_cols = {
+        "true share",
+        "true mean days",
+        "as linked share covers truth",
+        "imputed share covers truth",
+    }
+    assert truth_cols | {"as linked mean days covers truth", "imputed mean days covers truth"} <= set(
+        table.columns
+    )
+    assert ((table["true share"] >= 0) & (table["true share"] <= 1)).all()
+    assert "True values (imputed shares and mean days): this is a synthetic world" in html
     # The adjusted table's as-linked share is the same rounded rate as this one's.
     adjusted = pd.read_csv(folder / "tables" / "evaluation_linkage_adjusted.csv").set_index("linked record")
     mine = table.set_index("linked record")
     common = mine.index.intersection(adjusted.index)
     assert len(common) >= 1
     assert np.allclose(mine.loc[common, "as linked share"], adjusted.loc[common, "as linked"])
+
+
+def test_synthetic_report_shows_linkage_did(synthetic_report):
+    """Issue 16g: the DiD of a linked record within the follow-up window, as linked and multiply imputed,
+    with the part of the imputed variance that is linkage, the true-links DiD and which interval covers
+    it; estimates only, no counts; the prose says which it leads with."""
+    _, folder = synthetic_report
+    html = (folder / "report.html").read_text()
+    assert "The report leads with the imputed DiD" in html
+    table = pd.read_csv(folder / "tables" / "evaluation_linkage_did.csv")
+    assert len(table) >= 1 and not any("crimes" in c for c in table.columns)
+    assert (
+        (table["share of imputed variance from linkage"] >= 0)
+        & (table["share of imputed variance from linkage"] <= 1)
+    ).all()
+    assert (table["imputed, 95% CI lower"] <= table["imputed (pp)"]).all()
+    assert (table["imputed (pp)"] <= table["imputed, 95% CI upper"]).all()
+    assert {"true (pp, on the true links)", "as linked covers truth", "imputed covers truth"} <= set(
+        table.columns
+    )
 
 
 def test_rebuilding_gives_identical_tables(synthetic_report, tmp_path):

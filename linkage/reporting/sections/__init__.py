@@ -10,6 +10,7 @@ from linkage.reporting.sections._common import RESTRICTED_NEEDED
 from linkage.reporting.sections.data_summary import data_summary_section
 from linkage.reporting.sections.evaluation import (
     add_linkage_adjusted,
+    add_linkage_did,
     add_linkage_imputed,
     evaluation_section,
 )
@@ -27,5 +28,6 @@ __all__ = [
     "maps_section",
     "evaluation_section",
     "add_linkage_adjusted",
+    "add_linkage_did",
     "add_linkage_imputed",
 ]

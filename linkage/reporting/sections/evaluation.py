@@ -20,7 +20,7 @@ from linkage.evaluation.disclosure import (
     small_count_mask,
 )
 from linkage.evaluation.frames import add_flags, did_outcomes, did_sample
-from linkage.evaluation.linkage_error import imputed_linked_outcomes, linked_shares
+from linkage.evaluation.linkage_error import imputed_did, imputed_linked_outcomes, linked_shares
 from linkage.evaluation.method_evidence import CoverageEvidence, load_method_evidence
 from linkage.evaluation.placebo import (
     lead_choice,
@@ -370,6 +370,11 @@ def add_linkage_adjusted(
             ratio=f"{widest['width_ratio']:.1f}",
         )
     )
+    if truth is not None and "true" in shares:
+        counts = _coverage_counts(table)
+        sec.paragraphs.append(
+            prose("evaluation", "linkage_truth", what="linked-only shares", method="adjusted", **counts)
+        )
     sec.add_table(
         TableBlock(
             "evaluation_linkage_adjusted",
@@ -393,12 +398,15 @@ def add_linkage_imputed(
     m: int = MI_IMPUTATIONS,
     seed: int = 0,
     alpha: float = 0.05,
+    truth: pd.DataFrame | None = None,
 ) -> None:
     """Per source, the linked-only share and the mean days from recording to the linked outcome, as linked
     and by multiple imputation of link sets from the candidates' match probabilities (one-to-one, Rubin's
     rules), with the part of each imputed variance that is linkage (logic in
     :func:`linkage.evaluation.linkage_error.imputed_linked_outcomes`). Publishes rates and means only; a
-    source where any mean rests on fewer crimes than the disclosure threshold is left out."""
+    source where any mean rests on fewer crimes than the disclosure threshold is left out. ``truth`` (a
+    synthetic world's true links with dates, :func:`linkage.evaluation.linkage_error.true_links`) adds the
+    true share and mean and whether each interval covers them; real extracts have no such columns."""
     need = {"match_probability", "rule", "r_outcome_date", "left_pos", "right_pos"}
     if named is None or named.empty or candidates is None or candidates.empty or links is None:
         return
@@ -406,15 +414,24 @@ def add_linkage_imputed(
         sec.paragraphs.append(prose("evaluation", "linkage_imputed_not_run"))
         return
     res = imputed_linked_outcomes(
-        named, candidates, links, m=m, seed=seed, alpha=alpha, rounding_base=settings.rounding_base
+        named,
+        candidates,
+        links,
+        m=m,
+        seed=seed,
+        alpha=alpha,
+        rounding_base=settings.rounding_base,
+        truth=truth,
     )
     if res.empty:
         return
-    res = res[res["min_linked"] >= settings.threshold]
+    res = res[res["min_linked"] >= settings.threshold].reset_index(drop=True)
     if res.empty:
         return
     pct = [
         "as linked share",
+        "as linked share, 95% CI lower",
+        "as linked share, 95% CI upper",
         "imputed share",
         "imputed share, 95% CI lower",
         "imputed share, 95% CI upper",
@@ -425,6 +442,8 @@ def add_linkage_imputed(
         {
             "linked record": res["source"].map(SOURCE_LABELS).fillna(res["source"]),
             "as linked share": res["as_linked_share"],
+            "as linked share, 95% CI lower": res["as_linked_share_lower"],
+            "as linked share, 95% CI upper": res["as_linked_share_upper"],
             "imputed share": res["imputed_share"],
             "imputed share, 95% CI lower": res["imputed_share_lower"],
             "imputed share, 95% CI upper": res["imputed_share_upper"],
@@ -439,6 +458,18 @@ def add_linkage_imputed(
         }
     ).reset_index(drop=True)
     days = [c for c in table.columns if "days" in c and c not in pct]
+    na_text = {c: "not estimable" for c in days}
+    if truth is not None and "true_share" in res:
+        table["true share"] = res["true_share"]
+        pct.append("true share")
+        table["true mean days"] = res["true_days"]
+        days.append("true mean days")
+        na_text["true mean days"] = "no true record"
+        for what, label in (("share", "share"), ("days", "mean days")):
+            for how, name in (("as_linked", "as linked"), ("imputed", "imputed")):
+                col = f"{name} {label} covers truth"
+                table[col] = _covers(res, f"{how}_{what}", f"true_{what}")
+                na_text[col] = "not estimable"
     table[pct] = table[pct].astype(float).round(RATE_DECIMALS)
     table[days] = table[days].astype(float).round(1)
     sec.paragraphs.append(
@@ -450,6 +481,10 @@ def add_linkage_imputed(
             days=f"{100 * float(res['days_linkage'].max()):.0f}%",
         )
     )
+    if truth is not None and "true_share" in res:
+        counts = _coverage_counts(table)
+        what = "imputed shares and mean days"
+        sec.paragraphs.append(prose("evaluation", "linkage_truth", what=what, method="imputed", **counts))
     sec.add_table(
         TableBlock(
             "evaluation_linkage_imputed",
@@ -457,7 +492,142 @@ def add_linkage_imputed(
             f"and by multiple imputation of link sets ({m} imputations)",
             table,
             percent_columns=tuple(pct),
-            na_text={c: "not estimable" for c in days},
+            na_text=na_text,
+        )
+    )
+
+
+def _percent(share: float) -> str:
+    """A share of variance in words: whole percent, 'under 1%' for a small non-zero share."""
+    return "under 1%" if 0 < share < 0.005 else f"{100 * share:.0f}%"
+
+
+def _covers(res: pd.DataFrame, interval: str, true: str) -> pd.Series:
+    """Whether ``res``'s ``{interval}_lower``-``{interval}_upper`` covers ``res[true]`` (NA where either
+    is missing: a mean that could not be estimated covers nothing)."""
+    lo, hi, value = res[f"{interval}_lower"], res[f"{interval}_upper"], res[true]
+    known = lo.notna() & hi.notna() & value.notna()
+    return pd.Series(((lo <= value) & (value <= hi)).where(known), dtype="boolean").reset_index(drop=True)
+
+
+def _coverage_counts(table: pd.DataFrame) -> dict[str, int]:
+    """How many of a linkage-error table's intervals cover the truth: as linked, and adjusted or imputed."""
+    cols = [c for c in table.columns if str(c).endswith("covers truth")]
+    first = [c for c in cols if str(c).startswith("as linked")]
+    other = [c for c in cols if c not in first]
+
+    def count(cs: list[str]) -> int:
+        return int(table[cs].fillna(False).to_numpy(bool).sum())
+
+    def known(cs: list[str]) -> int:
+        return int(table[cs].notna().to_numpy().sum())
+
+    return {
+        "linked": count(first),
+        "linked_of": known(first),
+        "other": count(other),
+        "other_of": known(other),
+    }
+
+
+def add_linkage_did(
+    sec: Section,
+    named: pd.DataFrame,
+    candidates: pd.DataFrame | None,
+    links: pd.DataFrame,
+    settings: DisclosureSettings,
+    *,
+    go_live: pd.Timestamp | None,
+    period_end: pd.Timestamp,
+    followup_days: int = 90,
+    cluster: str = "lsoa",
+    m: int = MI_IMPUTATIONS,
+    seed: int = 0,
+    alpha: float = 0.05,
+    truth: pd.DataFrame | None = None,
+) -> None:
+    """Per source, the DiD of an outcome only linkage gives (a linked record of the source within
+    ``followup_days`` of recording, crimes with a named suspect): as linked and by multiple imputation of
+    link sets, with the part of the imputed variance that is linkage (logic in
+    :func:`linkage.evaluation.linkage_error.imputed_did`). Publishes estimates in percentage points only
+    (no counts); a source with fewer crimes with the outcome than the disclosure threshold, in any link
+    set, is left out. ``truth`` (synthetic worlds) adds the same DiD on the true links and whether each
+    interval covers it."""
+    need = {"match_probability", "rule", "r_outcome_date", "left_pos", "right_pos"}
+    if go_live is None or named is None or named.empty or candidates is None or candidates.empty:
+        return
+    if links is None or not need <= set(candidates.columns):
+        return
+    if not {"start_date", "treated", "month"} <= set(named.columns) or named["treated"].nunique() < 2:
+        return
+    try:
+        res = imputed_did(
+            named,
+            candidates,
+            links,
+            go_live=go_live,
+            period_end=period_end,
+            followup_days=followup_days,
+            cluster=cluster,
+            m=m,
+            seed=seed,
+            alpha=alpha,
+            truth=truth,
+        )
+    except ValueError as exc:
+        sec.paragraphs.append(prose("evaluation", "linkage_did_not_run", reason=plain(exc)))
+        return
+    if res.empty:
+        return
+    res = res[res["min_flagged"] >= settings.threshold].reset_index(drop=True)
+    if res.empty:
+        return
+    pp = ["as_linked", "as_linked_lower", "as_linked_upper", "imputed", "imputed_lower", "imputed_upper"]
+    scaled = res[pp].astype(float) * 100
+    table = pd.DataFrame(
+        {
+            "linked record": res["source"].map(SOURCE_LABELS).fillna(res["source"]),
+            "as linked (pp)": scaled["as_linked"],
+            "as linked, 95% CI lower": scaled["as_linked_lower"],
+            "as linked, 95% CI upper": scaled["as_linked_upper"],
+            "imputed (pp)": scaled["imputed"],
+            "imputed, 95% CI lower": scaled["imputed_lower"],
+            "imputed, 95% CI upper": scaled["imputed_upper"],
+            "share of imputed variance from linkage": res["linkage_share"].astype(float).round(RATE_DECIMALS),
+        }
+    )
+    if truth is not None and "true" in res:
+        table["true (pp, on the true links)"] = 100 * res["true"].astype(float)
+        table["as linked covers truth"] = _covers(res, "as_linked", "true")
+        table["imputed covers truth"] = _covers(res, "imputed", "true")
+    num = [c for c in table.columns if "(pp" in c or "CI" in c]
+    table[num] = table[num].astype(float).round(2)
+    top = res.loc[res["linkage_share"].idxmax()]
+    sec.paragraphs.append(
+        prose(
+            "evaluation",
+            "linkage_did",
+            m=m,
+            followup_days=followup_days,
+            source=SOURCE_LABELS.get(str(top["source"]), str(top["source"])),
+            share=_percent(float(top["linkage_share"])),
+            ratio=f"{float(top['width_ratio']):.2f}",
+        )
+    )
+    if truth is not None and "true" in res:
+        counts = _coverage_counts(table)
+        what = "the DiD of a linked record"
+        sec.paragraphs.append(prose("evaluation", "linkage_truth", what=what, method="imputed", **counts))
+    sec.add_table(
+        TableBlock(
+            "evaluation_linkage_did",
+            f"Difference-in-differences of a linked record within {followup_days} days, crimes with a "
+            f"named suspect (pp): as linked and by multiple imputation of link sets ({m} imputations)",
+            table,
+            na_text={
+                "as linked covers truth": "not estimable",
+                "imputed covers truth": "not estimable",
+            },
         )
     )
 
