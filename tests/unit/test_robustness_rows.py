@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.reporting.sections.evaluation import robustness_rows
+from linkage.reporting.sections.evaluation import HeadlineOutcome, robustness_rows
 
 MONTHS = pd.date_range("2024-01-01", periods=12, freq="MS")
 GO = MONTHS[6]
@@ -30,7 +30,7 @@ def _crimes(n_areas: int, n_treated: int, effect: float, seed: int = 0, per_cell
 
 def test_rows_recover_a_known_effect_with_twelve_areas():
     crimes = _crimes(12, 2, effect=0.08)
-    rows, missing = robustness_rows(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=3)
+    rows, missing = robustness_rows(HeadlineOutcome(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=3))
     assert missing == []
     by = {r["method"].split(" (")[0]: r for r in rows}
     assert set(by) == {"wild cluster bootstrap", "synthetic DiD"}
@@ -46,8 +46,8 @@ def test_rows_recover_a_known_effect_with_twelve_areas():
 def test_rows_are_deterministic_given_the_seed():
     crimes = _crimes(6, 2, effect=0.05, seed=1)
     crimes["y"] = crimes["y"] + np.random.default_rng(5).normal(0, 0.05, len(crimes))  # noisy
-    a, _ = robustness_rows(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=7)
-    b, _ = robustness_rows(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=7)
+    a, _ = robustness_rows(HeadlineOutcome(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=7))
+    b, _ = robustness_rows(HeadlineOutcome(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=7))
     assert pd.DataFrame(a).equals(pd.DataFrame(b))
 
 
@@ -55,7 +55,7 @@ def test_synthetic_did_without_enough_donors_says_so_in_words():
     """Two trailblazers and two comparison areas (the shipped design): synthetic DiD has an estimate but no
     placebo among the donors, so no interval and no p-value (blank, said in words), not a made-up number."""
     crimes = _crimes(4, 2, effect=0.05)
-    rows, missing = robustness_rows(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=0)
+    rows, missing = robustness_rows(HeadlineOutcome(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=0))
     sd = next(r for r in rows if r["method"].startswith("synthetic DiD"))
     assert sd["estimate"] == pytest.approx(5.0, abs=1e-4)
     assert all(np.isnan(sd[c]) for c in ("ci_lower", "ci_upper", "randomisation p"))
@@ -65,7 +65,7 @@ def test_synthetic_did_without_enough_donors_says_so_in_words():
 def test_a_design_with_one_area_is_not_estimable_in_words():
     crimes = _crimes(2, 1, effect=0.05)
     crimes["treated"] = 1  # no comparison area at all
-    rows, missing = robustness_rows(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=0)
+    rows, missing = robustness_rows(HeadlineOutcome(crimes, "y", "y", "pp", 100.0, GO, 0.05, seed=0))
     assert rows == []  # no number for an estimate that cannot be made
     assert [m.split(":")[0] for m in missing] == ["wild cluster bootstrap", "synthetic DiD"]
     assert all("not estimable" in m for m in missing)

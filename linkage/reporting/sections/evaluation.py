@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import textwrap
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -126,20 +127,29 @@ def _event_study_blocks(sec: Section, es: EventStudy, key: str, label: str, unit
 
 
 # --- issue 16: placebo tests and randomisation p-value beside the headline effect (block begins) ---------
-def _placebo_block(
-    sec: Section,
-    sub: pd.DataFrame,
-    key: str,
-    label: str,
-    unit: str,
-    scale: float,
-    go_live: pd.Timestamp,
-    alpha: float,
-    seed: int = 0,
-) -> None:
+@dataclass(frozen=True)
+class HeadlineOutcome:
+    """The headline outcome the placebo and robustness checks run on: its DiD sample (area, treated,
+    month, lsoa_code and the outcome column ``key``), how it is shown, the go-live month, the test level
+    and the configuration's seed (bootstrap draws and sampled placebo assignments)."""
+
+    sample: pd.DataFrame
+    key: str
+    label: str
+    unit: str
+    scale: float
+    go_live: pd.Timestamp
+    alpha: float
+    seed: int = 0
+
+
+def _placebo_block(sec: Section, headline: HeadlineOutcome) -> None:
     """Placebo tests in space and time for the headline outcome: chart, table, headline p-value and which
     estimate the report leads with (logic in :mod:`linkage.evaluation.placebo`). Publishes estimates and
     p-values only (no counts), each a difference of area-level rates like the DiD itself."""
+    h = headline
+    sub, key, label, unit, scale = h.sample, h.key, h.label, h.unit, h.scale
+    go_live, alpha, seed = h.go_live, h.alpha, h.seed
     try:
         space = space_placebo(sub, outcome=key, go_live=go_live, alpha=alpha, seed=seed)
     except ValueError as exc:
@@ -173,7 +183,7 @@ def _placebo_block(
     table.insert(
         0, "method", table.pop("placebo").map({"space": "placebo in space", "time": "placebo in time"})
     )
-    extra, missing = robustness_rows(sub, key, label, unit, scale, go_live, alpha, seed)
+    extra, missing = robustness_rows(headline)
     table = pd.concat([table, pd.DataFrame(extra, columns=table.columns)], ignore_index=True)
     table["smallest attainable p"] = table["smallest attainable p"].astype(float)
     table["placebos"] = pd.array(table["placebos"], dtype="Int64")
@@ -241,22 +251,15 @@ def evidence_words(evidence: CoverageEvidence | None) -> dict[str, object] | Non
     }
 
 
-def robustness_rows(
-    sub: pd.DataFrame,
-    key: str,
-    label: str,
-    unit: str,
-    scale: float,
-    go_live: pd.Timestamp,
-    alpha: float,
-    seed: int,
-) -> tuple[list[dict[str, object]], list[str]]:
+def robustness_rows(headline: HeadlineOutcome) -> tuple[list[dict[str, object]], list[str]]:
     """Rows for the wild cluster bootstrap and the synthetic DiD beside the placebo tests (display units),
     in the placebo table's columns, and the methods that could not be run, each with its reason in words.
 
     A synthetic DiD without donor placebos (no more donor areas than trailblazers) keeps its estimate and
     has no interval or p-value (NaN, shown in words); a wild bootstrap interval that never rejects is
-    unbounded (NaN, 'not bounded'). Deterministic given ``seed``."""
+    unbounded (NaN, 'not bounded'). Deterministic given the headline's ``seed``."""
+    h = headline
+    sub, key, unit, scale, go_live, alpha, seed = h.sample, h.key, h.unit, h.scale, h.go_live, h.alpha, h.seed
     rows: list[dict[str, object]] = []
     missing: list[str] = []
     try:
@@ -748,7 +751,8 @@ def evaluation_section(
         }[key]
         sec.headline.append((short, text))
         if key == spec_first_key:
-            _placebo_block(sec, sub, key, label, unit, scale, go_live, alpha, seed)  # issue 16
+            headline = HeadlineOutcome(sub, key, label, unit, scale, go_live, alpha, seed)
+            _placebo_block(sec, headline)  # issue 16
     if rows:
         names = {
             "estimate": "estimate",
