@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+SOURCES = ("cautions", "penalty_notices", "court_outcomes")
+
 
 def force_pairs(world: Path, force: str, window: bool = True, nearest: tuple[int, ...] = ()) -> dict:
     """Crimes and pairs per source and pass of ``force`` in ``world`` (and the ``nearest`` what-ifs)."""
@@ -51,7 +53,11 @@ def force_pairs(world: Path, force: str, window: bool = True, nearest: tuple[int
         out["pairs"][source] = int(len(by_rule))
         out["by_rule"][source] = {str(k): int(v) for k, v in counts.items()}
         if nearest:
-            out["nearest"][source] = nearest_whatif(world, force, source, left, right, by_rule, nearest)
+            # the PNC pass last: its pairs are then the ones no other pass makes
+            last = [r for r in rules if r.name != "pnc"] + [r for r in rules if r.name == "pnc"]
+            only = LinkageModel(list(spec.comparisons), last).candidate_pairs_by_rule(left, right)
+            only = only[only == "pnc"].index
+            out["nearest"][source] = nearest_whatif(world, force, source, left, right, by_rule, only, nearest)
     out["blocking_s"] = round(time.perf_counter() - t0, 2)
     return out
 
@@ -69,8 +75,12 @@ def nearest_ranks(lpos, rpos, gap):
     return rank
 
 
-def nearest_whatif(world: Path, force: str, source: str, left, right, by_rule, ks: tuple[int, ...]) -> dict:
-    """PNC-pass pairs and true pairs lost if each outcome kept only its ``k`` nearest-dated crimes."""
+def nearest_whatif(
+    world: Path, force: str, source: str, left, right, by_rule, pnc_only, ks: tuple[int, ...]
+) -> dict:
+    """PNC-pass pairs and true pairs lost if each outcome kept only its ``k`` nearest-dated crimes:
+    ``true dropped`` from the pass, ``true lost`` from the candidates (no other pass makes them; the
+    pairs only the PNC pass makes are ``pnc_only``)."""
     import pandas as pd
 
     pnc = by_rule[by_rule == "pnc"].index
@@ -91,10 +101,15 @@ def nearest_whatif(world: Path, force: str, source: str, left, right, by_rule, k
         }
     )
     is_true = pairs.merge(truth.assign(_t=True), how="left", on=list(pairs.columns))["_t"].notna().to_numpy()
-    res = {"pairs": len(lpos), "true": int(is_true.sum())}
+    alone = pnc.isin(pnc_only)
+    res = {"pairs": len(lpos), "true": int(is_true.sum()), "true only here": int((is_true & alone).sum())}
     for k in ks:
         keep = rank < k
-        res[f"k={k}"] = {"pairs": int(keep.sum()), "true lost": int((is_true & ~keep).sum())}
+        res[f"k={k}"] = {
+            "pairs": int(keep.sum()),
+            "true dropped": int((is_true & ~keep).sum()),
+            "true lost": int((is_true & ~keep & alone).sum()),
+        }
     return res
 
 
@@ -102,15 +117,31 @@ def person_counts(world: Path, force: str) -> dict:
     """Suspected persons of ``force`` and their crimes, from the world's truth (benchmark only)."""
     import pandas as pd
 
-    st = pd.read_parquet(world / "truth" / "suspect_truth.parquet", columns=["force", "person_id"])
-    n = st[st["force"] == force].groupby("person_id").size()
+    st = pd.read_parquet(world / "truth" / "suspect_truth.parquet")
+    st = st.loc[st["force"] == force, ["force", "crime_ref", "suspect_ref", "person_id"]]
+    n = st.groupby("person_id").size()
     return {
         "persons": len(n),
         "crimes/person mean": round(float(n.mean()), 2),
         "p99": int(n.quantile(0.99)),
         "max": int(n.max()),
         "sum n^2 / sum n": round(float((n**2).sum() / n.sum()), 1),
+        **{
+            f"{src}: same-person crimes per outcome": per_outcome(world, force, src, st, n) for src in SOURCES
+        },
     }
+
+
+def per_outcome(world: Path, force: str, source: str, st, n) -> float:
+    """Mean crimes of the outcome's own person per outcome of ``source`` (what a person key pairs
+    with no window), from the truth."""
+    import pandas as pd
+
+    truth = pd.read_parquet(world / "truth" / "truth.parquet", filters=[("source", "=", source)])
+    truth = truth[truth["force"] == force].merge(st, on=["force", "crime_ref", "suspect_ref"])
+    if truth.empty:
+        return float("nan")
+    return round(float(n.reindex(truth["person_id"]).mean()), 1)
 
 
 def fitted_exponent(crimes: list[int], pairs: list[int]) -> float:
