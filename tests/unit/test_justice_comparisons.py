@@ -364,3 +364,28 @@ def test_dob_levels_equal_the_reference_on_every_kind_of_pair():
     assert got.dtype == want.dtype
     assert np.array_equal(got, want)
     assert set(np.unique(got).tolist()) == {-1, 0, 1, 2, 3, 4, 5}
+
+
+def test_dob_comparison_compiled_chunks_equal_the_array_formula(monkeypatch):
+    """DobComparison's compiled per-chunk pass (threads, many chunks) gives dob_levels on the gathered
+    pairs with the implausible-date rule applied, and handles no pairs and missing values."""
+    import linkage.engine.kernels as kernels
+    import linkage.justice.comparisons as jc
+
+    rng = np.random.default_rng(11)
+    a = rng.integers(19400101, 20101231, 400)
+    a[:20] = -1  # missing
+    b = np.where(rng.random(400) < 0.5, a, rng.integers(19400101, 20101231, 400))
+    left = pd.DataFrame({"dob_int": a, "dob_ok": rng.random(400) < 0.9})
+    right = pd.DataFrame({"dob_int": b, "dob_ok": rng.random(400) < 0.9})
+    lp = rng.integers(0, 400, 5000)
+    rp = np.where(rng.random(5000) < 0.5, lp, rng.integers(0, 400, 5000))
+    want = jc.dob_levels(a[lp], b[rp])
+    want[(want >= 4) & ~(left["dob_ok"].to_numpy()[lp] & right["dob_ok"].to_numpy()[rp])] = -1
+    monkeypatch.setattr(kernels, "THREADS", 2)
+    monkeypatch.setattr(jc, "_DOB_CHUNK", 77)
+    got = jc.DobComparison().levels_for_pairs(left, right, lp, rp)
+    assert got.tolist() == want.tolist() and {-1, 0, 5} <= set(got.tolist())
+    no_valid = jc.DobComparison(valid_column=None).levels_for_pairs(left, right, lp, rp)
+    assert no_valid.tolist() == jc.dob_levels(a[lp], b[rp]).tolist()
+    assert len(jc.DobComparison().levels_for_pairs(left, right, lp[:0], rp[:0])) == 0
