@@ -88,14 +88,37 @@ class PncComparison(PositionalComparison):
         key = pd.factorize(pd.concat([a[parts[0]], b[parts[0]]], ignore_index=True), use_na_sentinel=True)[0]
         full = pd.factorize(pd.concat([a[parts[1]], b[parts[1]]], ignore_index=True), use_na_sentinel=True)[0]
         lg = np.concatenate([a[parts[2]].to_numpy(bool), b[parts[2]].to_numpy(bool)])
-        ka, kb = key[:n_left][left_pos], key[n_left:][right_pos]
-        fa, fb = full[:n_left][left_pos], full[n_left:][right_pos]
-        la, lb = lg[:n_left][left_pos], lg[n_left:][right_pos]
-        out = np.full(len(ka), 2, dtype=np.int8)
-        out[(ka == kb) & (la != lb)] = 1
-        out[fa == fb] = 0
-        out[(ka < 0) | (kb < 0)] = _MISSING
+        key, full = key.astype(np.int32), full.astype(np.int32)  # codes < number of rows
+        out = np.empty(len(left_pos), dtype=np.int8)
+
+        def chunk(i: int, j: int) -> None:
+            _pnc_levels(key, full, lg, n_left, left_pos[i:j], right_pos[i:j], out[i:j])
+
+        run_chunks(len(left_pos), chunk)
         return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _pnc_levels(
+    key: np.ndarray,
+    full: np.ndarray,
+    long: np.ndarray,
+    n_left: int,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:class:`PncComparison` levels in one pass: codes of the left rows first, then the right rows'."""
+    for i in range(len(left_pos)):
+        p, q = left_pos[i], n_left + right_pos[i]
+        if key[p] < 0 or key[q] < 0:
+            out[i] = -1
+        elif full[p] == full[q]:
+            out[i] = 0
+        elif key[p] == key[q] and long[p] != long[q]:
+            out[i] = 1
+        else:
+            out[i] = 2
 
 
 # ------------------------------------------------------------------------------------ directional time
