@@ -410,6 +410,16 @@ def generate_candidates(
         raise LinkageError("blocking_rules is empty; give at least one block_on(...) rule")
     n_right = len(left) if right is None else len(right)
     radix = np.int64(max(n_right, 1))
+    if len(rules) == 1:
+        # One rule whose pairs come sorted and distinct (a sort join does): they are the union as they
+        # are, with no sort, no deduplication and no pair-code round trip.
+        lp, rp = rules[0].pairs(left, right)
+        lp, rp = np.asarray(lp, dtype=np.int64), np.asarray(rp, dtype=np.int64)
+        code = lp * radix + rp
+        if len(code) < 2 or bool((code[1:] > code[:-1]).all()):
+            logger.debug("blocking rule %r: %d pairs", rules[0].name, len(code))
+            return CandidatePairs(lp, rp, np.zeros(len(lp), dtype=np.int16), (rules[0].name,))
+        del lp, rp
 
     def rule_codes(rule: BlockingRule) -> np.ndarray:
         lp, rp = rule.pairs(left, right)
@@ -418,7 +428,9 @@ def generate_candidates(
     # The passes are independent: on a small thread pool (numpy sorts and searches release the GIL),
     # results kept in the rules' order, so the union does not depend on scheduling.
     threads = kernels.THREADS
-    if threads > 1 and len(rules) > 1 and len(left) >= _PARALLEL_BLOCKING_MIN:
+    if len(rules) == 1:
+        chunks = [code]  # not sorted and distinct (above): the general union below
+    elif threads > 1 and len(left) >= _PARALLEL_BLOCKING_MIN:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             chunks = list(pool.map(rule_codes, rules))
     else:

@@ -251,9 +251,15 @@ def _map_chunks(n: int, fn: Callable[[int, int], np.ndarray]) -> list[np.ndarray
         return list(pool.map(lambda b: fn(*b), bounds))
 
 
-def run_chunks(n: int, fn: Callable[[int, int], None], chunk: int = 1 << 18) -> None:
-    """Call ``fn(start, stop)`` over ``[0, n)`` in chunks on the thread pool; ``fn`` writes its slice of
-    preallocated outputs, so the result is the same whatever the scheduling."""
+# Pairs per chunk of run_chunks (a module setting so tests can force many chunks on small data).
+RUN_CHUNK = 1 << 18
+
+
+def run_chunks(n: int, fn: Callable[[int, int], None], chunk: int | None = None) -> None:
+    """Call ``fn(start, stop)`` over ``[0, n)`` in chunks (``RUN_CHUNK`` pairs unless ``chunk``) on the
+    thread pool; ``fn`` writes its slice of preallocated outputs, so the result is the same whatever the
+    scheduling."""
+    chunk = RUN_CHUNK if chunk is None else chunk
     bounds = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
     if THREADS == 1 or len(bounds) < 2:
         for i, j in bounds:

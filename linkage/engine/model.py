@@ -30,7 +30,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from linkage._io import write_text
-from linkage.engine import kernels
+from linkage.engine import jit, kernels
 from linkage.engine.blocking import BlockingRule, CandidatePairs, generate_candidates
 from linkage.engine.comparisons import Comparison
 from linkage.engine.kernels import run_chunks  # re-exported: the justice scoring chunks with it
@@ -559,46 +559,58 @@ class LinkageModel:
         return level_bf, tf_bf
 
     def score_arrays(
-        self, levels: pd.DataFrame, tf_minimum: float = 1e-9, bf_out: np.ndarray | None = None
+        self,
+        levels: pd.DataFrame,
+        tf_minimum: float = 1e-9,
+        bf_out: np.ndarray | None = None,
+        total_out: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Match weight (float64, log2 odds) and the per-comparison log2 Bayes factors (float32, one row
         per comparison, shape ``(k, n)``) of every pair, as :meth:`predict` reports them but without a
         DataFrame: lookups of the ``int8`` levels into small weight tables, in chunks on a thread pool
         (numpy releases the GIL), each chunk written in place, so the result does not depend on
         scheduling. Term frequencies as in :meth:`bayes_factor_parts`. ``bf_out`` (optional, float32
-        ``(k, n)``) receives the Bayes factors in place (e.g. rows of a larger block)."""
+        ``(k, n)``) receives the Bayes factors in place (e.g. rows of a larger block), ``total_out``
+        (optional, float64 ``(n,)``) the match weights. One compiled pass per chunk
+        (:func:`linkage.engine.jit.score_levels`) reads each pair's levels once; term-frequency
+        logarithms are numpy's."""
         self._check_fitted()
         n = len(levels)
         comps = self.comparisons
         codes = [levels[c.name].to_numpy() for c in comps]
-        # Prepend 0.0 so level -1 (missing) looks up a neutral weight.
-        tables = [np.concatenate([[0.0], self.weight_table(c.name)]) for c in comps]
         tf_cols = [
             levels[f"tf_{c.name}"].to_numpy()
             if c.tf_column is not None and f"tf_{c.name}" in levels.columns
             else None
             for c in comps
         ]
-        total = np.empty(n, dtype=np.float64)
+        total = np.empty(n, dtype=np.float64) if total_out is None else total_out
+        if total.shape != (n,):
+            raise LinkageError(f"total_out must have shape {(n,)}, got {total.shape}")
         bf = np.empty((len(comps), n), dtype=np.float32) if bf_out is None else bf_out
         if bf.shape != (len(comps), n):
             raise LinkageError(f"bf_out must have shape {(len(comps), n)}, got {bf.shape}")
         prior = _logit2(self.prior)
+        padded = jit.padded_tables([self.weight_table(c.name) for c in comps])  # level -1 reads 0.0
+        with_tf = [j for j, tf in enumerate(tf_cols) if tf is not None]
+        tf_row = np.full(len(comps), -1, dtype=np.int64)
+        tf_row[with_tf] = np.arange(len(with_tf))
 
         def chunk(start: int, stop: int) -> None:
-            acc = np.full(stop - start, prior, dtype=np.float64)
-            for j, c in enumerate(comps):
-                col = codes[j][start:stop]
-                w = tables[j].take(col.astype(np.intp) + 1)
-                tf = tf_cols[j]
-                if tf is not None:
-                    rel = tf[start:stop]
-                    adj = (col == c.exact_level) & ~np.isnan(rel)
-                    if adj.any():
-                        w[adj] -= np.log2(np.maximum(rel[adj].astype(np.float64), tf_minimum))
-                acc += w
-                bf[j, start:stop] = w
-            total[start:stop] = acc
+            m = stop - start
+            block = np.empty((len(comps), m), dtype=np.int8)
+            for j in range(len(comps)):
+                block[j] = codes[j][start:stop]
+            tf_mask = np.zeros((len(with_tf), m), dtype=bool)
+            tf_bits = np.zeros((len(with_tf), m), dtype=np.float64)
+            for r, j in enumerate(with_tf):
+                rel = tf_cols[j][start:stop]
+                adj = (block[j] == comps[j].exact_level) & ~np.isnan(rel)
+                tf_mask[r] = adj
+                tf_bits[r, adj] = np.log2(np.maximum(rel[adj].astype(np.float64), tf_minimum))
+            jit.score_levels(
+                block, padded, prior, tf_row, tf_mask, tf_bits, bf[:, start:stop], total[start:stop]
+            )
 
         run_chunks(n, chunk)
         return total, bf
@@ -852,7 +864,8 @@ def weight_probability(weight: np.ndarray, out: np.ndarray | None = None) -> np.
 
     def chunk(start: int, stop: int) -> None:
         part = out[start:stop]
-        np.clip(weight[start:stop], -1000, 1000, out=part)
+        np.maximum(weight[start:stop], -1000, out=part)  # np.clip, but faster (NaN stays NaN)
+        np.minimum(part, 1000, out=part)
         np.negative(part, out=part)
         np.exp2(part, out=part)
         part += 1.0

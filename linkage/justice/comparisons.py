@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
+import numba
 import numpy as np
 import pandas as pd
 from rapidfuzz import process
@@ -87,14 +88,37 @@ class PncComparison(PositionalComparison):
         key = pd.factorize(pd.concat([a[parts[0]], b[parts[0]]], ignore_index=True), use_na_sentinel=True)[0]
         full = pd.factorize(pd.concat([a[parts[1]], b[parts[1]]], ignore_index=True), use_na_sentinel=True)[0]
         lg = np.concatenate([a[parts[2]].to_numpy(bool), b[parts[2]].to_numpy(bool)])
-        ka, kb = key[:n_left][left_pos], key[n_left:][right_pos]
-        fa, fb = full[:n_left][left_pos], full[n_left:][right_pos]
-        la, lb = lg[:n_left][left_pos], lg[n_left:][right_pos]
-        out = np.full(len(ka), 2, dtype=np.int8)
-        out[(ka == kb) & (la != lb)] = 1
-        out[fa == fb] = 0
-        out[(ka < 0) | (kb < 0)] = _MISSING
+        key, full = key.astype(np.int32), full.astype(np.int32)  # codes < number of rows
+        out = np.empty(len(left_pos), dtype=np.int8)
+
+        def chunk(i: int, j: int) -> None:
+            _pnc_levels(key, full, lg, n_left, left_pos[i:j], right_pos[i:j], out[i:j])
+
+        run_chunks(len(left_pos), chunk)
         return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _pnc_levels(
+    key: np.ndarray,
+    full: np.ndarray,
+    long: np.ndarray,
+    n_left: int,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:class:`PncComparison` levels in one pass: codes of the left rows first, then the right rows'."""
+    for i in range(len(left_pos)):
+        p, q = left_pos[i], n_left + right_pos[i]
+        if key[p] < 0 or key[q] < 0:
+            out[i] = -1
+        elif full[p] == full[q]:
+            out[i] = 0
+        elif key[p] == key[q] and long[p] != long[q]:
+            out[i] = 1
+        else:
+            out[i] = 2
 
 
 # ------------------------------------------------------------------------------------ directional time
@@ -490,7 +514,7 @@ class DobComparison(PositionalComparison):
         self.columns = (column,) if valid_column is None else (column, valid_column)
 
     def levels_for_pairs(self, left, right, left_pos, right_pos) -> np.ndarray:
-        """Levels for pairs given by row positions (whole-array digit arithmetic)."""
+        """Levels for pairs given by row positions (one compiled pass per chunk, :func:`_dob_level`)."""
         _check_columns(left, [self.column], "left", self.name)
         _check_columns(right, [self.column], "right", self.name)
         a_all = np.asarray(left[self.column].to_numpy(), dtype=np.int64)
@@ -503,15 +527,16 @@ class DobComparison(PositionalComparison):
         if valid:
             va_all = np.asarray(left[self.valid_column].to_numpy(), dtype=bool)
             vb_all = np.asarray(right[self.valid_column].to_numpy(), dtype=bool)
+        else:
+            va_all = vb_all = np.zeros(0, dtype=bool)
         out = np.empty(len(left_pos), dtype=np.int8)
+        use_valid = bool(valid)
 
         def chunk(i: int, j: int) -> None:
-            # cache-sized chunks on the thread pool: temporaries stay small, each chunk writes its slice
-            lp, rp = left_pos[i:j], right_pos[i:j]
-            o = dob_levels(a_all[lp], b_all[rp])
-            if valid:
-                o[(o >= 4) & ~(va_all[lp] & vb_all[rp])] = _MISSING
-            out[i:j] = o
+            # one compiled pass per chunk on the thread pool, each chunk writing its slice
+            _dob_levels_pairs(
+                a_all, b_all, left_pos[i:j], right_pos[i:j], va_all, vb_all, use_valid, _TYPO_DIFFS, out[i:j]
+            )
 
         run_chunks(len(left_pos), chunk, chunk=_DOB_CHUNK)
         return out
@@ -519,44 +544,80 @@ class DobComparison(PositionalComparison):
 
 def dob_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """:class:`DobComparison` levels for ``yyyymmdd`` integer pairs (-1 = missing)."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    n = len(a)
-    # Either typo (one digit wrong, two adjacent digits transposed) makes |a - b| = q * 10^k with q <= 9
-    # (one digit) or q a multiple of 9 up to 81 (a swap of neighbours): one sorted lookup of |a - b| in
-    # those few values picks the pairs compared digit by digit.
-    d = np.abs(a - b)
-    near = np.flatnonzero(_TYPO_DIFFS.take(np.searchsorted(_TYPO_DIFFS, d), mode="clip") == d)
-    out = np.full(n, 5, dtype=np.int8)
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    b = np.ascontiguousarray(b, dtype=np.int64)
+    out = np.empty(len(a), dtype=np.int8)
+    _dob_levels_ab(a, b, _TYPO_DIFFS, out)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _dob_level(a: int, b: int, typo_diffs: np.ndarray) -> int:  # pragma: no cover - compiled
+    """One pair's level (see :class:`DobComparison`); integer arithmetic with Python's floor ``//``/``%``.
+
+    Either typo (one digit wrong, two adjacent digits transposed) makes ``|a - b| = q * 10^k`` with
+    ``q <= 9`` (one digit) or ``q`` a multiple of 9 up to 81 (a swap of neighbours): only pairs whose
+    ``|a - b|`` is one of those few values are compared digit by digit."""
+    if a <= 0 or b <= 0:
+        return -1
+    if a == b:
+        return 0
     ya, yb = a // 10000, b // 10000
     mda, mdb = a - ya * 10000, b - yb * 10000  # month-day (0..9999 for a positive date)
-    same_year = ya == yb
-    out[same_year] = 4
-    # year off by one or by a century, same month and day
-    dy = np.abs(ya - yb)
-    out[(mda == mdb) & ((dy == 1) | (dy == 100))] = 3
-    if len(near):
-        powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
-        an, bn = a[near], b[near]
-        da = (an[:, None] // powers) % 10
-        db = (bn[:, None] // powers) % 10
-        diff = da != db
-        n_diff = diff.sum(axis=1)
-        # adjacent transposition: exactly two neighbouring positions differ, with the digits swapped
-        swap_adj = np.zeros(len(near), dtype=bool)
-        for k in range(7):
-            swap_adj |= diff[:, k] & diff[:, k + 1] & (da[:, k] == db[:, k + 1]) & (da[:, k + 1] == db[:, k])
-        typo = (n_diff == 1) | (swap_adj & (n_diff == 2))
-        out[near[typo]] = 2
-    # day and month swapped (same year; month != day): month-day of b is a's day-month
-    sy = np.flatnonzero(same_year)
-    ma = mda[sy] // 100
-    da_ = mda[sy] - ma * 100
-    swapped = da_ * 100 + ma
-    out[sy[(mdb[sy] == swapped) & (ma != da_)]] = 1
-    out[a == b] = 0
-    out[(a <= 0) | (b <= 0)] = _MISSING
-    return out
+    if ya == yb:
+        ma = mda // 100
+        da = mda - ma * 100
+        if mdb == da * 100 + ma and ma != da:
+            return 1  # day and month swapped
+    d = abs(a - b)
+    i = min(np.searchsorted(typo_diffs, d), len(typo_diffs) - 1)
+    if typo_diffs[i] == d:
+        n_diff = 0
+        swap_adj = False
+        p = 10_000_000
+        prev_a, prev_b, prev_diff = -1, -1, False
+        for _ in range(8):
+            xa, xb = (a // p) % 10, (b // p) % 10
+            differ = xa != xb
+            n_diff += differ
+            if differ and prev_diff and xa == prev_b and xb == prev_a:
+                swap_adj = True
+            prev_a, prev_b, prev_diff = xa, xb, differ
+            p //= 10
+        if n_diff == 1 or (swap_adj and n_diff == 2):
+            return 2
+    dy = abs(ya - yb)
+    if mda == mdb and (dy == 1 or dy == 100):
+        return 3  # year off by one or by a century, same month and day
+    return 4 if ya == yb else 5
+
+
+@numba.njit(nogil=True, cache=True)
+def _dob_levels_ab(a: np.ndarray, b: np.ndarray, typo_diffs: np.ndarray, out: np.ndarray) -> None:
+    for i in range(len(a)):  # pragma: no cover - compiled
+        out[i] = _dob_level(a[i], b[i], typo_diffs)
+
+
+@numba.njit(nogil=True, cache=True)
+def _dob_levels_pairs(
+    a_all: np.ndarray,
+    b_all: np.ndarray,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+    va: np.ndarray,
+    vb: np.ndarray,
+    use_valid: bool,
+    typo_diffs: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Levels of the pairs at ``left_pos``/``right_pos``; with ``use_valid``, the weak levels (same year,
+    different) become missing where either side is implausible."""
+    for i in range(len(left_pos)):
+        lp, rp = left_pos[i], right_pos[i]
+        o = _dob_level(a_all[lp], b_all[rp], typo_diffs)
+        if use_valid and o >= 4 and not (va[lp] and vb[rp]):
+            o = -1
+        out[i] = o
 
 
 _DOB_CHUNK = 1 << 16  # pairs per chunk of DobComparison

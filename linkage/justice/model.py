@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from linkage._io import write_text
-from linkage.engine import Comparison, LinkageModel
+from linkage.engine import Comparison, LinkageModel, jit
 from linkage.engine.blocking import BlockingRule
 from linkage.engine.kernels import run_chunks
 from linkage.engine.model import prediction_frame, weight_probability
@@ -372,18 +372,29 @@ class TwoStageModel:
         self.crime.fit_supervised(levels[sp], y[sp])
 
     def _scores(
-        self, levels: pd.DataFrame, head: np.ndarray | None = None, bf: np.ndarray | None = None
+        self,
+        levels: pd.DataFrame,
+        head: np.ndarray | None = None,
+        bf: np.ndarray | None = None,
+        keep: bool = True,
     ) -> dict[str, Any]:
         """Every intermediate of :meth:`predict` per pair (the waterfall charts them). Per-pair steps are
         table lookups on the ``int8`` levels, in chunks on a thread pool (:func:`run_chunks`); only the
         record-level step groups pairs. ``head`` (float64 ``(4, n)``: weight, probability, person and
-        crime probability) and ``bf`` (float32, person then crime comparisons) receive results in place."""
+        crime probability) and ``bf`` (float32, person then crime comparisons) receive results in place.
+        ``keep=False`` (:meth:`predict`) keeps only ``head`` and ``bf`` right: the person and pair weights
+        are computed into ``head``'s weight and probability rows and overwritten, and the three-class
+        terms live per chunk, so no further pair-length array is allocated (same results)."""
         n = len(levels)
         kp = len(self.person.comparisons)
         head = np.empty((4, n)) if head is None else head
         bf = np.empty((kp + len(self.crime.comparisons), n), dtype=np.float32) if bf is None else bf
-        w_person, bf_person = self.person.score_arrays(levels, bf_out=bf[:kp])
-        w_pair, bf_crime = self.crime.score_arrays(levels, bf_out=bf[kp:])  # crime stage, this pair alone
+        w_person, bf_person = self.person.score_arrays(
+            levels, bf_out=bf[:kp], total_out=None if keep else head[0]
+        )
+        w_pair, bf_crime = self.crime.score_arrays(  # crime stage, this pair alone
+            levels, bf_out=bf[kp:], total_out=None if keep else head[1]
+        )
         p_person = weight_probability(w_person, out=head[2])
         p_crime = weight_probability(w_pair, out=head[3])
         w_crime = w_pair
@@ -396,17 +407,18 @@ class TwoStageModel:
             records = levels.index.codes[1][sel]
             alternatives = levels[CRIME_KEY].to_numpy()[sel] if CRIME_KEY in levels.columns else None
             post, logit = record_posterior(bf_bits, records, self.crime_pi, alternatives)
-            w_crime = np.empty_like(w_pair)
+            if keep:
+                w_crime = np.empty_like(w_pair)
 
-            def copy(start: int, stop: int) -> None:
-                w_crime[start:stop] = w_pair[start:stop]
+                def copy(start: int, stop: int) -> None:
+                    w_crime[start:stop] = w_pair[start:stop]
 
-            run_chunks(n, copy)
+                run_chunks(n, copy)
             p_crime[sel] = post
             w_crime[sel] = logit
         # written in full by the chunks below when there is a third class, else NaN
-        bf_d = np.empty(n) if self.u_different_person else np.full(n, np.nan)
-        w_md = np.empty(n) if self.u_different_person else np.full(n, np.nan)
+        bf_d = np.empty(n) if self.u_different_person and keep else np.full(n if keep else 0, np.nan)
+        w_md = np.empty(n) if self.u_different_person and keep else np.full(n if keep else 0, np.nan)
         weight = head[0]
         if self.u_different_person:
             # Three classes: this crime (M), the same person's other crime (S), a different person (D).
@@ -415,24 +427,19 @@ class TwoStageModel:
             # place) can carry a pair whose names disagree (an alias), and weak crime evidence cannot.
             comps = self.crime.comparisons
             codes = [levels[c.name].to_numpy() for c in comps]
-            tables = [
-                np.concatenate(
-                    [
-                        [0.0],
-                        np.log2(np.maximum(self.crime.m[c.name], self.floor))
-                        - np.log2(self.u_different_person[c.name]),
-                    ]
-                )  # fmt: skip
-                for c in comps
-            ]
+            m_d = [np.maximum(self.crime.m[c.name], self.floor) for c in comps]
+            u_d = [self.u_different_person[c.name] for c in comps]
+            padded = jit.padded_tables([np.log2(m) - np.log2(u) for m, u in zip(m_d, u_d, strict=True)])
 
             def chunk(start: int, stop: int) -> None:
-                acc = np.zeros(stop - start)
-                for col, table in zip(codes, tables, strict=True):
-                    acc += table.take(col[start:stop].astype(np.intp) + 1)
-                bf_d[start:stop] = acc
-                w_md[start:stop] = w_person[start:stop] + acc
-                weight[start:stop] = -np.logaddexp2(-w_crime[start:stop], -w_md[start:stop])
+                block = np.empty((len(codes), stop - start), dtype=np.int8)
+                for j, col in enumerate(codes):
+                    block[j] = col[start:stop]
+                acc = bf_d[start:stop] if keep else np.empty(stop - start)
+                md = w_md[start:stop] if keep else np.empty(stop - start)
+                jit.sum_lookups(block, padded, acc)
+                np.add(w_person[start:stop], acc, out=md)  # w_person may be weight's own rows: read first
+                weight[start:stop] = -np.logaddexp2(-w_crime[start:stop], -md)
 
             run_chunks(n, chunk)
         else:
@@ -458,7 +465,7 @@ class TwoStageModel:
         """``match_weight``, ``match_probability``, ``person_probability``, ``crime_probability`` and
         ``bf_<comparison>`` (float32) per pair. The level frame's index must be (left, right) labels for the
         record-level step (a record's candidates are the rows sharing its right label)."""
-        s = self._scores(levels)
+        s = self._scores(levels, keep=False)
         names = [f"bf_{c.name}" for c in (*self.person.comparisons, *self.crime.comparisons)]
         head_names = ("match_weight", "match_probability", "person_probability", "crime_probability")
         return prediction_frame((head_names, s["head"]), s["bf"], names, levels.index)

@@ -364,3 +364,56 @@ def test_dob_levels_equal_the_reference_on_every_kind_of_pair():
     assert got.dtype == want.dtype
     assert np.array_equal(got, want)
     assert set(np.unique(got).tolist()) == {-1, 0, 1, 2, 3, 4, 5}
+
+
+def test_dob_comparison_compiled_chunks_equal_the_array_formula(monkeypatch):
+    """DobComparison's compiled per-chunk pass (threads, many chunks) gives dob_levels on the gathered
+    pairs with the implausible-date rule applied, and handles no pairs and missing values."""
+    import linkage.engine.kernels as kernels
+    import linkage.justice.comparisons as jc
+
+    rng = np.random.default_rng(11)
+    a = rng.integers(19400101, 20101231, 400)
+    a[:20] = -1  # missing
+    b = np.where(rng.random(400) < 0.5, a, rng.integers(19400101, 20101231, 400))
+    left = pd.DataFrame({"dob_int": a, "dob_ok": rng.random(400) < 0.9})
+    right = pd.DataFrame({"dob_int": b, "dob_ok": rng.random(400) < 0.9})
+    lp = rng.integers(0, 400, 5000)
+    rp = np.where(rng.random(5000) < 0.5, lp, rng.integers(0, 400, 5000))
+    want = jc.dob_levels(a[lp], b[rp])
+    want[(want >= 4) & ~(left["dob_ok"].to_numpy()[lp] & right["dob_ok"].to_numpy()[rp])] = -1
+    monkeypatch.setattr(kernels, "THREADS", 2)
+    monkeypatch.setattr(jc, "_DOB_CHUNK", 77)
+    got = jc.DobComparison().levels_for_pairs(left, right, lp, rp)
+    assert got.tolist() == want.tolist() and {-1, 0, 5} <= set(got.tolist())
+    no_valid = jc.DobComparison(valid_column=None).levels_for_pairs(left, right, lp, rp)
+    assert no_valid.tolist() == jc.dob_levels(a[lp], b[rp]).tolist()
+    assert len(jc.DobComparison().levels_for_pairs(left, right, lp[:0], rp[:0])) == 0
+
+
+def test_pnc_compiled_pass_equals_the_array_formula_on_threads(monkeypatch):
+    """PncComparison's compiled per-chunk pass against its former whole-array formula, with missing and
+    short/long forms, on many small chunks over two threads; no pairs gives no levels."""
+    import linkage.engine.kernels as kernels
+    from linkage.reference.identifiers import pnc_parts
+
+    rng = np.random.default_rng(4)
+    ids = [f"{y}/{s}{c}" for y in ("98", "1998", "05", "2005") for s in ("123456", "7") for c in "AZ"]
+    left = pd.DataFrame({"pnc_id": rng.choice([*ids, None], 300)})
+    right = pd.DataFrame({"pnc_id": rng.choice([*ids, None], 200)})
+    lp, rp = rng.integers(0, 300, 4000), rng.integers(0, 200, 4000)
+    a, b = pnc_parts(left["pnc_id"]), pnc_parts(right["pnc_id"])
+    key = pd.factorize(pd.concat([a["key"], b["key"]], ignore_index=True), use_na_sentinel=True)[0]
+    full = pd.factorize(pd.concat([a["full"], b["full"]], ignore_index=True), use_na_sentinel=True)[0]
+    lg = np.concatenate([a["long"].to_numpy(bool), b["long"].to_numpy(bool)])
+    ka, kb, fa, fb = key[:300][lp], key[300:][rp], full[:300][lp], full[300:][rp]
+    la, lb = lg[:300][lp], lg[300:][rp]
+    want = np.full(4000, 2, dtype=np.int8)
+    want[(ka == kb) & (la != lb)] = 1
+    want[fa == fb] = 0
+    want[(ka < 0) | (kb < 0)] = -1
+    monkeypatch.setattr(kernels, "THREADS", 2)
+    monkeypatch.setattr(kernels, "RUN_CHUNK", 101)
+    got = PncComparison().levels_for_pairs(left, right, lp, rp)
+    assert got.tolist() == want.tolist() and set(got.tolist()) == {-1, 0, 1, 2}
+    assert len(PncComparison().levels_for_pairs(left, right, lp[:0], rp[:0])) == 0

@@ -228,3 +228,25 @@ def test_record_em_converges_when_pi_tends_to_one():
     assert exact.pi > result.pi > 0.99
     assert np.abs(post - exact_post).max() < 0.01
     assert ((post > 0.5) == (exact_post > 0.5)).all()
+
+
+def test_predict_without_intermediates_equals_the_full_scores_on_threads_and_chunks(court, monkeypatch):
+    """predict computes in place (keep=False); it must give the full _scores' head and Bayes factors, and
+    many small chunks on two threads the one serial pass."""
+    import linkage.engine.kernels as kernels
+
+    _, _, levels, model, _ = court
+    monkeypatch.setattr(kernels, "THREADS", 1)
+    full = model._scores(levels, keep=True)
+    serial = model.predict(levels)
+    monkeypatch.setattr(kernels, "THREADS", 2)
+    monkeypatch.setattr(kernels, "RUN_CHUNK", 97)
+    threaded = model.predict(levels)
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+    head = ("match_weight", "match_probability", "person_probability", "crime_probability")
+    np.testing.assert_array_equal(serial[list(head)].to_numpy().T, full["head"])
+    np.testing.assert_array_equal(serial.filter(like="bf_").to_numpy().T, full["bf"])
+    assert model.u_different_person and full["record_step"].any()  # the three-class and record paths ran
+    np.testing.assert_array_equal(full["weight"], full["head"][0])
+    empty = model.predict(levels.iloc[:0])
+    assert len(empty) == 0 and list(empty.columns) == list(serial.columns)

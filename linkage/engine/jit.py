@@ -1,0 +1,63 @@
+"""Compiled (numba) per-pair kernels of the scoring, fused so each pair is read once.
+
+Only sums, table lookups and float32 stores happen here: the transcendental steps (``log2`` of term
+frequencies, ``exp2``, ``logaddexp2``) stay in numpy, whose (SIMD) implementations the outputs were
+fixed with, so the results are bit-identical to the numpy path (same additions in the same order).
+Every kernel is ``nogil``: the chunks of :func:`linkage.engine.kernels.run_chunks` run in parallel.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["padded_tables", "score_levels", "sum_lookups"]
+
+
+def padded_tables(tables: list[np.ndarray]) -> np.ndarray:
+    """Weight tables as one float64 ``(k, 1 + longest)`` array; column 0 (read by level -1, missing)
+    is 0.0, so ``out[j, level + 1]`` is comparison ``j``'s weight."""
+    width = 1 + max((len(t) for t in tables), default=0)
+    out = np.zeros((len(tables), width), dtype=np.float64)
+    for j, t in enumerate(tables):
+        out[j, 1 : 1 + len(t)] = t
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def score_levels(
+    codes: np.ndarray,
+    tables: np.ndarray,
+    prior: float,
+    tf_row: np.ndarray,
+    tf_mask: np.ndarray,
+    tf_bits: np.ndarray,
+    bf: np.ndarray,
+    total: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Per pair ``i`` (columns of the ``(k, n)`` int8 ``codes``): comparison ``j``'s weight
+    ``tables[j, codes[j, i] + 1]``, less ``tf_bits[r, i]`` where ``r = tf_row[j] >= 0`` and
+    ``tf_mask[r, i]`` (the term-frequency adjustment), stored as float32 in ``bf[j, i]``; ``total[i]`` =
+    ``prior`` plus the float64 weights, added in comparison order."""
+    k, n = codes.shape
+    for i in range(n):
+        acc = prior
+        for j in range(k):
+            w = tables[j, codes[j, i] + 1]
+            r = tf_row[j]
+            if r >= 0 and tf_mask[r, i]:
+                w -= tf_bits[r, i]
+            acc += w
+            bf[j, i] = np.float32(w)
+        total[i] = acc
+
+
+@numba.njit(nogil=True, cache=True)
+def sum_lookups(codes: np.ndarray, tables: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """``out[i]`` = 0.0 plus ``tables[j, codes[j, i] + 1]`` over comparisons ``j``, in order."""
+    k, n = codes.shape
+    for i in range(n):
+        acc = 0.0
+        for j in range(k):
+            acc += tables[j, codes[j, i] + 1]
+        out[i] = acc
