@@ -100,6 +100,7 @@ def report_evaluation(
         alpha=ev.alpha,
         true_effects=true_effects,
         seed=cfg.seed,
+        go_live_by_area=cfg.go_live_by_area if cfg.staggered else None,
     )
 
 
@@ -261,7 +262,12 @@ def build_report(data: ReportData) -> Report:
         (
             "Period",
             f"{cfg.start:%B %Y} to {cfg.end:%B %Y}"
-            + (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else ""),
+            + (
+                "; staggered go-live "
+                + ", ".join(f"{g:%B %Y}" for g in sorted(set(cfg.go_live_by_area.values())))
+                if cfg.staggered
+                else (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else "")
+            ),
         ),
     )
     findings = main_findings(
