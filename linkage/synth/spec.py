@@ -119,7 +119,7 @@ class AreaSpec:
     crimes_per_month: float = 1000.0
     geography: Mapping[str, Any] = field(default_factory=dict)
     crime_mix: str | Mapping[str, float] = "essex-2018"
-    go_live_month: str | None = None  # trailblazer only: its own go-live (staggered); None = the world's
+    go_live: str | None = None  # 'YYYY-MM', trailblazer only: its own go-live (staggered); None = the world's
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ class WorldSpec:
         an area that is not a trailblazer."""
         if area.role != "trailblazer":
             return None
-        return pd.Timestamp(area.go_live_month + "-01") if area.go_live_month else self.go_live
+        return pd.Timestamp(area.go_live + "-01") if area.go_live else self.go_live
 
     @property
     def go_live_by_area(self) -> dict[str, pd.Timestamp]:
@@ -213,8 +213,8 @@ class WorldSpec:
         out = asdict(self)
         out["areas"] = [dict(a, geography=dict(a["geography"])) for a in out["areas"]]
         for a in out["areas"]:  # areas without their own go-live keep their earlier manifest
-            if a["go_live_month"] is None:
-                del a["go_live_month"]
+            if a["go_live"] is None:
+                del a["go_live"]
         if not self.shocks.active:  # worlds without shocks keep their earlier manifest
             del out["shocks"]
         return out
@@ -361,16 +361,16 @@ def _check_shocks(shocks: object) -> list[str]:
 
 
 def _check_area_go_live(area: Mapping[str, Any], where: str, start: object, months: object) -> list[str]:
-    """An area's own ``go_live_month``: a month, on a trailblazer only, after the first month of the period
+    """An area's own ``go_live``: a month, on a trailblazer only, after the first month of the period
     (the estimate needs a month before it) and no later than its last month."""
-    value = area.get("go_live_month")
+    value = area.get("go_live")
     if value is None:
         return []
     if not isinstance(value, str) or not _MONTH.match(value):
-        return [f"{where}.go_live_month must be 'YYYY-MM', got {value!r}"]
+        return [f"{where}.go_live must be 'YYYY-MM', got {value!r}"]
     if area.get("role", "other") != "trailblazer":
         return [
-            f"{where}.go_live_month: only a trailblazer area has its own go-live month, but the role is "
+            f"{where}.go_live: only a trailblazer area has its own go-live month, but the role is "
             f"{area.get('role', 'other')!r}"
         ]
     if not (isinstance(start, str) and _MONTH.match(start) and isinstance(months, int) and months >= 1):
@@ -378,10 +378,10 @@ def _check_area_go_live(area: Mapping[str, Any], where: str, start: object, mont
     first = pd.Period(start, "M")
     last = first + (months - 1)
     if pd.Period(value, "M") <= first:
-        return [f"{where}.go_live_month {value!r} must be after the first month of the period ({start})"]
+        return [f"{where}.go_live {value!r} must be after the first month of the period ({start})"]
     if pd.Period(value, "M") > last:
         return [
-            f"{where}.go_live_month {value!r} must be no later than the last month of the period ({last})"
+            f"{where}.go_live {value!r} must be no later than the last month of the period ({last})"
         ]
     return []
 
@@ -452,7 +452,7 @@ def _check_area(
             crimes_per_month=float(cpm),
             geography=geography,
             crime_mix=mix if isinstance(mix, str) else {k: float(v) for k, v in mix.items()},
-            go_live_month=area.get("go_live_month"),
+            go_live=area.get("go_live"),
         ),
         [],
     )

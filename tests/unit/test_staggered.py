@@ -102,23 +102,23 @@ def test_config_reads_each_trailblazers_go_live_month():
     single = _parse(_raw("london-south"))
     assert not single.staggered and set(single.go_live_by_area.values()) == {single.go_live}
     # a world without areas' own go-lives keeps its earlier manifest (no new key)
-    assert all("go_live_month" not in a for a in single.synthetic_world.to_dict()["areas"])
+    assert all("go_live" not in a for a in single.synthetic_world.to_dict()["areas"])
 
 
 @pytest.mark.parametrize(
     ("index", "value", "message"),
     [
-        (3, "2024-04", "areas[3].go_live_month: only a trailblazer area has its own go-live month"),
-        (0, "2024-01", "areas[0].go_live_month '2024-01' must be after the first month of the period"),
-        (0, "2025-01", "areas[0].go_live_month '2025-01' must be no later than the last month"),
-        (0, "April 2024", "areas[0].go_live_month must be 'YYYY-MM', got 'April 2024'"),
+        (3, "2024-04", "areas[3].go_live: only a trailblazer area has its own go-live month"),
+        (0, "2024-01", "areas[0].go_live '2024-01' must be after the first month of the period"),
+        (0, "2025-01", "areas[0].go_live '2025-01' must be no later than the last month"),
+        (0, "April 2024", "areas[0].go_live must be 'YYYY-MM', got 'April 2024'"),
     ],
 )
 def test_config_rejects_a_bad_area_go_live_naming_the_key(index, value, message):
     from linkage.errors import ConfigError
 
     raw = _raw()
-    raw["sources"]["synthetic_world"]["areas"][index]["go_live_month"] = value
+    raw["sources"]["synthetic_world"]["areas"][index]["go_live"] = value
     with pytest.raises(ConfigError) as exc:
         _parse(raw)
     assert any(p.startswith("sources.synthetic_world.") and message in p for p in exc.value.problems), (
