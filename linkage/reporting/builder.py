@@ -559,7 +559,14 @@ def _caveats(data: ReportData) -> list[str]:
             "No published-style outcomes file was written: its Crime IDs are keyed hashes and no "
             "publication key was given (set LINKAGE_PUBLICATION_KEY)."
         )
-    if cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
+    if cfg.staggered and data.linked is not None and data.linked["treated"].nunique() > 1:
+        out.append(
+            "With few trailblazer and comparison areas, a shock that hits one area at its go-live cannot be "
+            "told apart from the intervention. The go-live months are staggered, so each cohort is compared "
+            "with the areas that never go live only (not pooled two-way fixed effects), against the month "
+            "before its go-live: a shock in that one month moves the whole cohort's estimate."
+        )
+    elif cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
         out.append(
             "With few trailblazer and comparison areas, a shock that hits one area at go-live cannot be "
             "told apart from the intervention; the event study and pre-trend test help but cannot rule it "

@@ -380,9 +380,7 @@ def _check_area_go_live(area: Mapping[str, Any], where: str, start: object, mont
     if pd.Period(value, "M") <= first:
         return [f"{where}.go_live {value!r} must be after the first month of the period ({start})"]
     if pd.Period(value, "M") > last:
-        return [
-            f"{where}.go_live {value!r} must be no later than the last month of the period ({last})"
-        ]
+        return [f"{where}.go_live {value!r} must be no later than the last month of the period ({last})"]
     return []
 
 
