@@ -11,6 +11,12 @@ Per configuration and outcome it prints the mean estimate, the mean true effect,
 (estimate - truth) with its Monte Carlo standard error, the empirical coverage of the 95% interval, and
 writes every per-seed row to ``benchmarks/out/did_coverage.csv``.
 
+``--staggered`` (issue 16) runs panel worlds with staggered go-lives (one trailblazer from month 4, two
+from month 8, the rest never) whose effect grows with time since go-live, with area-month shocks: the
+report's staggered estimator (:mod:`linkage.evaluation.staggered`; placebo-in-space and LSOA-bootstrap
+intervals) against pooled two-way fixed effects; rows go to ``benchmarks/out/did_coverage_staggered.csv``.
+No linkage: it checks the estimator, not the world.
+
 ``--harder`` runs the harder worlds of issue 16 instead: ``--areas`` London boroughs (two trailblazers),
 each with its own random walk of area-month shocks in the out-of-court disposal rate, linkage at the hard
 noise profile, half the worlds with the effect and half with none (for the size of the tests). Each world
@@ -24,6 +30,7 @@ Examples::
     .venv/bin/python benchmarks/bench_did_coverage.py --seeds 20 --scale 0.3
     nice -n 10 .venv/bin/python benchmarks/bench_did_coverage.py --harder --seeds 100
     .venv/bin/python benchmarks/bench_did_coverage.py --configs london-south --seeds 30 --truth-links
+    .venv/bin/python benchmarks/bench_did_coverage.py --staggered --seeds 40
 """
 
 from __future__ import annotations
@@ -409,6 +416,173 @@ def run_harder(args) -> pd.DataFrame:
     return frame
 
 
+# --- issue 16: staggered go-live coverage (block begins; kept apart from the --harder code) ---------------
+STAGGERED_GO = (3, 7, 7)  # month index of each trailblazer's go-live (the others never go live)
+
+
+def staggered_world(
+    seed: int,
+    *,
+    n_areas: int = 12,
+    lsoas: int = 20,
+    per_month: int = 300,
+    growth_pp: float = 2.0,
+    shock_sd_pp: float = 1.5,
+    months: int = 12,
+) -> tuple[pd.DataFrame, float, dict]:
+    """A panel world of crime rows (area, lsoa_code, month, 0/1 y) with staggered go-lives: the effect is
+    ``growth_pp`` in the go-live month and grows by ``growth_pp`` a month after it; every area has its own
+    random walk of area-month shocks (sd ``shock_sd_pp``), LSOA levels and a common month trend. Returns
+    the crimes, the true ATT (mean effect over the treated crimes, pp) and each trailblazer's go-live."""
+    rng = np.random.default_rng(seed)
+    month_starts = pd.date_range("2024-01-01", periods=months, freq="MS")
+    go = {f"A{i:02d}": month_starts[g] for i, g in enumerate(STAGGERED_GO)}
+    frames, effects = [], []
+    for i in range(n_areas):
+        name = f"A{i:02d}"
+        level = 0.15 + 0.03 * rng.standard_normal()
+        lsoa_level = 0.03 * rng.standard_normal(lsoas)
+        shock = np.cumsum(rng.normal(0.0, shock_sd_pp / 100.0, months))
+        n = rng.poisson(per_month, months)
+        m_idx = np.repeat(np.arange(months), n)
+        l_idx = rng.integers(0, lsoas, len(m_idx))
+        since = m_idx - STAGGERED_GO[i] if i < len(STAGGERED_GO) else np.full(len(m_idx), -1)
+        effect = np.where(since >= 0, growth_pp / 100.0 * (since + 1), 0.0)
+        p = np.clip(level + lsoa_level[l_idx] + 0.004 * m_idx + shock[m_idx], 0.01, 0.9)
+        p_treated = np.clip(p + effect, 0.0, 1.0)
+        y = rng.random(len(m_idx)) < p_treated
+        effects.append((p_treated - p)[since >= 0])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "area": name,
+                    "lsoa_code": [f"{name}L{k:02d}" for k in l_idx],
+                    "month": month_starts[m_idx],
+                    "y": y.astype(float),
+                    "treated": int(name in go),
+                }
+            )
+        )
+    crimes = pd.concat(frames, ignore_index=True)
+    return crimes, 100.0 * float(np.concatenate(effects).mean()), go
+
+
+def pooled_twfe(crimes: pd.DataFrame, go: dict, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Pooled two-way fixed effects (one after-own-go-live coefficient, area and month effects), WLS on
+    LSOA-month cells, LSOA-clustered: what the report does not use for staggered go-lives (pp)."""
+    import statsmodels.api as sm
+
+    cells = (
+        crimes.groupby(["area", "lsoa_code", "month"], observed=True)["y"].agg(["mean", "size"]).reset_index()
+    )
+    own = pd.to_datetime(cells["area"].map(go))
+    cells["post"] = (own.notna() & (cells["month"] >= own)).astype(float)
+    X = pd.concat(
+        [
+            cells[["post"]],
+            pd.get_dummies(cells["area"], prefix="a", drop_first=True, dtype=float),
+            pd.get_dummies(cells["month"].dt.strftime("%m"), prefix="m", drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
+    groups = cells["lsoa_code"].astype("category").cat.codes.to_numpy()
+    fit = sm.WLS(cells["mean"].to_numpy(), sm.add_constant(X), weights=cells["size"].to_numpy()).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}
+    )
+    lo, hi = fit.conf_int(alpha=alpha).loc["post"]
+    return 100 * float(fit.params["post"]), 100 * float(lo), 100 * float(hi)
+
+
+def staggered_rows(seed: int, **world) -> list[dict]:
+    """The staggered estimator (both intervals) and pooled TWFE on one panel world."""
+    from linkage.evaluation.staggered import staggered_estimate
+
+    crimes, truth, go = staggered_world(seed, **world)
+    res = staggered_estimate(crimes, outcome="y", go_live_by_area=go, seed=seed)
+    tw = pooled_twfe(crimes, go)
+    out = [
+        ("group-time ATT, placebo in space (go-lives reassigned)", res.estimate, res.ci_lower, res.ci_upper),
+        ("group-time ATT, LSOA bootstrap within areas", res.estimate, res.boot_lower, res.boot_upper),
+        ("pooled TWFE, LSOA clusters", tw[0] / 100, tw[1] / 100, tw[2] / 100),
+    ]
+    return [
+        {
+            "seed": seed,
+            "method": m,
+            "estimate": 100 * e,
+            "ci_lower": 100 * lo,
+            "ci_upper": 100 * hi,
+            "true": truth,
+            "assignments": res.n_assignments,
+        }
+        for m, e, lo, hi in out
+    ]
+
+
+def run_staggered(args) -> int:
+    """Coverage and bias of the staggered estimator against pooled TWFE on panel worlds whose effect grows
+    with time since go-live (``--growth`` pp a month)."""
+    out = Path(args.out if args.out != str(OUT / "did_coverage.csv") else OUT / "did_coverage_staggered.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seeds = args.seed_list or range(args.first_seed, args.first_seed + args.seeds)
+    rows: list[dict] = []
+    t0, c0 = time.time(), time.process_time()
+    for seed in seeds:
+        rows += staggered_rows(
+            seed,
+            n_areas=args.areas,
+            per_month=args.per_month,
+            growth_pp=args.growth,
+            shock_sd_pp=args.shock_sd,
+        )
+        pd.DataFrame(rows).to_csv(out.with_suffix(".tmp"), index=False)
+        out.with_suffix(".tmp").replace(out)
+    frame = pd.DataFrame(rows)
+    frame["covered"] = (frame["ci_lower"] <= frame["true"]) & (frame["true"] <= frame["ci_upper"])
+    frame["bias"] = frame["estimate"] - frame["true"]
+    s = (
+        frame.groupby("method", sort=False)
+        .agg(
+            worlds=("seed", "size"),
+            mean_true=("true", "mean"),
+            mean_estimate=("estimate", "mean"),
+            mean_bias=("bias", "mean"),
+            sd_bias=("bias", "std"),
+            covered=("covered", "sum"),
+            median_halfwidth=(
+                "ci_upper",
+                lambda c: float(np.median((c - frame.loc[c.index, "ci_lower"]) / 2)),
+            ),
+        )
+        .reset_index()
+    )
+    s["bias_mcse"] = s["sd_bias"] / np.sqrt(s["worlds"])
+    s["coverage"] = s["covered"] / s["worlds"]
+    lo, hi = proportion_confint(s["covered"], s["worlds"], alpha=0.05, method="wilson")
+    s["coverage_ci"] = [f"[{a:.2f}, {b:.2f}]" for a, b in zip(lo, hi, strict=True)]
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_colwidth", 60):
+        print(s.round(3).to_string(index=False))
+    print(
+        f"\n{len(frame) // 3} worlds ({args.areas} areas, go-live months {STAGGERED_GO}, "
+        f"{args.per_month} crimes per area-month, effect +{args.growth} pp a month since go-live, "
+        f"shocks sd {args.shock_sd} pp) -> {out}; "
+        f"{time.time() - t0:.0f}s wall, {time.process_time() - c0:.0f}s CPU",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def add_staggered_args(ap: argparse.ArgumentParser) -> None:
+    """The --staggered flags (--areas, --per-month and --shock-sd are shared with --harder)."""
+    ap.add_argument(
+        "--staggered", action="store_true", help="staggered go-lives: group-time ATT vs pooled TWFE"
+    )
+    ap.add_argument("--growth", type=float, default=2.0, help="--staggered: effect growth, pp per month")
+
+
+# --- issue 16 staggered block ends -------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=["london-south", "london-east"])
@@ -439,9 +613,12 @@ def main(argv: list[str] | None = None) -> int:
         help="--harder / --summarise / --from-kept: write linkage/evaluation/data/method_coverage.json, "
         "the figures the report's prose quotes",
     )
+    add_staggered_args(ap)
     args = ap.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.ERROR)
+    if args.staggered:
+        return run_staggered(args)
     if args.summarise:  # a partial or split run: the same table from the rows written so far
         frame = pd.concat([pd.read_csv(f) for f in args.summarise], ignore_index=True)
         frame = frame.drop_duplicates(["setting", "seed", "method"])

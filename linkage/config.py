@@ -136,6 +136,18 @@ class TrailblazerConfig:
         return self.end + pd.offsets.MonthEnd(0)
 
     @property
+    def go_live_by_area(self) -> dict[str, pd.Timestamp]:
+        """Trailblazer area -> its go-live month (a synthetic world's areas; an area's own
+        ``go_live_month`` or else ``period.go_live``). Empty without a world or a go-live."""
+        return {} if self.synthetic_world is None else self.synthetic_world.go_live_by_area
+
+    @property
+    def staggered(self) -> bool:
+        """True when the trailblazer areas go live in more than one month (the report then uses the
+        staggered estimator, :mod:`linkage.evaluation.staggered`)."""
+        return len(set(self.go_live_by_area.values())) > 1
+
+    @property
     def public_only(self) -> bool:
         """True when the config names no restricted extracts and no synthetic world."""
         return not self.extracts and self.synthetic_world is None

@@ -449,7 +449,8 @@ def true_effects(
 
     For each outcome of :func:`linkage.evaluation.did_outcomes`, take the rows the estimate uses
     (:func:`~linkage.evaluation.did_sample` of the flagged analysis frame ``crimes``), keep the treated ones
-    (trailblazer area, recorded from the go-live month) and average each crime's effect from the world's
+    (trailblazer area, recorded from its go-live month: the area's own when go-lives are staggered, the
+    cohorts the staggered estimator averages over) and average each crime's effect from the world's
     factual and counterfactual outcomes (:func:`linkage.synth.individual_effects`, measured the way the
     flags measure them). So the estimate and the truth share population, window and measurement; only
     the comparison areas (standing in for the counterfactual) and linkage error separate them.
@@ -468,10 +469,18 @@ def true_effects(
     effects = individual_effects(
         world.crime_truth, followup_days=ev.followup_days, within_days=ev.outcome_within_days
     )
+    by_area = config.go_live_by_area if config.staggered else {}
+
+    def go_live_of(sample: pd.DataFrame) -> pd.Series | pd.Timestamp:
+        """Each crime's go-live month: its area's own with staggered go-lives, else the period's."""
+        if not by_area:
+            return config.go_live
+        return pd.to_datetime(sample["area"].astype(str).map(by_area)).fillna(pd.Timestamp.max)
+
     out: dict[str, float] = {}
     for spec in did_outcomes(flagged, within_days=ev.outcome_within_days, followup_days=ev.followup_days):
         sample = did_sample(flagged, spec)
-        treated = sample[(sample["treated"] > 0) & (sample["month"] >= config.go_live)]
+        treated = sample[(sample["treated"] > 0) & (sample["month"] >= go_live_of(sample))]
         if treated.empty:
             continue
         keyed = treated[["force", "crime_ref"]].astype("string")

@@ -118,6 +118,7 @@ def report_evaluation(
         alpha=ev.alpha,
         true_effects=true_effects,
         seed=cfg.seed,
+        go_live_by_area=cfg.go_live_by_area if cfg.staggered else None,
     )
 
 
@@ -296,7 +297,12 @@ def build_report(data: ReportData) -> Report:
         (
             "Period",
             f"{cfg.start:%B %Y} to {cfg.end:%B %Y}"
-            + (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else ""),
+            + (
+                "; staggered go-live "
+                + ", ".join(f"{g:%B %Y}" for g in sorted(set(cfg.go_live_by_area.values())))
+                if cfg.staggered
+                else (f"; go-live {cfg.go_live:%B %Y}" if cfg.go_live is not None else "")
+            ),
         ),
     )
     findings = main_findings(
@@ -588,7 +594,14 @@ def _caveats(data: ReportData) -> list[str]:
             "No published-style outcomes file was written: its Crime IDs are keyed hashes and no "
             "publication key was given (set LINKAGE_PUBLICATION_KEY)."
         )
-    if cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
+    if cfg.staggered and data.linked is not None and data.linked["treated"].nunique() > 1:
+        out.append(
+            "With few trailblazer and comparison areas, a shock that hits one area at its go-live cannot be "
+            "told apart from the intervention. The go-live months are staggered, so each cohort is compared "
+            "with the areas that never go live only (not pooled two-way fixed effects), against the month "
+            "before its go-live: a shock in that one month moves the whole cohort's estimate."
+        )
+    elif cfg.go_live is not None and data.linked is not None and data.linked["treated"].nunique() > 1:
         out.append(
             "With few trailblazer and comparison areas, a shock that hits one area at go-live cannot be "
             "told apart from the intervention; the event study and pre-trend test help but cannot rule it "

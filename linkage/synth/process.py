@@ -325,9 +325,9 @@ def _outcome_process(
         first = np.datetime64(spec.month_starts[0].date(), "M")
         m_idx = (crimes.recorded.astype("datetime64[M]") - first).astype(np.int64).clip(0, spec.months - 1)
         base = _shift_oocd(base, rates, path[m_idx], np.ones(n, dtype=bool), shock_rng)
-    go_live = spec.go_live
+    go_live = spec.area_go_live(area)  # the area's own go-live month (staggered), else the world's
     treated = np.zeros(n, dtype=bool)
-    if area.role == "trailblazer" and go_live is not None:
+    if go_live is not None:
         treated = crimes.recorded >= np.datetime64(go_live.date(), "D")
     key = base.copy()
     identified = base != NS

@@ -119,6 +119,7 @@ class AreaSpec:
     crimes_per_month: float = 1000.0
     geography: Mapping[str, Any] = field(default_factory=dict)
     crime_mix: str | Mapping[str, float] = "essex-2018"
+    go_live: str | None = None  # 'YYYY-MM', trailblazer only: its own go-live (staggered); None = the world's
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,31 @@ class WorldSpec:
         """First day of the go-live month, or None."""
         return None if self.go_live_month is None else pd.Timestamp(self.go_live_month + "-01")
 
+    def area_go_live(self, area: AreaSpec) -> pd.Timestamp | None:
+        """First day of ``area``'s go-live month: its own (staggered go-lives), else the world's; None for
+        an area that is not a trailblazer."""
+        if area.role != "trailblazer":
+            return None
+        return pd.Timestamp(area.go_live + "-01") if area.go_live else self.go_live
+
+    @property
+    def go_live_by_area(self) -> dict[str, pd.Timestamp]:
+        """Trailblazer area name -> first day of its go-live month (empty without a go-live)."""
+        out = {a.name: self.area_go_live(a) for a in self.areas}
+        return {k: v for k, v in out.items() if v is not None}
+
+    @property
+    def staggered(self) -> bool:
+        """True when the trailblazer areas go live in more than one month."""
+        return len(set(self.go_live_by_area.values())) > 1
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (round-trips through :meth:`from_dict`)."""
         out = asdict(self)
         out["areas"] = [dict(a, geography=dict(a["geography"])) for a in out["areas"]]
+        for a in out["areas"]:  # areas without their own go-live keep their earlier manifest
+            if a["go_live"] is None:
+                del a["go_live"]
         if not self.shocks.active:  # worlds without shocks keep their earlier manifest
             del out["shocks"]
         return out
@@ -234,7 +256,7 @@ class WorldSpec:
         else:
             names = [a.get("name") if isinstance(a, Mapping) else None for a in areas_raw]
             for i, area in enumerate(areas_raw):
-                built, errs = _check_area(area, i)
+                built, errs = _check_area(area, i, start, months)
                 problems += errs
                 if built is not None:
                     areas.append(built)
@@ -338,7 +360,33 @@ def _check_shocks(shocks: object) -> list[str]:
     return problems
 
 
-def _check_area(area: object, i: int) -> tuple[AreaSpec | None, list[str]]:
+def _check_area_go_live(area: Mapping[str, Any], where: str, start: object, months: object) -> list[str]:
+    """An area's own ``go_live``: a month, on a trailblazer only, after the first month of the period
+    (the estimate needs a month before it) and no later than its last month."""
+    value = area.get("go_live")
+    if value is None:
+        return []
+    if not isinstance(value, str) or not _MONTH.match(value):
+        return [f"{where}.go_live must be 'YYYY-MM', got {value!r}"]
+    if area.get("role", "other") != "trailblazer":
+        return [
+            f"{where}.go_live: only a trailblazer area has its own go-live month, but the role is "
+            f"{area.get('role', 'other')!r}"
+        ]
+    if not (isinstance(start, str) and _MONTH.match(start) and isinstance(months, int) and months >= 1):
+        return []  # the period's own problem is reported
+    first = pd.Period(start, "M")
+    last = first + (months - 1)
+    if pd.Period(value, "M") <= first:
+        return [f"{where}.go_live {value!r} must be after the first month of the period ({start})"]
+    if pd.Period(value, "M") > last:
+        return [f"{where}.go_live {value!r} must be no later than the last month of the period ({last})"]
+    return []
+
+
+def _check_area(
+    area: object, i: int, start: object = None, months: object = None
+) -> tuple[AreaSpec | None, list[str]]:
     where = f"areas[{i}]"
     if not isinstance(area, Mapping):
         return None, [f"{where} must be a dict, got {area!r}"]
@@ -390,6 +438,7 @@ def _check_area(area: object, i: int) -> tuple[AreaSpec | None, list[str]]:
             problems.append(f"{where}.crime_mix shares must be non-negative numbers, not all zero")
     else:
         problems.append(f"{where}.crime_mix must be a name or a dict, got {mix!r}")
+    problems += _check_area_go_live(area, where, start, months)
     if problems:
         return None, problems
     geography = {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in geo.items()}
@@ -401,6 +450,7 @@ def _check_area(area: object, i: int) -> tuple[AreaSpec | None, list[str]]:
             crimes_per_month=float(cpm),
             geography=geography,
             crime_mix=mix if isinstance(mix, str) else {k: float(v) for k, v in mix.items()},
+            go_live=area.get("go_live"),
         ),
         [],
     )

@@ -286,7 +286,7 @@ def test_published_crime_ids_are_keyed_hashes(shipped_reports):
         assert not ids & plain
         assert ids <= keyed
         checked += 1
-    assert checked == 3  # city-of-london, london-east, london-south
+    assert checked == 4  # city-of-london, london-east, london-south, london-staggered
 
 
 def test_no_publication_key_stored_in_the_repository():

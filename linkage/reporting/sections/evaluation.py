@@ -30,6 +30,7 @@ from linkage.evaluation.placebo import (
     space_placebo,
     time_placebo,
 )
+from linkage.evaluation.staggered import StaggeredResult, staggered_estimate
 from linkage.evaluation.synthetic_did import synthetic_did
 from linkage.reporting.document import FigureBlock, Section, TableBlock, figure_png
 from linkage.reporting.sections._common import prose
@@ -641,6 +642,234 @@ def add_linkage_did(
 # --- issue 16 block ends -----------------------------------------------------------------------------------
 
 
+# --- issue 16: staggered go-live months (block begins) --------------------------------------------------
+def _staggered_means(
+    sub: pd.DataFrame, key: str, go_live_by_area: Mapping[str, pd.Timestamp]
+) -> pd.DataFrame:
+    """Before/after cell means in the DiD means layout: trailblazer crimes before and from their own
+    area's go-live month; comparison crimes before and from the first go-live month (unprotected)."""
+    first = min(go_live_by_area.values())
+    own = pd.to_datetime(sub["area"].astype(str).map(go_live_by_area)).fillna(first)
+    frame = pd.DataFrame(
+        {
+            "role": np.where(sub["treated"] > 0, "trailblazer", "comparison"),
+            "period": np.where(sub["month"] >= own, "after go-live", "before go-live"),
+            "y": sub[key].astype(float),
+        }
+    ).dropna()
+    means = frame.groupby(["role", "period"])["y"].agg(n="size", rate="mean").reset_index()
+    return means[["role", "period", "n", "rate"]]
+
+
+def _group_time_table(
+    res: StaggeredResult, unit: str, scale: float, settings: DisclosureSettings
+) -> pd.DataFrame:
+    """Cohort x month ATTs in display units, crimes rounded; a cell resting on fewer crimes than the
+    disclosure threshold is withheld (NaN)."""
+    gt = res.group_time.copy()
+    small = (gt["crimes"] < settings.threshold).to_numpy()
+    areas = {
+        g: ", ".join(sorted(a for a, m in res.cohorts.items() if m == g)) for g in set(res.cohorts.values())
+    }
+    table = pd.DataFrame(
+        {
+            "cohort (go-live)": [f"{g:%Y-%m}" for g in gt["cohort"]],
+            "areas": [areas.get(g, "") for g in gt["cohort"]],
+            "month": [f"{m:%Y-%m}" for m in gt["month"]],
+            "months since go-live": [
+                (m.year - g.year) * 12 + m.month - g.month
+                for g, m in zip(gt["cohort"], gt["month"], strict=True)
+            ],
+            f"ATT ({unit})": (scale * gt["att"]).round(1),
+            "trailblazer crimes": pd.array(
+                round_to_base(gt["crimes"], settings.rounding_base), dtype="Int64"
+            ),
+        }
+    )
+    table.loc[small, [f"ATT ({unit})", "trailblazer crimes"]] = np.nan
+    return table
+
+
+def _group_time_figure(table: pd.DataFrame, res: StaggeredResult, label: str, unit: str, scale: float):
+    """Group-time ATTs by months since go-live, one line per cohort, the overall ATT dashed."""
+    fig = Figure(figsize=(7.5, 3.2), dpi=110)
+    ax = fig.subplots()
+    ax.axhline(0, color="black", linewidth=0.6)
+    colours = ("#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92")
+    for i, (cohort, sub) in enumerate(table.groupby("cohort (go-live)", sort=True)):
+        ax.plot(
+            sub["months since go-live"],
+            sub[f"ATT ({unit})"],
+            marker="o",
+            markersize=4,
+            color=colours[i % len(colours)],
+            label=f"go-live {cohort}",
+        )
+    ax.axhline(scale * res.estimate, color="#505a5f", linestyle="--", linewidth=0.8, label="overall ATT")
+    ax.set_xlabel("months since the cohort's go-live (0 = go-live month)")
+    ax.set_ylabel(f"ATT ({unit})")
+    ax.set_title(
+        "\n".join(
+            textwrap.wrap(f"{label[0].upper() + label[1:]}: effect by cohort and month since go-live", 90)
+        ),
+        fontsize=10,
+        loc="left",
+    )
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _staggered_blocks(
+    sec: Section,
+    data: pd.DataFrame,
+    settings: DisclosureSettings,
+    go_live_by_area: Mapping[str, pd.Timestamp],
+    *,
+    within_days: int,
+    followup_days: int,
+    alpha: float,
+    true_effects: Mapping[str, float] | None,
+    seed: int,
+) -> list[dict[str, object]]:
+    """The evaluation with staggered go-live months: per outcome the overall group-time ATT with its
+    interval (rows of the DiD table), before/after means; for the headline outcome the cohort x month table
+    and chart. Pooled two-way fixed effects, the single-go-live event study and the placebo tests that
+    assume one go-live month are not run. Returns the DiD table rows."""
+    cohorts = sorted(set(go_live_by_area.values()))
+    sec.paragraphs.append(
+        prose(
+            "evaluation",
+            "staggered_design",
+            cohorts=[
+                f"{g:%B %Y} ({', '.join(sorted(a for a, m in go_live_by_area.items() if m == g))})"
+                for g in cohorts
+            ],
+            followup_days=followup_days,
+            within_days=within_days,
+        )
+    )
+    rows: list[dict[str, object]] = []
+    specs = did_outcomes(data, within_days=within_days, followup_days=followup_days)
+    for i, spec in enumerate(specs):
+        key, label, unit = spec.key, spec.label, spec.unit
+        sub = did_sample(data, spec)
+        scale = 100.0 if unit == "pp" else 1.0
+        try:
+            res = staggered_estimate(
+                sub, outcome=key, go_live_by_area=dict(go_live_by_area), alpha=alpha, seed=seed
+            )
+        except (ValueError, KeyError) as exc:
+            sec.paragraphs.append(prose("evaluation", "not_estimable", label=label, reason=plain(exc)))
+            continue
+        lo, hi = res.interval
+        truth = (true_effects or {}).get(key)
+        row: dict[str, object] = {
+            "outcome": label,
+            "unit": unit,
+            "estimate": scale * res.estimate,
+            "ci_lower": scale * lo,
+            "ci_upper": scale * hi,
+            "interval": res.lead,
+            "p_value": res.p_value,
+            "assignments": res.n_assignments,
+            "smallest attainable p": res.min_p,
+            "crimes": int(round_to_base(len(sub), settings.rounding_base)),
+            "areas": res.n_areas,
+        }
+        if truth is not None:
+            row["true effect"] = truth
+            row["interval covers truth"] = bool(scale * lo <= truth <= scale * hi)
+        rows.append(row)
+        means = _cell_means_table(
+            type("Means", (), {"means": _staggered_means(sub, key, go_live_by_area)})(), unit, settings
+        )
+        sec.add_table(
+            TableBlock(
+                f"evaluation_means_{key}",
+                f"Before and after go-live (each trailblazer from its own go-live month; comparison areas "
+                f"from the first, {cohorts[0]:%B %Y}): {label}",
+                means,
+                percent_columns=("rate",) if unit == "pp" else (),
+            )
+        )
+        sec.results.append(
+            {
+                "kind": "effect",
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "estimate": row["estimate"],
+                "ci_lower": row["ci_lower"],
+                "ci_upper": row["ci_upper"],
+                "p": res.p_value,
+                "pretrend_p": None,
+                "clusters": None,
+                "cluster_on": res.lead,
+                "true_effect": truth,
+                "means": means,
+                "table": f"evaluation_means_{key}",
+            }
+        )
+        text = (
+            f"{row['estimate']:+.1f} {unit} (95% CI {row['ci_lower']:+.1f} to {row['ci_upper']:+.1f}, "
+            f"{res.lead})"
+        )
+        if truth is not None:
+            text += f"; true effect {truth:+.1f}"
+        short = {
+            "oocd": "Staggered DiD: out-of-court disposals",
+            "days_capped": "Staggered DiD: days to police outcome",
+            "within_n": f"Staggered DiD: outcome within {within_days} days",
+        }[key]
+        sec.headline.append((short, text))
+        if i == 0:
+            sec.headline.append(
+                (
+                    "Randomisation p (go-live months reassigned)",
+                    f"p = {res.p_value:.2f} ({res.n_assignments} assignments; smallest possible "
+                    f"{res.min_p:.2f}); leads with: {res.lead}",
+                )
+            )
+            sec.paragraphs.append(
+                prose(
+                    "evaluation",
+                    "staggered_inference",
+                    label=label,
+                    n_areas=res.n_areas,
+                    n_treated=res.n_treated,
+                    n_assignments=res.n_assignments,
+                    min_p=f"{res.min_p:.3f}",
+                    bounded=res.bounded,
+                    alpha=f"{100 * alpha:.0f}%",
+                    draws=res.boot_draws,
+                )
+            )
+            gt = _group_time_table(res, unit, scale, settings)
+            sec.figures.append(
+                FigureBlock(
+                    f"Staggered go-live: {label} ({unit}), the effect of each cohort (areas going live in "
+                    "the same month) by month since its go-live, against the never-live comparison areas; "
+                    f"dashed: the overall ATT ({row['estimate']:+.1f} {unit}). The last months rest on few "
+                    "crimes (cut short by the follow-up window; crimes in the table). Cells with fewer than "
+                    f"{settings.threshold} trailblazer crimes are withheld.",
+                    figure_png(_group_time_figure(gt, res, label, unit, scale)),
+                    alt=f"group-time effects of {label} by cohort; the values are in the table below",
+                )
+            )
+            sec.add_table(
+                TableBlock(
+                    f"evaluation_staggered_{key}",
+                    f"Group-time ATTs ({unit}), cohort x month: {label}",
+                    gt,
+                )
+            )
+    return rows
+
+
+# --- issue 16 staggered block ends -----------------------------------------------------------------------
+
+
 def evaluation_section(
     crimes: pd.DataFrame | None,
     settings: DisclosureSettings,
@@ -653,13 +882,16 @@ def evaluation_section(
     alpha: float = 0.05,
     true_effects: Mapping[str, float] | None = None,
     seed: int = 0,
+    go_live_by_area: Mapping[str, pd.Timestamp] | None = None,
 ) -> Section:
     """Difference-in-differences of outcome rates and time to outcome, event study and pre-trend test.
 
     ``true_effects`` (synthetic worlds) maps an outcome key (``oocd``, ``days_capped``, ``within_n``) to
     the realised effect in display units (percentage points or days); the table then shows whether each
     interval covers it. ``seed`` fixes the placebo sampling (when there are too many assignments to list)
-    and the wild bootstrap draws.
+    and the wild bootstrap draws. ``go_live_by_area`` (trailblazer area -> its go-live month) with more
+    than one month switches to the staggered estimator (:mod:`linkage.evaluation.staggered`); with one
+    month, or None, the section is the single-go-live DiD.
     """
     sec = Section("evaluation", "Trailblazer evaluation")
     if crimes is None or go_live is None or crimes.empty or crimes["treated"].nunique() < 2:
@@ -671,6 +903,18 @@ def evaluation_section(
         sec.needs = prose("evaluation", "needs", why=why)
         return sec
     data = add_flags(crimes, period_end=period_end, within_days=within_days, followup_days=followup_days)
+    if go_live_by_area and len(set(go_live_by_area.values())) > 1:
+        return _staggered_section(
+            sec,
+            data,
+            settings,
+            go_live_by_area,
+            within_days=within_days,
+            followup_days=followup_days,
+            alpha=alpha,
+            true_effects=true_effects,
+            seed=seed,
+        )
     cluster_label = "LSOA" if cluster == "lsoa" else cluster
     sec.paragraphs.append(
         prose(
@@ -788,5 +1032,44 @@ def evaluation_section(
             )
         )
         if true_effects:
+            sec.paragraphs.append(prose("evaluation", "synthetic_truth"))
+    return sec
+
+
+def _staggered_section(
+    sec: Section,
+    data: pd.DataFrame,
+    settings: DisclosureSettings,
+    go_live_by_area: Mapping[str, pd.Timestamp],
+    **kw,
+) -> Section:
+    """The evaluation section with staggered go-lives: the DiD table from the staggered rows."""
+    rows = _staggered_blocks(sec, data, settings, go_live_by_area, **kw)
+    if "n_suspects" not in data.columns:
+        sec.paragraphs.append(prose("evaluation", "public_only"))
+    if rows:
+        table = pd.DataFrame(rows).rename(
+            columns={
+                "ci_lower": "95% CI lower",
+                "ci_upper": "95% CI upper",
+                "p_value": "randomisation p",
+                "interval": "interval from",
+            }
+        )
+        sec.tables.insert(
+            0,
+            TableBlock(
+                "evaluation_did",
+                "Difference-in-differences estimates, staggered go-live: group-time ATTs against the "
+                "never-live comparison areas (Callaway and Sant'Anna), not pooled two-way fixed effects",
+                table,
+                na_text={
+                    "true effect": "not set",
+                    "interval covers truth": "n/a",
+                    "randomisation p": "not available",
+                },
+            ),
+        )
+        if kw.get("true_effects"):
             sec.paragraphs.append(prose("evaluation", "synthetic_truth"))
     return sec
