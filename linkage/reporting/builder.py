@@ -37,6 +37,7 @@ from linkage.reporting import sections as S  # noqa: N812
 from linkage.reporting.document import Report, Section, TableBlock, render_html
 from linkage.reporting.findings import data_warnings, main_findings
 from linkage.reporting.publish import file_log, label_log, write_published
+from linkage.reporting.sections._common import prose
 from linkage.reporting.sections.linkage_quality import evaluation_cell_quality
 from linkage.reporting.withhold import audit_or_withhold, guard
 from linkage.sources.messages import regenerate_path
@@ -259,20 +260,30 @@ def build_report(data: ReportData) -> Report:
             alpha=ev.alpha,
             truth=world_links,
         )
-        S.add_linkage_did(  # issue 16g: DiD of a linkage-only outcome, as linked and imputed
-            ev_sec,
-            named,
-            data.link_result.candidates,
-            data.link_result.links,
-            ds,
-            go_live=cfg.go_live,
-            period_end=cfg.period_end,
-            followup_days=ev.followup_days,
-            cluster=ev.cluster,
-            seed=cfg.seed,
-            alpha=ev.alpha,
-            truth=world_links,
-        )
+        if cfg.staggered:  # one go-live month per area: the two-period DiD below would misdate some areas
+            ev_sec.paragraphs.append(
+                prose(
+                    "evaluation",
+                    "linkage_did_not_run",
+                    reason="the trailblazers went live in different months, and this check uses one go-live "
+                    "month; the linked-only shares and imputed means above still carry the linkage error",
+                )
+            )
+        else:
+            S.add_linkage_did(  # issue 16g: DiD of a linkage-only outcome, as linked and imputed
+                ev_sec,
+                named,
+                data.link_result.candidates,
+                data.link_result.links,
+                ds,
+                go_live=cfg.go_live,
+                period_end=cfg.period_end,
+                followup_days=ev.followup_days,
+                cluster=ev.cluster,
+                seed=cfg.seed,
+                alpha=ev.alpha,
+                truth=world_links,
+            )
     sections.append(ev_sec)
     logs = [s.log for s in sections if s.log is not None and len(s.log)]
     main = data.linked if data.linked is not None else data.public

@@ -270,3 +270,14 @@ def test_no_broken_tiles_empty_tables_or_raw_codes(shipped_reports, slug):
         for code in RAW_CODES:
             assert code not in cells, (caption, code)
         assert not {"F", "M", "U", "lsoa"} & set(cells), caption
+
+
+def test_staggered_report_runs_no_single_go_live_linkage_did(shipped_reports):
+    """The DiD of a linkage-only outcome uses one go-live month, so with staggered go-lives it would count a
+    trailblazer's live months as 'before': the staggered report says it is not run, the others run it."""
+    staggered = shipped_reports["london-staggered"].folder
+    assert not (staggered / "tables" / "evaluation_linkage_did.csv").exists()
+    assert "went live in different months, and this check uses one go-live month" in (
+        staggered / "report.html"
+    ).read_text()
+    assert (shipped_reports["london-south"].folder / "tables" / "evaluation_linkage_did.csv").exists()
