@@ -201,3 +201,26 @@ def test_report_section_uses_the_staggered_estimator_only_when_go_lives_differ()
     assert [t.name for t in one.tables] == [t.name for t in plain_sec.tables]
     pd.testing.assert_frame_equal(one.tables[0].frame, plain_sec.tables[0].frame)
     assert one.paragraphs == plain_sec.paragraphs
+
+
+def test_world_with_every_trailblazer_at_the_period_go_live_is_unchanged():
+    """Stating each trailblazer's go-live as the period's own gives the same configuration and a world
+    whose every table is identical to the world that states none (one go-live month: nothing staggers)."""
+    from linkage.synth import CONTRACT_TABLES, generate
+
+    plain = _raw()
+    for area in plain["sources"]["synthetic_world"]["areas"]:
+        area.pop("go_live", None)
+        area["crimes_per_month"] = 30
+    stated = _raw()
+    for area in stated["sources"]["synthetic_world"]["areas"]:
+        area["crimes_per_month"] = 30
+        if area["role"] == "trailblazer":
+            area["go_live"] = "2024-07"  # the period's go-live, stated
+    cfg_plain, cfg_stated = _parse(plain), _parse(stated)
+    assert not cfg_stated.staggered and cfg_stated.go_live_by_area == cfg_plain.go_live_by_area
+    w_plain, w_stated = generate(cfg_plain.synthetic_world, seed=5), generate(cfg_stated.synthetic_world, seed=5)
+    for name in CONTRACT_TABLES:
+        pd.testing.assert_frame_equal(w_stated.table(name), w_plain.table(name))
+    pd.testing.assert_frame_equal(w_stated.crime_truth, w_plain.crime_truth)
+    assert w_stated.crime_truth["treated"].any()
