@@ -219,7 +219,8 @@ def test_world_with_every_trailblazer_at_the_period_go_live_is_unchanged():
             area["go_live"] = "2024-07"  # the period's go-live, stated
     cfg_plain, cfg_stated = _parse(plain), _parse(stated)
     assert not cfg_stated.staggered and cfg_stated.go_live_by_area == cfg_plain.go_live_by_area
-    w_plain, w_stated = generate(cfg_plain.synthetic_world, seed=5), generate(cfg_stated.synthetic_world, seed=5)
+    w_plain = generate(cfg_plain.synthetic_world, seed=5)
+    w_stated = generate(cfg_stated.synthetic_world, seed=5)
     for name in CONTRACT_TABLES:
         pd.testing.assert_frame_equal(w_stated.table(name), w_plain.table(name))
     pd.testing.assert_frame_equal(w_stated.crime_truth, w_plain.crime_truth)
