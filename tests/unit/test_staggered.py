@@ -201,3 +201,65 @@ def test_report_section_uses_the_staggered_estimator_only_when_go_lives_differ()
     assert [t.name for t in one.tables] == [t.name for t in plain_sec.tables]
     pd.testing.assert_frame_equal(one.tables[0].frame, plain_sec.tables[0].frame)
     assert one.paragraphs == plain_sec.paragraphs
+
+
+def test_world_with_every_trailblazer_at_the_period_go_live_is_unchanged():
+    """Stating each trailblazer's go-live as the period's own gives the same configuration and a world
+    whose every table is identical to the world that states none (one go-live month: nothing staggers)."""
+    from linkage.synth import CONTRACT_TABLES, generate
+
+    plain = _raw()
+    for area in plain["sources"]["synthetic_world"]["areas"]:
+        area.pop("go_live", None)
+        area["crimes_per_month"] = 30
+    stated = _raw()
+    for area in stated["sources"]["synthetic_world"]["areas"]:
+        area["crimes_per_month"] = 30
+        if area["role"] == "trailblazer":
+            area["go_live"] = "2024-07"  # the period's go-live, stated
+    cfg_plain, cfg_stated = _parse(plain), _parse(stated)
+    assert not cfg_stated.staggered and cfg_stated.go_live_by_area == cfg_plain.go_live_by_area
+    w_plain = generate(cfg_plain.synthetic_world, seed=5)
+    w_stated = generate(cfg_stated.synthetic_world, seed=5)
+    for name in CONTRACT_TABLES:
+        pd.testing.assert_frame_equal(w_stated.table(name), w_plain.table(name))
+    pd.testing.assert_frame_equal(w_stated.crime_truth, w_plain.crime_truth)
+    assert w_stated.crime_truth["treated"].any()
+
+
+def test_true_effect_averages_each_trailblazers_crimes_from_its_own_go_live():
+    """The truth the report compares with is the mean effect over each trailblazer's crimes from its own
+    go-live month, recomputed here from the world's columns without the library's helpers (as
+    tests/integration/test_reports.py does for one go-live); Southwark's April-June crimes count."""
+    from linkage.pipeline import link, load, true_effects
+
+    raw = _raw()
+    for area in raw["sources"]["synthetic_world"]["areas"]:
+        area["crimes_per_month"] = 60
+    cfg = _parse(raw)
+    loaded = load(cfg)
+    linked = link(cfg, loaded)
+    got = true_effects(loaded.world, cfg, linked.crimes)
+    assert got is not None
+
+    ev = cfg.evaluation
+    f, n = ev.followup_days, ev.outcome_within_days
+    ct = loaded.world.crime_truth.merge(
+        linked.crimes[["force", "crime_ref", "lsoa_code"]].astype("string"), on=["force", "crime_ref"]
+    )
+    rec = pd.to_datetime(ct["recorded_date"])
+    own = pd.to_datetime(ct["area"].astype(str).map(cfg.go_live_by_area))
+    treated = (ct["role"] == "trailblazer") & (rec >= own) & ct["lsoa_code"].notna()
+    named = treated & ct["suspect_identified"].astype(bool) & (rec + pd.Timedelta(days=f) <= cfg.period_end)
+    every = treated & (rec + pd.Timedelta(days=n) <= cfg.period_end)
+    d1, d0 = ct["days_to_outcome"].astype(float), ct["days_to_outcome_without_intervention"].astype(float)
+    o1 = ct["oocd"].astype(bool) & (d1 <= f)
+    o0 = ct["oocd_without_intervention"].astype(bool) & (d0 <= f)
+    hand = {
+        "oocd": 100 * (o1.astype(float) - o0.astype(float))[named].mean(),
+        "days_capped": (d1.clip(upper=f) - d0.clip(upper=f))[named].mean(),
+        "within_n": 100 * ((d1 <= n).astype(float) - (d0 <= n))[every].mean(),
+    }
+    assert got == pytest.approx(hand, abs=1e-9)
+    early = treated & (ct["area"] == "Southwark") & (rec < cfg.go_live)
+    assert early.sum() > 100  # crimes before the period's go-live are in the truth: staggering matters
