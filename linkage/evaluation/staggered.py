@@ -60,6 +60,7 @@ class StaggeredResult:
     n_treated: int
     cohorts: dict[str, pd.Timestamp] = field(default_factory=dict)  # trailblazer area -> go-live month
     boot_draws: int = BOOT_DRAWS
+    placebos: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)  # one per reassignment
 
     @property
     def min_p(self) -> float:
@@ -247,4 +248,5 @@ def staggered_estimate(
         n_treated=int((labels >= 0).sum()),
         cohorts=cohorts,
         boot_draws=len(draws_arr),
+        placebos=a,
     )

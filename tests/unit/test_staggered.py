@@ -51,6 +51,8 @@ def test_overall_from_arrays_equals_staggered_att_and_intervals_are_deterministi
         staggered_overall(staggered_att(crimes, outcome="y", go_live_by_area=go))
     )
     assert res.n_assignments == 7 * 15  # 7 choose 1, then 6 choose 2
+    assert len(res.placebos) == res.n_assignments
+    assert (res.p_value == (abs(res.placebos) >= abs(res.estimate) - 1e-12).mean())
     assert res.bounded and res.lead == "placebo in space"
     assert res.ci_lower < res.estimate < res.ci_upper and res.boot_lower < res.estimate < res.boot_upper
     again = staggered_estimate(crimes, outcome="y", go_live_by_area=go, seed=3, boot_draws=99)
@@ -191,6 +193,9 @@ def test_report_section_uses_the_staggered_estimator_only_when_go_lives_differ()
     assert 15 < did_table["estimate"].iloc[0] < 25  # the +20 pp rise after each area's own go-live
     assert any("Goodman-Bacon" in p and "pooled two-way fixed effects" in p for p in sec.paragraphs)
     assert any(h[0].startswith("Staggered DiD") for h in sec.headline)
+    # beside the headline effect: the randomisation p-value and the placebo distribution chart
+    assert any(h[0].startswith("Randomisation p") for h in sec.headline)
+    assert any(f.caption.startswith("Placebo distribution") for f in sec.figures)
     gt = next(t.frame for t in sec.tables if t.name == gt_names[0])
     assert set(gt["cohort (go-live)"]) == {"2024-04", "2024-07"}
     assert gt["trailblazer crimes"].dropna().mod(5).eq(0).all()  # rounded like every published count
