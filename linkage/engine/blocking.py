@@ -21,7 +21,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
-from linkage.engine import kernels
+from linkage.engine import jit, kernels
 from linkage.engine.kernels import _date_ints
 from linkage.errors import LinkageError
 
@@ -337,16 +337,28 @@ def _constant_key(frame: pd.DataFrame) -> pd.Series:
 
 
 def _sort_join(lcode: np.ndarray, rcode: np.ndarray, *, dedupe: bool) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) with ``lcode[i] == rcode[j] >= 0`` (and ``i < j`` when deduplicating)."""
+    """All (i, j) with ``lcode[i] == rcode[j] >= 0`` (and ``i < j`` when deduplicating), sorted by
+    ``i`` then by the place of ``j`` in a stable sort of ``rcode``: right rows sorted once, each left row's
+    run found by two ``searchsorted`` calls, the pairs written straight into two preallocated int64
+    arrays (:func:`linkage.engine.jit.emit_join_pairs`, left rows in chunks on the thread pool)."""
     order = np.argsort(rcode, kind="stable")
     rsorted = rcode[order]
     start = np.searchsorted(rsorted, lcode, side="left")
     end = np.searchsorted(rsorted, lcode, side="right")
     counts = np.where(lcode >= 0, end - start, 0)
-    total = int(counts.sum())
-    left_pos = np.repeat(np.arange(len(lcode), dtype=np.int64), counts)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    right_pos = order[np.repeat(start, counts) + offsets].astype(np.int64)
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    first = ends - counts
+    left_pos = np.empty(total, dtype=np.int64)
+    right_pos = np.empty(total, dtype=np.int64)
+    order = order.astype(np.int64, copy=False)
+    # Chunks of left rows holding about RUN_CHUNK pairs each (at least 1024 rows).
+    rows = max(1024, int(len(lcode) * kernels.RUN_CHUNK / max(total, 1)))
+    kernels.run_chunks(
+        len(lcode),
+        lambda lo, hi: jit.emit_join_pairs(order, start, counts, first, lo, hi, left_pos, right_pos),
+        chunk=rows,
+    )
     if dedupe:
         keep = left_pos < right_pos
         left_pos, right_pos = left_pos[keep], right_pos[keep]
@@ -415,10 +427,10 @@ def generate_candidates(
         # are, with no sort, no deduplication and no pair-code round trip.
         lp, rp = rules[0].pairs(left, right)
         lp, rp = np.asarray(lp, dtype=np.int64), np.asarray(rp, dtype=np.int64)
-        code = lp * radix + rp
-        if len(code) < 2 or bool((code[1:] > code[:-1]).all()):
-            logger.debug("blocking rule %r: %d pairs", rules[0].name, len(code))
+        if jit.pairs_increasing(lp, rp):  # one pass, no pair-code temporaries
+            logger.debug("blocking rule %r: %d pairs", rules[0].name, len(lp))
             return CandidatePairs(lp, rp, np.zeros(len(lp), dtype=np.int16), (rules[0].name,))
+        code = lp * radix + rp
         del lp, rp
 
     def rule_codes(rule: BlockingRule) -> np.ndarray:

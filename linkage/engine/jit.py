@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["padded_tables", "score_levels", "sum_lookups"]
+__all__ = ["emit_join_pairs", "padded_tables", "pairs_increasing", "score_levels", "sum_lookups"]
 
 
 def padded_tables(tables: list[np.ndarray]) -> np.ndarray:
@@ -61,3 +61,35 @@ def sum_lookups(codes: np.ndarray, tables: np.ndarray, out: np.ndarray) -> None:
         for j in range(k):
             acc += tables[j, codes[j, i] + 1]
         out[i] = acc
+
+
+@numba.njit(nogil=True, cache=True)
+def emit_join_pairs(
+    order: np.ndarray,
+    start: np.ndarray,
+    counts: np.ndarray,
+    first: np.ndarray,
+    lo: int,
+    hi: int,
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """For left rows ``i`` in ``[lo, hi)``: ``counts[i]`` pairs written from ``first[i]`` on, left
+    ``i`` and right ``order[start[i] + k]`` for ``k < counts[i]`` (a sort join's output, written into
+    preallocated arrays with no temporaries)."""
+    for i in range(lo, hi):
+        p = first[i]
+        s = start[i]
+        for k in range(counts[i]):
+            left_pos[p + k] = i
+            right_pos[p + k] = order[s + k]
+
+
+@numba.njit(nogil=True, cache=True)
+def pairs_increasing(left_pos: np.ndarray, right_pos: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Whether the pairs are strictly increasing in (left, right) order (sorted and distinct)."""
+    for i in range(1, len(left_pos)):
+        a, b = left_pos[i - 1], left_pos[i]
+        if b < a or (b == a and right_pos[i] <= right_pos[i - 1]):
+            return False
+    return True

@@ -171,7 +171,7 @@ class LinkageModel:
         rpos = rmap[pairs.codes[1]] if len(pairs) else np.empty(0, dtype=np.int64)
         if (lpos < 0).any() or (rpos < 0).any():
             raise LinkageError("pairs: some labels are not in the left/right index")
-        return lpos.astype(np.int64), rpos.astype(np.int64)
+        return lpos.astype(np.int64, copy=False), rpos.astype(np.int64, copy=False)
 
     # --- index
     def candidates(self, left: pd.DataFrame, right: pd.DataFrame | None = None) -> CandidatePairs:

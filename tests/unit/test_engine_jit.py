@@ -118,3 +118,59 @@ def test_score_arrays_on_threads_and_chunks_equal_one_serial_pass(monkeypatch):
     np.testing.assert_array_equal(serial[1], ref_bf)
     empty = model.score_arrays(levels.iloc[:0])
     assert empty[0].shape == (0,) and empty[1].shape == (3, 0)
+
+
+def _old_sort_join(lcode, rcode, dedupe):
+    """The numpy sort join emit_join_pairs replaced (repeat + arange offsets)."""
+    order = np.argsort(rcode, kind="stable")
+    rsorted = rcode[order]
+    start = np.searchsorted(rsorted, lcode, side="left")
+    end = np.searchsorted(rsorted, lcode, side="right")
+    counts = np.where(lcode >= 0, end - start, 0)
+    total = int(counts.sum())
+    left_pos = np.repeat(np.arange(len(lcode), dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    right_pos = order[np.repeat(start, counts) + offsets].astype(np.int64)
+    if dedupe:
+        keep = left_pos < right_pos
+        left_pos, right_pos = left_pos[keep], right_pos[keep]
+    return left_pos, right_pos
+
+
+@pytest.mark.parametrize("dedupe", [False, True])
+def test_sort_join_threaded_equals_serial_and_the_numpy_join(monkeypatch, dedupe):
+    from linkage.engine.blocking import _sort_join
+
+    rng = np.random.default_rng(3)
+    lcode = rng.integers(-1, 40, size=5000)  # -1: missing key, never paired
+    rcode = lcode.copy() if dedupe else rng.integers(-1, 40, size=3000)
+    monkeypatch.setattr(kernels, "THREADS", 1)
+    serial = _sort_join(lcode, rcode, dedupe=dedupe)
+    monkeypatch.setattr(kernels, "THREADS", 2)
+    monkeypatch.setattr(kernels, "RUN_CHUNK", 4096)  # many chunks of left rows
+    threaded = _sort_join(lcode, rcode, dedupe=dedupe)
+    ref = _old_sort_join(lcode, rcode, dedupe)
+    assert len(ref[0]) > 100_000
+    for got in (serial, threaded):
+        assert got[0].dtype == np.int64 and got[1].dtype == np.int64
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+    assert (lcode[serial[0]] == rcode[serial[1]]).all() and (lcode[serial[0]] >= 0).all()
+
+
+def test_sort_join_empty_and_all_missing():
+    from linkage.engine.blocking import _sort_join
+
+    empty = np.zeros(0, dtype=np.int64)
+    for lcode, rcode in ((empty, empty), (empty, np.arange(3)), (np.full(4, -1), np.full(5, -1))):
+        lp, rp = _sort_join(lcode, rcode, dedupe=False)
+        assert len(lp) == 0 and len(rp) == 0 and lp.dtype == np.int64
+
+
+def test_pairs_increasing():
+    lp = np.array([0, 0, 1, 3], dtype=np.int64)
+    assert jit.pairs_increasing(lp, np.array([1, 2, 0, 0], dtype=np.int64))
+    assert not jit.pairs_increasing(lp, np.array([1, 1, 0, 0], dtype=np.int64))  # duplicate pair
+    assert not jit.pairs_increasing(lp, np.array([2, 1, 0, 0], dtype=np.int64))  # right out of order
+    assert not jit.pairs_increasing(lp[::-1].copy(), np.zeros(4, dtype=np.int64))  # left out of order
+    assert jit.pairs_increasing(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
