@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,8 @@ __all__ = [
     "area_month_panel",
     "lead_choice",
     "placebo_figure",
+    "invert_test",
+    "strip_chart",
     "placebo_table",
     "space_placebo",
     "staggered_att",
@@ -207,10 +210,20 @@ def space_placebo(
 def _invert(
     W: np.ndarray, w0: np.ndarray, change: np.ndarray, t: np.ndarray, estimate: float, alpha: float
 ) -> tuple[float, float]:
-    """The set of effects not rejected at ``alpha``, found on a grid then refined by bisection."""
-    spread = float(np.ptp(change)) + 1e-6
+    """The set of effects not rejected at ``alpha`` (see :func:`invert_test`)."""
+    return invert_test(
+        lambda betas: _p_values(W, w0, change, t, betas), estimate, float(np.ptp(change)) + 1e-6, alpha
+    )
+
+
+def invert_test(
+    p_of: Callable[[np.ndarray], np.ndarray], estimate: float, spread: float, alpha: float
+) -> tuple[float, float]:
+    """The set of hypothesised effects a randomisation test does not reject at ``alpha``: ``p_of(betas)``
+    gives the p-value of each; searched on a grid of +/- 6 ``spread`` around ``estimate``, each edge then
+    refined by bisection. Unbounded (-inf, inf) when the grid's ends are not rejected."""
     grid = estimate + np.linspace(-6 * spread, 6 * spread, 2401)
-    keep = _p_values(W, w0, change, t, grid) > alpha
+    keep = p_of(grid) > alpha
     if not keep.any():
         return estimate, estimate
     idx = np.flatnonzero(keep)
@@ -220,7 +233,7 @@ def _invert(
     def edge(inside: float, outside: float) -> float:
         for _ in range(40):
             mid = (inside + outside) / 2
-            if _p_values(W, w0, change, t, np.array([mid]))[0] > alpha:
+            if p_of(np.array([mid]))[0] > alpha:
                 inside = mid
             else:
                 outside = mid
@@ -319,22 +332,32 @@ def placebo_figure(
     space: PlaceboResult, time: PlaceboResult | None, label: str, scale: float = 100.0, unit: str = "pp"
 ):
     """A small chart: every placebo estimate (space, and time when given) with the actual one marked."""
+    panels = [
+        (
+            f"placebo in {name}\n(p = {res.p_value:.2f})",
+            res.placebos.loc[~res.placebos["actual"].to_numpy(bool), "estimate"].to_numpy(float),
+            res.placebos.loc[res.placebos["actual"].to_numpy(bool), "estimate"].to_numpy(float),
+        )
+        for name, res in [("space", space), *([("time", time)] if time is not None else [])]
+    ]
+    return strip_chart(
+        panels, label, scale, f"estimate ({unit}); red: actual trailblazer and go-live, blue: placebos"
+    )
+
+
+def strip_chart(panels: list[tuple[str, np.ndarray, np.ndarray]], label: str, scale: float, xlabel: str):
+    """One row per panel (tick label, placebo estimates in blue, actual estimates in red diamonds)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.5, 2.2 if time is None else 2.8), dpi=110)
+    fig = Figure(figsize=(7.5, 2.2 if len(panels) == 1 else 2.8), dpi=110)
     ax = fig.subplots()
-    panels = [("space", space), *([("time", time)] if time is not None else [])]
-    for y, (_, res) in enumerate(panels):
-        p = res.placebos
-        jitter = np.linspace(-0.15, 0.15, max(len(p), 1))[: len(p)]
-        other = ~p["actual"].to_numpy(bool)
-        ax.scatter(scale * p.loc[other, "estimate"], y + jitter[other], s=12, color="#8eb8dc", label=None)
-        ax.scatter(
-            scale * p.loc[~other, "estimate"], [y] * int((~other).sum()), s=40, color="#d4351c", marker="D"
-        )
+    for y, (_, placebos, actual) in enumerate(panels):
+        jitter = np.linspace(-0.15, 0.15, max(len(placebos), 1))[: len(placebos)]
+        ax.scatter(scale * placebos, y + jitter, s=12, color="#8eb8dc", label=None)
+        ax.scatter(scale * actual, [y] * len(actual), s=40, color="#d4351c", marker="D")
     ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_yticks(range(len(panels)), [f"placebo in {n}\n(p = {r.p_value:.2f})" for n, r in panels])
-    ax.set_xlabel(f"estimate ({unit}); red: actual trailblazer and go-live, blue: placebos")
+    ax.set_yticks(range(len(panels)), [name for name, _, _ in panels])
+    ax.set_xlabel(xlabel)
     ax.set_ylim(-0.5, len(panels) - 0.5)
     ax.set_title(label[:90], fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)

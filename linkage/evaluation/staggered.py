@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from linkage.evaluation.placebo import MAX_ASSIGNMENTS, staggered_att, staggered_overall
+from linkage.evaluation.placebo import MAX_ASSIGNMENTS, invert_test, staggered_att, staggered_overall
 
 __all__ = ["StaggeredResult", "staggered_estimate", "overall_from_arrays"]
 
@@ -155,28 +155,13 @@ def _reassignments(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _invert(a: np.ndarray, b: np.ndarray, a0: float, estimate: float, alpha: float) -> tuple[float, float]:
     """Effects not rejected at ``alpha`` by the randomisation test (statistic ``|a_S - beta b_S|``; the actual
-    assignment's ``b`` is 1): a grid, then bisection at each edge."""
+    assignment's ``b`` is 1), by :func:`linkage.evaluation.placebo.invert_test`."""
 
     def p(betas: np.ndarray) -> np.ndarray:
         stat = np.abs(a[:, None] - betas[None, :] * b[:, None])
         return (stat >= np.abs(a0 - betas)[None, :] - 1e-12).mean(axis=0)
 
-    spread = float(np.nanmax(a) - np.nanmin(a)) + 1e-6
-    grid = estimate + np.linspace(-6 * spread, 6 * spread, 2401)
-    keep = p(grid) > alpha
-    if not keep.any():
-        return estimate, estimate
-    idx = np.flatnonzero(keep)
-    if idx[0] == 0 or idx[-1] == len(grid) - 1:
-        return -np.inf, np.inf
-
-    def edge(inside: float, outside: float) -> float:
-        for _ in range(40):
-            mid = (inside + outside) / 2
-            inside, outside = (mid, outside) if p(np.array([mid]))[0] > alpha else (inside, mid)
-        return inside
-
-    return edge(grid[idx[0]], grid[idx[0] - 1]), edge(grid[idx[-1]], grid[idx[-1] + 1])
+    return invert_test(p, estimate, float(np.nanmax(a) - np.nanmin(a)) + 1e-6, alpha)
 
 
 def staggered_estimate(

@@ -28,6 +28,7 @@ from linkage.evaluation.placebo import (
     placebo_figure,
     placebo_table,
     space_placebo,
+    strip_chart,
     time_placebo,
 )
 from linkage.evaluation.staggered import StaggeredResult, staggered_estimate
@@ -661,24 +662,6 @@ def _staggered_means(
     return means[["role", "period", "n", "rate"]]
 
 
-def _staggered_placebo_figure(res, label: str, unit: str, scale: float) -> Figure:
-    """A small chart: the overall effect under every go-live reassignment, the actual one in red."""
-    fig = Figure(figsize=(7.5, 2.2), dpi=110)
-    ax = fig.subplots()
-    p = scale * np.asarray(res.placebos, dtype=float)
-    jitter = np.linspace(-0.15, 0.15, max(len(p), 1))[: len(p)]
-    ax.scatter(p, jitter, s=12, color="#8eb8dc")
-    ax.scatter([scale * res.estimate], [0], s=40, color="#d4351c", marker="D")
-    ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_yticks([0], [f"go-live months\nreassigned\n(p = {res.p_value:.2f})"])
-    ax.set_xlabel(f"estimate ({unit}); red: actual go-live months, blue: placebos")
-    ax.set_ylim(-0.5, 0.5)
-    ax.set_title(label[:90], fontsize=9)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
 def _group_time_table(
     res: StaggeredResult, unit: str, scale: float, settings: DisclosureSettings
 ) -> pd.DataFrame:
@@ -870,7 +853,20 @@ def _staggered_blocks(
                         "reassignment "
                         "of the go-live months to the areas. Red: the actual one; blue: every placebo. "
                         f"Randomisation p-value {res.p_value:.2f}.",
-                        figure_png(_staggered_placebo_figure(res, label, unit, scale)),
+                        figure_png(
+                            strip_chart(
+                                [
+                                    (
+                                        f"go-live months\nreassigned\n(p = {res.p_value:.2f})",
+                                        np.asarray(res.placebos, dtype=float),
+                                        np.array([res.estimate]),
+                                    )
+                                ],
+                                label,
+                                scale,
+                                f"estimate ({unit}); red: actual go-live months, blue: placebos",
+                            )
+                        ),
                         alt=f"placebo distribution of {label} over go-live reassignments",
                     )
                 )
