@@ -164,6 +164,9 @@ HARDER_BOROUGHS = (
 )
 
 
+HARDER_TRAILBLAZERS = 2  # the first two boroughs of HARDER_BOROUGHS go live; the rest are comparisons
+
+
 def harder_config(
     seed: int,
     *,
@@ -189,13 +192,13 @@ def harder_config(
         {
             "name": name,
             "force": "Metropolitan Police Service",
-            "role": "trailblazer" if i < 2 else "comparison",
+            "role": "trailblazer" if i < HARDER_TRAILBLAZERS else "comparison",
             "crimes_per_month": per_month,
             "geography": {"lsoa_prefix": name},
         }
         for i, name in enumerate(names)
     ]
-    raw["comparison_areas"] = list(names[2:])
+    raw["comparison_areas"] = list(names[HARDER_TRAILBLAZERS:])
     raw["seed"] = int(seed)
     return config_from_dict(raw, base=base_path.parent, source=f"harder world seed {seed}")
 
@@ -295,11 +298,17 @@ def run_from_kept(
     return frame
 
 
+def judged(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per-world rows with ``covered`` (the interval holds the true effect) and ``rejects`` (p <= alpha)."""
+    return rows.assign(
+        covered=(rows["ci_lower"] <= rows["true"]) & (rows["true"] <= rows["ci_upper"]),
+        rejects=rows["p"] <= alpha,
+    )
+
+
 def harder_summary(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Coverage of the true ATT and rejection rate of 'no effect', per setting and method."""
-    rows = rows.copy()
-    rows["covered"] = (rows["ci_lower"] <= rows["true"]) & (rows["true"] <= rows["ci_upper"])
-    rows["rejects"] = rows["p"] <= alpha
+    rows = judged(rows, alpha)
     rows["bias"] = rows["estimate"] - rows["true"]
     if "pretrend_p" not in rows:  # rows written before the pre-trend test was recorded
         rows["pretrend_p"] = np.nan
@@ -344,11 +353,7 @@ def method_evidence(rows: pd.DataFrame, command: str, alpha: float = 0.05):
     if rows["areas"].nunique() != 1:
         raise ValueError("--record needs rows from worlds with one number of areas")
     rows = rows[rows["setting"].map(SETTING_KEYS).isin(["effect", "null"])]  # parallel trends hold
-    rows = rows.assign(
-        covered=(rows["ci_lower"] <= rows["true"]) & (rows["true"] <= rows["ci_upper"]),
-        rejects=rows["p"] <= alpha,
-        null=rows["setting"].map(SETTING_KEYS) == "null",
-    )
+    rows = judged(rows, alpha).assign(null=rows["setting"].map(SETTING_KEYS) == "null")
     records = {}
     for label, g in rows.groupby("method", sort=True):
         records[METHOD_KEYS[label]] = MethodRecord(
@@ -364,7 +369,7 @@ def method_evidence(rows: pd.DataFrame, command: str, alpha: float = 0.05):
     effect = HARDER_SETTINGS["shocks+hard, effect 10pp"]["oocd_pp"]
     return CoverageEvidence(
         areas=int(rows["areas"].iloc[0]),
-        treated=2,
+        treated=HARDER_TRAILBLAZERS,
         shock_sd_pp=float(rows["shock_sd_pp"].iloc[0]),
         noise="hard",
         effect_pp=float(effect),
