@@ -79,10 +79,11 @@ def _event_figure(es: EventStudy, label: str, scale: float = 100.0, unit: str = 
     return fig
 
 
-def _cell_means_table(res, unit: str, settings: DisclosureSettings) -> pd.DataFrame:
-    """Before/after cell means of one DiD outcome, protected: a mean of a 0/1 outcome is a rate."""
+def _cell_means_table(cell_means: pd.DataFrame, unit: str, settings: DisclosureSettings) -> pd.DataFrame:
+    """Before/after cell means of one DiD outcome (``n``, ``rate``, ...), protected: a mean of a 0/1
+    outcome is a rate."""
     t = settings.threshold
-    means = res.means.copy()
+    means = cell_means.copy()
     small = (means["n"] < t).to_numpy()
     if unit == "pp":  # a cell mean of a 0/1 outcome is a rate: check and recompute it like one
         k = (means["rate"] * means["n"]).round()
@@ -782,9 +783,7 @@ def _staggered_blocks(
             row["true effect"] = truth
             row["interval covers truth"] = bool(scale * lo <= truth <= scale * hi)
         rows.append(row)
-        means = _cell_means_table(
-            type("Means", (), {"means": _staggered_means(sub, key, go_live_by_area)})(), unit, settings
-        )
+        means = _cell_means_table(_staggered_means(sub, key, go_live_by_area), unit, settings)
         sec.add_table(
             TableBlock(
                 f"evaluation_means_{key}",
@@ -980,7 +979,7 @@ def evaluation_section(
             r2["cluster_on"] = "LSOA" if alt == "lsoa" else alt
             r2["crimes"] = int(round_to_base(r2["crimes"], settings.rounding_base))
             sens_rows.append(r2)
-        means = _cell_means_table(res, unit, settings)
+        means = _cell_means_table(res.means, unit, settings)
         sec.add_table(
             TableBlock(
                 f"evaluation_means_{key}",
