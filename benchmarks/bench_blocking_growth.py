@@ -40,7 +40,7 @@ def force_pairs(world: Path, force: str, window: bool = True, nearest: tuple[int
     data = read_partition(inputs, partition)
     tables = data.tables
     left = build_left(tables["crimes"], tables["suspects"])
-    out = {"crimes": len(tables["crimes"]), "pairs": {}, "by_rule": {}, "nearest": {}}
+    out = {"crimes": len(tables["crimes"]), "pairs": {}, "records": {}, "by_rule": {}, "nearest": {}}
     t0 = time.perf_counter()
     for source, settings in DEFAULT_SOURCES.items():
         if source not in tables:
@@ -51,6 +51,7 @@ def force_pairs(world: Path, force: str, window: bool = True, nearest: tuple[int
         by_rule = LinkageModel(list(spec.comparisons), rules).candidate_pairs_by_rule(left, right)
         counts = by_rule.value_counts(sort=False)
         out["pairs"][source] = int(len(by_rule))
+        out["records"][source] = int(len(right))
         out["by_rule"][source] = {str(k): int(v) for k, v in counts.items()}
         if nearest:
             # the PNC pass last: its pairs are then the ones no other pass makes
@@ -179,9 +180,19 @@ def main(argv: list[str] | None = None) -> int:
         cr = b["crimes"] / a["crimes"]
         for source in a["pairs"]:
             pr = b["pairs"][source] / a["pairs"][source]
-            print(f"{source}: crimes x{cr:.2f}, pairs x{pr:.2f}, exponent {math.log(pr) / math.log(cr):.2f}")
+            rr = b["records"][source] / a["records"][source]
+            print(
+                f"{source}: crimes x{cr:.2f}, pairs x{pr:.2f}, exponent {math.log(pr) / math.log(cr):.2f}; "
+                f"records x{rr:.2f}, pairs per record {a['pairs'][source] / a['records'][source]:.1f} -> "
+                f"{b['pairs'][source] / b['records'][source]:.1f}"
+            )
         pr = sum(b["pairs"].values()) / sum(a["pairs"].values())
-        print(f"all sources: crimes x{cr:.2f}, pairs x{pr:.2f}, exponent {math.log(pr) / math.log(cr):.2f}")
+        per_a, per_b = (sum(r["pairs"].values()) / sum(r["records"].values()) for r in (a, b))
+        rr = sum(b["records"].values()) / sum(a["records"].values())
+        print(
+            f"all sources: crimes x{cr:.2f}, pairs x{pr:.2f}, exponent {math.log(pr) / math.log(cr):.2f}; "
+            f"records x{rr:.2f}, pairs per record {per_a:.1f} -> {per_b:.1f}"
+        )
     if len(rows) >= 3:
         crimes = [r["crimes"] for r in rows]
         print("fitted exponents (least squares over every world):")

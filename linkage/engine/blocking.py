@@ -182,6 +182,19 @@ class DateRange:
     Coarse keys (initials, a birth year) collide more as a population grows; the window keeps only the
     collisions close in time, which bounds a record's candidates by the records of a period rather than
     of the whole extract. Joined on ``(key, day)`` by the same vectorised sort-join (ranges, not equality).
+
+    A window of fixed length still holds more records the bigger the population, so a key shared by
+    unrelated people still pairs each right record with a number of left records that grows with it.
+    ``nearest=K`` bounds that: of the left records a right record pairs with inside the window, only the
+    ``K`` whose ``left_col`` date is nearest the right record's ``nearest_col`` date (default
+    ``right_col``; its ``right_col`` date when that is missing) are kept, with every other record as near
+    as the ``K``-th (ties), so the pairs do not depend on the rows' order (a sorted neighbourhood within
+    the key, as ``recordlinkage.index.SortedNeighbourhood`` is within a sort order). A right record's
+    pairs are then bounded by ``K`` and the records of its nearest days, not by the population.
+    ``nearest_col`` may name several right columns (anchors): the pair is kept when it is among the
+    ``K`` nearest to any of them, so one mistyped date of the right record does not lose its pair. A
+    right record with no date, and a left record with a missing date (``keep_missing``), keep every pair
+    of their keys.
     """
 
     left_col: str
@@ -189,14 +202,29 @@ class DateRange:
     min_days: int
     max_days: int
     keep_missing: bool = True
+    nearest: int | None = None
+    nearest_col: str | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if int(self.max_days) < int(self.min_days):
             raise LinkageError(f"DateRange: max_days ({self.max_days}) < min_days ({self.min_days})")
+        if self.nearest is not None and int(self.nearest) < 1:
+            raise LinkageError(f"DateRange: nearest must be a positive number of records, got {self.nearest}")
+        if self.nearest_col is not None and self.nearest is None:
+            raise LinkageError("DateRange: nearest_col needs nearest (how many records to keep)")
+
+    def anchors(self) -> tuple[str, ...]:
+        """The right columns whose dates the ``nearest`` records are nearest."""
+        if self.nearest_col is None:
+            return (self.right_col,)
+        return (self.nearest_col,) if isinstance(self.nearest_col, str) else tuple(self.nearest_col)
 
     def describe(self) -> str:
         """Short text for rule names."""
-        return f"{self.right_col}-{self.left_col} in [{self.min_days},{self.max_days}]d"
+        text = f"{self.right_col}-{self.left_col} in [{self.min_days},{self.max_days}]d"
+        if self.nearest is not None:
+            text += f", {self.nearest} nearest {'|'.join(self.anchors())}"
+        return text
 
 
 def _days(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -263,6 +291,14 @@ class BlockingRule:
         """Whether this rule alone generates each given pair (keys equal and present, and within the
         window, a missing date keeping the pair when ``keep_missing``): the test behind :meth:`pairs`,
         for pairs named in advance (e.g. the true pairs, for pair completeness)."""
+        if self.window is not None and self.window.nearest is not None:
+            # whether a pair is among a record's nearest depends on the other records: ask the pairs
+            lp, rp = self.pairs(left, right)
+            radix = np.int64(max(len(right), 1))
+            made = lp * radix + rp  # sorted: pairs() returns (left, right) order
+            asked = np.asarray(left_pos, dtype=np.int64) * radix + np.asarray(right_pos, dtype=np.int64)
+            at = np.minimum(np.searchsorted(made, asked), max(len(made) - 1, 0))
+            return (made[at] == asked) if len(made) else np.zeros(len(asked), dtype=bool)
         lcode, rcode = self.key_codes(left, right)
         found = (lcode[left_pos] >= 0) & (lcode[left_pos] == rcode[right_pos])
         if self.window is not None:
@@ -282,17 +318,39 @@ class BlockingRule:
         other = left if right is None else right
         w = self.window
         lday, rday = _days(left, w.left_col), _days(other, w.right_col)
-        lp, rp = _window_join(lcode, rcode, lday, rday, int(w.min_days), int(w.max_days))
-        parts_l, parts_r = [lp], [rp]
-        if w.keep_missing:
+        if w.nearest is not None:
+            if right is None:
+                raise LinkageError(
+                    f"blocking rule {self.name!r}: nearest needs two tables, not one to dedupe"
+                )
+            found = []
+            for anchor in w.anchors():
+                rank = rday if anchor == w.right_col else _days(right, anchor)
+                found.append(
+                    _nearest_join(lcode, rcode, lday, rday, np.where(rank == _NO_DAY, rday, rank), w)
+                )
+            lp, rp = found[0]
+            if len(found) > 1:  # a pair near several anchors once
+                radix = np.int64(max(len(right), 1))
+                code = np.unique(np.concatenate([a * radix + b for a, b in found]))
+                lp, rp = code // radix, code % radix
+            missing_pairs = ((np.where(lday == _NO_DAY, lcode, -1), rcode),) if w.keep_missing else ()
+        else:
+            lp, rp = _window_join(lcode, rcode, lday, rday, int(w.min_days), int(w.max_days))
             l_missing, r_missing = lday == _NO_DAY, rday == _NO_DAY
-            for lc, rc in (
-                (np.where(l_missing, lcode, -1), rcode),
-                (np.where(l_missing, -1, lcode), np.where(r_missing, rcode, -1)),
-            ):
-                a, b = _sort_join(lc, rc, dedupe=False)
-                parts_l.append(a)
-                parts_r.append(b)
+            missing_pairs = (
+                (
+                    (np.where(l_missing, lcode, -1), rcode),
+                    (np.where(l_missing, -1, lcode), np.where(r_missing, rcode, -1)),
+                )
+                if w.keep_missing
+                else ()
+            )
+        parts_l, parts_r = [lp], [rp]
+        for lc, rc in missing_pairs:
+            a, b = _sort_join(lc, rc, dedupe=False)
+            parts_l.append(a)
+            parts_r.append(b)
         lp, rp = np.concatenate(parts_l), np.concatenate(parts_r)
         if right is None:
             keep = lp < rp
@@ -390,6 +448,42 @@ def _window_join(
     left_pos = np.repeat(l_idx.astype(np.int64), counts)
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     right_pos = r_idx[np.repeat(start, counts) + offsets].astype(np.int64)
+    return left_pos, right_pos
+
+
+def _nearest_join(
+    lcode: np.ndarray, rcode: np.ndarray, lday: np.ndarray, rday: np.ndarray, rank: np.ndarray, w: DateRange
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`_window_join` (left dates present), each right row keeping only its
+    ``w.nearest`` left rows nearest ``rank`` in date; a right row whose window date is missing searches
+    its key's every dated left row (when ``w.keep_missing``), and one with no rank date keeps them all."""
+    l_ok = (lcode >= 0) & (lday != _NO_DAY)
+    if (np.abs(lday[l_ok]) >= _DAY_OFFSET).any() or (
+        np.abs(rday[rday != _NO_DAY]) >= _DAY_OFFSET - max(abs(w.min_days), abs(w.max_days))
+    ).any():
+        raise LinkageError("blocking window: a date is too far from 1970 to key on")
+    l_idx = np.flatnonzero(l_ok)
+    l_key = lcode[l_idx] * _DAY_SPAN + (lday[l_idx] + _DAY_OFFSET)
+    order = np.argsort(l_key, kind="stable")  # by key, then day, then row
+    l_sorted, l_idx = l_key[order], l_idx[order].astype(np.int64)
+    l_day = lday[l_idx]
+    base = rcode * _DAY_SPAN
+    dated = rday != _NO_DAY
+    low = np.where(dated, base + rday - int(w.max_days) + _DAY_OFFSET, base)
+    high = np.where(dated, base + rday - int(w.min_days) + _DAY_OFFSET, base + _DAY_SPAN - 1)
+    start = np.searchsorted(l_sorted, low, side="left")
+    end = np.searchsorted(l_sorted, high, side="right")
+    searched = (rcode >= 0) & (dated | w.keep_missing)
+    end = np.where(searched, np.maximum(end, start), start)
+    lo, hi = np.empty_like(start), np.empty_like(end)
+    jit.nearest_bounds(l_day, start, end, rank, rank != _NO_DAY, int(w.nearest), lo, hi)
+    counts = hi - lo
+    first = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    left_pos = np.empty(total, dtype=np.int64)
+    right_pos = np.empty(total, dtype=np.int64)
+    # each right row's run of sorted left rows, written as a sort join's (sides swapped)
+    jit.emit_join_pairs(l_idx, lo, counts, first, 0, len(rcode), right_pos, left_pos)
     return left_pos, right_pos
 
 

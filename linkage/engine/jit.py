@@ -11,7 +11,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["emit_join_pairs", "padded_tables", "pairs_increasing", "score_levels", "sum_lookups"]
+__all__ = [
+    "emit_join_pairs",
+    "nearest_bounds",
+    "padded_tables",
+    "pairs_increasing",
+    "score_levels",
+    "sum_lookups",
+]
 
 
 def padded_tables(tables: list[np.ndarray]) -> np.ndarray:
@@ -93,3 +100,34 @@ def pairs_increasing(left_pos: np.ndarray, right_pos: np.ndarray) -> bool:  # pr
         if b < a or (b == a and right_pos[i] <= right_pos[i - 1]):
             return False
     return True
+
+
+@numba.njit(nogil=True, cache=True)
+def nearest_bounds(
+    day: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    rank_day: np.ndarray,
+    capped: np.ndarray,
+    k: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """For each right row ``j`` with a sorted ``day[seg_start[j]:seg_end[j]]``: ``[lo[j], hi[j])``, the
+    whole segment unless ``capped[j]``, else the rows no farther from ``rank_day[j]`` than its ``k``-th
+    nearest (a contiguous run of the sorted days; ties at that distance all kept). The ``k`` nearest lie
+    within ``k`` places of where ``rank_day[j]`` sorts in, so only those ``2k`` distances are sorted."""
+    for j in range(len(seg_start)):
+        s, e = seg_start[j], seg_end[j]
+        if not capped[j] or e - s <= k:
+            lo[j], hi[j] = s, e
+            continue
+        t = rank_day[j]
+        seg = day[s:e]
+        ip = np.searchsorted(seg, t)
+        a, b = max(0, ip - k), min(e - s, ip + k)
+        gaps = np.abs(seg[a:b] - t)
+        gaps.sort()
+        kth = gaps[k - 1]
+        lo[j] = s + np.searchsorted(seg, t - kth, side="left")
+        hi[j] = s + np.searchsorted(seg, t + kth, side="right")

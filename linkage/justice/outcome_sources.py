@@ -62,6 +62,16 @@ __all__ = [
 ]
 
 _OFFENCE_WINDOW_DAYS = 60  # name passes without DOB: crime committed within this many days of the offence
+# Sorted neighbourhoods within each pass's key and window (DateRange.nearest, engine 17i): of the crimes a
+# record pairs with, keep only this many nearest in date, so a record's candidates stop growing with the
+# force. A person key (PNC; date of birth with surname Soundex) holds one person's crimes: 50 nearest the
+# offence date or the outcome date is far above a person's crimes in any lag window. A date of birth
+# alone, initials or names with a birth year, or names alone are shared by unrelated people, and their
+# true crime is dated at or near the offence date: 3 nearest it. Crimes as near as the last one kept are
+# kept too (ties), so the candidates do not depend on the order of the rows.
+_PERSON_NEAREST = 50
+_BIRTH_DAY_MONTH_NEAREST = 10  # surname Soundex + day and month of birth, in the lag window
+_SHARED_KEY_NEAREST = 3
 # Person columns every outcome table carries (what the person keys of both sides are built from).
 PERSON_COLUMNS = ("force", "forename", "surname", "date_of_birth", "sex", "pnc_id", "offence_date")
 
@@ -263,11 +273,22 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         ForceComparison(name="force"),
         ExactMatch("sex", name="sex"),
     ]
-    lag = DateRange("committed_date", "outcome_date", -int(settings.tolerance_days), int(settings.long_days))
-    near = DateRange("committed_date", "offence_date", -_OFFENCE_WINDOW_DAYS, _OFFENCE_WINDOW_DAYS)
+    lag_days = (-int(settings.tolerance_days), int(settings.long_days))
+    both_dates = ("offence_date", "outcome_date")
+    lag = DateRange(
+        "committed_date", "outcome_date", *lag_days, nearest=_PERSON_NEAREST, nearest_col=both_dates
+    )
+    near = DateRange(
+        "committed_date",
+        "offence_date",
+        -_OFFENCE_WINDOW_DAYS,
+        _OFFENCE_WINDOW_DAYS,
+        nearest=_SHARED_KEY_NEAREST,
+    )
     # Keys shared by unrelated people (a date of birth, initials and birth year) are joined within the
     # offence-date window; the person-level keys (PNC, date of birth with surname Soundex) within the
-    # lag windows, so a mistyped offence date still pairs on them (engine 17).
+    # lag windows, so a mistyped offence date still pairs on them (engine 17). Every window keeps only
+    # each record's nearest-dated crimes (engine 17i), so candidates grow about linearly with a force.
     blocking = [
         block_on("pnc_key", name="pnc", window=lag),
         block_on("dob_key", name="dob", window=near),
@@ -282,7 +303,18 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
             window=near,
         ),
         # a wrong digit in the year of birth
-        block_on("surname_sdx", "dob_mmdd", name="surname_soundex+birth_day_month", window=lag),
+        block_on(
+            "surname_sdx",
+            "dob_mmdd",
+            name="surname_soundex+birth_day_month",
+            window=DateRange(
+                "committed_date",
+                "outcome_date",
+                *lag_days,
+                nearest=_BIRTH_DAY_MONTH_NEAREST,
+                nearest_col=both_dates,
+            ),
+        ),
         # forename and surname swapped (case- and diacritic-folded: "aMy" meets "Amy")
         block_on(
             ("forename1_fold", "surname_fold"), ("surname_fold", "forename1_fold"), name="names_swapped"

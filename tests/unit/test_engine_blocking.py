@@ -267,3 +267,98 @@ def test_admits_is_the_test_behind_pairs(keep_missing):
     assert made.sum() > 100 and (made != admitted).sum() == 0
     plain = block_on("sex")
     assert plain.admits(left, right, every_l, every_r).sum() > made.sum()
+
+
+@pytest.mark.parametrize("keep_missing", [True, False])
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_nearest_keeps_each_records_k_nearest_dated_pairs_brute_force(keep_missing, k):
+    # DateRange(nearest=K): of the pairs a right record makes inside the window, those whose left date is
+    # no farther from its rank date (nearest_col, or the window's date when that is missing) than the K-th
+    # nearest (ties kept); missing dates as keep_missing says. Dates from a short span: ties are common.
+    rng = np.random.default_rng(11)
+    n_l, n_r = 300, 80
+    base = pd.Timestamp("2024-01-01")
+    left = pd.DataFrame(
+        {"k": rng.integers(0, 3, n_l), "d": base + pd.to_timedelta(rng.integers(0, 40, n_l), unit="D")}
+    )
+    right = pd.DataFrame(
+        {
+            "k": rng.integers(0, 3, n_r),
+            "o": base + pd.to_timedelta(rng.integers(0, 60, n_r), unit="D"),
+            "r": base + pd.to_timedelta(rng.integers(0, 40, n_r), unit="D"),
+        }
+    )
+    left.loc[[3, 9, 50], "d"] = pd.NaT
+    right.loc[[5, 6], "o"] = pd.NaT
+    right.loc[[6, 7, 8], "r"] = pd.NaT
+    window = DateRange("d", "o", -3, 20, keep_missing=keep_missing, nearest=k, nearest_col="r")
+    rule = block_on("k", window=window)
+    lp, rp = rule.pairs(left, right)
+    expected = set()
+    for j in range(n_r):
+        o, r = right.o[j], right.r[j]
+        rank = r if pd.notna(r) else o
+        inside = []
+        for i in range(n_l):
+            if left.k[i] != right.k[j]:
+                continue
+            d = left.d[i]
+            if pd.isna(d):
+                if keep_missing:
+                    expected.add((i, j))
+            elif pd.isna(o):
+                if keep_missing:
+                    inside.append(i)
+            elif -3 <= (o - d).days <= 20:
+                inside.append(i)
+        if pd.notna(rank) and len(inside) > k:
+            kth = sorted(abs((left.d[i] - rank).days) for i in inside)[k - 1]
+            inside = [i for i in inside if abs((left.d[i] - rank).days) <= kth]  # ties at the k-th kept
+        expected.update((i, j) for i in inside)
+    found = list(zip(lp.tolist(), rp.tolist(), strict=True))
+    assert set(found) == expected
+    assert found == sorted(set(found))  # sorted, each pair once
+    uncapped = block_on("k", window=DateRange("d", "o", -3, 20, keep_missing=keep_missing)).pairs(left, right)
+    assert len(expected) < len(uncapped[0])
+    assert f"{k} nearest r" in rule.name
+    # admits says yes to exactly these pairs
+    every_l, every_r = np.divmod(np.arange(n_l * n_r), n_r)
+    admitted = rule.admits(left, right, every_l, every_r).reshape(n_l, n_r)
+    made = np.zeros((n_l, n_r), dtype=bool)
+    made[lp, rp] = True
+    assert (made != admitted).sum() == 0
+
+
+def test_nearest_bounds_candidates_per_record_as_the_population_grows():
+    # A key shared by unrelated records in a fixed window: without nearest, pairs per right record grow
+    # with the left side (x8 here); with nearest=5 they stay at 5 plus the ties at the 5th nearest day.
+    rng = np.random.default_rng(2)
+    right = pd.DataFrame(
+        {
+            "k": rng.integers(0, 100, 400),
+            "o": pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 30, 400), unit="D"),
+        }
+    )
+    per_record = {}
+    for n in (5_000, 40_000):
+        left = pd.DataFrame(
+            {
+                "k": rng.integers(0, 100, n),
+                "d": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+            }
+        )
+        plain = block_on("k", window=DateRange("d", "o", -60, 60)).pairs(left, right)
+        capped = block_on("k", window=DateRange("d", "o", -60, 60, nearest=5)).pairs(left, right)
+        per_record[n] = (len(plain[0]) / len(right), len(capped[0]) / len(right))
+    assert per_record[40_000][0] > 7 * per_record[5_000][0]  # grows with the left side
+    assert 5.0 <= per_record[5_000][1] <= per_record[40_000][1] < 6.5
+
+
+def test_nearest_refuses_bad_settings():
+    with pytest.raises(LinkageError, match="positive"):
+        DateRange("d", "o", 0, 5, nearest=0)
+    with pytest.raises(LinkageError, match="nearest_col needs nearest"):
+        DateRange("d", "o", 0, 5, nearest_col="r")
+    frame = pd.DataFrame({"k": [1, 1], "d": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    with pytest.raises(LinkageError, match="two tables"):
+        block_on("k", window=DateRange("d", "d", 0, 5, nearest=1)).pairs(frame)

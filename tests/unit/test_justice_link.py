@@ -3,6 +3,7 @@ plus the optimal conflict resolution and the crime-level result, each checked by
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -641,13 +642,51 @@ def test_windowed_name_passes_join_within_the_offence_window():
     spec = source_spec("penalty_notices", LinkSettings().for_source("penalty_notices"))
     rule = next(r for r in spec.blocking_rules if r.name == "names_soundex+force [window]")
     assert rule.window is not None and spec.window_days == 60
-    lp, rp = rule.pairs(left, right)
+    whole = dataclasses.replace(rule, window=dataclasses.replace(rule.window, nearest=None))
+    lp, rp = whole.pairs(left, right)
     plp, prp = block_on("names_sdx_force").pairs(left, right)
     near = in_offence_window(left, right, plp, prp, spec.window_days, tolerance_days=10**6)
     assert set(zip(lp.tolist(), rp.tolist(), strict=True)) == set(
         zip(plp[near].tolist(), prp[near].tolist(), strict=True)
     )
     assert len(lp) == len(set(zip(lp.tolist(), rp.tolist(), strict=True))) > 0
+    # the pass itself keeps, of those, each dated record's nearest few crimes (engine 17i)
+    klp, krp = rule.pairs(left, right)
+    assert set(zip(klp.tolist(), krp.tolist(), strict=True)) < set(zip(lp.tolist(), rp.tolist(), strict=True))
+    both = right["offence_date"].notna().to_numpy()[krp] & left["committed_date"].notna().to_numpy()[klp]
+    kept, within = np.bincount(krp[both], minlength=len(right)), np.bincount(rp, minlength=len(right))
+    assert (kept <= within).all() and (kept < within).any()  # fewer where the window held more
+
+
+@pytest.mark.parametrize("source", ["cautions", "penalty_notices", "court_outcomes"])
+def test_each_records_candidates_stay_bounded_as_a_force_grows(source):
+    # An outcome whose person shares a date of birth (and PNC and surname) with ever more crimes in the
+    # window: every dated pass keeps a bounded number of them, so candidates grow with the outcomes, not
+    # with outcomes x crimes; and the crime committed on the offence date is always among them.
+    from linkage.engine import generate_candidates
+    from linkage.justice.outcome_sources import source_spec
+
+    spec = source_spec(source, LinkSettings().for_source(source))
+    dated = [r for r in spec.blocking_rules if r.window is not None]
+    assert dated and all(r.window.nearest for r in dated)
+    keys = {"pnc_key": 7, "dob_key": 19900101, "surname_sdx": 3, "dob_mmdd": 101}
+    right = pd.DataFrame(
+        {**{k: [v] for k, v in keys.items()}, "offence_date": [pd.Timestamp("2024-03-01")]}
+    ).assign(outcome_date=pd.Timestamp("2024-03-02"))
+    rules = [r for r in dated if all(isinstance(k, str) and k in keys for k in r.keys)]
+    assert {r.name for r in rules} >= {"pnc", "dob", "dob+surname_soundex", "surname_soundex+birth_day_month"}
+    counts = []
+    for n in (1_000, 4_000):
+        # one crime a day, alternately before and after the offence date, out to n / 2 days either side
+        offset = (np.arange(n) // 2 + 1) * np.where(np.arange(n) % 2 == 0, -1, 1)
+        offset[0] = 0
+        day = right["offence_date"].iloc[0] + pd.to_timedelta(offset, unit="D")
+        left = pd.DataFrame({k: [v] * n for k, v in keys.items()}).assign(committed_date=day)
+        cands = generate_candidates(rules, left, right)
+        counts.append(len(cands))
+        on_the_day = np.flatnonzero(day == right["offence_date"].iloc[0])
+        assert set(on_the_day[:1]) <= set(cands.left_pos.tolist())
+    assert counts[0] == counts[1] <= sum(r.window.nearest * len(r.window.anchors()) for r in rules)
 
 
 def test_person_keys_hash_the_same_parts_alike_in_any_frame():
