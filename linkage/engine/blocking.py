@@ -191,8 +191,9 @@ class DateRange:
     as the ``K``-th (ties), so the pairs do not depend on the rows' order (a sorted neighbourhood within
     the key, as ``recordlinkage.index.SortedNeighbourhood`` is within a sort order). A right record's
     pairs are then bounded by ``K`` and the records of its nearest days, not by the population.
-    ``nearest_col`` may name several right columns (anchors): the pair is kept when it is among the
-    ``K`` nearest to any of them, so one mistyped date of the right record does not lose its pair. A
+    ``nearest_col`` may name two right columns (anchors): a left record's distance is then to the nearer
+    of the two dates, so one mistyped date of the right record does not lose its pair, and the bound is
+    still ``K``. A
     right record with no date, and a left record with a missing date (``keep_missing``), keep every pair
     of their keys.
     """
@@ -212,6 +213,8 @@ class DateRange:
             raise LinkageError(f"DateRange: nearest must be a positive number of records, got {self.nearest}")
         if self.nearest_col is not None and self.nearest is None:
             raise LinkageError("DateRange: nearest_col needs nearest (how many records to keep)")
+        if not 1 <= len(self.anchors()) <= 2:
+            raise LinkageError(f"DateRange: nearest_col names one or two columns, got {self.nearest_col!r}")
 
     def anchors(self) -> tuple[str, ...]:
         """The right columns whose dates the ``nearest`` records are nearest."""
@@ -323,17 +326,11 @@ class BlockingRule:
                 raise LinkageError(
                     f"blocking rule {self.name!r}: nearest needs two tables, not one to dedupe"
                 )
-            found = []
+            ranks = []
             for anchor in w.anchors():
                 rank = rday if anchor == w.right_col else _days(right, anchor)
-                found.append(
-                    _nearest_join(lcode, rcode, lday, rday, np.where(rank == _NO_DAY, rday, rank), w)
-                )
-            lp, rp = found[0]
-            if len(found) > 1:  # a pair near several anchors once
-                radix = np.int64(max(len(right), 1))
-                code = np.unique(np.concatenate([a * radix + b for a, b in found]))
-                lp, rp = code // radix, code % radix
+                ranks.append(np.where(rank == _NO_DAY, rday, rank))
+            lp, rp = _nearest_join(lcode, rcode, lday, rday, ranks, w)
             missing_pairs = ((np.where(lday == _NO_DAY, lcode, -1), rcode),) if w.keep_missing else ()
         else:
             lp, rp = _window_join(lcode, rcode, lday, rday, int(w.min_days), int(w.max_days))
@@ -452,11 +449,17 @@ def _window_join(
 
 
 def _nearest_join(
-    lcode: np.ndarray, rcode: np.ndarray, lday: np.ndarray, rday: np.ndarray, rank: np.ndarray, w: DateRange
+    lcode: np.ndarray,
+    rcode: np.ndarray,
+    lday: np.ndarray,
+    rday: np.ndarray,
+    ranks: list[np.ndarray],
+    w: DateRange,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs of :func:`_window_join` (left dates present), each right row keeping only its
-    ``w.nearest`` left rows nearest ``rank`` in date; a right row whose window date is missing searches
-    its key's every dated left row (when ``w.keep_missing``), and one with no rank date keeps them all."""
+    ``w.nearest`` left rows nearest in date to its ``ranks`` (one or two anchor days; with two, the
+    distance to the nearer); a right row whose window date is missing searches its key's every dated left
+    row (when ``w.keep_missing``), and one with no anchor date keeps them all."""
     l_ok = (lcode >= 0) & (lday != _NO_DAY)
     if (np.abs(lday[l_ok]) >= _DAY_OFFSET).any() or (
         np.abs(rday[rday != _NO_DAY]) >= _DAY_OFFSET - max(abs(w.min_days), abs(w.max_days))
@@ -475,16 +478,27 @@ def _nearest_join(
     end = np.searchsorted(l_sorted, high, side="right")
     searched = (rcode >= 0) & (dated | w.keep_missing)
     end = np.where(searched, np.maximum(end, start), start)
-    lo, hi = np.empty_like(start), np.empty_like(end)
-    jit.nearest_bounds(l_day, start, end, rank, rank != _NO_DAY, int(w.nearest), lo, hi)
-    counts = hi - lo
-    first = np.cumsum(counts) - counts
-    total = int(counts.sum())
-    left_pos = np.empty(total, dtype=np.int64)
-    right_pos = np.empty(total, dtype=np.int64)
-    # each right row's run of sorted left rows, written as a sort join's (sides swapped)
-    jit.emit_join_pairs(l_idx, lo, counts, first, 0, len(rcode), right_pos, left_pos)
-    return left_pos, right_pos
+    k = int(w.nearest)
+    runs = [(np.empty_like(start), np.empty_like(end))]
+    if len(ranks) == 1:
+        jit.nearest_bounds(l_day, start, end, ranks[0], ranks[0] != _NO_DAY, k, *runs[0])
+    else:
+        runs.append((np.empty_like(start), np.empty_like(end)))
+        a, b = ranks  # a record missing one anchor date is ranked by the other
+        a, b = np.where(a == _NO_DAY, b, a), np.where(b == _NO_DAY, a, b)
+        jit.nearest_two_bounds(l_day, start, end, a, b, a != _NO_DAY, k, *runs[0], *runs[1])
+    parts_l, parts_r = [], []
+    for lo, hi in runs:
+        counts = hi - lo
+        first = np.cumsum(counts) - counts
+        total = int(counts.sum())
+        left_pos = np.empty(total, dtype=np.int64)
+        right_pos = np.empty(total, dtype=np.int64)
+        # each right row's run of sorted left rows, written as a sort join's (sides swapped)
+        jit.emit_join_pairs(l_idx, lo, counts, first, 0, len(rcode), right_pos, left_pos)
+        parts_l.append(left_pos)
+        parts_r.append(right_pos)
+    return np.concatenate(parts_l), np.concatenate(parts_r)
 
 
 @dataclass(frozen=True)

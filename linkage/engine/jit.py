@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "emit_join_pairs",
     "nearest_bounds",
+    "nearest_two_bounds",
     "padded_tables",
     "pairs_increasing",
     "score_levels",
@@ -131,3 +132,59 @@ def nearest_bounds(
         kth = gaps[k - 1]
         lo[j] = s + np.searchsorted(seg, t - kth, side="left")
         hi[j] = s + np.searchsorted(seg, t + kth, side="right")
+
+
+@numba.njit(nogil=True, cache=True)
+def nearest_two_bounds(
+    day: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    rank_a: np.ndarray,
+    rank_b: np.ndarray,
+    capped: np.ndarray,
+    k: int,
+    lo_a: np.ndarray,
+    hi_a: np.ndarray,
+    lo_b: np.ndarray,
+    hi_b: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """As :func:`nearest_bounds` with two anchor dates and the distance to the nearer of them: the rows
+    no farther from either anchor than the ``k``-th nearest, as two runs ``[lo_a, hi_a)`` and ``[lo_b,
+    hi_b)`` of the sorted days (the second empty when they overlap; the union is then the first). The
+    ``k`` nearest lie within ``k`` places of where either anchor sorts in."""
+    for j in range(len(seg_start)):
+        s, e = seg_start[j], seg_end[j]
+        lo_b[j], hi_b[j] = s, s
+        if not capped[j] or e - s <= k:
+            lo_a[j], hi_a[j] = s, e
+            continue
+        ta, tb = rank_a[j], rank_b[j]
+        seg = day[s:e]
+        ia, ib = np.searchsorted(seg, ta), np.searchsorted(seg, tb)
+        a0, a1 = max(0, ia - k), min(e - s, ia + k)
+        b0, b1 = max(0, ib - k), min(e - s, ib + k)
+        n = (a1 - a0) + (b1 - b0)
+        gaps = np.empty(n, dtype=np.int64)
+        m = 0
+        for i in range(a0, a1):
+            gaps[m] = min(abs(seg[i] - ta), abs(seg[i] - tb))
+            m += 1
+        for i in range(b0, b1):
+            if a0 <= i < a1:
+                continue  # the same row once
+            gaps[m] = min(abs(seg[i] - ta), abs(seg[i] - tb))
+            m += 1
+        gaps = gaps[:m]
+        gaps.sort()
+        kth = gaps[k - 1]
+        la = np.searchsorted(seg, ta - kth, side="left")
+        ha = np.searchsorted(seg, ta + kth, side="right")
+        lb = np.searchsorted(seg, tb - kth, side="left")
+        hb = np.searchsorted(seg, tb + kth, side="right")
+        if lb < la:
+            la, ha, lb, hb = lb, hb, la, ha
+        if lb <= ha:  # overlapping or touching: one run
+            lo_a[j], hi_a[j] = s + la, s + max(ha, hb)
+        else:
+            lo_a[j], hi_a[j] = s + la, s + ha
+            lo_b[j], hi_b[j] = s + lb, s + hb

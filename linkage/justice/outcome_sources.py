@@ -64,13 +64,15 @@ __all__ = [
 _OFFENCE_WINDOW_DAYS = 60  # name passes without DOB: crime committed within this many days of the offence
 # Sorted neighbourhoods within each pass's key and window (DateRange.nearest, engine 17i): of the crimes a
 # record pairs with, keep only this many nearest in date, so a record's candidates stop growing with the
-# force. A person key (PNC; date of birth with surname Soundex) holds one person's crimes: 50 nearest the
-# offence date or the outcome date is far above a person's crimes in any lag window. A date of birth
-# alone, initials or names with a birth year, or names alone are shared by unrelated people, and their
-# true crime is dated at or near the offence date: 3 nearest it. Crimes as near as the last one kept are
-# kept too (ties), so the candidates do not depend on the order of the rows.
-_PERSON_NEAREST = 50
-_BIRTH_DAY_MONTH_NEAREST = 10  # surname Soundex + day and month of birth, in the lag window
+# force. In the lag passes a crime's distance is to the nearer of the record's offence and outcome dates,
+# so one mistyped date does not push the true crime out; in the shared-key passes too where the source's
+# outcome typically follows within the offence-date window (penalty notices, cautions). A person key (PNC; date of birth
+# with surname Soundex) holds one person's crimes: 100 is far above a person's crimes in any lag window.
+# A date of birth alone, initials or names with a birth year, or names alone are shared by unrelated
+# people, and their true crime is dated at or near the offence date: 3. Crimes as near as the last one
+# kept are kept too (ties), so the candidates do not depend on the order of the rows.
+_PERSON_NEAREST = 100
+_BIRTH_DAY_MONTH_NEAREST = 20  # surname Soundex + day and month of birth, in the lag window
 _SHARED_KEY_NEAREST = 3
 # Person columns every outcome table carries (what the person keys of both sides are built from).
 PERSON_COLUMNS = ("force", "forename", "surname", "date_of_birth", "sex", "pnc_id", "offence_date")
@@ -284,6 +286,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
         -_OFFENCE_WINDOW_DAYS,
         _OFFENCE_WINDOW_DAYS,
         nearest=_SHARED_KEY_NEAREST,
+        nearest_col=both_dates if int(settings.typical_days) <= _OFFENCE_WINDOW_DAYS else None,
     )
     # Keys shared by unrelated people (a date of birth, initials and birth year) are joined within the
     # offence-date window; the person-level keys (PNC, date of birth with surname Soundex) within the

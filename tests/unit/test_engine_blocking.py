@@ -269,12 +269,14 @@ def test_admits_is_the_test_behind_pairs(keep_missing):
     assert plain.admits(left, right, every_l, every_r).sum() > made.sum()
 
 
+@pytest.mark.parametrize("anchors", ["r", ("r", "o"), ("o", "r")])
 @pytest.mark.parametrize("keep_missing", [True, False])
 @pytest.mark.parametrize("k", [1, 3, 8])
-def test_nearest_keeps_each_records_k_nearest_dated_pairs_brute_force(keep_missing, k):
+def test_nearest_keeps_each_records_k_nearest_dated_pairs_brute_force(keep_missing, k, anchors):
     # DateRange(nearest=K): of the pairs a right record makes inside the window, those whose left date is
-    # no farther from its rank date (nearest_col, or the window's date when that is missing) than the K-th
-    # nearest (ties kept); missing dates as keep_missing says. Dates from a short span: ties are common.
+    # no farther from its anchor dates (nearest_col, the nearer of two; the window's date when missing)
+    # than the K-th nearest (ties kept); missing dates as keep_missing says. Dates from a short span, so
+    # ties are common.
     rng = np.random.default_rng(11)
     n_l, n_r = 300, 80
     base = pd.Timestamp("2024-01-01")
@@ -291,13 +293,21 @@ def test_nearest_keeps_each_records_k_nearest_dated_pairs_brute_force(keep_missi
     left.loc[[3, 9, 50], "d"] = pd.NaT
     right.loc[[5, 6], "o"] = pd.NaT
     right.loc[[6, 7, 8], "r"] = pd.NaT
-    window = DateRange("d", "o", -3, 20, keep_missing=keep_missing, nearest=k, nearest_col="r")
+    window = DateRange("d", "o", -3, 20, keep_missing=keep_missing, nearest=k, nearest_col=anchors)
     rule = block_on("k", window=window)
     lp, rp = rule.pairs(left, right)
     expected = set()
     for j in range(n_r):
-        o, r = right.o[j], right.r[j]
-        rank = r if pd.notna(r) else o
+        o = right.o[j]
+        dates = [
+            right[c][j] if pd.notna(right[c][j]) else o
+            for c in ((anchors,) if isinstance(anchors, str) else anchors)
+        ]
+        dates = [x for x in dates if pd.notna(x)]
+
+        def gap(i: int, dates: list = dates) -> int:
+            return min(abs((left.d[i] - x).days) for x in dates)
+
         inside = []
         for i in range(n_l):
             if left.k[i] != right.k[j]:
@@ -311,16 +321,16 @@ def test_nearest_keeps_each_records_k_nearest_dated_pairs_brute_force(keep_missi
                     inside.append(i)
             elif -3 <= (o - d).days <= 20:
                 inside.append(i)
-        if pd.notna(rank) and len(inside) > k:
-            kth = sorted(abs((left.d[i] - rank).days) for i in inside)[k - 1]
-            inside = [i for i in inside if abs((left.d[i] - rank).days) <= kth]  # ties at the k-th kept
+        if dates and len(inside) > k:
+            kth = sorted(gap(i) for i in inside)[k - 1]
+            inside = [i for i in inside if gap(i) <= kth]  # ties at the k-th kept
         expected.update((i, j) for i in inside)
     found = list(zip(lp.tolist(), rp.tolist(), strict=True))
     assert set(found) == expected
     assert found == sorted(set(found))  # sorted, each pair once
     uncapped = block_on("k", window=DateRange("d", "o", -3, 20, keep_missing=keep_missing)).pairs(left, right)
     assert len(expected) < len(uncapped[0])
-    assert f"{k} nearest r" in rule.name
+    assert f"{k} nearest {'|'.join((anchors,) if isinstance(anchors, str) else anchors)}" in rule.name
     # admits says yes to exactly these pairs
     every_l, every_r = np.divmod(np.arange(n_l * n_r), n_r)
     admitted = rule.admits(left, right, every_l, every_r).reshape(n_l, n_r)

@@ -686,7 +686,7 @@ def test_each_records_candidates_stay_bounded_as_a_force_grows(source):
         counts.append(len(cands))
         on_the_day = np.flatnonzero(day == right["offence_date"].iloc[0])
         assert set(on_the_day[:1]) <= set(cands.left_pos.tolist())
-    assert counts[0] == counts[1] <= sum(r.window.nearest * len(r.window.anchors()) for r in rules)
+    assert counts[0] == counts[1] <= sum(r.window.nearest for r in rules)
 
 
 def test_person_keys_hash_the_same_parts_alike_in_any_frame():
