@@ -66,8 +66,9 @@ _OFFENCE_WINDOW_DAYS = 60  # name passes without DOB: crime committed within thi
 # record pairs with, keep only this many nearest in date, so a record's candidates stop growing with the
 # force. In the lag passes a crime's distance is to the nearer of the record's offence and outcome dates,
 # so one mistyped date does not push the true crime out; in the shared-key passes too where the source's
-# outcome typically follows within the offence-date window (penalty notices, cautions). A person key (PNC; date of birth
-# with surname Soundex) holds one person's crimes: 100 is far above a person's crimes in any lag window.
+# outcome typically follows within the offence-date window (penalty notices, cautions). A person key
+# (PNC; date of birth with surname Soundex) holds one person's crimes: 100 is far above a person's crimes
+# in any lag window.
 # A date of birth alone, initials or names with a birth year, or names alone are shared by unrelated
 # people, and their true crime is dated at or near the offence date: 3. Crimes as near as the last one
 # kept are kept too (ties), so the candidates do not depend on the order of the rows.

@@ -642,7 +642,7 @@ def test_windowed_name_passes_join_within_the_offence_window():
     spec = source_spec("penalty_notices", LinkSettings().for_source("penalty_notices"))
     rule = next(r for r in spec.blocking_rules if r.name == "names_soundex+force [window]")
     assert rule.window is not None and spec.window_days == 60
-    whole = dataclasses.replace(rule, window=dataclasses.replace(rule.window, nearest=None))
+    whole = dataclasses.replace(rule, window=dataclasses.replace(rule.window, nearest=None, nearest_col=None))
     lp, rp = whole.pairs(left, right)
     plp, prp = block_on("names_sdx_force").pairs(left, right)
     near = in_offence_window(left, right, plp, prp, spec.window_days, tolerance_days=10**6)
