@@ -420,6 +420,13 @@ def _sort_join(lcode: np.ndarray, rcode: np.ndarray, *, dedupe: bool) -> tuple[n
     return left_pos, right_pos
 
 
+def _check_days(lday: np.ndarray, rday: np.ndarray, l_margin: int, r_margin: int) -> None:
+    """Refuse dates a composite ``(key, day)`` cannot hold: each side's days, moved by up to its margin
+    (the window's widest reach, on the side that searches), must stay within ``_DAY_OFFSET`` of 1970."""
+    if (np.abs(lday) >= _DAY_OFFSET - l_margin).any() or (np.abs(rday) >= _DAY_OFFSET - r_margin).any():
+        raise LinkageError("blocking window: a date is too far from 1970 to key on")
+
+
 def _window_join(
     lcode: np.ndarray, rcode: np.ndarray, lday: np.ndarray, rday: np.ndarray, lo: int, hi: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -428,10 +435,7 @@ def _window_join(
     ``searchsorted`` calls."""
     r_ok = (rcode >= 0) & (rday != _NO_DAY)
     l_ok = (lcode >= 0) & (lday != _NO_DAY)
-    if (np.abs(lday[l_ok]) >= _DAY_OFFSET - max(abs(lo), abs(hi))).any() or (
-        np.abs(rday[r_ok]) >= _DAY_OFFSET
-    ).any():
-        raise LinkageError("blocking window: a date is too far from 1970 to key on")
+    _check_days(lday[l_ok], rday[r_ok], max(abs(lo), abs(hi)), 0)
     r_idx = np.flatnonzero(r_ok)
     r_key = rcode[r_idx] * _DAY_SPAN + (rday[r_idx] + _DAY_OFFSET)
     order = np.argsort(r_key, kind="stable")
@@ -461,10 +465,7 @@ def _nearest_join(
     distance to the nearer); a right row whose window date is missing searches its key's every dated left
     row (when ``w.keep_missing``), and one with no anchor date keeps them all."""
     l_ok = (lcode >= 0) & (lday != _NO_DAY)
-    if (np.abs(lday[l_ok]) >= _DAY_OFFSET).any() or (
-        np.abs(rday[rday != _NO_DAY]) >= _DAY_OFFSET - max(abs(w.min_days), abs(w.max_days))
-    ).any():
-        raise LinkageError("blocking window: a date is too far from 1970 to key on")
+    _check_days(lday[l_ok], rday[rday != _NO_DAY], 0, max(abs(w.min_days), abs(w.max_days)))
     l_idx = np.flatnonzero(l_ok)
     l_key = lcode[l_idx] * _DAY_SPAN + (lday[l_idx] + _DAY_OFFSET)
     order = np.argsort(l_key, kind="stable")  # by key, then day, then row
@@ -478,15 +479,10 @@ def _nearest_join(
     end = np.searchsorted(l_sorted, high, side="right")
     searched = (rcode >= 0) & (dated | w.keep_missing)
     end = np.where(searched, np.maximum(end, start), start)
-    k = int(w.nearest)
-    runs = [(np.empty_like(start), np.empty_like(end))]
-    if len(ranks) == 1:
-        jit.nearest_bounds(l_day, start, end, ranks[0], ranks[0] != _NO_DAY, k, *runs[0])
-    else:
-        runs.append((np.empty_like(start), np.empty_like(end)))
-        a, b = ranks  # a record missing one anchor date is ranked by the other
-        a, b = np.where(a == _NO_DAY, b, a), np.where(b == _NO_DAY, a, b)
-        jit.nearest_two_bounds(l_day, start, end, a, b, a != _NO_DAY, k, *runs[0], *runs[1])
+    a, b = ranks if len(ranks) == 2 else (ranks[0], ranks[0])
+    a, b = np.where(a == _NO_DAY, b, a), np.where(b == _NO_DAY, a, b)  # a missing anchor: the other
+    runs = [(np.empty_like(start), np.empty_like(end)) for _ in range(2)]
+    jit.nearest_bounds(l_day, start, end, a, b, a != _NO_DAY, int(w.nearest), *runs[0], *runs[1])
     parts_l, parts_r = [], []
     for lo, hi in runs:
         counts = hi - lo

@@ -13,8 +13,6 @@ import numpy as np
 
 __all__ = [
     "emit_join_pairs",
-    "nearest_bounds",
-    "nearest_two_bounds",
     "padded_tables",
     "pairs_increasing",
     "score_levels",
@@ -108,37 +106,6 @@ def nearest_bounds(
     day: np.ndarray,
     seg_start: np.ndarray,
     seg_end: np.ndarray,
-    rank_day: np.ndarray,
-    capped: np.ndarray,
-    k: int,
-    lo: np.ndarray,
-    hi: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """For each right row ``j`` with a sorted ``day[seg_start[j]:seg_end[j]]``: ``[lo[j], hi[j])``, the
-    whole segment unless ``capped[j]``, else the rows no farther from ``rank_day[j]`` than its ``k``-th
-    nearest (a contiguous run of the sorted days; ties at that distance all kept). The ``k`` nearest lie
-    within ``k`` places of where ``rank_day[j]`` sorts in, so only those ``2k`` distances are sorted."""
-    for j in range(len(seg_start)):
-        s, e = seg_start[j], seg_end[j]
-        if not capped[j] or e - s <= k:
-            lo[j], hi[j] = s, e
-            continue
-        t = rank_day[j]
-        seg = day[s:e]
-        ip = np.searchsorted(seg, t)
-        a, b = max(0, ip - k), min(e - s, ip + k)
-        gaps = np.abs(seg[a:b] - t)
-        gaps.sort()
-        kth = gaps[k - 1]
-        lo[j] = s + np.searchsorted(seg, t - kth, side="left")
-        hi[j] = s + np.searchsorted(seg, t + kth, side="right")
-
-
-@numba.njit(nogil=True, cache=True)
-def nearest_two_bounds(
-    day: np.ndarray,
-    seg_start: np.ndarray,
-    seg_end: np.ndarray,
     rank_a: np.ndarray,
     rank_b: np.ndarray,
     capped: np.ndarray,
@@ -148,10 +115,12 @@ def nearest_two_bounds(
     lo_b: np.ndarray,
     hi_b: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """As :func:`nearest_bounds` with two anchor dates and the distance to the nearer of them: the rows
-    no farther from either anchor than the ``k``-th nearest, as two runs ``[lo_a, hi_a)`` and ``[lo_b,
-    hi_b)`` of the sorted days (the second empty when they overlap; the union is then the first). The
-    ``k`` nearest lie within ``k`` places of where either anchor sorts in."""
+    """For each right row ``j`` with a sorted ``day[seg_start[j]:seg_end[j]]``: the whole segment unless
+    ``capped[j]``, else the rows whose distance to the nearer of ``rank_a[j]`` and ``rank_b[j]`` is no more
+    than the ``k``-th nearest's (ties at that distance all kept; one anchor: give it twice). Written as
+    two runs of the sorted days, ``[lo_a, hi_a)`` and ``[lo_b, hi_b)``, the second empty when they
+    overlap (the first is then their union). The ``k`` nearest lie within ``k`` places of where either
+    anchor sorts in, so only those distances are sorted."""
     for j in range(len(seg_start)):
         s, e = seg_start[j], seg_end[j]
         lo_b[j], hi_b[j] = s, s

@@ -15,7 +15,7 @@ appends the source's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -311,13 +311,7 @@ def source_spec(source: str, settings: SourceSettings) -> SourceSpec:
             "surname_sdx",
             "dob_mmdd",
             name="surname_soundex+birth_day_month",
-            window=DateRange(
-                "committed_date",
-                "outcome_date",
-                *lag_days,
-                nearest=_BIRTH_DAY_MONTH_NEAREST,
-                nearest_col=both_dates,
-            ),
+            window=replace(lag, nearest=_BIRTH_DAY_MONTH_NEAREST),
         ),
         # forename and surname swapped (case- and diacritic-folded: "aMy" meets "Amy")
         block_on(
