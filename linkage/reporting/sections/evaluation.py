@@ -129,7 +129,7 @@ def _event_study_blocks(sec: Section, es: EventStudy, key: str, label: str, unit
     )
 
 
-# --- issue 16: placebo tests and randomisation p-value beside the headline effect (block begins) ---------
+# --- Placebo tests and the randomisation p-value beside the headline effect -------------------------------
 @dataclass(frozen=True)
 class HeadlineOutcome:
     """The headline outcome the placebo and robustness checks run on: its DiD sample (area, treated,
@@ -310,7 +310,7 @@ def robustness_rows(headline: HeadlineOutcome) -> tuple[list[dict[str, object]],
     return rows, missing
 
 
-# --- issue 16c: linked-only shares as linked and linkage-adjusted (block begins) ------------------------
+# --- Linkage error: linked-only outcomes as linked, adjusted and imputed ----------------------------------
 SOURCE_LABELS = {
     "cautions": "a caution",
     "penalty_notices": "a penalty notice",
@@ -377,10 +377,7 @@ def add_linkage_adjusted(
         )
     )
     if truth is not None and "true" in shares:
-        counts = _coverage_counts(table)
-        sec.paragraphs.append(
-            prose("evaluation", "linkage_truth", what="linked-only shares", method="adjusted", **counts)
-        )
+        _truth_paragraph(sec, table, "linked-only shares", "adjusted")
     sec.add_table(
         TableBlock(
             "evaluation_linkage_adjusted",
@@ -392,6 +389,10 @@ def add_linkage_adjusted(
 
 
 MI_IMPUTATIONS = 10  # link sets drawn for the report's multiple imputation (issue 16d)
+
+
+# candidate columns multiple imputation of link sets reads
+_IMPUTATION_COLUMNS = frozenset({"match_probability", "rule", "r_outcome_date", "left_pos", "right_pos"})
 
 
 def add_linkage_imputed(
@@ -413,10 +414,9 @@ def add_linkage_imputed(
     source where any mean rests on fewer crimes than the disclosure threshold is left out. ``truth`` (a
     synthetic world's true links with dates, :func:`linkage.evaluation.linkage_error.true_links`) adds the
     true share and mean and whether each interval covers them; real extracts have no such columns."""
-    need = {"match_probability", "rule", "r_outcome_date", "left_pos", "right_pos"}
     if named is None or named.empty or candidates is None or candidates.empty or links is None:
         return
-    if not need <= set(candidates.columns) or "start_date" not in named.columns:
+    if not set(candidates.columns) >= _IMPUTATION_COLUMNS or "start_date" not in named.columns:
         sec.paragraphs.append(prose("evaluation", "linkage_imputed_not_run"))
         return
     res = imputed_linked_outcomes(
@@ -488,9 +488,7 @@ def add_linkage_imputed(
         )
     )
     if truth is not None and "true_share" in res:
-        counts = _coverage_counts(table)
-        what = "imputed shares and mean days"
-        sec.paragraphs.append(prose("evaluation", "linkage_truth", what=what, method="imputed", **counts))
+        _truth_paragraph(sec, table, "imputed shares and mean days", "imputed")
     sec.add_table(
         TableBlock(
             "evaluation_linkage_imputed",
@@ -514,6 +512,13 @@ def _covers(res: pd.DataFrame, interval: str, true: str) -> pd.Series:
     lo, hi, value = res[f"{interval}_lower"], res[f"{interval}_upper"], res[true]
     known = lo.notna() & hi.notna() & value.notna()
     return pd.Series(((lo <= value) & (value <= hi)).where(known), dtype="boolean").reset_index(drop=True)
+
+
+def _truth_paragraph(sec: Section, table: pd.DataFrame, what: str, method: str) -> None:
+    """The synthetic world's sentence: how many of the table's intervals cover the truth."""
+    sec.paragraphs.append(
+        prose("evaluation", "linkage_truth", what=what, method=method, **_coverage_counts(table))
+    )
 
 
 def _coverage_counts(table: pd.DataFrame) -> dict[str, int]:
@@ -559,10 +564,9 @@ def add_linkage_did(
     (no counts); a source with fewer crimes with the outcome than the disclosure threshold, in any link
     set, is left out. ``truth`` (synthetic worlds) adds the same DiD on the true links and whether each
     interval covers it."""
-    need = {"match_probability", "rule", "r_outcome_date", "left_pos", "right_pos"}
     if go_live is None or named is None or named.empty or candidates is None or candidates.empty:
         return
-    if links is None or not need <= set(candidates.columns):
+    if links is None or not set(candidates.columns) >= _IMPUTATION_COLUMNS:
         return
     if not {"start_date", "treated", "month"} <= set(named.columns) or named["treated"].nunique() < 2:
         return
@@ -621,9 +625,7 @@ def add_linkage_did(
         )
     )
     if truth is not None and "true" in res:
-        counts = _coverage_counts(table)
-        what = "the DiD of a linked record"
-        sec.paragraphs.append(prose("evaluation", "linkage_truth", what=what, method="imputed", **counts))
+        _truth_paragraph(sec, table, "the DiD of a linked record", "imputed")
     sec.add_table(
         TableBlock(
             "evaluation_linkage_did",
@@ -638,13 +640,7 @@ def add_linkage_did(
     )
 
 
-# --- issue 16c block ends ----------------------------------------------------------------------------------
-
-
-# --- issue 16 block ends -----------------------------------------------------------------------------------
-
-
-# --- issue 16: staggered go-live months (block begins) --------------------------------------------------
+# --- Staggered go-live months ------------------------------------------------------------------------------
 def _staggered_means(
     sub: pd.DataFrame, key: str, go_live_by_area: Mapping[str, pd.Timestamp]
 ) -> pd.DataFrame:
@@ -889,9 +885,6 @@ def _staggered_blocks(
                 )
             )
     return rows
-
-
-# --- issue 16 staggered block ends -----------------------------------------------------------------------
 
 
 def evaluation_section(
