@@ -14,7 +14,9 @@ it also prints the least-squares exponent (slope of log pairs on log crimes) per
 the PNC pass: the force's suspected persons, their crimes (mean, 99th percentile, maximum) and the
 crimes-weighted mean crimes per person (sum n^2 / sum n), which a person key's pairs follow.
 ``--nearest K`` prints, per source, what keeping only the K nearest-dated crimes (|committed - offence
-date|) of each outcome's PNC-pass candidates would leave: pairs, and true pairs of the pass lost.
+date|) of each outcome's PNC-pass candidates would leave: pairs, and true pairs of the pass lost. (A
+what-if from before the passes had their own bound, ``DateRange.nearest``; it now re-ranks the pass's
+already bounded pairs.)
 """
 
 from __future__ import annotations
